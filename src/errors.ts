@@ -1,0 +1,192 @@
+import type { z } from 'zod';
+
+/** Structured context shared by errors about one document. */
+export interface DocumentErrorContext {
+  /** The name given to `defineSchema`. */
+  readonly schemaName: string;
+  /** The document's `_id`, when the document has one. */
+  readonly _id?: unknown;
+}
+
+/**
+ * The base class of every error mongo-molt throws. Branch on `instanceof` (or on the fixed
+ * `name`), never on the message text.
+ * @public
+ */
+export class MoltError extends Error {
+  override name = 'MoltError';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * A versioned schema was defined wrongly: versions out of order, a gap, a duplicate, a value
+ * that is not a zod schema, a missing upcaster. Thrown by `defineSchema(...).version(...)`, never
+ * when a document is read.
+ * @public
+ */
+export class SchemaDefinitionError extends MoltError {
+  override name = 'SchemaDefinitionError' as const;
+  readonly schemaName: string;
+
+  constructor(schemaName: string, message: string, options?: { cause?: unknown }) {
+    super(`Schema "${schemaName}": ${message}`, options);
+    this.schemaName = schemaName;
+  }
+}
+
+/**
+ * An option passed to `versioned`, `sweep` or the CLI has a wrong value. Nothing was read or written.
+ * @public
+ */
+export class InvalidOptionError extends MoltError {
+  override name = 'InvalidOptionError' as const;
+  /** The option's name, e.g. `batchSize`. */
+  readonly option: string;
+
+  constructor(option: string, message: string) {
+    super(`Option "${option}": ${message}`);
+    this.option = option;
+  }
+}
+
+/**
+ * A stored document's version field holds something that is not a version this schema knows
+ * (not a positive integer, or below the first registered version).
+ * @public
+ */
+export class InvalidVersionError extends MoltError {
+  override name = 'InvalidVersionError' as const;
+  readonly schemaName: string;
+  readonly _id: unknown;
+  /** The raw value found in the version field. */
+  readonly version: unknown;
+  readonly versionField: string;
+
+  constructor(context: DocumentErrorContext & { version: unknown; versionField: string; reason: string }) {
+    super(
+      `Document ${describeId(context._id)} of schema "${context.schemaName}" has ${context.versionField}=${describeValue(context.version)}: ${context.reason}. ` +
+        `Fix the stored value (the versions this schema knows are positive integers it registered); the document was left unchanged.`,
+    );
+    this.schemaName = context.schemaName;
+    this._id = context._id;
+    this.version = context.version;
+    this.versionField = context.versionField;
+  }
+}
+
+/**
+ * A stored document is at a version newer than the latest this code knows: newer code wrote it.
+ * Deploy the newer schema here, or pass `onNewerVersion: 'passthrough'` to hand such documents out untouched.
+ * @public
+ */
+export class NewerVersionError extends MoltError {
+  override name = 'NewerVersionError' as const;
+  readonly schemaName: string;
+  readonly _id: unknown;
+  readonly version: number;
+  readonly latestVersion: number;
+
+  constructor(context: DocumentErrorContext & { version: number; latestVersion: number }) {
+    super(
+      `Document ${describeId(context._id)} of schema "${context.schemaName}" is at version ${context.version}, newer than the latest this code knows (${context.latestVersion}). ` +
+        `Deploy the schema that defines version ${context.version}, or use onNewerVersion: 'passthrough' while old and new code run side by side; the document was left unchanged.`,
+    );
+    this.schemaName = context.schemaName;
+    this._id = context._id;
+    this.version = context.version;
+    this.latestVersion = context.latestVersion;
+  }
+}
+
+/**
+ * An upcaster (or downcaster) threw, returned something that is not a document, or no
+ * downcaster exists for a requested step. `cause` holds what was thrown.
+ * @public
+ */
+export class UpcastError extends MoltError {
+  override name = 'UpcastError' as const;
+  readonly schemaName: string;
+  readonly _id: unknown;
+  /** The version of the document the failing step started from. */
+  readonly fromVersion: number;
+  /** The version the failing step was to produce. */
+  readonly toVersion: number;
+
+  constructor(
+    context: DocumentErrorContext & { fromVersion: number; toVersion: number; reason: string },
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `Migrating document ${describeId(context._id)} of schema "${context.schemaName}" from version ${context.fromVersion} to ${context.toVersion} failed: ${context.reason}. ` +
+        `Fix the step ${context.fromVersion} -> ${context.toVersion} (or the document); the stored document was left unchanged.`,
+      options,
+    );
+    this.schemaName = context.schemaName;
+    this._id = context._id;
+    this.fromVersion = context.fromVersion;
+    this.toVersion = context.toVersion;
+  }
+}
+
+/**
+ * A document does not satisfy the zod schema of its version: read after an upcast, or written
+ * by the app. `issues` are zod's issues; nothing was written.
+ * @public
+ */
+export class ValidationError extends MoltError {
+  override name = 'ValidationError' as const;
+  readonly schemaName: string;
+  readonly _id: unknown;
+  /** The version whose schema rejected the document. */
+  readonly version: number;
+  readonly issues: readonly z.core.$ZodIssue[];
+
+  constructor(
+    context: DocumentErrorContext & { version: number; issues: readonly z.core.$ZodIssue[]; action: string },
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `Document ${describeId(context._id)} does not match version ${context.version} of schema "${context.schemaName}": ${summarizeIssues(context.issues)}. ${context.action}`,
+      options,
+    );
+    this.schemaName = context.schemaName;
+    this._id = context._id;
+    this.version = context.version;
+    this.issues = context.issues;
+  }
+}
+
+/** Renders an `_id` for a message: short, never a document body. */
+export function describeId(id: unknown): string {
+  if (id === undefined) return '(without _id)';
+  return `_id=${describeValue(id)}`;
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === null || value === undefined || typeof value !== 'object') return String(value);
+  const text = typeof (value as { toHexString?: unknown }).toHexString === 'function'
+    ? `ObjectId("${(value as { toHexString(): string }).toHexString()}")`
+    : safeJson(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+function summarizeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  const shown = issues.slice(0, 3).map((issue) => {
+    const path = issue.path.length > 0 ? issue.path.map(String).join('.') : '(root)';
+    return `${path}: ${issue.message}`;
+  });
+  const more = issues.length > 3 ? ` (and ${issues.length - 3} more)` : '';
+  return shown.join('; ') + more;
+}

@@ -1,0 +1,10 @@
+export * from './errors.js';
+export * from './schema/index.js';
+export {
+  DEFAULT_ON_NEWER_VERSION,
+  DEFAULT_VALIDATE,
+  OnNewerVersion,
+  ValidateMode,
+  type MigrateOptions,
+  type MigrationResult,
+} from './migrate/index.js';

@@ -1,0 +1,192 @@
+import { InvalidOptionError, NewerVersionError, UpcastError } from '../errors.js';
+import type { MaybePromise, SchemaDefinition, StepFunction } from '../schema/types.js';
+import { DEFAULT_ON_NEWER_VERSION, DEFAULT_VALIDATE, type OnNewerVersion, type ValidateMode } from './modes.js';
+import { readVersion } from './read-version.js';
+import { validateVersion } from './validate.js';
+
+/** Options of `migrate`. */
+export interface MigrateOptions {
+  /** The version to bring the document to. Default: the schema's latest. Lower versions run downcasters. */
+  readonly to?: number;
+  /** When to check the result with zod. Default: `migrated` ({@link DEFAULT_VALIDATE}). */
+  readonly validate?: ValidateMode;
+  /** A document newer than the schema's latest: `error` (default) or `passthrough`. */
+  readonly onNewerVersion?: OnNewerVersion;
+}
+
+/** What `migrate` returns. @public */
+export interface MigrationResult<T = Record<string, unknown>> {
+  /** The document at `toVersion`, without the version field. */
+  readonly value: T;
+  /** The version the stored document was at. */
+  readonly fromVersion: number;
+  /** The version `value` is at (the stored version for a passed-through newer document). */
+  readonly toVersion: number;
+  /** Whether a step ran: `value` differs from what is stored and should be written back. */
+  readonly changed: boolean;
+}
+
+type RawDocument = Record<string, unknown>;
+
+/**
+ * The engine: reads the version, removes the version field, runs the steps from the stored
+ * version to the target, validates. Stays synchronous unless a step returns a promise, so reading
+ * a document of the latest version costs no promise, no step and (with `migrated`) no validation.
+ * With `inPlace`, the raw document's version field is deleted instead of copying the document: the
+ * collection wrapper owns the documents the driver hands it.
+ */
+export function migrateDocument(
+  definition: SchemaDefinition,
+  raw: unknown,
+  options: MigrateOptions | undefined,
+  inPlace: boolean,
+): MaybePromise<MigrationResult<RawDocument>> {
+  if (!isDocument(raw)) {
+    throw new InvalidOptionError('document', `migrate expects a document (a plain object), got ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : typeof raw}.`);
+  }
+  const fromVersion = readVersion(definition, raw);
+  const target = options?.to ?? definition.latest;
+  const validate = options?.validate ?? DEFAULT_VALIDATE;
+
+  if (fromVersion > definition.latest) {
+    if ((options?.onNewerVersion ?? DEFAULT_ON_NEWER_VERSION) === 'passthrough') {
+      return { value: withoutVersionField(raw, definition.versionField, inPlace), fromVersion, toVersion: fromVersion, changed: false };
+    }
+    throw new NewerVersionError({ schemaName: definition.name, _id: raw._id, version: fromVersion, latestVersion: definition.latest });
+  }
+  if (target !== definition.latest) checkTarget(definition, target);
+
+  const value = withoutVersionField(raw, definition.versionField, inPlace);
+  if (fromVersion === target) {
+    if (validate !== 'always') return { value, fromVersion, toVersion: target, changed: false };
+    return settle(validateVersion(definition, target, value, raw._id, READ_ACTION), { value, fromVersion, toVersion: target, changed: false });
+  }
+  const stepped = runSteps(definition, value, fromVersion, target, raw._id);
+  const finish = (migrated: RawDocument): MaybePromise<MigrationResult<RawDocument>> => {
+    const result = { value: migrated, fromVersion, toVersion: target, changed: true };
+    if (validate === 'never') return result;
+    return settle(validateVersion(definition, target, migrated, raw._id, READ_ACTION), result);
+  };
+  return isPromiseLike(stepped) ? stepped.then(finish) : finish(stepped);
+}
+
+/**
+ * Brings a raw document to the latest version (or `options.to`). Pure: the input is not modified.
+ * @public
+ */
+export async function migrate(definition: SchemaDefinition, raw: unknown, options?: MigrateOptions): Promise<MigrationResult<RawDocument>> {
+  return migrateDocument(definition, raw, options, false);
+}
+
+/** `migrate` for synchronous chains; an `UpcastError` if a step returns a promise. @public */
+export function migrateSync(definition: SchemaDefinition, raw: unknown, options?: MigrateOptions): MigrationResult<RawDocument> {
+  const result = migrateDocument(definition, raw, options, false);
+  if (isPromiseLike(result)) {
+    // The chain went async: silence the pending promise's eventual rejection, it has no reader.
+    result.then(undefined, () => undefined);
+    const version = readVersion(definition, raw as RawDocument);
+    throw new UpcastError({
+      schemaName: definition.name,
+      _id: (raw as RawDocument)._id,
+      fromVersion: version,
+      toVersion: options?.to ?? definition.latest,
+      reason: 'a step or a refinement is asynchronous; use migrate() (it returns a promise) instead of migrateSync()',
+    });
+  }
+  return result;
+}
+
+const READ_ACTION = 'The stored document was left unchanged; fix the upcaster or the document (molt check lists such documents).';
+
+function runSteps(definition: SchemaDefinition, value: RawDocument, from: number, to: number, id: unknown): MaybePromise<RawDocument> {
+  let current = value;
+  for (let version = from; version !== to; ) {
+    const next = version < to ? version + 1 : version - 1;
+    const out = applyStep(definition, current, version, next, id);
+    if (isPromiseLike(out)) {
+      const resumeAt = next;
+      return out.then((resolved) => runSteps(definition, resolved, resumeAt, to, id));
+    }
+    current = out;
+    version = next;
+  }
+  return current;
+}
+
+function applyStep(definition: SchemaDefinition, value: RawDocument, from: number, to: number, id: unknown): MaybePromise<RawDocument> {
+  const up = to > from;
+  const step: StepFunction | undefined = up
+    ? definition.entries[to - definition.first]?.up
+    : definition.entries[from - definition.first]?.down;
+  const context = { schemaName: definition.name, _id: id, fromVersion: from, toVersion: to };
+  if (step === undefined) {
+    throw new UpcastError({ ...context, reason: `version ${from} has no downcaster; give .version(${from}, schema, { up, down })` });
+  }
+  const kind = up ? 'upcaster' : 'downcaster';
+  let out: unknown;
+  try {
+    out = (step as (doc: RawDocument) => unknown)(value);
+  } catch (cause) {
+    throw new UpcastError({ ...context, reason: `the ${kind} threw ${describeThrown(cause)}` }, { cause });
+  }
+  if (isPromiseLike(out)) {
+    return Promise.resolve(out).then(
+      (resolved) => checkStepResult(resolved, value, context, kind),
+      (cause: unknown) => {
+        throw new UpcastError({ ...context, reason: `the ${kind} rejected with ${describeThrown(cause)}` }, { cause });
+      },
+    );
+  }
+  return checkStepResult(out, value, context, kind);
+}
+
+/** A step must return a document; a step that leaves `_id` out keeps the stored one (MongoDB cannot drop it). */
+function checkStepResult(
+  out: unknown,
+  input: RawDocument,
+  context: { schemaName: string; _id: unknown; fromVersion: number; toVersion: number },
+  kind: string,
+): RawDocument {
+  if (!isDocument(out)) {
+    const got = out === null ? 'null' : Array.isArray(out) ? 'an array' : typeof out;
+    throw new UpcastError({ ...context, reason: `the ${kind} returned ${got}, not a document` });
+  }
+  if (out._id === undefined && input._id !== undefined) out._id = input._id;
+  return out;
+}
+
+function checkTarget(definition: SchemaDefinition, target: number): void {
+  if (!Number.isSafeInteger(target) || target < definition.first || target > definition.latest) {
+    throw new InvalidOptionError('to', `schema "${definition.name}" has versions ${definition.first}..${definition.latest}, got ${String(target)}.`);
+  }
+}
+
+function withoutVersionField(raw: RawDocument, versionField: string, inPlace: boolean): RawDocument {
+  if (inPlace) {
+    if (versionField in raw) delete raw[versionField];
+    return raw;
+  }
+  const copy: RawDocument = {};
+  for (const key of Object.keys(raw)) {
+    if (key !== versionField) copy[key] = raw[key];
+  }
+  return copy;
+}
+
+function settle<T>(pending: MaybePromise<void>, result: T): MaybePromise<T> {
+  return isPromiseLike(pending) ? pending.then(() => result) : result;
+}
+
+function isDocument(value: unknown): value is RawDocument {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** True for promises and other thenables. */
+export function isPromiseLike<T>(value: unknown): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+function describeThrown(cause: unknown): string {
+  if (cause instanceof Error) return `${cause.name}: ${cause.message}`;
+  return String(cause);
+}

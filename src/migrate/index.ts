@@ -1,0 +1,9 @@
+export { migrate, migrateSync, migrateDocument, isPromiseLike, type MigrateOptions, type MigrationResult } from './engine.js';
+export { readVersion } from './read-version.js';
+export { validateVersion } from './validate.js';
+export {
+  DEFAULT_ON_NEWER_VERSION,
+  DEFAULT_VALIDATE,
+  OnNewerVersion,
+  ValidateMode,
+} from './modes.js';

@@ -1,0 +1,13 @@
+export { defineSchema, SchemaBuilder, VersionedSchema, type Infer, type AnyVersionedSchema } from './versioned-schema.js';
+export {
+  DEFAULT_UNVERSIONED,
+  DEFAULT_VERSION_FIELD,
+  type AnyZodSchema,
+  type Downcaster,
+  type MaybePromise,
+  type SchemaDefinition,
+  type SchemaOptions,
+  type Upcaster,
+  type VersionEntry,
+  type VersionStep,
+} from './types.js';

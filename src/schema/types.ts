@@ -1,0 +1,70 @@
+import type { z } from 'zod';
+
+/** Any zod schema (classic or mini): the shape of one version of a document. */
+export type AnyZodSchema = z.core.$ZodType;
+
+/** A value or a promise of it: upcasters may be synchronous or asynchronous. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * Turns a document of the previous version (its schema's output) into the next version's
+ * input. The same shape as a zod codec's `decode`.
+ */
+export type Upcaster<From extends AnyZodSchema, To extends AnyZodSchema> = (
+  doc: z.output<From>,
+) => MaybePromise<z.input<To>>;
+
+/** Turns a document of the next version back into the previous one (for rollback sweeps). */
+export type Downcaster<From extends AnyZodSchema, To extends AnyZodSchema> = (
+  doc: z.output<To>,
+) => MaybePromise<z.input<From>>;
+
+/** The step from one version to the next: `up` always, `down` when the information allows. */
+export interface VersionStep<From extends AnyZodSchema, To extends AnyZodSchema> {
+  readonly up: Upcaster<From, To>;
+  readonly down?: Downcaster<From, To>;
+}
+
+/** Options of `defineSchema`. */
+export interface SchemaOptions {
+  /** The field that stores each document's version. Default: `schemaVersion` ({@link DEFAULT_VERSION_FIELD}). */
+  readonly versionField?: string;
+  /**
+   * The version of documents that have no version field (written before mongo-molt was adopted).
+   * Default: `1` ({@link DEFAULT_UNVERSIONED}).
+   */
+  readonly unversioned?: number;
+}
+
+/** Default of `SchemaOptions.versionField`. */
+export const DEFAULT_VERSION_FIELD = 'schemaVersion';
+/** Default of `SchemaOptions.unversioned`. */
+export const DEFAULT_UNVERSIONED = 1;
+
+/** A step as the engine runs it: untyped, since the chain was type-checked when it was built. */
+export type StepFunction = (doc: never) => unknown;
+
+/** One registered version, as the engine sees it. */
+export interface VersionEntry {
+  readonly version: number;
+  readonly schema: AnyZodSchema;
+  /** From the previous version to this one; absent on the first version. */
+  readonly up?: StepFunction;
+  /** From this version to the previous one, when the schema author gave one. */
+  readonly down?: StepFunction;
+}
+
+/**
+ * Everything the migration engine needs to know about a schema, frozen at definition time.
+ * It holds no reference to MongoDB.
+ */
+export interface SchemaDefinition {
+  readonly name: string;
+  readonly versionField: string;
+  readonly unversioned: number;
+  /** The first registered version (1, or `unversioned` when the older shapes are not modelled). */
+  readonly first: number;
+  readonly latest: number;
+  /** `entries[i]` is version `first + i`. */
+  readonly entries: readonly VersionEntry[];
+}

@@ -1,0 +1,214 @@
+import type { z } from 'zod';
+import { SchemaDefinitionError } from '../errors.js';
+import { migrate, migrateSync, type MigrateOptions, type MigrationResult } from '../migrate/index.js';
+import {
+  DEFAULT_UNVERSIONED,
+  DEFAULT_VERSION_FIELD,
+  type AnyZodSchema,
+  type SchemaDefinition,
+  type SchemaOptions,
+  type StepFunction,
+  type Upcaster,
+  type VersionEntry,
+  type VersionStep,
+} from './types.js';
+
+/**
+ * A schema with one or more registered versions. Immutable: `.version()` returns a new schema.
+ * `Latest` is the latest version number, `S` its zod schema.
+ * @public
+ */
+export class VersionedSchema<const Latest extends number, S extends AnyZodSchema> {
+  /** The engine's view of this schema: names, version field, the chain of steps. */
+  readonly definition: SchemaDefinition;
+
+  /** @internal Use `defineSchema(...).version(...)`. */
+  constructor(definition: SchemaDefinition) {
+    this.definition = definition;
+    Object.freeze(this);
+  }
+
+  /** The name given to `defineSchema`. */
+  get name(): string {
+    return this.definition.name;
+  }
+
+  /** The latest version number. */
+  get latest(): Latest {
+    return this.definition.latest as Latest;
+  }
+
+  /** The field that stores each document's version. */
+  get versionField(): string {
+    return this.definition.versionField;
+  }
+
+  /** The zod schema of the latest version. */
+  get schema(): S {
+    return this.schemaOf(this.definition.latest) as S;
+  }
+
+  /** The zod schema registered for `version`; throws a `SchemaDefinitionError` for an unknown version. */
+  schemaOf(version: number): AnyZodSchema {
+    const entry = this.definition.entries[version - this.definition.first];
+    if (entry === undefined) {
+      throw new SchemaDefinitionError(this.name, `has no version ${version} (it has ${this.definition.first}..${this.definition.latest}).`);
+    }
+    return entry.schema;
+  }
+
+  /**
+   * Registers the next version: its zod schema and the step from the previous version, either an
+   * upcaster or `{ up, down }`. The step is typed from the two schemas: a chain that does not
+   * compose does not compile.
+   */
+  version<const V extends number, N extends AnyZodSchema>(
+    version: V,
+    schema: N,
+    step: Upcaster<S, N> | VersionStep<S, N>,
+  ): VersionedSchema<V, N> {
+    const name = this.definition.name;
+    const expected = this.definition.latest + 1;
+    checkVersionNumber(name, version, expected);
+    checkZodSchema(name, version, schema);
+    const { up, down } = normalizeStep(name, version, step);
+    const entry: VersionEntry = Object.freeze({ version, schema, up, ...(down ? { down } : {}) });
+    return new VersionedSchema<V, N>(
+      Object.freeze({ ...this.definition, latest: version, entries: Object.freeze([...this.definition.entries, entry]) }),
+    );
+  }
+
+  /**
+   * Brings a raw stored document to the latest version (or `options.to`): removes the version
+   * field, runs the upcasters, validates per `options.validate`. Pure: the input is not modified
+   * and nothing is written. Resolves to `{ value, fromVersion, toVersion, changed }`.
+   */
+  migrate(raw: unknown, options?: MigrateOptions): Promise<MigrationResult<z.output<S>>> {
+    return migrate(this.definition, raw, options) as Promise<MigrationResult<z.output<S>>>;
+  }
+
+  /**
+   * `migrate` for chains whose steps are all synchronous: the result without a promise. Throws an
+   * `UpcastError` if a step returns a promise.
+   */
+  migrateSync(raw: unknown, options?: MigrateOptions): MigrationResult<z.output<S>> {
+    return migrateSync(this.definition, raw, options) as MigrationResult<z.output<S>>;
+  }
+}
+
+/**
+ * A schema with no version yet: call `.version(1, zodSchema)` (or `.version(unversioned, ...)`).
+ * @public
+ */
+export class SchemaBuilder {
+  readonly #name: string;
+  readonly #versionField: string;
+  readonly #unversioned: number;
+
+  /** @internal Use `defineSchema`. */
+  constructor(name: string, options: SchemaOptions) {
+    this.#name = name;
+    this.#versionField = options.versionField ?? DEFAULT_VERSION_FIELD;
+    this.#unversioned = options.unversioned ?? DEFAULT_UNVERSIONED;
+  }
+
+  /** Registers the first version: `1`, or the `unversioned` version when older shapes are not modelled. */
+  version<const V extends number, N extends AnyZodSchema>(version: V, schema: N): VersionedSchema<V, N> {
+    const name = this.#name;
+    if (version !== 1 && version !== this.#unversioned) {
+      throw new SchemaDefinitionError(
+        name,
+        `the first version must be 1${this.#unversioned !== 1 ? ` or the unversioned version ${this.#unversioned}` : ''}, got ${String(version)}. Register versions in order, starting at 1.`,
+      );
+    }
+    checkVersionNumber(name, version, version);
+    checkZodSchema(name, version, schema);
+    if (arguments.length > 2) {
+      throw new SchemaDefinitionError(name, `version ${version} is the first version: it takes no upcaster. Remove the third argument.`);
+    }
+    return new VersionedSchema<V, N>(
+      Object.freeze({
+        name,
+        versionField: this.#versionField,
+        unversioned: this.#unversioned,
+        first: version,
+        latest: version,
+        entries: Object.freeze([Object.freeze({ version, schema })]),
+      }),
+    );
+  }
+}
+
+/**
+ * Starts a versioned schema. Register versions in order with `.version(n, zodSchema, upcaster)`.
+ *
+ * ```ts
+ * const User = defineSchema('user')
+ *   .version(1, z.object({ _id: z.string(), full_name: z.string() }))
+ *   .version(2, z.object({ _id: z.string(), display_name: z.string() }), (v1) => ({ _id: v1._id, display_name: v1.full_name }));
+ * ```
+ * @public
+ */
+export function defineSchema(name: string, options: SchemaOptions = {}): SchemaBuilder {
+  if (typeof name !== 'string' || name.length === 0) {
+    throw new SchemaDefinitionError(String(name), 'the schema name must be a non-empty string.');
+  }
+  const { versionField, unversioned } = options;
+  if (versionField !== undefined && (typeof versionField !== 'string' || versionField.length === 0 || versionField === '_id' || versionField.includes('.') || versionField.startsWith('$'))) {
+    throw new SchemaDefinitionError(name, `versionField must be a top-level field name other than "_id" (no "." or leading "$"), got ${JSON.stringify(versionField)}.`);
+  }
+  if (unversioned !== undefined && !isPositiveInteger(unversioned)) {
+    throw new SchemaDefinitionError(name, `unversioned must be a positive integer, got ${String(unversioned)}.`);
+  }
+  return new SchemaBuilder(name, options);
+}
+
+/** The document type of a versioned schema: the output of its latest version. @public */
+export type Infer<T> = T extends VersionedSchema<number, infer S> ? z.output<S> : never;
+
+/** Any versioned schema, whatever its versions. @public */
+export type AnyVersionedSchema = VersionedSchema<number, AnyZodSchema>;
+
+function isPositiveInteger(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
+}
+
+function checkVersionNumber(name: string, version: unknown, expected: number): void {
+  if (!isPositiveInteger(version)) {
+    throw new SchemaDefinitionError(name, `versions are positive integers, got ${String(version)}.`);
+  }
+  if (version < expected) {
+    throw new SchemaDefinitionError(name, `version ${version} is registered twice or out of order; the next version must be ${expected}.`);
+  }
+  if (version > expected) {
+    throw new SchemaDefinitionError(name, `version ${version} leaves a gap: the next version must be ${expected}. Register every version in order, without gaps.`);
+  }
+}
+
+function checkZodSchema(name: string, version: number, schema: unknown): void {
+  const isZod = typeof schema === 'object' && schema !== null && '_zod' in schema;
+  if (!isZod) {
+    throw new SchemaDefinitionError(name, `version ${version} must be given a zod 4 schema (e.g. z.object({...})), got ${describeKind(schema)}.`);
+  }
+}
+
+function normalizeStep(name: string, version: number, step: unknown): { up: StepFunction; down?: StepFunction } {
+  if (typeof step === 'function') return { up: step as StepFunction };
+  if (typeof step === 'object' && step !== null) {
+    const { up, down } = step as { up?: unknown; down?: unknown };
+    if (typeof up !== 'function') {
+      throw new SchemaDefinitionError(name, `version ${version} needs an upcaster: pass a function or { up, down? } with up a function, got up: ${describeKind(up)}.`);
+    }
+    if (down !== undefined && typeof down !== 'function') {
+      throw new SchemaDefinitionError(name, `the downcaster of version ${version} must be a function, got ${describeKind(down)}.`);
+    }
+    return down === undefined ? { up: up as StepFunction } : { up: up as StepFunction, down: down as StepFunction };
+  }
+  throw new SchemaDefinitionError(name, `version ${version} needs an upcaster from version ${version - 1}: pass a function or { up, down? }, got ${describeKind(step)}.`);
+}
+
+function describeKind(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object that is not a zod schema' : typeof value;
+}
