@@ -8,3 +8,4 @@ export {
   type MigrateOptions,
   type MigrationResult,
 } from './migrate/index.js';
+export * from './collection/index.js';

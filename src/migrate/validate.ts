@@ -14,6 +14,7 @@ export function validateVersion(
   value: unknown,
   id: unknown,
   action: string,
+  idMayBeMissing = false,
 ): MaybePromise<void> {
   const schema = definition.entries[version - definition.first]?.schema;
   if (schema === undefined) return;
@@ -23,10 +24,20 @@ export function validateVersion(
   } catch (error) {
     if (!(error instanceof z.core.$ZodAsyncError)) throw error;
     return z.safeParseAsync(schema, value).then((asyncResult) => {
-      if (!asyncResult.success) throw toValidationError(definition, version, asyncResult.error, id, action);
+      if (!asyncResult.success && !onlyMissingId(asyncResult.error, value, idMayBeMissing)) {
+        throw toValidationError(definition, version, asyncResult.error, id, action);
+      }
     });
   }
-  if (!result.success) throw toValidationError(definition, version, result.error, id, action);
+  if (!result.success && !onlyMissingId(result.error, value, idMayBeMissing)) {
+    throw toValidationError(definition, version, result.error, id, action);
+  }
+}
+
+/** A replacement may leave `_id` out (the server keeps the stored one): that alone is no error. */
+function onlyMissingId(error: z.ZodError, value: unknown, idMayBeMissing: boolean): boolean {
+  if (!idMayBeMissing || (value as { _id?: unknown })._id !== undefined) return false;
+  return error.issues.every((issue) => issue.path.length === 1 && issue.path[0] === '_id');
 }
 
 function toValidationError(definition: SchemaDefinition, version: number, error: z.ZodError, id: unknown, action: string): ValidationError {

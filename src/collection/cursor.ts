@@ -1,0 +1,137 @@
+import type { CollationOptions, Document, FindCursor, Hint, Sort, SortDirection } from 'mongodb';
+import { isPromiseLike } from '../migrate/index.js';
+import type { MaybePromise } from '../schema/types.js';
+import { compileProjection, type CompiledProjection } from './projection.js';
+import type { DocumentReader } from './reader.js';
+
+/**
+ * A `find` cursor that hands out documents of the latest shape. It wraps the driver's cursor,
+ * so sorting, limits and batching happen on the server; each document is upcast as it arrives.
+ * A projection applies to the latest shape, in memory, after the upcast.
+ * @public
+ */
+export class VersionedCursor<T> implements AsyncIterable<T> {
+  readonly #raw: FindCursor<Document>;
+  readonly #reader: DocumentReader;
+  #projection: CompiledProjection | undefined;
+  #transform: ((doc: Document) => unknown) | undefined;
+
+  /** @internal Created by `VersionedCollection.find`. */
+  constructor(raw: FindCursor<Document>, reader: DocumentReader, projection?: CompiledProjection, transform?: (doc: Document) => unknown) {
+    this.#raw = raw;
+    this.#reader = reader;
+    this.#projection = projection;
+    this.#transform = transform;
+  }
+
+  /** The driver's cursor over the raw stored documents (no upcasting). */
+  get rawCursor(): FindCursor<Document> {
+    return this.#raw;
+  }
+
+  /** Sorts on the server, as `FindCursor.sort`. Sorting on a renamed field does not see stale documents' old name. */
+  sort(sort: Sort | string, direction?: SortDirection): this {
+    this.#raw.sort(sort, direction);
+    return this;
+  }
+
+  limit(value: number): this {
+    this.#raw.limit(value);
+    return this;
+  }
+
+  skip(value: number): this {
+    this.#raw.skip(value);
+    return this;
+  }
+
+  batchSize(value: number): this {
+    this.#raw.batchSize(value);
+    return this;
+  }
+
+  hint(hint: Hint): this {
+    this.#raw.hint(hint);
+    return this;
+  }
+
+  maxTimeMS(value: number): this {
+    this.#raw.maxTimeMS(value);
+    return this;
+  }
+
+  comment(value: string): this {
+    this.#raw.comment(value);
+    return this;
+  }
+
+  collation(value: CollationOptions): this {
+    this.#raw.collation(value);
+    return this;
+  }
+
+  /** Keeps only the given fields of the latest shape (applied after the upcast). */
+  project<P = Partial<T>>(projection: Document): VersionedCursor<P> {
+    this.#projection = compileProjection(projection);
+    return this as unknown as VersionedCursor<P>;
+  }
+
+  /** Maps every latest-shape document, as `FindCursor.map`. */
+  map<U>(transform: (doc: T) => U): VersionedCursor<U> {
+    const previous = this.#transform;
+    const next = previous === undefined ? (doc: Document) => transform(doc as T) : (doc: Document) => transform(previous(doc) as T);
+    return new VersionedCursor<U>(this.#raw, this.#reader, this.#projection, next);
+  }
+
+  async next(): Promise<T | null> {
+    const raw = await this.#raw.next();
+    return raw === null ? null : this.#finish(await this.#reader.read(raw));
+  }
+
+  async tryNext(): Promise<T | null> {
+    const raw = await this.#raw.tryNext();
+    return raw === null ? null : this.#finish(await this.#reader.read(raw));
+  }
+
+  hasNext(): Promise<boolean> {
+    return this.#raw.hasNext();
+  }
+
+  async toArray(): Promise<T[]> {
+    const raws = await this.#raw.toArray();
+    const docs = this.#reader.readAll(raws);
+    const settled = isPromiseLike<Document[]>(docs) ? await docs : docs;
+    if (this.#projection === undefined && this.#transform === undefined) return settled as T[];
+    return settled.map((doc) => this.#finish(doc));
+  }
+
+  async forEach(iterator: (doc: T) => boolean | void): Promise<void> {
+    for await (const doc of this) {
+      if (iterator(doc) === false) break;
+    }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<T, void, void> {
+    try {
+      for await (const raw of this.#raw) {
+        const doc: MaybePromise<Document> = this.#reader.read(raw);
+        yield this.#finish(isPromiseLike<Document>(doc) ? await doc : doc);
+      }
+    } finally {
+      await this.#raw.close();
+    }
+  }
+
+  rewind(): void {
+    this.#raw.rewind();
+  }
+
+  close(): Promise<void> {
+    return this.#raw.close();
+  }
+
+  #finish(doc: Document): T {
+    const projected = this.#projection === undefined ? doc : this.#projection.apply(doc);
+    return (this.#transform === undefined ? projected : this.#transform(projected)) as T;
+  }
+}

@@ -1,0 +1,8 @@
+export { versioned, VersionedCollection, type DocumentOf } from './versioned-collection.js';
+export { VersionedCursor } from './cursor.js';
+export {
+  DEFAULT_WRITE_BACK_BATCH_SIZE,
+  DEFAULT_WRITE_BACK_ON_READ,
+  type VersionedCollectionOptions,
+} from './options.js';
+export type { WriteBackStats } from './write-back.js';

@@ -1,0 +1,76 @@
+import type { Logger } from 'pino';
+import { InvalidOptionError } from '../errors.js';
+import { DEFAULT_ON_NEWER_VERSION, DEFAULT_VALIDATE, type OnNewerVersion, type ValidateMode } from '../migrate/index.js';
+import type { SchemaDefinition } from '../schema/types.js';
+
+/** Options of `versioned(collection, schema, options)`. @public */
+export interface VersionedCollectionOptions {
+  /** A pino logger for migrations, write-backs, lost races and errors (`_id`s, never bodies). Default: silent. */
+  readonly logger?: Logger;
+  /**
+   * Persist documents upcast on read, batched, with compare-and-swap, without delaying the read.
+   * Default: `false` ({@link DEFAULT_WRITE_BACK_ON_READ}).
+   */
+  readonly writeBackOnRead?: boolean;
+  /**
+   * The version new writes are stored at. Pin it to the previous version during the expand phase
+   * of a rolling deploy, while older code still reads the collection. Default: the schema's latest.
+   */
+  readonly writeVersion?: number;
+  /** A stored document newer than this code knows: `error` (default) or `passthrough` (handed out untouched, never written). */
+  readonly onNewerVersion?: OnNewerVersion;
+  /** When reads are checked with zod: `always`, `migrated` (default), `never`. */
+  readonly validate?: ValidateMode;
+  /** How many write-backs are sent in one bulk write. Default: 100 ({@link DEFAULT_WRITE_BACK_BATCH_SIZE}). */
+  readonly writeBackBatchSize?: number;
+}
+
+/** Default of `writeBackOnRead`. */
+export const DEFAULT_WRITE_BACK_ON_READ = false;
+/** Default of `writeBackBatchSize`. */
+export const DEFAULT_WRITE_BACK_BATCH_SIZE = 100;
+
+/** The options with their defaults applied and checked: bad values fail before any I/O. */
+export interface ResolvedOptions {
+  readonly logger: Logger | undefined;
+  readonly writeBackOnRead: boolean;
+  readonly writeVersion: number;
+  readonly onNewerVersion: OnNewerVersion;
+  readonly validate: ValidateMode;
+  readonly writeBackBatchSize: number;
+}
+
+const KNOWN_OPTIONS = new Set(['logger', 'writeBackOnRead', 'writeVersion', 'onNewerVersion', 'validate', 'writeBackBatchSize']);
+
+export function resolveOptions(definition: SchemaDefinition, options: VersionedCollectionOptions): ResolvedOptions {
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(key)) {
+      throw new InvalidOptionError(key, `is not an option of versioned(); the options are ${[...KNOWN_OPTIONS].join(', ')}.`);
+    }
+  }
+  const writeVersion = options.writeVersion ?? definition.latest;
+  if (!Number.isSafeInteger(writeVersion) || writeVersion < definition.first || writeVersion > definition.latest) {
+    throw new InvalidOptionError('writeVersion', `must be a version of schema "${definition.name}" (${definition.first}..${definition.latest}), got ${String(writeVersion)}.`);
+  }
+  const validate = options.validate ?? DEFAULT_VALIDATE;
+  if (!['always', 'migrated', 'never'].includes(validate)) {
+    throw new InvalidOptionError('validate', `must be 'always', 'migrated' or 'never', got ${JSON.stringify(validate)}.`);
+  }
+  const onNewerVersion = options.onNewerVersion ?? DEFAULT_ON_NEWER_VERSION;
+  if (!['error', 'passthrough'].includes(onNewerVersion)) {
+    throw new InvalidOptionError('onNewerVersion', `must be 'error' or 'passthrough', got ${JSON.stringify(onNewerVersion)}.`);
+  }
+  const writeBackOnRead = options.writeBackOnRead ?? DEFAULT_WRITE_BACK_ON_READ;
+  if (typeof writeBackOnRead !== 'boolean') {
+    throw new InvalidOptionError('writeBackOnRead', `must be true or false, got ${JSON.stringify(writeBackOnRead)}.`);
+  }
+  const writeBackBatchSize = options.writeBackBatchSize ?? DEFAULT_WRITE_BACK_BATCH_SIZE;
+  if (!Number.isSafeInteger(writeBackBatchSize) || writeBackBatchSize < 1) {
+    throw new InvalidOptionError('writeBackBatchSize', `must be a positive integer, got ${String(writeBackBatchSize)}.`);
+  }
+  const logger = options.logger;
+  if (logger !== undefined && (typeof logger !== 'object' || logger === null || typeof logger.info !== 'function')) {
+    throw new InvalidOptionError('logger', 'must be a pino logger (or anything with pino\'s level methods).');
+  }
+  return { logger, writeBackOnRead, writeVersion, onNewerVersion, validate, writeBackBatchSize };
+}

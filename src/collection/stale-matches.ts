@@ -1,0 +1,129 @@
+import type { AnyBulkWriteOperation, ClientSession, Collection, Document, Filter } from 'mongodb';
+import type { Logger } from 'pino';
+import { migrateDocument } from '../migrate/index.js';
+import type { SchemaDefinition } from '../schema/types.js';
+import { casFilter, stampVersion, storedVersion } from './compare-and-swap.js';
+import type { ResolvedOptions } from './options.js';
+import type { MutableStats } from './write-back.js';
+
+/** How many stale documents one round of an update migrates per bulk write. */
+const MIGRATION_BATCH = 500;
+
+/**
+ * Brings the documents an update's filter matches to the write version before the update runs,
+ * so that update operators never run on an old shape. Each document is migrated in memory and
+ * stored with a compare-and-swap; a lost race is counted and the caller looks again.
+ */
+export class StaleMatchMigrator {
+  readonly #collection: Collection<Document>;
+  readonly #definition: SchemaDefinition;
+  readonly #writeVersion: number;
+  readonly #validate: 'migrated' | 'never';
+  readonly #logger: Logger | undefined;
+  readonly #stats: MutableStats;
+  /** Matches every document not at the write version that this code may migrate. */
+  readonly #notAtWriteVersion: Filter<Document>;
+  /** Matches documents at the write version: the only ones an update touches. */
+  readonly atWriteVersion: Filter<Document>;
+  /** Matches what this code may read: under 'passthrough', documents newer than it know are left out. */
+  readonly #knownVersions: Filter<Document>;
+
+  constructor(collection: Collection<Document>, definition: SchemaDefinition, options: ResolvedOptions, stats: MutableStats) {
+    this.#collection = collection;
+    this.#definition = definition;
+    this.#writeVersion = options.writeVersion;
+    this.#validate = options.validate === 'never' ? 'never' : 'migrated';
+    this.#logger = options.logger;
+    this.#stats = stats;
+    const field = definition.versionField;
+    this.atWriteVersion = { [field]: options.writeVersion };
+    // Documents newer than this code are left alone under 'passthrough'; under 'error' they are
+    // found here and the migration throws a NewerVersionError before anything is written.
+    this.#knownVersions = options.onNewerVersion === 'passthrough' ? { [field]: { $not: { $gt: definition.latest } } } : {};
+    this.#notAtWriteVersion = options.onNewerVersion === 'passthrough'
+      ? { [field]: { $ne: options.writeVersion, $not: { $gt: definition.latest } } }
+      : { [field]: { $ne: options.writeVersion } };
+  }
+
+  /** `filter`, restricted to documents at the write version. */
+  current(filter: Filter<Document>): Filter<Document> {
+    return and(filter, this.atWriteVersion);
+  }
+
+  /**
+   * For single-document updates that matched nothing at the write version: looks at one document
+   * the filter matches, whatever its version. `none`: nothing matches, the update's answer stands.
+   * `current`: it reached the write version meanwhile (another writer migrated it): run the update
+   * again. `stale`: it was migrated here (or the race for it was lost): run the update again.
+   */
+  async migrateOne(filter: Filter<Document>, session: ClientSession | undefined): Promise<'none' | 'current' | 'stale'> {
+    const raw = await this.#collection.findOne(and(filter, this.#knownVersions), session ? { session } : {});
+    if (raw === null) return 'none';
+    if (raw[this.#definition.versionField] === this.#writeVersion) return 'current';
+    const versionRead = storedVersion(raw, this.#definition.versionField);
+    const id: unknown = raw._id;
+    const result = await migrateDocument(this.#definition, raw, { to: this.#writeVersion, validate: this.#validate }, true);
+    const written = await this.#collection.replaceOne(
+      casFilter(id, this.#definition.versionField, versionRead),
+      stampVersion(result.value, this.#definition.versionField, this.#writeVersion),
+      session ? { session } : {},
+    );
+    this.#stats.migratedBeforeUpdate += written.matchedCount;
+    this.#stats.lostRaces += 1 - written.matchedCount;
+    return 'stale';
+  }
+
+  /**
+   * Migrates up to `limit` (default: all) stale documents matching `filter`. Returns how many were
+   * found and the `_id`s this call stored. Throws (and writes nothing of the failing batch) when a
+   * document cannot be migrated: an update must not run on data it cannot read.
+   */
+  async migrate(filter: Filter<Document>, options: { session?: ClientSession | undefined; limit?: number }): Promise<{ found: number; migratedIds: unknown[] }> {
+    const cursor = this.#collection.find(and(filter, this.#notAtWriteVersion), {
+      ...(options.session ? { session: options.session } : {}),
+      ...(options.limit ? { limit: options.limit } : {}),
+      batchSize: MIGRATION_BATCH,
+    });
+    let found = 0;
+    const migratedIds: unknown[] = [];
+    let batch: AnyBulkWriteOperation<Document>[] = [];
+    let batchIds: unknown[] = [];
+    const send = async (): Promise<void> => {
+      if (batch.length === 0) return;
+      const result = await this.#collection.bulkWrite(batch, { ordered: false, ...(options.session ? { session: options.session } : {}) });
+      // Unordered CAS replaces: which ones matched is not reported, so the ids of this batch are
+      // narrowed by the caller's update filter (the write version) anyway.
+      this.#stats.migratedBeforeUpdate += result.matchedCount;
+      this.#stats.lostRaces += batch.length - result.matchedCount;
+      if (result.matchedCount > 0) migratedIds.push(...batchIds);
+      batch = [];
+      batchIds = [];
+    };
+    try {
+      for await (const raw of cursor) {
+        found++;
+        const id: unknown = raw._id;
+        const versionRead = storedVersion(raw, this.#definition.versionField);
+        const result = await migrateDocument(this.#definition, raw, { to: this.#writeVersion, validate: this.#validate }, true);
+        batch.push({
+          replaceOne: {
+            filter: casFilter(id, this.#definition.versionField, versionRead),
+            replacement: stampVersion(result.value, this.#definition.versionField, this.#writeVersion),
+          },
+        });
+        batchIds.push(id);
+        if (batch.length >= MIGRATION_BATCH) await send();
+      }
+      await send();
+    } finally {
+      await cursor.close();
+    }
+    if (found > 0) this.#logger?.debug({ found, migrated: migratedIds.length }, 'mongo-molt: migrated stale matches before an update');
+    return { found, migratedIds };
+  }
+}
+
+/** `{ $and: [a, b] }`, flattened when `a` is empty. */
+export function and(a: Filter<Document>, b: Filter<Document>): Filter<Document> {
+  return Object.keys(a).length === 0 ? b : { $and: [a, b] };
+}

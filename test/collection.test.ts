@@ -1,0 +1,327 @@
+import { beforeEach, describe, expect, expectTypeOf, inject, it } from 'vitest';
+import { z } from 'zod';
+import type { Collection, Document } from 'mongodb';
+import {
+  defineSchema,
+  InvalidOptionError,
+  InvalidVersionError,
+  NewerVersionError,
+  UpcastError,
+  ValidationError,
+  versioned,
+  type Infer,
+} from 'mongo-molt';
+import { useTestDatabase } from './support/database.js';
+import { User } from './fixtures/user-schema.js';
+
+const t = useTestDatabase('collection');
+let raw: Collection<Document>;
+let counter = 0;
+
+/** Seeds one document per stored shape: unversioned, v1, v2, v3. */
+const seed = [
+  { _id: 'u0', full_name: 'Unversioned Una', logins: 0 } as Document,
+  { _id: 'u1', full_name: 'Ada Lovelace', logins: 1, schemaVersion: 1 },
+  { _id: 'u2', display_name: 'Grace Hopper', email: 'grace@example.org', logins: 2, schemaVersion: 2 },
+  { _id: 'u3', display_name: 'Linus', email: null, tags: ['x'], logins: 3, schemaVersion: 3 },
+];
+
+beforeEach(async () => {
+  raw = t.db.collection(`users_${++counter}`);
+  await raw.insertMany(seed.map((doc) => ({ ...doc })));
+});
+
+const stored = (id: string) => raw.findOne({ _id: id as never });
+
+describe('reads', () => {
+  it('hands out every stored version at the latest shape, without the version field', async () => {
+    const users = versioned(raw, User);
+    expect(await users.findOne({ _id: 'u0' })).toEqual({ _id: 'u0', display_name: 'Unversioned Una', email: null, tags: [], logins: 0 });
+    expect(await users.findOne({ _id: 'u1' })).toEqual({ _id: 'u1', display_name: 'Ada Lovelace', email: null, tags: [], logins: 1 });
+    expect(await users.findOne({ _id: 'u2' })).toEqual({ _id: 'u2', display_name: 'Grace Hopper', email: 'grace@example.org', tags: [], logins: 2 });
+    expect(await users.findOne({ _id: 'u3' })).toEqual({ _id: 'u3', display_name: 'Linus', email: null, tags: ['x'], logins: 3 });
+    expect(await users.findOne({ _id: 'nobody' })).toBeNull();
+    expect(await stored('u1')).toMatchObject({ full_name: 'Ada Lovelace', schemaVersion: 1 });
+  });
+
+  it('types documents with the latest shape', async () => {
+    const users = versioned(raw, User);
+    const doc = await users.findOne({ _id: 'u1' });
+    const name: string | undefined = doc?.display_name;
+    expectTypeOf(doc).not.toBeAny();
+    expectTypeOf(doc!.display_name).toEqualTypeOf<string>();
+    expectTypeOf(doc!.tags).toEqualTypeOf<string[]>();
+    expectTypeOf(doc!._id).toEqualTypeOf<string>();
+    // @ts-expect-error full_name is not part of the latest shape
+    void doc?.full_name;
+    expect(name).toBe('Ada Lovelace');
+  });
+
+  it('iterates a cursor with sort, skip, limit, next, toArray and for await', async () => {
+    const users = versioned(raw, User);
+    const sorted = await users.find({}).sort({ _id: -1 }).skip(1).limit(2).toArray();
+    expect(sorted.map((doc) => doc._id)).toEqual(['u2', 'u1']);
+    expect(sorted[1]).not.toHaveProperty('schemaVersion');
+    const cursor = users.find({}, { sort: { _id: 1 } });
+    expect((await cursor.next())?.display_name).toBe('Unversioned Una');
+    await cursor.close();
+    const names: string[] = [];
+    for await (const doc of users.find({ logins: { $gte: 1 } }).sort({ logins: 1 })) names.push(doc.display_name);
+    expect(names).toEqual(['Ada Lovelace', 'Grace Hopper', 'Linus']);
+    const mapped = await users.find({}).sort({ _id: 1 }).map((doc) => doc.tags.length).toArray();
+    expect(mapped).toEqual([0, 0, 0, 1]);
+  });
+
+  it('applies a projection to the latest shape, also for stale documents', async () => {
+    const users = versioned(raw, User);
+    expect(await users.findOne({ _id: 'u1' }, { projection: { display_name: 1 } })).toEqual({ _id: 'u1', display_name: 'Ada Lovelace' });
+    expect(await users.findOne({ _id: 'u0' }, { projection: { display_name: 1, _id: 0 } })).toEqual({ display_name: 'Unversioned Una' });
+    const excluded = await users.find({}, { projection: { tags: 0, email: 0 } }).sort({ _id: 1 }).toArray();
+    expect(excluded[1]).toEqual({ _id: 'u1', display_name: 'Ada Lovelace', logins: 1 });
+    const viaCursor = await users.find({ _id: 'u2' }).project({ email: 1 }).toArray();
+    expect(viaCursor).toEqual([{ _id: 'u2', email: 'grace@example.org' }]);
+    expect(() => users.find({}, { projection: { tags: { $slice: 1 } } })).toThrow(InvalidOptionError);
+  });
+
+  it('counts and lists distinct values across versions', async () => {
+    const users = versioned(raw, User);
+    expect(await users.countDocuments({})).toBe(4);
+    expect(await users.estimatedDocumentCount()).toBe(4);
+    const names = await users.distinct('display_name');
+    expect(names.sort()).toEqual(['Ada Lovelace', 'Grace Hopper', 'Linus', 'Unversioned Una']);
+    expect((await users.distinct('email')).sort()).toEqual(['grace@example.org', null]);
+  });
+
+  it('validates reads per the validate option', async () => {
+    await raw.insertOne({ _id: 'bad3', display_name: 42, email: null, tags: [], schemaVersion: 3 } as Document);
+    await raw.insertOne({ _id: 'bad1', full_name: 42, schemaVersion: 1 } as Document);
+    const migratedOnly = versioned(raw, User);
+    expect(await migratedOnly.findOne({ _id: 'bad3' })).toMatchObject({ display_name: 42 });
+    await expect(migratedOnly.findOne({ _id: 'bad1' })).rejects.toBeInstanceOf(ValidationError);
+    await expect(versioned(raw, User, { validate: 'always' }).findOne({ _id: 'bad3' })).rejects.toMatchObject({ name: 'ValidationError', _id: 'bad3', version: 3 });
+    expect(await versioned(raw, User, { validate: 'never' }).findOne({ _id: 'bad1' })).toMatchObject({ display_name: 42 });
+  });
+
+  it('keeps fields the upcaster keeps, even ones the schema does not list', async () => {
+    await raw.insertOne({ _id: 'extra', full_name: 'Extra', legacy_flag: true, schemaVersion: 1 } as Document);
+    const users = versioned(raw, User, { writeBackOnRead: true });
+    expect(await users.findOne({ _id: 'extra' })).toMatchObject({ legacy_flag: true, display_name: 'Extra' });
+    await users.flush();
+    expect(await stored('extra')).toEqual({ _id: 'extra', display_name: 'Extra', email: null, tags: [], legacy_flag: true, schemaVersion: 3 });
+  });
+});
+
+describe('write-back on read', () => {
+  it('stores upcast documents with compare-and-swap, batched, after the read', async () => {
+    const users = versioned(raw, User, { writeBackOnRead: true, writeBackBatchSize: 2 });
+    const all = await users.find({}).toArray();
+    expect(all).toHaveLength(4);
+    await users.flush();
+    const docs = await raw.find({}).sort({ _id: 1 }).toArray();
+    expect(docs.map((doc) => doc.schemaVersion)).toEqual([3, 3, 3, 3]);
+    expect(docs[1]).toEqual({ _id: 'u1', display_name: 'Ada Lovelace', email: null, tags: [], logins: 1, schemaVersion: 3 });
+    expect(users.stats).toMatchObject({ migratedOnRead: 3, writtenBack: 3, lostRaces: 0, writeBackErrors: 0 });
+  });
+
+  it('never overwrites a document that changed version in between: the lost race is counted', async () => {
+    const first = versioned(raw, User, { writeBackOnRead: true });
+    const second = versioned(raw, User, { writeBackOnRead: true });
+    // Both read the same stale document; each write-back is a compare-and-swap on version 1.
+    const [a, b] = await Promise.all([first.findOne({ _id: 'u1' }), second.findOne({ _id: 'u1' })]);
+    await Promise.all([first.flush(), second.flush()]);
+    expect(a).toEqual(b);
+    expect(first.stats.writtenBack + second.stats.writtenBack).toBe(1);
+    expect(first.stats.lostRaces + second.stats.lostRaces).toBe(1);
+    expect(await stored('u1')).toMatchObject({ display_name: 'Ada Lovelace', schemaVersion: 3 });
+  });
+
+  it('stores what was read even if the app changes the object it was handed', async () => {
+    const users = versioned(raw, User, { writeBackOnRead: true });
+    const doc = await users.findOne({ _id: 'u1' });
+    if (doc) {
+      doc.display_name = 'local edit';
+      doc.tags.push('local');
+    }
+    await users.flush();
+    expect(await stored('u1')).toMatchObject({ display_name: 'Ada Lovelace', tags: [], schemaVersion: 3 });
+  });
+
+  it('does not write back without the option', async () => {
+    const users = versioned(raw, User);
+    await users.find({}).toArray();
+    await users.flush();
+    expect(await stored('u1')).toMatchObject({ schemaVersion: 1 });
+    expect(users.stats.migratedOnRead).toBe(3);
+  });
+});
+
+describe('writes', () => {
+  it('validates and stamps inserts; an invalid document is refused and nothing is written', async () => {
+    const users = versioned(raw, User);
+    const doc = { _id: 'new', display_name: 'New', email: null, tags: ['a'] };
+    const result = await users.insertOne(doc);
+    expect(result.insertedId).toBe('new');
+    expect(await stored('new')).toEqual({ ...doc, schemaVersion: 3 });
+    const bad = { _id: 'bad', display_name: 'Bad', email: null } as unknown as Infer<typeof User>;
+    const error = await users.insertOne(bad).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error).toMatchObject({ _id: 'bad', version: 3 });
+    expect((error as ValidationError).issues[0]?.path).toEqual(['tags']);
+    expect(await stored('bad')).toBeNull();
+  });
+
+  it('inserts many only when every document is valid, and gives generated ids back', async () => {
+    const Note = defineSchema('note').version(1, z.object({ text: z.string() }));
+    const notes = versioned(t.db.collection(`notes_${counter}`), Note);
+    const docs: { text: string; _id?: never }[] = [{ text: 'a' }, { text: 'b' }];
+    const result = await notes.insertMany(docs);
+    expect(result.insertedCount).toBe(2);
+    expect(docs[0]?._id).toBeDefined();
+    await expect(notes.insertMany([{ text: 'c' }, { text: 3 as unknown as string }])).rejects.toBeInstanceOf(ValidationError);
+    expect(await notes.countDocuments()).toBe(2);
+  });
+
+  it('replaces at the write version', async () => {
+    const users = versioned(raw, User);
+    const result = await users.replaceOne({ _id: 'u1' }, { display_name: 'Ada L.', email: 'ada@x', tags: [] });
+    expect(result.matchedCount).toBe(1);
+    expect(await stored('u1')).toEqual({ _id: 'u1', display_name: 'Ada L.', email: 'ada@x', tags: [], schemaVersion: 3 });
+    await expect(users.replaceOne({ _id: 'u2' }, { display_name: 5 } as never)).rejects.toBeInstanceOf(ValidationError);
+    expect(await stored('u2')).toMatchObject({ schemaVersion: 2 });
+  });
+
+  it('updateOne migrates a stale match first, then runs the operators on the latest shape', async () => {
+    const users = versioned(raw, User);
+    const result = await users.updateOne({ _id: 'u1' }, { $push: { tags: 'vip' }, $inc: { logins: 1 } });
+    expect(result).toMatchObject({ matchedCount: 1, modifiedCount: 1 });
+    expect(await stored('u1')).toEqual({ _id: 'u1', display_name: 'Ada Lovelace', email: null, tags: ['vip'], logins: 2, schemaVersion: 3 });
+    expect((await users.updateOne({ _id: 'nobody' }, { $inc: { logins: 1 } })).matchedCount).toBe(0);
+  });
+
+  it('updateOne upserts at the write version', async () => {
+    const users = versioned(raw, User);
+    const result = await users.updateOne({ _id: 'up' }, { $set: { display_name: 'Up', email: null, tags: [] } }, { upsert: true });
+    expect(result.upsertedCount).toBe(1);
+    expect(await stored('up')).toEqual({ _id: 'up', display_name: 'Up', email: null, tags: [], schemaVersion: 3 });
+    const again = await users.updateOne({ _id: 'u0' }, { $set: { email: 'una@x' } }, { upsert: true });
+    expect(again).toMatchObject({ matchedCount: 1, upsertedCount: 0 });
+    expect(await stored('u0')).toMatchObject({ email: 'una@x', display_name: 'Unversioned Una', schemaVersion: 3 });
+  });
+
+  it('updateMany updates every match across versions exactly once', async () => {
+    const users = versioned(raw, User);
+    const result = await users.updateMany({}, { $inc: { logins: 10 } });
+    expect(result).toMatchObject({ matchedCount: 4, modifiedCount: 4 });
+    const docs = await raw.find({}).sort({ _id: 1 }).toArray();
+    expect(docs.map((doc) => [doc.logins, doc.schemaVersion])).toEqual([[10, 3], [11, 3], [12, 3], [13, 3]]);
+  });
+
+  it('findOneAndUpdate returns the latest shape before or after the update', async () => {
+    const users = versioned(raw, User);
+    const before = await users.findOneAndUpdate({ _id: 'u1' }, { $set: { email: 'ada@x' } });
+    expect(before).toEqual({ _id: 'u1', display_name: 'Ada Lovelace', email: null, tags: [], logins: 1 });
+    const after = await users.findOneAndUpdate({ _id: 'u2' }, { $inc: { logins: 1 } }, { returnDocument: 'after' });
+    expect(after).toMatchObject({ display_name: 'Grace Hopper', logins: 3, tags: [] });
+    const withMeta = await users.findOneAndUpdate({ _id: 'u0' }, { $set: { tags: ['m'] } }, { returnDocument: 'after', includeResultMetadata: true });
+    expect(withMeta.value).toMatchObject({ _id: 'u0', tags: ['m'] });
+    expect(await users.findOneAndUpdate({ _id: 'none' }, { $set: { tags: [] } })).toBeNull();
+  });
+
+  it('findOneAndReplace and findOneAndDelete return upcast documents', async () => {
+    const users = versioned(raw, User);
+    const replaced = await users.findOneAndReplace({ _id: 'u1' }, { display_name: 'R', email: null, tags: [] });
+    expect(replaced).toMatchObject({ display_name: 'Ada Lovelace', tags: [] });
+    expect(await stored('u1')).toEqual({ _id: 'u1', display_name: 'R', email: null, tags: [], schemaVersion: 3 });
+    const deleted = await users.findOneAndDelete({ _id: 'u0' });
+    expect(deleted).toMatchObject({ _id: 'u0', display_name: 'Unversioned Una' });
+    expect(await stored('u0')).toBeNull();
+    expect((await users.deleteOne({ _id: 'u2' })).deletedCount).toBe(1);
+    expect((await users.deleteMany({})).deletedCount).toBe(2);
+  });
+
+  it('stores at a pinned write version while reading the latest shape', async () => {
+    const users = versioned(raw, User, { writeVersion: 2, writeBackOnRead: true });
+    await users.insertOne({ _id: 'pinned', display_name: 'P', email: null, tags: ['dropped-by-down'] });
+    expect(await stored('pinned')).toEqual({ _id: 'pinned', display_name: 'P', email: null, schemaVersion: 2 });
+    expect(await users.findOne({ _id: 'pinned' })).toEqual({ _id: 'pinned', display_name: 'P', email: null, tags: [] });
+    await users.findOne({ _id: 'u1' });
+    await users.flush();
+    expect(await stored('u1')).toEqual({ _id: 'u1', display_name: 'Ada Lovelace', email: null, logins: 1, schemaVersion: 2 });
+    await users.updateOne({ _id: 'u3' }, { $inc: { logins: 1 } });
+    expect(await stored('u3')).toEqual({ _id: 'u3', display_name: 'Linus', email: null, logins: 4, schemaVersion: 2 });
+  });
+});
+
+describe('bad documents change nothing', () => {
+  const Broken = defineSchema('user')
+    .version(1, User.schemaOf(1) as never)
+    .version(2, z.object({ _id: z.string(), display_name: z.string() }), (v1: { _id: string; full_name: string }) => {
+      if (v1.full_name === 'boom') throw new Error('cannot split "boom"');
+      return { _id: v1._id, display_name: v1.full_name };
+    });
+
+  it('a version from the future is a NewerVersionError, or passed through and never written back', async () => {
+    await raw.insertOne({ _id: 'future', something: 'new', schemaVersion: 9 } as Document);
+    const users = versioned(raw, User, { writeBackOnRead: true });
+    await expect(users.findOne({ _id: 'future' })).rejects.toMatchObject({ name: 'NewerVersionError', version: 9, latestVersion: 3 });
+    await expect(users.updateOne({ _id: 'future' }, { $set: { tags: [] } })).rejects.toBeInstanceOf(NewerVersionError);
+    const lenient = versioned(raw, User, { writeBackOnRead: true, onNewerVersion: 'passthrough' });
+    expect(await lenient.findOne({ _id: 'future' })).toEqual({ _id: 'future', something: 'new' });
+    expect((await lenient.updateOne({ _id: 'future' }, { $set: { tags: [] } })).matchedCount).toBe(0);
+    await lenient.flush();
+    expect(await stored('future')).toEqual({ _id: 'future', something: 'new', schemaVersion: 9 });
+  });
+
+  it('a version that is not a positive integer is an InvalidVersionError', async () => {
+    await raw.insertOne({ _id: 'weird', full_name: 'W', schemaVersion: 'two' } as Document);
+    const users = versioned(raw, User, { writeBackOnRead: true });
+    await expect(users.findOne({ _id: 'weird' })).rejects.toMatchObject({ name: 'InvalidVersionError', _id: 'weird', version: 'two' });
+    await expect(users.updateOne({ _id: 'weird' }, { $set: { tags: [] } })).rejects.toBeInstanceOf(InvalidVersionError);
+    await users.flush();
+    expect(await stored('weird')).toEqual({ _id: 'weird', full_name: 'W', schemaVersion: 'two' });
+  });
+
+  it('an upcaster that throws is an UpcastError naming the document, and nothing is written', async () => {
+    await raw.insertOne({ _id: 'boom', full_name: 'boom', schemaVersion: 1 } as Document);
+    const users = versioned(raw, Broken, { writeBackOnRead: true });
+    const error = await users.findOne({ _id: 'boom' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UpcastError);
+    expect(error).toMatchObject({ _id: 'boom', fromVersion: 1, toVersion: 2 });
+    expect((error as Error).message).toContain('cannot split "boom"');
+    await expect(users.updateMany({ _id: { $in: ['u1', 'boom'] } }, { $set: { display_name: 'all' } })).rejects.toBeInstanceOf(UpcastError);
+    await users.flush();
+    expect(await stored('boom')).toEqual({ _id: 'boom', full_name: 'boom', schemaVersion: 1 });
+    expect(await raw.countDocuments({ display_name: 'all' })).toBe(0);
+  });
+
+  it('rejects wrong options before any I/O', () => {
+    expect(() => versioned(raw, User, { writeVersion: 7 })).toThrow(InvalidOptionError);
+    expect(() => versioned(raw, User, { validate: 'sometimes' as never })).toThrow(/validate/);
+    expect(() => versioned(raw, User, { onNewerVersion: 'ignore' as never })).toThrow(/onNewerVersion/);
+    expect(() => versioned(raw, User, { writeBackBatchSize: 0 })).toThrow(/writeBackBatchSize/);
+    expect(() => versioned(raw, User, { writeBackOnread: true } as never)).toThrow(/writeBackOnread/);
+    expect(() => versioned({} as never, User)).toThrow(InvalidOptionError);
+  });
+});
+
+describe('driver options', () => {
+  it('passes a session through when the server supports sessions', async (context) => {
+    if (!inject('serverFeatures').sessions) {
+      process.stderr.write(`[skipped] session pass-through: ${inject('serverFeatures').kind} does not support sessions\n`);
+      context.skip();
+    }
+    const users = versioned(raw, User);
+    const session = t.client.startSession();
+    try {
+      expect(await users.findOne({ _id: 'u1' }, { session })).toMatchObject({ display_name: 'Ada Lovelace' });
+      await users.updateOne({ _id: 'u1' }, { $inc: { logins: 1 } }, { session });
+      expect(await stored('u1')).toMatchObject({ logins: 2, schemaVersion: 3 });
+    } finally {
+      await session.endSession();
+    }
+  });
+});
+
+it('reports the server in use', () => {
+  expect(inject('mongoUri')).toMatch(/^mongodb/);
+});
