@@ -11,7 +11,7 @@ import {
   versioned,
   type Infer,
 } from 'mongo-molt';
-import { useTestDatabase } from './support/database.js';
+import { itWithAtomicUpdates, useTestDatabase } from './support/database.js';
 import { User } from './fixtures/user-schema.js';
 
 const t = useTestDatabase('collection');
@@ -123,7 +123,7 @@ describe('write-back on read', () => {
     expect(users.stats).toMatchObject({ migratedOnRead: 3, writtenBack: 3, lostRaces: 0, writeBackErrors: 0 });
   });
 
-  it('never overwrites a document that changed version in between: the lost race is counted', async () => {
+  itWithAtomicUpdates('never overwrites a document that changed version in between: the lost race is counted', async () => {
     const first = versioned(raw, User, { writeBackOnRead: true });
     const second = versioned(raw, User, { writeBackOnRead: true });
     // Both read the same stale document; each write-back is a compare-and-swap on version 1.

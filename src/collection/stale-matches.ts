@@ -123,7 +123,13 @@ export class StaleMatchMigrator {
   }
 }
 
-/** `{ $and: [a, b] }`, flattened when `a` is empty. */
+/**
+ * Both filters: merged into one object when their fields do not overlap (so an upsert takes the
+ * version field from it as an equality), else `{ $and: [a, b] }`.
+ */
 export function and(a: Filter<Document>, b: Filter<Document>): Filter<Document> {
-  return Object.keys(a).length === 0 ? b : { $and: [a, b] };
+  for (const key of Object.keys(b)) {
+    if (key in a) return { $and: [a, b] };
+  }
+  return { ...a, ...b };
 }

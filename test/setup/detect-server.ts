@@ -17,7 +17,7 @@ export async function detectServer(uri: string): Promise<ServerFeatures> {
     const admin = client.db('admin');
     const buildInfo = await admin.command({ buildInfo: 1 });
     const hello = await admin.command({ isMaster: 1 });
-    const kind = 'ferretdb' in buildInfo ? 'ferretdb' : 'gitVersion' in buildInfo ? 'mongod' : 'mongo-java-server';
+    const kind = 'ferretdbVersion' in buildInfo || 'ferretdb' in buildInfo ? 'ferretdb' : 'gitVersion' in buildInfo ? 'mongod' : 'mongo-java-server';
     const sessions = typeof hello.logicalSessionTimeoutMinutes === 'number' && kind !== 'ferretdb';
     return {
       kind,
