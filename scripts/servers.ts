@@ -155,3 +155,53 @@ function run(file: string, args: string[], cwd: string): void {
   const result = spawnSync(file, args, { cwd, stdio: ['ignore', 'inherit', 'inherit'] });
   if (result.status !== 0) throw new Error(`${file} ${args.join(' ')} failed in ${cwd} (exit ${String(result.status)})`);
 }
+
+/** A server to run against, and how to stop it if this process started it. */
+export interface ResolvedServer {
+  readonly uri: string;
+  /** Where it came from, for one line of explanation. */
+  readonly source: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The server resolution shared by the tests, the benchmarks and the demo: `MONGODB_URI`; else a
+ * real mongod from mongodb-memory-server (it downloads one on a machine with internet); else a
+ * server left running by `npm run db:start`; else the project's mongo-java-server, started here.
+ */
+export async function resolveServer(options: { log?: (line: string) => void; memoryServer?: boolean } = {}): Promise<ResolvedServer> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const noop = async (): Promise<void> => undefined;
+  if (process.env.MONGODB_URI) return { uri: process.env.MONGODB_URI, source: 'MONGODB_URI', stop: noop };
+
+  if ((options.memoryServer ?? true) && process.env.MOLT_MEMORY_SERVER !== '0') {
+    try {
+      const { MongoMemoryServer } = await import('mongodb-memory-server-core');
+      const server = await quietly(() => MongoMemoryServer.create());
+      return { uri: server.getUri(), source: 'mongodb-memory-server', stop: async () => void (await server.stop()) };
+    } catch (error) {
+      const reason = String(error instanceof Error ? error.message : error).split('\n')[0]?.slice(0, 120) ?? '';
+      log(`mongodb-memory-server could not start a mongod here (${reason}); using the project's own server instead.`);
+    }
+  }
+
+  const running = readRunningServers().find((server) => server.name === 'java');
+  if (running) return { uri: running.uri, source: 'npm run db:start (mongo-java-server)', stop: noop };
+
+  const started = await startServer('java', { log });
+  return { uri: started.uri, source: 'mongo-java-server started by the project (servers/java)', stop: async () => stopServer(started) };
+}
+
+/** mongodb-memory-server prints a stack trace of its own when the download fails: one line is enough. */
+async function quietly<T>(work: () => Promise<T>): Promise<T> {
+  const warn = console.warn;
+  const error = console.error;
+  console.warn = () => undefined;
+  console.error = () => undefined;
+  try {
+    return await work();
+  } finally {
+    console.warn = warn;
+    console.error = error;
+  }
+}
