@@ -1,0 +1,33 @@
+/**
+ * `npm run bench`: runs every benchmark against one server (see scripts/servers.ts
+ * `resolveServer`) and prints Markdown tables of ratios against baselines measured in the same run.
+ * `npm run bench -- read` runs only the read part; `--rounds N` changes the number of rounds.
+ */
+import os from 'node:os';
+import { MongoClient } from 'mongodb';
+import { resolveServer } from '../scripts/servers.js';
+import { runReadBench } from './read.js';
+
+const args = process.argv.slice(2);
+const roundsFlag = args.indexOf('--rounds');
+const rounds = roundsFlag >= 0 ? Number(args[roundsFlag + 1]) : 15;
+const parts = args.filter((arg, index) => !arg.startsWith('--') && args[index - 1] !== '--rounds');
+const wanted = (part: string) => parts.length === 0 || parts.includes(part);
+
+const server = await resolveServer();
+const client = new MongoClient(server.uri);
+try {
+  await client.connect();
+  const buildInfo = await client.db('admin').command({ buildInfo: 1 });
+  console.log(`server: ${server.source}, reports version ${String(buildInfo.version)}`);
+  console.log(`machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
+  const db = client.db(`molt_bench_${Date.now()}`);
+  try {
+    if (wanted('read')) await runReadBench(db, { rounds });
+  } finally {
+    await db.dropDatabase();
+  }
+} finally {
+  await client.close();
+  await server.stop();
+}
