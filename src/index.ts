@@ -1,4 +1,13 @@
-export * from './errors.js';
+export {
+  MoltError,
+  SchemaDefinitionError,
+  InvalidOptionError,
+  InvalidVersionError,
+  NewerVersionError,
+  UpcastError,
+  ValidationError,
+  type DocumentErrorContext,
+} from './errors.js';
 export * from './schema/index.js';
 export {
   DEFAULT_ON_NEWER_VERSION,
