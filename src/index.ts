@@ -18,3 +18,4 @@ export {
   type MigrationResult,
 } from './migrate/index.js';
 export * from './collection/index.js';
+export * from './sweeper/index.js';

@@ -1,0 +1,123 @@
+import { InvalidOptionError } from '../errors.js';
+import { DEFAULT_FAILURES_COLLECTION } from './options.js';
+import { databaseOf } from './stale.js';
+import { BSON, type AnyBulkWriteOperation, type Collection, type Db, type Document, type FindCursor } from 'mongodb';
+
+/** One document that failed to migrate, in the failures collection. No body unless `captureDocuments`. @public */
+export interface FailureRecord {
+  readonly _id: { readonly collection: string; readonly documentId: unknown };
+  readonly collection: string;
+  readonly schema: string;
+  readonly documentId: unknown;
+  readonly fromVersion: number | null;
+  readonly toVersion: number;
+  readonly error: { readonly name: string; readonly message: string };
+  /** How many runs tried this document and failed. */
+  readonly attempts: number;
+  readonly firstAt: Date;
+  readonly lastAt: Date;
+  /** The stored document as it was read, only with `captureDocuments: true`. */
+  readonly document?: Document;
+}
+
+/** A failure as the sweeper reports it to the store. */
+export interface NewFailure {
+  readonly documentId: unknown;
+  readonly fromVersion: number | null;
+  readonly toVersion: number;
+  readonly error: { readonly name: string; readonly message: string };
+  readonly document?: Document;
+}
+
+const MAX_MESSAGE = 2000;
+
+/** A stable text key for an `_id` of any BSON type (ObjectId, string, number, document). */
+export function idKey(id: unknown): string {
+  return BSON.EJSON.stringify({ id } as Document, { relaxed: false });
+}
+
+/** The failure records of one collection. */
+export class FailureStore {
+  readonly #failures: Collection<FailureRecord>;
+  readonly #collection: string;
+  readonly #schema: string;
+  #indexed = false;
+
+  constructor(db: Db, failuresCollection: string, collectionName: string, schemaName: string) {
+    this.#failures = db.collection<FailureRecord>(failuresCollection);
+    this.#collection = collectionName;
+    this.#schema = schemaName;
+  }
+
+  #recordId(documentId: unknown): FailureRecord['_id'] {
+    return { collection: this.#collection, documentId };
+  }
+
+  /** Whether this collection has any failure record. */
+  async any(): Promise<boolean> {
+    return (await this.#failures.countDocuments({ collection: this.#collection }, { limit: 1 })) > 0;
+  }
+
+  /** The keys (see `idKey`) of the given `_id`s that have a failure record. */
+  async recorded(ids: readonly unknown[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const found = await this.#failures
+      .find({ _id: { $in: ids.map((id) => this.#recordId(id)) } }, { projection: { documentId: 1 } })
+      .toArray();
+    return new Set(found.map((record) => idKey(record.documentId)));
+  }
+
+  /** Records (or counts one more attempt of) each failure: one bulk write. */
+  async record(failures: readonly NewFailure[]): Promise<void> {
+    if (failures.length === 0) return;
+    if (!this.#indexed) {
+      await this.#failures.createIndex({ collection: 1, lastAt: -1 }).catch(() => undefined);
+      this.#indexed = true;
+    }
+    const now = new Date();
+    const operations: AnyBulkWriteOperation<FailureRecord>[] = failures.map((failure) => ({
+      updateOne: {
+        filter: { _id: this.#recordId(failure.documentId) },
+        update: {
+          $set: {
+            collection: this.#collection,
+            schema: this.#schema,
+            documentId: failure.documentId,
+            fromVersion: failure.fromVersion,
+            toVersion: failure.toVersion,
+            error: { name: failure.error.name, message: failure.error.message.slice(0, MAX_MESSAGE) },
+            lastAt: now,
+            ...(failure.document ? { document: failure.document } : {}),
+          },
+          $inc: { attempts: 1 },
+          $setOnInsert: { firstAt: now },
+        },
+        upsert: true,
+      },
+    }));
+    await this.#failures.bulkWrite(operations, { ordered: false });
+  }
+
+  /** Removes the records of these `_id`s (they migrated, or are no longer stale). */
+  async clear(ids: readonly unknown[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const result = await this.#failures.deleteMany({ _id: { $in: ids.map((id) => this.#recordId(id)) } });
+    return result.deletedCount;
+  }
+
+  /** All of this collection's records, in `_id` order, for `retryFailed`. */
+  cursor(batchSize: number): FindCursor<FailureRecord> {
+    return this.#failures.find({ collection: this.#collection }).sort({ _id: 1 }).batchSize(batchSize);
+  }
+}
+
+/** The failure records of a collection, newest first (for `molt failures`). @public */
+export async function listFailures<T extends Document>(
+  collection: Collection<T>,
+  options: { readonly limit?: number; readonly failuresCollection?: string } = {},
+): Promise<FailureRecord[]> {
+  const limit = options.limit ?? 0;
+  if (!Number.isSafeInteger(limit) || limit < 0) throw new InvalidOptionError('limit', `must be a whole number, 0 for all, got ${String(limit)}.`);
+  const failures = databaseOf(collection as unknown as Collection<Document>).collection<FailureRecord>(options.failuresCollection ?? DEFAULT_FAILURES_COLLECTION);
+  return failures.find({ collection: collection.collectionName }).sort({ lastAt: -1 }).limit(limit).toArray();
+}

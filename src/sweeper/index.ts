@@ -1,0 +1,30 @@
+export { sweep, type SweepableSchema } from './sweep.js';
+export { SweepStatus, type SweepCounts, type SweepProgress, type SweepReport } from './status.js';
+export {
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_FAILURES_COLLECTION,
+  DEFAULT_LEASE_MS,
+  DEFAULT_MAX_DURATION_MS,
+  DEFAULT_MAX_FAILURES,
+  DEFAULT_MAX_RETRIES,
+  DEFAULT_PAUSE_MS,
+  DEFAULT_RATE_PER_SECOND,
+  DEFAULT_RETRY_DELAY_MS,
+  DEFAULT_STATE_COLLECTION,
+  type SweepOptions,
+} from './options.js';
+export { systemClock, type SweepClock } from './clock.js';
+export { listFailures, type FailureRecord } from './failures.js';
+export type { SweepCheckpoint, SweepLease, SweepStateDocument } from './state.js';
+export {
+  checkMigration,
+  migrationStatus,
+  verifyVersion,
+  type CheckFailureGroup,
+  type CheckOptions,
+  type CheckReport,
+  type MigrationStatus,
+  type MigrationStatusOptions,
+  type VerifyReport,
+  type VersionCount,
+} from './inspect.js';

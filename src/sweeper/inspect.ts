@@ -1,0 +1,233 @@
+import type { Collection, Document, Filter } from 'mongodb';
+import { describeId, InvalidOptionError } from '../errors.js';
+import type { SchemaDefinition } from '../schema/types.js';
+import { migrateBatch } from './batch.js';
+import { DEFAULT_BATCH_SIZE, DEFAULT_FAILURES_COLLECTION, DEFAULT_STATE_COLLECTION } from './options.js';
+import { databaseOf, pageFilter, staleFilter } from './stale.js';
+import { readSweepState, type SweepCheckpoint, type SweepLease, type SweepStateDocument } from './state.js';
+import { checkCollection, definitionOf, type SweepableSchema } from './sweep.js';
+
+/** How many documents are stored at one version. `null`: no version field (read as `unversioned`); a string: a stored value that is not a version. @public */
+export interface VersionCount {
+  readonly version: number | null | string;
+  readonly count: number;
+}
+
+/** Where a collection stands (what `molt status` shows). @public */
+export interface MigrationStatus {
+  readonly collection: string;
+  readonly schema: string;
+  readonly versionField: string;
+  readonly latest: number;
+  readonly total: number;
+  /** Documents below the latest version (what the sweeper would migrate), failures included. */
+  readonly stale: number;
+  /** Documents per stored version, ascending (`null` first): one aggregation. */
+  readonly histogram: readonly VersionCount[];
+  readonly checkpoint: SweepCheckpoint | null;
+  /** The lease, when a run holds one that has not expired. */
+  readonly lease: SweepLease | null;
+  /** Documents with a failure record. */
+  readonly failures: number;
+  readonly lastRun: SweepStateDocument['lastRun'];
+}
+
+/** Options of `migrationStatus`. @public */
+export interface MigrationStatusOptions {
+  /** Default: `molt_state`. */
+  readonly stateCollection?: string;
+  /** Default: `molt_failures`. */
+  readonly failuresCollection?: string;
+}
+
+/** The version histogram, stale count, checkpoint, lease, failures count and last run of a collection. Reads only. @public */
+export async function migrationStatus<T extends Document>(collection: Collection<T>, schema: SweepableSchema, options: MigrationStatusOptions = {}): Promise<MigrationStatus> {
+  const raw = checkCollection(collection);
+  const definition = definitionOf(schema);
+  const db = databaseOf(raw);
+  const failuresCollection = options.failuresCollection ?? DEFAULT_FAILURES_COLLECTION;
+  const [groups, state, failures] = await Promise.all([
+    // One $group with a single $sum: servers that implement $group partially (FerretDB) agree on this one.
+    raw.aggregate<{ _id: unknown; count: number }>([{ $group: { _id: `$${definition.versionField}`, count: { $sum: 1 } } }]).toArray(),
+    readSweepState(db, options.stateCollection ?? DEFAULT_STATE_COLLECTION, raw.collectionName, definition.name),
+    db.collection(failuresCollection).countDocuments({ collection: raw.collectionName }),
+  ]);
+  const histogram = mergeCounts(groups.map((group) => ({ version: toVersionKey(group._id), count: group.count })));
+  const total = histogram.reduce((sum, entry) => sum + entry.count, 0);
+  const stale = histogram.reduce((sum, entry) => sum + (isStale(definition, entry.version) ? entry.count : 0), 0);
+  const lease = state?.lease && state.lease.expiresAt.getTime() > Date.now() ? state.lease : null;
+  return {
+    collection: raw.collectionName,
+    schema: definition.name,
+    versionField: definition.versionField,
+    latest: definition.latest,
+    total,
+    stale,
+    histogram,
+    checkpoint: state?.checkpoint ?? null,
+    lease,
+    failures,
+    lastRun: state?.lastRun ?? null,
+  };
+}
+
+function toVersionKey(value: unknown): number | null | string {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'number') return value;
+  const numeric = Number((value as { valueOf(): unknown }).valueOf());
+  if (typeof value === 'object' && '_bsontype' in (value as object) && Number.isFinite(numeric)) return numeric;
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
+function mergeCounts(entries: VersionCount[]): VersionCount[] {
+  const merged = new Map<number | null | string, number>();
+  for (const entry of entries) merged.set(entry.version, (merged.get(entry.version) ?? 0) + entry.count);
+  const rank = (version: number | null | string): number => (version === null ? -Infinity : typeof version === 'number' ? version : Infinity);
+  return [...merged].map(([version, count]) => ({ version, count })).sort((a, b) => rank(a.version) - rank(b.version) || String(a.version).localeCompare(String(b.version)));
+}
+
+function isStale(definition: SchemaDefinition, version: number | null | string): boolean {
+  return version === null || (typeof version === 'number' && Number.isSafeInteger(version) && version >= definition.first && version < definition.latest);
+}
+
+/** Failures of one kind, found by `checkMigration`. @public */
+export interface CheckFailureGroup {
+  /** The error class, e.g. `UpcastError`, `ValidationError`. */
+  readonly error: string;
+  /** The message, with the document's `_id` replaced by `<_id>` so that failures of one cause group together. */
+  readonly message: string;
+  readonly count: number;
+  /** Up to 5 `_id`s of documents that fail this way. */
+  readonly examples: readonly unknown[];
+}
+
+/** What `checkMigration` found. @public */
+export interface CheckReport {
+  readonly collection: string;
+  readonly targetVersion: number;
+  /** Stale documents checked. */
+  readonly checked: number;
+  readonly passed: number;
+  readonly failed: number;
+  /** `random` ($sample), `first` (the first N by `_id`, where the server has no $sample), or `all`. */
+  readonly sample: 'all' | 'random' | 'first';
+  /** Grouped by error, most frequent first. */
+  readonly groups: readonly CheckFailureGroup[];
+}
+
+/** Options of `checkMigration`. @public */
+export interface CheckOptions {
+  /** Check a random sample of this many stale documents instead of all of them. */
+  readonly sample?: number;
+  /** Documents read per query. Default: 500. */
+  readonly batchSize?: number;
+}
+
+const EXAMPLES = 5;
+
+/**
+ * Runs every upcaster and validation over the stale documents (or a sample) and groups the
+ * failures by error: the "test against real data before you trust the migration" step. Writes nothing.
+ * @public
+ */
+export async function checkMigration<T extends Document>(collection: Collection<T>, schema: SweepableSchema, options: CheckOptions = {}): Promise<CheckReport> {
+  const raw = checkCollection(collection);
+  const definition = definitionOf(schema);
+  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new InvalidOptionError('batchSize', `must be a positive integer, got ${String(batchSize)}.`);
+  if (options.sample !== undefined && (!Number.isSafeInteger(options.sample) || options.sample < 1)) {
+    throw new InvalidOptionError('sample', `must be a positive integer, got ${String(options.sample)}.`);
+  }
+  const stale = staleFilter(definition);
+  const groups = new Map<string, { error: string; message: string; count: number; examples: unknown[] }>();
+  let checked = 0;
+  let failed = 0;
+  const checkPage = async (documents: Document[]): Promise<void> => {
+    const result = await migrateBatch(definition, documents, false);
+    checked += documents.length;
+    failed += result.failures.length;
+    for (const failure of result.failures) {
+      const message = failure.error.message.split(describeId(failure.documentId)).join('<_id>');
+      const key = `${failure.error.name}\u0000${message}`;
+      const group = groups.get(key) ?? { error: failure.error.name, message, count: 0, examples: [] };
+      group.count++;
+      if (group.examples.length < EXAMPLES) group.examples.push(failure.documentId);
+      groups.set(key, group);
+    }
+  };
+
+  let sample: CheckReport['sample'] = 'all';
+  if (options.sample !== undefined) {
+    const size = options.sample;
+    let documents: Document[];
+    try {
+      documents = await raw.aggregate([{ $match: stale }, { $sample: { size } }]).toArray();
+      sample = 'random';
+    } catch (error) {
+      if (!isUnsupportedStage(error)) throw error;
+      documents = await raw.find(stale).sort({ _id: 1 }).limit(size).toArray();
+      sample = 'first';
+    }
+    for (let start = 0; start < documents.length; start += batchSize) await checkPage(documents.slice(start, start + batchSize));
+  } else {
+    let lastId: unknown = null;
+    for (;;) {
+      const page = await raw.find(pageFilter(stale, lastId)).sort({ _id: 1 }).limit(batchSize).toArray();
+      const last = page.at(-1);
+      if (last === undefined) break;
+      await checkPage(page);
+      lastId = last._id;
+      if (page.length < batchSize) break;
+    }
+  }
+  return {
+    collection: raw.collectionName,
+    targetVersion: definition.latest,
+    checked,
+    passed: checked - failed,
+    failed,
+    sample,
+    groups: [...groups.values()].sort((a, b) => b.count - a.count),
+  };
+}
+
+/** A server without `$sample` (FerretDB 1.x answers "not implemented", code 238). */
+function isUnsupportedStage(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return code === 238 || code === 40324 || (typeof message === 'string' && /\$sample/.test(message));
+}
+
+/** What `verifyVersion` found. @public */
+export interface VerifyReport {
+  readonly collection: string;
+  readonly minVersion: number;
+  /** Whether every document is at `minVersion` or above. */
+  readonly ok: boolean;
+  /** Documents below `minVersion` (or whose version field holds something that is not a version). */
+  readonly below: number;
+  /** Up to 5 of their `_id`s. */
+  readonly examples: readonly unknown[];
+}
+
+/**
+ * Counts the documents below `minVersion`: the gate before the contract phase (retiring an
+ * upcaster, dropping an old field). Reads only.
+ * @public
+ */
+export async function verifyVersion<T extends Document>(collection: Collection<T>, schema: SweepableSchema, minVersion: number): Promise<VerifyReport> {
+  const raw = checkCollection(collection);
+  const definition = definitionOf(schema);
+  if (!Number.isSafeInteger(minVersion) || minVersion < 1 || minVersion > definition.latest) {
+    throw new InvalidOptionError('minVersion', `must be a version of schema "${definition.name}" (1..${definition.latest}), got ${String(minVersion)}.`);
+  }
+  const vf = definition.versionField;
+  // A missing field reads as `unversioned`: it passes when that is at least minVersion.
+  const below: Filter<Document> = definition.unversioned >= minVersion
+    ? { $and: [{ [vf]: { $ne: null } }, { [vf]: { $not: { $gte: minVersion } } }] }
+    : { [vf]: { $not: { $gte: minVersion } } };
+  const [count, examples] = await Promise.all([
+    raw.countDocuments(below),
+    raw.find(below, { projection: { _id: 1 } }).sort({ _id: 1 }).limit(EXAMPLES).toArray(),
+  ]);
+  return { collection: raw.collectionName, minVersion, ok: count === 0, below: count, examples: examples.map((doc) => doc._id) };
+}

@@ -1,0 +1,185 @@
+import type { Logger } from 'pino';
+import { InvalidOptionError } from '../errors.js';
+import { systemClock, type SweepClock } from './clock.js';
+import type { SweepProgress } from './status.js';
+
+/** Options of `sweep(collection, schema, options)`. @public */
+export interface SweepOptions {
+  /** Stale documents read and written per batch (one query, one bulk write). Default: 500 ({@link DEFAULT_BATCH_SIZE}). */
+  readonly batchSize?: number;
+  /**
+   * Documents per second, enforced with a token bucket (time spent working counts toward it).
+   * `Infinity` turns the limit off. Default: 2000 ({@link DEFAULT_RATE_PER_SECOND}).
+   */
+  readonly ratePerSecond?: number;
+  /** A pause between batches, on top of the rate limit, for the server's other work. Default: 50 ({@link DEFAULT_PAUSE_MS}). */
+  readonly pauseMs?: number;
+  /** The time budget: no batch starts after it; the run reports `partial`. Default: `Infinity` (none). */
+  readonly maxDurationMs?: number;
+  /** Read, upcast and validate, but write nothing: no documents, checkpoint, lease, index or failure records. Default: `false`. */
+  readonly dryRun?: boolean;
+  /** First drive again the documents recorded in the failures collection (after a fix), clearing those that now succeed. Default: `false`. */
+  readonly retryFailed?: boolean;
+  /** Stop with status `failed` once this many documents failed in this run. Default: `Infinity` ({@link DEFAULT_MAX_FAILURES}). */
+  readonly maxFailures?: number;
+  /** Store the failing document's body in its failure record. Documents may hold personal data. Default: `false`. */
+  readonly captureDocuments?: boolean;
+  /** The collection (in the swept collection's database) for checkpoints and leases. Default: `molt_state` ({@link DEFAULT_STATE_COLLECTION}). */
+  readonly stateCollection?: string;
+  /** The collection for failure records. Default: `molt_failures` ({@link DEFAULT_FAILURES_COLLECTION}). */
+  readonly failuresCollection?: string;
+  /**
+   * How long the lease lasts without renewal; it is renewed after every batch, so it must exceed
+   * the longest batch (retries included). A crashed run's lease is taken over once it expires.
+   * Default: 60000 ({@link DEFAULT_LEASE_MS}).
+   */
+  readonly leaseMs?: number;
+  /** Retries of a read or write that failed with a transient error (network, failover, busy server). Default: 5 ({@link DEFAULT_MAX_RETRIES}). */
+  readonly maxRetries?: number;
+  /** The first backoff delay; it doubles each retry, with jitter, up to 10 s. Default: 200 ({@link DEFAULT_RETRY_DELAY_MS}). */
+  readonly retryDelayMs?: number;
+  /** Stops the sweep between batches (the CLI wires SIGINT/SIGTERM to it); the run reports `partial`. */
+  readonly signal?: AbortSignal;
+  /** A pino logger: batches at `debug`, the run at `info`, failures at `warn`; `_id`s, never document bodies. Default: silent. */
+  readonly logger?: Logger;
+  /** Called after every batch with counts, rate and an estimate of what remains. */
+  readonly onProgress?: (progress: SweepProgress) => void;
+  /** The clock for throttling, backoff and the time budget. Default: the system clock. */
+  readonly clock?: SweepClock;
+}
+
+/** Default of `batchSize`. */
+export const DEFAULT_BATCH_SIZE = 500;
+/** Default of `ratePerSecond`. */
+export const DEFAULT_RATE_PER_SECOND = 2000;
+/** Default of `pauseMs`. */
+export const DEFAULT_PAUSE_MS = 50;
+/** Default of `maxDurationMs`: no time budget. */
+export const DEFAULT_MAX_DURATION_MS = Infinity;
+/** Default of `maxFailures`: never stop for failures. */
+export const DEFAULT_MAX_FAILURES = Infinity;
+/** Default of `stateCollection`. */
+export const DEFAULT_STATE_COLLECTION = 'molt_state';
+/** Default of `failuresCollection`. */
+export const DEFAULT_FAILURES_COLLECTION = 'molt_failures';
+/** Default of `leaseMs`. */
+export const DEFAULT_LEASE_MS = 60_000;
+/** Default of `maxRetries`. */
+export const DEFAULT_MAX_RETRIES = 5;
+/** Default of `retryDelayMs`. */
+export const DEFAULT_RETRY_DELAY_MS = 200;
+/** The longest backoff delay. */
+export const MAX_RETRY_DELAY_MS = 10_000;
+
+/** The options with their defaults applied, checked before any I/O. */
+export interface ResolvedSweepOptions {
+  readonly batchSize: number;
+  readonly ratePerSecond: number;
+  readonly pauseMs: number;
+  readonly maxDurationMs: number;
+  readonly dryRun: boolean;
+  readonly retryFailed: boolean;
+  readonly maxFailures: number;
+  readonly captureDocuments: boolean;
+  readonly stateCollection: string;
+  readonly failuresCollection: string;
+  readonly leaseMs: number;
+  readonly maxRetries: number;
+  readonly retryDelayMs: number;
+  readonly signal: AbortSignal | undefined;
+  readonly logger: Logger | undefined;
+  readonly onProgress: ((progress: SweepProgress) => void) | undefined;
+  readonly clock: SweepClock;
+}
+
+/** The names `sweep` accepts, for the CLI's config check too. */
+export const SWEEP_OPTION_NAMES: readonly string[] = Object.freeze([
+  'batchSize', 'ratePerSecond', 'pauseMs', 'maxDurationMs', 'dryRun', 'retryFailed', 'maxFailures', 'captureDocuments',
+  'stateCollection', 'failuresCollection', 'leaseMs', 'maxRetries', 'retryDelayMs', 'signal', 'logger', 'onProgress', 'clock',
+]);
+const KNOWN = new Set(SWEEP_OPTION_NAMES);
+
+/** Applies the defaults and checks every option: a bad value is an `InvalidOptionError`, thrown before any I/O. */
+export function resolveSweepOptions(options: SweepOptions): ResolvedSweepOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError('options', `sweep() takes an options object, got ${options === null ? 'null' : typeof options}.`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) throw new InvalidOptionError(key, `is not an option of sweep(); the options are ${SWEEP_OPTION_NAMES.join(', ')}.`);
+  }
+  const logger = options.logger;
+  if (logger !== undefined && (typeof logger !== 'object' || logger === null || typeof logger.info !== 'function')) {
+    throw new InvalidOptionError('logger', "must be a pino logger (or anything with pino's level methods).");
+  }
+  const signal = options.signal;
+  if (signal !== undefined && (typeof signal !== 'object' || signal === null || typeof signal.aborted !== 'boolean')) {
+    throw new InvalidOptionError('signal', 'must be an AbortSignal.');
+  }
+  const clock = options.clock ?? systemClock;
+  if (typeof clock.now !== 'function' || typeof clock.sleep !== 'function') {
+    throw new InvalidOptionError('clock', 'must have now() and sleep(ms, signal).');
+  }
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
+    throw new InvalidOptionError('onProgress', `must be a function, got ${typeof options.onProgress}.`);
+  }
+  return {
+    batchSize: integer('batchSize', options.batchSize ?? DEFAULT_BATCH_SIZE, 1, 100_000),
+    ratePerSecond: positive('ratePerSecond', options.ratePerSecond ?? DEFAULT_RATE_PER_SECOND, true),
+    pauseMs: nonNegative('pauseMs', options.pauseMs ?? DEFAULT_PAUSE_MS),
+    maxDurationMs: positive('maxDurationMs', options.maxDurationMs ?? DEFAULT_MAX_DURATION_MS, true),
+    dryRun: boolean('dryRun', options.dryRun ?? false),
+    retryFailed: boolean('retryFailed', options.retryFailed ?? false),
+    maxFailures: maxFailures(options.maxFailures ?? DEFAULT_MAX_FAILURES),
+    captureDocuments: boolean('captureDocuments', options.captureDocuments ?? false),
+    stateCollection: collectionName('stateCollection', options.stateCollection ?? DEFAULT_STATE_COLLECTION),
+    failuresCollection: collectionName('failuresCollection', options.failuresCollection ?? DEFAULT_FAILURES_COLLECTION),
+    leaseMs: integer('leaseMs', options.leaseMs ?? DEFAULT_LEASE_MS, 100, Number.MAX_SAFE_INTEGER),
+    maxRetries: integer('maxRetries', options.maxRetries ?? DEFAULT_MAX_RETRIES, 0, 100),
+    retryDelayMs: nonNegative('retryDelayMs', options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS),
+    signal,
+    logger,
+    onProgress: options.onProgress,
+    clock,
+  };
+}
+
+function integer(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new InvalidOptionError(name, `must be an integer from ${min} to ${max === Number.MAX_SAFE_INTEGER ? 'Infinity' : max}, got ${describe(value)}.`);
+  }
+  return value;
+}
+
+function maxFailures(value: unknown): number {
+  return value === Infinity ? Infinity : integer('maxFailures', value, 1, Number.MAX_SAFE_INTEGER);
+}
+
+function positive(name: string, value: unknown, allowInfinity: boolean): number {
+  if (typeof value !== 'number' || Number.isNaN(value) || value <= 0 || (!allowInfinity && !Number.isFinite(value))) {
+    throw new InvalidOptionError(name, `must be a number above 0${allowInfinity ? ' (Infinity for no limit)' : ''}, got ${describe(value)}.`);
+  }
+  return value;
+}
+
+function nonNegative(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new InvalidOptionError(name, `must be a finite number of milliseconds, 0 or more, got ${describe(value)}.`);
+  }
+  return value;
+}
+
+function boolean(name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new InvalidOptionError(name, `must be true or false, got ${describe(value)}.`);
+  return value;
+}
+
+function collectionName(name: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0 || value.includes('$') || value.includes('\0')) {
+    throw new InvalidOptionError(name, `must be a collection name (a non-empty string without "$"), got ${describe(value)}.`);
+  }
+  return value;
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}

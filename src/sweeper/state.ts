@@ -1,0 +1,123 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Collection, Db } from 'mongodb';
+import type { SweepReport } from './status.js';
+
+/** Where a pass stands: saved after every batch, so a killed run resumes after the last completed batch. @public */
+export interface SweepCheckpoint {
+  /** Passes are numbered from 1; a pass walks the stale documents once, in `_id` order. */
+  readonly pass: number;
+  /** The version this pass migrates to; a schema with a newer latest version starts a new pass. */
+  readonly targetVersion: number;
+  /** The `_id` of the last document of the last completed batch; `null` before the first. */
+  readonly lastId: unknown;
+  /** Totals of the pass, over all the runs that worked on it. */
+  readonly scanned: number;
+  readonly migrated: number;
+  readonly skipped: number;
+  readonly failed: number;
+  readonly startedAt: Date;
+  readonly updatedAt: Date;
+  /** Set when the pass reached the end of the collection; the next run starts a new pass. */
+  readonly completedAt: Date | null;
+}
+
+/** Who holds a collection's sweep lease, and until when. @public */
+export interface SweepLease {
+  readonly owner: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly acquiredAt: Date;
+  readonly expiresAt: Date;
+}
+
+/** The state document of one collection and schema, in the state collection. @public */
+export interface SweepStateDocument {
+  /** `<collection>:<schema name>`. */
+  readonly _id: string;
+  readonly collection: string;
+  readonly schema: string;
+  readonly lease: SweepLease | null;
+  readonly checkpoint: SweepCheckpoint | null;
+  readonly lastRun: (SweepReport & { readonly finishedAt: Date }) | null;
+}
+
+/** The `_id` of a collection's state document. */
+export function stateKey(collectionName: string, schemaName: string): string {
+  return `${collectionName}:${schemaName}`;
+}
+
+/** The result of trying to take the lease. */
+export type LeaseResult =
+  | { readonly acquired: true; readonly checkpoint: SweepCheckpoint | null }
+  | { readonly acquired: false; readonly holder: SweepLease | null };
+
+/**
+ * The lease and checkpoint of one collection and schema. The lease is taken with one atomic write
+ * (an upsert on the state document's unique `_id`: when another owner holds an unexpired lease the
+ * filter does not match, the upsert's insert hits the duplicate `_id`, and the run is `locked`).
+ */
+export class SweepState {
+  readonly #states: Collection<SweepStateDocument>;
+  readonly #key: string;
+  readonly #collection: string;
+  readonly #schema: string;
+  readonly #leaseMs: number;
+  /** Unique per run: a second run in the same process is another owner. */
+  readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+
+  constructor(db: Db, stateCollection: string, collectionName: string, schemaName: string, leaseMs: number) {
+    this.#states = db.collection<SweepStateDocument>(stateCollection);
+    this.#key = stateKey(collectionName, schemaName);
+    this.#collection = collectionName;
+    this.#schema = schemaName;
+    this.#leaseMs = leaseMs;
+  }
+
+  /** Takes the lease if it is free, expired, or already ours. */
+  async acquire(): Promise<LeaseResult> {
+    const now = new Date();
+    const lease: SweepLease = { owner: this.owner, host: hostname(), pid: process.pid, acquiredAt: now, expiresAt: new Date(now.getTime() + this.#leaseMs) };
+    try {
+      const state = await this.#states.findOneAndUpdate(
+        { _id: this.#key, $or: [{ lease: null }, { 'lease.expiresAt': { $lte: now } }, { 'lease.owner': this.owner }] },
+        { $set: { lease }, $setOnInsert: { collection: this.#collection, schema: this.#schema, checkpoint: null, lastRun: null } },
+        { upsert: true, returnDocument: 'after' },
+      );
+      return { acquired: true, checkpoint: state?.checkpoint ?? null };
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+      const current = await this.#states.findOne({ _id: this.#key });
+      return { acquired: false, holder: current?.lease ?? null };
+    }
+  }
+
+  /** Saves the checkpoint and extends the lease, if the lease is still ours; `false` when it was taken over. */
+  async renew(checkpoint: SweepCheckpoint): Promise<boolean> {
+    const result = await this.#states.updateOne(
+      { _id: this.#key, 'lease.owner': this.owner },
+      { $set: { checkpoint, 'lease.expiresAt': new Date(Date.now() + this.#leaseMs) } },
+    );
+    return result.matchedCount === 1;
+  }
+
+  /** Saves the final checkpoint and the run's report and frees the lease, if it is still ours. */
+  async release(checkpoint: SweepCheckpoint | null, lastRun: SweepReport): Promise<void> {
+    await this.#states.updateOne(
+      { _id: this.#key, 'lease.owner': this.owner },
+      { $set: { lease: null, lastRun: { ...lastRun, finishedAt: new Date() }, ...(checkpoint ? { checkpoint } : {}) } },
+    );
+  }
+}
+
+/** Reads a collection's state document (for `molt status`). */
+export async function readSweepState(db: Db, stateCollection: string, collectionName: string, schemaName: string): Promise<SweepStateDocument | null> {
+  return db.collection<SweepStateDocument>(stateCollection).findOne({ _id: stateKey(collectionName, schemaName) });
+}
+
+/** A duplicate-key error (11000; some servers use 11001 or only say so in the message). */
+export function isDuplicateKey(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return code === 11000 || code === 11001 || (typeof message === 'string' && /duplicate key/i.test(message));
+}

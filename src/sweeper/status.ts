@@ -1,0 +1,60 @@
+/**
+ * How a sweep ended:
+ * - `complete`: the pass reached the end of the collection (documents that failed stay stale, see `failed`);
+ * - `partial`: stopped early by the time budget or the abort signal; the next run resumes at the checkpoint;
+ * - `aborted`: an error the sweeper could not retry stopped it (`report.error` says which); the checkpoint holds the last completed batch;
+ * - `locked`: another run holds the collection's lease (or took it over during this run); nothing more was done;
+ * - `failed`: `maxFailures` documents failed to migrate, so the sweep stopped.
+ * @public
+ */
+export const SweepStatus = Object.freeze({
+  COMPLETE: 'complete',
+  PARTIAL: 'partial',
+  ABORTED: 'aborted',
+  LOCKED: 'locked',
+  FAILED: 'failed',
+} as const);
+/** @public */
+export type SweepStatus = (typeof SweepStatus)[keyof typeof SweepStatus];
+
+/** The counts of one sweep run (not of earlier runs). @public */
+export interface SweepCounts {
+  /** Stale documents read. */
+  readonly scanned: number;
+  /** Documents written at the latest version (with `dryRun`: that would have been written). */
+  readonly migrated: number;
+  /** Documents changed by someone else between the read and the compare-and-swap write: left as they are. */
+  readonly skipped: number;
+  /** Documents whose upcaster threw or whose result failed validation in this run: recorded, left untouched. */
+  readonly failed: number;
+}
+
+/** What `sweep` returns: it never throws halfway, it reports. @public */
+export interface SweepReport extends SweepCounts {
+  readonly status: SweepStatus;
+  /** Stale documents left after this run (recounted when the pass ends, else an estimate); includes documents that failed. */
+  readonly remaining: number;
+  readonly elapsedMs: number;
+  /** The collection swept. */
+  readonly collection: string;
+  /** The version documents were migrated to. */
+  readonly targetVersion: number;
+  /** The pass this run worked on (a pass is one walk over the collection's stale documents in `_id` order). */
+  readonly pass: number;
+  readonly dryRun: boolean;
+  /** Set when `status` is `aborted` (and when `locked`: who holds the lease). */
+  readonly error?: { readonly name: string; readonly message: string };
+}
+
+/** What `onProgress` receives after every batch. @public */
+export interface SweepProgress extends SweepCounts {
+  readonly collection: string;
+  readonly pass: number;
+  /** Documents per second since the run started (scanned). */
+  readonly ratePerSecond: number;
+  /** Stale documents left: counted once at the start with the stale filter, then decremented. */
+  readonly remaining: number;
+  /** Estimated milliseconds to go at the current rate; `undefined` until a rate is known. */
+  readonly etaMs: number | undefined;
+  readonly elapsedMs: number;
+}
