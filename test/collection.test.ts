@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, expectTypeOf, inject, it } from 'vitest';
 import { z } from 'zod';
 import type { Collection, Document } from 'mongodb';
+import { pino } from 'pino';
 import {
   defineSchema,
   InvalidOptionError,
@@ -301,6 +302,19 @@ describe('bad documents change nothing', () => {
     expect(() => versioned(raw, User, { writeBackBatchSize: 0 })).toThrow(/writeBackBatchSize/);
     expect(() => versioned(raw, User, { writeBackOnread: true } as never)).toThrow(/writeBackOnread/);
     expect(() => versioned({} as never, User)).toThrow(InvalidOptionError);
+  });
+});
+
+describe('logging', () => {
+  it('logs upcasts and write-backs with _ids, never document bodies', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const users = versioned(raw, User, { logger, writeBackOnRead: true });
+    await users.findOne({ _id: 'u1' });
+    await users.flush();
+    expect(lines.find((line) => line.msg === 'mongo-molt: upcast on read')).toMatchObject({ _id: 'u1', fromVersion: 1, toVersion: 3 });
+    expect(lines.find((line) => line.msg === 'mongo-molt: write-back batch')).toMatchObject({ written: 1, lostRaces: 0 });
+    expect(JSON.stringify(lines)).not.toContain('Ada Lovelace');
   });
 });
 

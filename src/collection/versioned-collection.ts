@@ -87,8 +87,8 @@ export class VersionedCollection<T extends Document> {
 
   /** As `Collection.findOne`; the document is upcast to the latest shape. */
   async findOne(filter: Filter<T> = {}, options: FindOptions = {}): Promise<WithId<T> | null> {
-    const { projection, ...rest } = options;
-    const raw = await this.collection.findOne(filter as Filter<Document>, rest);
+    const { projection } = options;
+    const raw = await this.collection.findOne(filter as Filter<Document>, projection === undefined ? options : withoutProjection(options));
     if (raw === null) return null;
     const doc = await this.#reader.read(raw);
     return (projection ? compileProjection(projection).apply(doc) : doc) as WithId<T>;
@@ -96,8 +96,8 @@ export class VersionedCollection<T extends Document> {
 
   /** As `Collection.find`: a cursor of latest-shape documents. */
   find(filter: Filter<T> = {}, options: FindOptions = {}): VersionedCursor<WithId<T>> {
-    const { projection, ...rest } = options;
-    const cursor = this.collection.find(filter as Filter<Document>, rest);
+    const { projection } = options;
+    const cursor = this.collection.find(filter as Filter<Document>, projection === undefined ? options : withoutProjection(options));
     return new VersionedCursor<WithId<T>>(cursor, this.#reader, projection ? compileProjection(projection) : undefined);
   }
 
@@ -318,6 +318,12 @@ export function versioned<S extends AnyVersionedSchema, C extends Document = Doc
 
 /** The document type a schema's collection hands out: the latest version's output. @public */
 export type DocumentOf<S extends AnyVersionedSchema> = Infer<S> extends Document ? Infer<S> : never;
+
+/** Documents are fetched whole: the projection applies to the latest shape, after the upcast. */
+function withoutProjection(options: FindOptions): FindOptions {
+  const { projection: _projection, ...rest } = options;
+  return rest;
+}
 
 /** The driver sets `_id` on the documents it inserts; the app's own object gets it too. */
 function adoptId(original: unknown, stored: Document): void {
