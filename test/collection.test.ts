@@ -13,7 +13,7 @@ import {
   type Infer,
 } from 'mongo-molt';
 import { itWithAtomicUpdates, useTestDatabase } from './support/database.js';
-import { User } from './fixtures/user-schema.js';
+import { User, UserV1, UserV2, UserV3 } from './fixtures/user-schema.js';
 
 const t = useTestDatabase('collection');
 let raw: Collection<Document>;
@@ -153,6 +153,39 @@ describe('write-back on read', () => {
     await users.flush();
     expect(await stored('u1')).toMatchObject({ schemaVersion: 1 });
     expect(users.stats.migratedOnRead).toBe(3);
+  });
+});
+
+describe('compareOn: document', () => {
+  /** A schema whose upcaster, the first time it runs, lets another writer change the document in place (same version). */
+  function schemaWithInterleavedWriter(): { schema: typeof User; calls: () => number } {
+    let calls = 0;
+    const schema = defineSchema('user')
+      .version(1, UserV1)
+      .version(2, UserV2, async ({ full_name, ...rest }) => {
+        if (calls++ === 0) await raw.updateOne({ _id: rest._id as never }, { $set: { logins: 99 } });
+        return { ...rest, display_name: full_name, email: null };
+      })
+      .version(3, UserV3, (v2) => ({ ...v2, tags: [] }));
+    return { schema, calls: () => calls };
+  }
+
+  it('a write-back never overwrites a change made in place, without a version bump, after the read', async () => {
+    const { schema } = schemaWithInterleavedWriter();
+    const users = versioned(raw, schema, { writeBackOnRead: true, compareOn: 'document' });
+    expect(await users.findOne({ _id: 'u1' })).toMatchObject({ logins: 1 });
+    await users.flush();
+    expect(await stored('u1')).toEqual({ _id: 'u1', full_name: 'Ada Lovelace', logins: 99, schemaVersion: 1 });
+    expect(users.stats).toMatchObject({ writtenBack: 0, lostRaces: 1 });
+  });
+
+  it('an update re-reads a document changed in place while it was being migrated', async () => {
+    const { schema, calls } = schemaWithInterleavedWriter();
+    const users = versioned(raw, schema, { compareOn: 'document' });
+    await users.updateOne({ _id: 'u1' }, { $inc: { logins: 1 } });
+    expect(await stored('u1')).toMatchObject({ display_name: 'Ada Lovelace', logins: 100, schemaVersion: 3 });
+    expect(calls()).toBe(2);
+    expect(users.stats).toMatchObject({ migratedBeforeUpdate: 1, lostRaces: 1 });
   });
 });
 
@@ -300,6 +333,7 @@ describe('bad documents change nothing', () => {
     expect(() => versioned(raw, User, { validate: 'sometimes' as never })).toThrow(/validate/);
     expect(() => versioned(raw, User, { onNewerVersion: 'ignore' as never })).toThrow(/onNewerVersion/);
     expect(() => versioned(raw, User, { writeBackBatchSize: 0 })).toThrow(/writeBackBatchSize/);
+    expect(() => versioned(raw, User, { compareOn: 'fields' as never })).toThrow(/compareOn/);
     expect(() => versioned(raw, User, { writeBackOnread: true } as never)).toThrow(/writeBackOnread/);
     expect(() => versioned({} as never, User)).toThrow(InvalidOptionError);
   });

@@ -9,6 +9,27 @@ export function casFilter(id: unknown, versionField: string, versionRead: number
   return { _id: id, [versionField]: versionRead } as Filter<Document>;
 }
 
+/**
+ * What a compare-and-swap compares: `version` (the default) matches `{ _id, <versionField>: <version
+ * read> }`, so a document migrated or rewritten at another version in between is never overwritten;
+ * `document` also compares every top-level field as read, so a write that changed the document
+ * without changing its version (older code or a plain driver writing in place) is not overwritten
+ * either. `document` sends bigger filters.
+ * @public
+ */
+export const CompareOn = Object.freeze({ VERSION: 'version', DOCUMENT: 'document' } as const);
+/** @public */
+export type CompareOn = (typeof CompareOn)[keyof typeof CompareOn];
+
+/**
+ * The compare-and-swap filter for a raw document as it was read. Call it before the document is
+ * migrated in place.
+ */
+export function casFilterFor(raw: Readonly<Document>, versionField: string, compareOn: CompareOn): Filter<Document> {
+  if (compareOn === 'version') return casFilter(raw._id, versionField, storedVersion(raw, versionField));
+  return { ...raw, [versionField]: raw[versionField] ?? null } as Filter<Document>;
+}
+
 /** The version a raw document was read at, as the CAS filter must compare it: `null` when absent. */
 export function storedVersion(raw: Readonly<Document>, versionField: string): number | null {
   const value: unknown = raw[versionField];

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { InvalidOptionError } from '../errors.js';
 import { DEFAULT_ON_NEWER_VERSION, DEFAULT_VALIDATE, type OnNewerVersion, type ValidateMode } from '../migrate/index.js';
 import type { SchemaDefinition } from '../schema/types.js';
+import type { CompareOn } from './compare-and-swap.js';
 
 /** Options of `versioned(collection, schema, options)`. @public */
 export interface VersionedCollectionOptions {
@@ -21,12 +22,20 @@ export interface VersionedCollectionOptions {
   readonly onNewerVersion?: OnNewerVersion;
   /** When reads are checked with zod: `always`, `migrated` (default), `never`. */
   readonly validate?: ValidateMode;
+  /**
+   * What each compare-and-swap compares: `version` (default, {@link DEFAULT_COMPARE_ON}) or
+   * `document` (every top-level field as read: use it while code that does not bump versions
+   * writes to the collection).
+   */
+  readonly compareOn?: CompareOn;
   /** How many write-backs are sent in one bulk write. Default: 100 ({@link DEFAULT_WRITE_BACK_BATCH_SIZE}). */
   readonly writeBackBatchSize?: number;
 }
 
 /** Default of `writeBackOnRead`. */
 export const DEFAULT_WRITE_BACK_ON_READ = false;
+/** Default of `compareOn`. */
+export const DEFAULT_COMPARE_ON: CompareOn = 'version';
 /** Default of `writeBackBatchSize`. */
 export const DEFAULT_WRITE_BACK_BATCH_SIZE = 100;
 
@@ -38,9 +47,10 @@ export interface ResolvedOptions {
   readonly onNewerVersion: OnNewerVersion;
   readonly validate: ValidateMode;
   readonly writeBackBatchSize: number;
+  readonly compareOn: CompareOn;
 }
 
-const KNOWN_OPTIONS = new Set(['logger', 'writeBackOnRead', 'writeVersion', 'onNewerVersion', 'validate', 'writeBackBatchSize']);
+const KNOWN_OPTIONS = new Set(['logger', 'writeBackOnRead', 'writeVersion', 'onNewerVersion', 'validate', 'writeBackBatchSize', 'compareOn']);
 
 export function resolveOptions(definition: SchemaDefinition, options: VersionedCollectionOptions): ResolvedOptions {
   for (const key of Object.keys(options)) {
@@ -68,9 +78,13 @@ export function resolveOptions(definition: SchemaDefinition, options: VersionedC
   if (!Number.isSafeInteger(writeBackBatchSize) || writeBackBatchSize < 1) {
     throw new InvalidOptionError('writeBackBatchSize', `must be a positive integer, got ${String(writeBackBatchSize)}.`);
   }
+  const compareOn = options.compareOn ?? DEFAULT_COMPARE_ON;
+  if (!['version', 'document'].includes(compareOn)) {
+    throw new InvalidOptionError('compareOn', `must be 'version' or 'document', got ${JSON.stringify(compareOn)}.`);
+  }
   const logger = options.logger;
   if (logger !== undefined && (typeof logger !== 'object' || logger === null || typeof logger.info !== 'function')) {
     throw new InvalidOptionError('logger', 'must be a pino logger (or anything with pino\'s level methods).');
   }
-  return { logger, writeBackOnRead, writeVersion, onNewerVersion, validate, writeBackBatchSize };
+  return { logger, writeBackOnRead, writeVersion, onNewerVersion, validate, writeBackBatchSize, compareOn };
 }

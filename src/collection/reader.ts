@@ -1,8 +1,8 @@
-import type { Document } from 'mongodb';
+import type { Document, Filter } from 'mongodb';
 import type { Logger } from 'pino';
 import { isPromiseLike, migrateDocument, type MigrationResult } from '../migrate/index.js';
 import type { MaybePromise, SchemaDefinition } from '../schema/types.js';
-import { storedVersion } from './compare-and-swap.js';
+import { casFilterFor, storedVersion } from './compare-and-swap.js';
 import type { ResolvedOptions } from './options.js';
 import type { MutableStats, WriteBackQueue } from './write-back.js';
 
@@ -38,13 +38,13 @@ export class DocumentReader {
       delete raw[versionField];
       return raw;
     }
-    const versionRead = storedVersion(raw, versionField);
-    const pinnedCopy = this.#needsPinnedCopy(versionRead) ? { ...raw } : undefined;
+    const cas = this.#writeBack === undefined ? undefined : casFilterFor(raw, versionField, this.#options.compareOn);
+    const pinnedCopy = this.#needsPinnedCopy(raw) ? { ...raw } : undefined;
     const result = migrateDocument(this.#definition, raw, this.#migrateOptions, true);
     if (isPromiseLike<MigrationResult<Document>>(result)) {
-      return result.then((settled) => this.#afterMigration(settled, versionRead, pinnedCopy));
+      return result.then((settled) => this.#afterMigration(settled, cas, pinnedCopy));
     }
-    return this.#afterMigration(result, versionRead, pinnedCopy);
+    return this.#afterMigration(result, cas, pinnedCopy);
   }
 
   /** Reads many; stays synchronous when every document does. */
@@ -60,29 +60,29 @@ export class DocumentReader {
   }
 
   /** With a pinned write version, the write-back stores the document at that version, not the latest. */
-  #needsPinnedCopy(versionRead: number | null): boolean {
+  #needsPinnedCopy(raw: Document): boolean {
     if (this.#writeBack === undefined || this.#options.writeVersion === this.#definition.latest) return false;
-    return (versionRead ?? this.#definition.unversioned) < this.#options.writeVersion;
+    return (storedVersion(raw, this.#definition.versionField) ?? this.#definition.unversioned) < this.#options.writeVersion;
   }
 
-  async #pinnedWriteBack(id: unknown, versionRead: number | null, raw: Document): Promise<void> {
+  async #pinnedWriteBack(id: unknown, cas: Filter<Document>, raw: Document): Promise<void> {
     try {
       const atWriteVersion = await migrateDocument(this.#definition, raw, { to: this.#options.writeVersion, validate: 'migrated' }, true);
-      this.#writeBack?.enqueue(id, versionRead, atWriteVersion.value, this.#options.writeVersion);
+      this.#writeBack?.enqueue(id, cas, atWriteVersion.value, this.#options.writeVersion);
     } catch (error) {
       this.#logger?.error({ err: error, _id: id }, 'mongo-molt: cannot write back at the pinned write version');
     }
   }
 
-  #afterMigration(result: MigrationResult<Document>, versionRead: number | null, pinnedCopy: Document | undefined): Document {
+  #afterMigration(result: MigrationResult<Document>, cas: Filter<Document> | undefined, pinnedCopy: Document | undefined): Document {
     if (!result.changed) return result.value;
     const id: unknown = result.value._id;
     this.#stats.migratedOnRead++;
-    if (this.#writeBack !== undefined) {
+    if (this.#writeBack !== undefined && cas !== undefined) {
       if (pinnedCopy !== undefined) {
-        void this.#pinnedWriteBack(id, versionRead, pinnedCopy);
+        void this.#pinnedWriteBack(id, cas, pinnedCopy);
       } else if (this.#options.writeVersion === this.#definition.latest) {
-        this.#writeBack.enqueue(id, versionRead, result.value, result.toVersion);
+        this.#writeBack.enqueue(id, cas, result.value, result.toVersion);
       }
     }
     if (this.#logger?.isLevelEnabled('debug')) {

@@ -2,7 +2,7 @@ import type { AnyBulkWriteOperation, ClientSession, Collection, Document, Filter
 import type { Logger } from 'pino';
 import { migrateDocument } from '../migrate/index.js';
 import type { SchemaDefinition } from '../schema/types.js';
-import { casFilter, stampVersion, storedVersion } from './compare-and-swap.js';
+import { casFilterFor, stampVersion, type CompareOn } from './compare-and-swap.js';
 import type { ResolvedOptions } from './options.js';
 import type { MutableStats } from './write-back.js';
 
@@ -21,6 +21,7 @@ export class StaleMatchMigrator {
   readonly #validate: 'migrated' | 'never';
   readonly #logger: Logger | undefined;
   readonly #stats: MutableStats;
+  readonly #compareOn: CompareOn;
   /** Matches every document not at the write version that this code may migrate. */
   readonly #notAtWriteVersion: Filter<Document>;
   /** Matches documents at the write version: the only ones an update touches. */
@@ -35,6 +36,7 @@ export class StaleMatchMigrator {
     this.#validate = options.validate === 'never' ? 'never' : 'migrated';
     this.#logger = options.logger;
     this.#stats = stats;
+    this.#compareOn = options.compareOn;
     const field = definition.versionField;
     this.atWriteVersion = { [field]: options.writeVersion };
     // Documents newer than this code are left alone under 'passthrough'; under 'error' they are
@@ -60,11 +62,10 @@ export class StaleMatchMigrator {
     const raw = await this.#collection.findOne(and(filter, this.#knownVersions), session ? { session } : {});
     if (raw === null) return 'none';
     if (raw[this.#definition.versionField] === this.#writeVersion) return 'current';
-    const versionRead = storedVersion(raw, this.#definition.versionField);
-    const id: unknown = raw._id;
+    const cas = casFilterFor(raw, this.#definition.versionField, this.#compareOn);
     const result = await migrateDocument(this.#definition, raw, { to: this.#writeVersion, validate: this.#validate }, true);
     const written = await this.#collection.replaceOne(
-      casFilter(id, this.#definition.versionField, versionRead),
+      cas,
       stampVersion(result.value, this.#definition.versionField, this.#writeVersion),
       session ? { session } : {},
     );
@@ -103,11 +104,11 @@ export class StaleMatchMigrator {
       for await (const raw of cursor) {
         found++;
         const id: unknown = raw._id;
-        const versionRead = storedVersion(raw, this.#definition.versionField);
+        const cas = casFilterFor(raw, this.#definition.versionField, this.#compareOn);
         const result = await migrateDocument(this.#definition, raw, { to: this.#writeVersion, validate: this.#validate }, true);
         batch.push({
           replaceOne: {
-            filter: casFilter(id, this.#definition.versionField, versionRead),
+            filter: cas,
             replacement: stampVersion(result.value, this.#definition.versionField, this.#writeVersion),
           },
         });

@@ -1,6 +1,6 @@
-import { BSON, MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type Document } from 'mongodb';
+import { BSON, MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type Document, type Filter } from 'mongodb';
 import type { Logger } from 'pino';
-import { casFilter, stampVersion } from './compare-and-swap.js';
+import { stampVersion } from './compare-and-swap.js';
 
 /** Counters of what the wrapper did on its own: migrations on read and their write-backs. @public */
 export interface WriteBackStats {
@@ -26,7 +26,7 @@ export function createStats(): MutableStats {
 
 interface PendingWrite {
   readonly id: unknown;
-  readonly versionRead: number | null;
+  readonly filter: Filter<Document>;
   readonly document: Document;
 }
 
@@ -54,12 +54,13 @@ export class WriteBackQueue {
   }
 
   /**
-   * Queues `value` to be stored at `version` if the document is still at `versionRead`. The value
-   * is copied now (through BSON), so the app may change the object it was handed.
+   * Queues `value` to be stored at `version` where the document still matches `filter` (its
+   * compare-and-swap filter). The value is copied now (through BSON), so the app may change the
+   * object it was handed.
    */
-  enqueue(id: unknown, versionRead: number | null, value: Document, version: number): void {
+  enqueue(id: unknown, filter: Filter<Document>, value: Document, version: number): void {
     const document = BSON.deserialize(BSON.serialize(stampVersion(value, this.#versionField, version)));
-    this.#pending.push({ id, versionRead, document });
+    this.#pending.push({ id, filter, document });
     if (this.#pending.length >= this.#batchSize) {
       this.#send();
     } else if (!this.#scheduled) {
@@ -87,7 +88,7 @@ export class WriteBackQueue {
 
   async #write(batch: readonly PendingWrite[]): Promise<void> {
     const operations: AnyBulkWriteOperation<Document>[] = batch.map((write) => ({
-      replaceOne: { filter: casFilter(write.id, this.#versionField, write.versionRead), replacement: write.document },
+      replaceOne: { filter: write.filter, replacement: write.document },
     }));
     try {
       const result = await this.#collection.bulkWrite(operations, { ordered: false });
