@@ -62,7 +62,7 @@ export class VersionedSchema<const Latest extends number, S extends AnyZodSchema
    * upcaster or `{ up, down }`. The step is typed from the two schemas: a chain that does not
    * compose does not compile.
    */
-  version<const V extends number, N extends AnyZodSchema>(
+  version<const V extends NextVersion<Latest>, N extends AnyZodSchema>(
     version: V,
     schema: N,
     step: Upcaster<S, N> | VersionStep<S, N>,
@@ -165,6 +165,12 @@ export function defineSchema(name: string, options: SchemaOptions = {}): SchemaB
 
 /** The document type of a versioned schema: the output of its latest version. @public */
 export type Infer<T> = T extends VersionedSchema<number, infer S> ? z.output<S> : never;
+
+/** A tuple of `N` elements, to count with types. */
+type TupleOf<N extends number, T extends unknown[] = []> = T['length'] extends N ? T : TupleOf<N, [...T, unknown]>;
+
+/** The version after `Latest` as a literal type (`number` when `Latest` is not a literal), so a gap does not compile. */
+export type NextVersion<Latest extends number> = number extends Latest ? number : [...TupleOf<Latest>, unknown]['length'] & number;
 
 /** Any versioned schema, whatever its versions. @public */
 export type AnyVersionedSchema = VersionedSchema<number, AnyZodSchema>;
