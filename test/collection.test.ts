@@ -125,9 +125,21 @@ describe('write-back on read', () => {
   });
 
   itWithAtomicUpdates('never overwrites a document that changed version in between: the lost race is counted', async () => {
-    const first = versioned(raw, User, { writeBackOnRead: true });
-    const second = versioned(raw, User, { writeBackOnRead: true });
-    // Both read the same stale document; each write-back is a compare-and-swap on version 1.
+    // Each upcast waits until both readers have read the stale document: both write-backs then
+    // race with a compare-and-swap on version 1, and exactly one can win.
+    let arrived = 0;
+    let release: () => void = () => undefined;
+    const bothRead = new Promise<void>((resolve) => (release = resolve));
+    const Gated = defineSchema('user')
+      .version(1, UserV1)
+      .version(2, UserV2, async ({ full_name, ...rest }) => {
+        if (++arrived === 2) release();
+        await bothRead;
+        return { ...rest, display_name: full_name, email: null };
+      })
+      .version(3, UserV3, (v2) => ({ ...v2, tags: [] }));
+    const first = versioned(raw, Gated, { writeBackOnRead: true });
+    const second = versioned(raw, Gated, { writeBackOnRead: true });
     const [a, b] = await Promise.all([first.findOne({ _id: 'u1' }), second.findOne({ _id: 'u1' })]);
     await Promise.all([first.flush(), second.flush()]);
     expect(a).toEqual(b);
@@ -145,6 +157,25 @@ describe('write-back on read', () => {
     }
     await users.flush();
     expect(await stored('u1')).toMatchObject({ display_name: 'Ada Lovelace', tags: [], schemaVersion: 3 });
+  });
+
+  it('logs and counts a write-back that fails, without failing any read', async () => {
+    // A field name MongoDB refuses in a stored document: its write-back fails, the read does not.
+    const Odd = defineSchema('user')
+      .version(1, UserV1)
+      .version(2, UserV2, ({ full_name, ...rest }) => ({ ...rest, display_name: full_name, email: null, ...(rest._id === 'u0' ? { $odd: 1 } : {}) }))
+      .version(3, UserV3, (v2) => ({ ...v2, tags: [] }));
+    const lines: string[] = [];
+    const logger = pino({ level: 'error' }, { write: (line: string) => void lines.push(line) });
+    const users = versioned(raw, Odd, { writeBackOnRead: true, writeBackBatchSize: 1, logger });
+    const docs = await users.find({ _id: { $in: ['u0', 'u1'] } }).sort({ _id: 1 }).toArray();
+    expect(docs.map((doc) => doc.display_name)).toEqual(['Unversioned Una', 'Ada Lovelace']);
+    await users.flush();
+    expect(users.stats).toMatchObject({ migratedOnRead: 2, writtenBack: 1, writeBackErrors: 1 });
+    expect(await stored('u0')).toEqual(seed[0]);
+    expect(await stored('u1')).toMatchObject({ schemaVersion: 3 });
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0] as string)).toMatchObject({ ids: ['u0'], msg: expect.stringContaining('write-back failed') as unknown });
   });
 
   it('does not write back without the option', async () => {
