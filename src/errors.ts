@@ -190,3 +190,19 @@ function summarizeIssues(issues: readonly z.core.$ZodIssue[]): string {
   const more = issues.length > 3 ? ` (and ${issues.length - 3} more)` : '';
   return shown.join('; ') + more;
 }
+
+/**
+ * The `molt` configuration (`molt.config.ts`) is missing, does not load, or holds a wrong value;
+ * `path` is the file, when one was found. The CLI exits with code 2.
+ * @public
+ */
+export class ConfigError extends MoltError {
+  override name = 'ConfigError' as const;
+  /** The configuration file, when one was found. */
+  readonly path: string | undefined;
+
+  constructor(message: string, options?: { cause?: unknown; path?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.path = options?.path;
+  }
+}

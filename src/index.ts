@@ -6,6 +6,7 @@ export {
   NewerVersionError,
   UpcastError,
   ValidationError,
+  ConfigError,
   type DocumentErrorContext,
 } from './errors.js';
 export * from './schema/index.js';

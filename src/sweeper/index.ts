@@ -28,3 +28,4 @@ export {
   type VerifyReport,
   type VersionCount,
 } from './inspect.js';
+export { defineConfig, type MoltCollectionConfig, type MoltCollectionSweepOptions, type MoltConfig } from './define-config.js';

@@ -122,7 +122,6 @@ class SweepRun {
       const db = databaseOf(this.#collection);
       checkpoint = (await this.#retry(() => readSweepState(db, this.#options.stateCollection, this.#collection.collectionName, this.#definition.name)))?.checkpoint ?? null;
     } else {
-      await this.#retry(() => ensureStaleIndex(this.#collection, this.#definition));
       const lease = await this.#retry(() => this.#state.acquire());
       if (!lease.acquired) return { status: SweepStatus.LOCKED, error: { name: 'LeaseHeld', message: describeHolder(this.#collection.collectionName, lease.holder) } };
       this.#leased = true;
@@ -130,6 +129,8 @@ class SweepRun {
     }
     this.#startPass(checkpoint);
     this.#remaining = await this.#retry(() => this.#collection.countDocuments(this.#stale));
+    // No stale documents, no index: a collection that does not exist is not created.
+    if (!dryRun && this.#remaining > 0) await this.#retry(() => ensureStaleIndex(this.#collection, this.#definition));
     this.#hasFailures = await this.#retry(() => this.#failures.any());
     this.#log?.info({ pass: this.#pass, resumeAfter: this.#lastId, stale: this.#remaining, targetVersion: this.#definition.latest, dryRun }, 'sweep started');
     if (retryFailed && this.#hasFailures) {

@@ -1,0 +1,137 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError } from './usage-error.js';
+
+export const COMMANDS = ['status', 'sweep', 'check', 'failures', 'verify'] as const;
+export type Command = (typeof COMMANDS)[number];
+
+type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+
+const COMMON: OptionSpec = {
+  config: { type: 'string', short: 'c' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+const PER_COMMAND: Record<Command, OptionSpec> = {
+  status: {},
+  sweep: {
+    'batch-size': { type: 'string' },
+    rate: { type: 'string' },
+    pause: { type: 'string' },
+    'max-duration': { type: 'string' },
+    'dry-run': { type: 'boolean' },
+    'retry-failed': { type: 'boolean' },
+  },
+  check: { sample: { type: 'string' }, 'batch-size': { type: 'string' } },
+  failures: { limit: { type: 'string' } },
+  verify: { 'min-version': { type: 'string' } },
+};
+
+/** A parsed command line. */
+export interface ParsedArgs {
+  readonly command: Command | undefined;
+  /** `molt` alone: the help goes to stderr and the exit code is 2. */
+  readonly noCommand: boolean;
+  /** Collection names given after the command (all configured collections when empty). */
+  readonly collections: readonly string[];
+  readonly help: boolean;
+  readonly json: boolean;
+  readonly config: string | undefined;
+  readonly batchSize?: number;
+  readonly ratePerSecond?: number;
+  readonly pauseMs?: number;
+  readonly maxDurationMs?: number;
+  readonly dryRun: boolean;
+  readonly retryFailed: boolean;
+  readonly sample?: number;
+  readonly limit?: number;
+  readonly minVersion?: number;
+}
+
+/** Parses `molt <command> [collection…] [flags]`; a wrong command line is a `UsageError`. */
+export function parseCommandLine(argv: readonly string[]): ParsedArgs {
+  const first = argv[0];
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    const topic = first === 'help' ? argv[1] : undefined;
+    if (topic !== undefined && !isCommand(topic)) throw new UsageError(`unknown command "${topic}"; the commands are ${COMMANDS.join(', ')}.`);
+    return { command: topic, collections: [], help: true, json: false, config: undefined, dryRun: false, retryFailed: false, noCommand: first === undefined };
+  }
+  if (first.startsWith('-')) throw new UsageError(`expected a command before "${first}"; the commands are ${COMMANDS.join(', ')}.`);
+  if (!isCommand(first)) throw new UsageError(`unknown command "${first}"; the commands are ${COMMANDS.join(', ')}.`);
+  const command = first;
+  let parsed: { values: Record<string, string | boolean | (string | boolean)[] | undefined>; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: argv.slice(1), options: { ...COMMON, ...PER_COMMAND[command] }, allowPositionals: true, strict: true });
+  } catch (error) {
+    const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '').replace(/^Unknown option/, 'unknown option');
+    throw new UsageError(`${message} (molt ${command} --help lists the flags).`, command);
+  }
+  const values = parsed.values;
+  const flag = (name: string): string | undefined => {
+    const value = values[name];
+    return typeof value === 'string' ? value : undefined;
+  };
+  const args: { -readonly [K in keyof ParsedArgs]: ParsedArgs[K] } = {
+    command,
+    noCommand: false,
+    collections: parsed.positionals,
+    help: values.help === true,
+    json: values.json === true,
+    config: flag('config'),
+    dryRun: values['dry-run'] === true,
+    retryFailed: values['retry-failed'] === true,
+  };
+  const batchSize = flag('batch-size');
+  if (batchSize !== undefined) args.batchSize = positiveInteger('--batch-size', batchSize, command);
+  const rate = flag('rate');
+  if (rate !== undefined) args.ratePerSecond = rate === 'unlimited' ? Infinity : positiveNumber('--rate', rate, command);
+  const pause = flag('pause');
+  if (pause !== undefined) args.pauseMs = nonNegativeInteger('--pause', pause, command);
+  const maxDuration = flag('max-duration');
+  if (maxDuration !== undefined) args.maxDurationMs = parseDuration(maxDuration, command);
+  const sample = flag('sample');
+  if (sample !== undefined) args.sample = positiveInteger('--sample', sample, command);
+  const limit = flag('limit');
+  if (limit !== undefined) args.limit = positiveInteger('--limit', limit, command);
+  const minVersion = flag('min-version');
+  if (minVersion !== undefined) args.minVersion = positiveInteger('--min-version', minVersion, command);
+  if (command === 'verify' && args.minVersion === undefined && !args.help) {
+    throw new UsageError('verify needs --min-version N: the version every document must have reached.', command);
+  }
+  return args;
+}
+
+function isCommand(value: string): value is Command {
+  return (COMMANDS as readonly string[]).includes(value);
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `500ms`, `90s`, `10m`, `1.5h` -> milliseconds. A bare number is refused: its unit would be a guess. */
+export function parseDuration(text: string, command?: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
+  const amount = match?.[1];
+  const unit = match?.[2];
+  if (amount === undefined || unit === undefined || Number(amount) <= 0) {
+    throw new UsageError(`--max-duration expects a duration with a unit, such as 90s, 10m or 1h; got "${text}".`, command);
+  }
+  return Math.round(Number(amount) * (UNITS[unit] ?? 1));
+}
+
+function positiveInteger(name: string, text: string, command: string): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < 1) throw new UsageError(`${name} expects a whole number above 0, got "${text}".`, command);
+  return value;
+}
+
+function nonNegativeInteger(name: string, text: string, command: string): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value)) throw new UsageError(`${name} expects milliseconds (a whole number, 0 or more), got "${text}".`, command);
+  return value;
+}
+
+function positiveNumber(name: string, text: string, command: string): number {
+  const value = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || !(value > 0)) throw new UsageError(`${name} expects documents per second (a number above 0, or "unlimited"), got "${text}".`, command);
+  return value;
+}

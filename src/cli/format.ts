@@ -1,0 +1,89 @@
+import { BSON } from 'mongodb';
+import type { FailureRecord } from '../sweeper/failures.js';
+import type { CheckReport, MigrationStatus, VerifyReport } from '../sweeper/inspect.js';
+import type { SweepReport } from '../sweeper/status.js';
+import { formatCount, formatDuration } from './progress.js';
+
+/** An `_id` as text: `"u1"`, `ObjectId("…")`, `42`. */
+export function formatId(id: unknown): string {
+  if (typeof id === 'string') return JSON.stringify(id);
+  if (id instanceof BSON.ObjectId) return `ObjectId("${id.toHexString()}")`;
+  try {
+    return BSON.EJSON.stringify(id as BSON.Document, { relaxed: true });
+  } catch {
+    return String(id);
+  }
+}
+
+/** Values as JSON: `_id`s and dates as extended JSON (relaxed), so any BSON type survives. */
+export function toJson(value: unknown): string {
+  return BSON.EJSON.stringify(value as BSON.Document, undefined, 2, { relaxed: true });
+}
+
+function date(value: Date | null | undefined): string {
+  return value instanceof Date ? value.toISOString().replace(/\.\d{3}Z$/, 'Z') : '-';
+}
+
+export function formatSweepReport(report: SweepReport): string {
+  const rate = report.elapsedMs > 0 ? (report.scanned * 1000) / report.elapsedMs : 0;
+  const lines = [
+    `${report.collection}: ${report.status}${report.dryRun ? ' (dry run: nothing written)' : ''}, pass ${report.pass}, target v${report.targetVersion}`,
+    `  ${report.dryRun ? 'would migrate' : 'migrated'} ${formatCount(report.migrated)}, skipped ${formatCount(report.skipped)} (changed meanwhile), failed ${formatCount(report.failed)}, scanned ${formatCount(report.scanned)}`,
+    `  remaining ${formatCount(report.remaining)} stale, ${formatDuration(report.elapsedMs)}${report.scanned > 0 ? `, ${formatCount(rate)} docs/s` : ''}`,
+  ];
+  if (report.error) lines.push(`  ${report.error.name}: ${report.error.message}`);
+  if (report.failed > 0) lines.push(`  see: molt failures ${report.collection}`);
+  return lines.join('\n');
+}
+
+export function formatStatus(status: MigrationStatus): string {
+  const percent = status.total > 0 ? ` (${((status.stale / status.total) * 100).toFixed(1)}%)` : '';
+  const histogram = status.histogram.map((entry) => `${entry.version === null ? 'none' : typeof entry.version === 'number' ? `v${entry.version}` : `invalid ${entry.version}`}: ${formatCount(entry.count)}`);
+  const checkpoint = status.checkpoint;
+  const lastRun = status.lastRun;
+  const lines = [
+    `${status.collection} (schema "${status.schema}", latest v${status.latest}, field ${status.versionField})`,
+    `  documents   ${formatCount(status.total)}, stale ${formatCount(status.stale)}${percent}`,
+    `  versions    ${histogram.length > 0 ? histogram.join('  ') : '(empty)'}`,
+    `  checkpoint  ${checkpoint ? `pass ${checkpoint.pass} ${checkpoint.completedAt ? `complete at ${date(checkpoint.completedAt)}` : `after _id ${formatId(checkpoint.lastId)}`}, v${checkpoint.targetVersion}, migrated ${formatCount(checkpoint.migrated)} this pass, updated ${date(checkpoint.updatedAt)}` : 'none (never swept)'}`,
+    `  lease       ${status.lease ? `held by ${status.lease.host} (pid ${status.lease.pid}) until ${date(status.lease.expiresAt)}` : 'free'}`,
+    `  failures    ${formatCount(status.failures)}${status.failures > 0 ? ` (molt failures ${status.collection})` : ''}`,
+    `  last run    ${lastRun ? `${lastRun.status} at ${date(lastRun.finishedAt)}: migrated ${formatCount(lastRun.migrated)}, failed ${formatCount(lastRun.failed)}, ${formatDuration(lastRun.elapsedMs)}` : 'none'}`,
+  ];
+  const eta = estimate(status);
+  if (eta) lines.push(`  ETA         ${eta}`);
+  return lines.join('\n');
+}
+
+function estimate(status: MigrationStatus): string | undefined {
+  const lastRun = status.lastRun;
+  if (status.stale === 0 || !lastRun || lastRun.scanned === 0 || lastRun.elapsedMs <= 0) return undefined;
+  const rate = (lastRun.scanned * 1000) / lastRun.elapsedMs;
+  const toGo = Math.max(0, status.stale - status.failures);
+  return `~${formatDuration((toGo / rate) * 1000)} of sweeping at the last run's ${formatCount(rate)} docs/s`;
+}
+
+export function formatCheck(report: CheckReport): string {
+  const sampled = report.sample === 'all' ? '' : report.sample === 'random' ? ' (random sample)' : ' (first documents by _id: this server has no $sample)';
+  const lines = [`${report.collection}: checked ${formatCount(report.checked)} stale documents${sampled} against v${report.targetVersion}: ${formatCount(report.passed)} pass, ${formatCount(report.failed)} fail`];
+  for (const group of report.groups) {
+    lines.push(`  ${formatCount(group.count)} × ${group.error}: ${group.message}`);
+    lines.push(`      e.g. ${group.examples.map(formatId).join(', ')}`);
+  }
+  return lines.join('\n');
+}
+
+export function formatFailures(collection: string, failures: readonly FailureRecord[], total: number): string {
+  if (failures.length === 0) return `${collection}: no failures`;
+  const lines = [`${collection}: ${formatCount(total)} failure${total === 1 ? '' : 's'}${failures.length < total ? ` (newest ${failures.length} shown)` : ''}`];
+  for (const failure of failures) {
+    lines.push(`  ${formatId(failure.documentId)}  v${failure.fromVersion ?? '?'} -> v${failure.toVersion}  ${failure.attempts} attempt${failure.attempts === 1 ? '' : 's'}, last ${date(failure.lastAt)}`);
+    lines.push(`      ${failure.error.name}: ${failure.error.message.length > 300 ? `${failure.error.message.slice(0, 297)}...` : failure.error.message}`);
+  }
+  return lines.join('\n');
+}
+
+export function formatVerify(report: VerifyReport): string {
+  if (report.ok) return `${report.collection}: ok, every document is at v${report.minVersion} or above`;
+  return `${report.collection}: ${formatCount(report.below)} document${report.below === 1 ? '' : 's'} below v${report.minVersion}, e.g. ${report.examples.map(formatId).join(', ')} (run molt sweep ${report.collection})`;
+}

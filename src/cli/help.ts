@@ -1,0 +1,103 @@
+import type { Command } from './args.js';
+
+const COMMON = `  -c, --config <file>  the config file (default: molt.config.ts in the working directory)
+      --json           print the result as JSON on stdout
+  -h, --help           this help`;
+
+const EXIT_CODES = `Exit codes: 0 done, 1 failures or verification failed (or an error), 2 usage or configuration
+error, 3 partial (time budget spent, lease held by another run, interrupted).`;
+
+export const MAIN_HELP = `molt: lazy schema migrations for MongoDB, the operator's side of mongo-molt
+
+Usage: molt <command> [collection…] [flags]
+
+Commands:
+  status     version histogram per collection, checkpoint, lease, failures, last run, ETA
+  sweep      migrate the stale documents in throttled, resumable batches (run it from cron)
+  check      dry-run every upcaster and validation over the stale documents; writes nothing
+  failures   list the documents that failed to migrate
+  verify     exit 1 if any document is below --min-version N (the contract-phase gate)
+
+Collections default to every collection in the config. The connection string comes from
+MONGODB_URI, else from the config's uri; credentials never appear in the output.
+
+${EXIT_CODES}
+
+Examples:
+  molt status
+  molt sweep --max-duration 10m
+  */10 * * * *  cd /srv/app && MONGODB_URI=... npx molt sweep --max-duration 9m >>/var/log/molt.log 2>&1
+
+Run molt <command> --help for the flags of a command.`;
+
+export const COMMAND_HELP: Record<Command, string> = {
+  status: `Usage: molt status [collection…] [flags]
+
+Shows, per collection: documents per stored version (one aggregation), the stale count, the
+sweeper's checkpoint, who holds the lease, the failures count, the last run's report and an ETA.
+
+Flags:
+${COMMON}
+
+Examples:
+  molt status
+  molt status users --json`,
+  sweep: `Usage: molt sweep [collection…] [flags]
+
+Migrates the stale documents to the latest version in batches of compare-and-swap writes,
+throttled, resumable (a killed run resumes at its checkpoint), one run per collection at a time.
+Documents that fail are recorded (molt failures) and left untouched. Flags override the config.
+
+Flags:
+      --batch-size <n>      documents per batch (default 500)
+      --rate <n>            documents per second, or "unlimited" (default 2000)
+      --pause <ms>          pause between batches (default 50)
+      --max-duration <d>    time budget for the whole command: 90s, 10m, 1h; then exit 3
+      --dry-run             read, upcast and validate, write nothing
+      --retry-failed        first retry the recorded failures (after a fix)
+${COMMON}
+
+On SIGINT/SIGTERM the batch in flight finishes, the checkpoint is saved, and molt exits 3.
+
+${EXIT_CODES}
+
+Examples:
+  molt sweep --max-duration 10m
+  molt sweep users --rate 500 --batch-size 200
+  molt sweep --retry-failed --json`,
+  check: `Usage: molt check [collection…] [flags]
+
+Runs every upcaster and validation over the stale documents, or a random sample of them, and
+reports the failures grouped by error with example _ids. Writes nothing. Exits 1 if any fail.
+
+Flags:
+      --sample <n>          check a random sample of n stale documents
+      --batch-size <n>      documents read per query (default 500)
+${COMMON}
+
+Examples:
+  molt check
+  molt check users --sample 1000`,
+  failures: `Usage: molt failures [collection…] [flags]
+
+Lists the documents that failed to migrate, newest first: _id, versions, error, attempts.
+
+Flags:
+      --limit <n>           show at most n per collection (default 20)
+${COMMON}
+
+Examples:
+  molt failures users --limit 50
+  molt failures --json`,
+  verify: `Usage: molt verify [collection…] --min-version <n> [flags]
+
+Counts the documents below version n (or without a valid version). Exits 1 if there are any:
+gate the contract phase (dropping an old field, retiring an upcaster) on it in CI.
+
+Flags:
+      --min-version <n>     the version every document must have reached (required)
+${COMMON}
+
+Examples:
+  molt verify users --min-version 3`,
+};

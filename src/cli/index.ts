@@ -1,0 +1,3 @@
+export { defineConfig, type MoltCollectionConfig, type MoltCollectionSweepOptions, type MoltConfig } from '../sweeper/define-config.js';
+export { runCli, ExitCode, type CliIo } from './run.js';
+export { ConfigError } from '../errors.js';

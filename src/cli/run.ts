@@ -1,0 +1,261 @@
+import { MongoClient, type Db } from 'mongodb';
+import pino, { type Logger } from 'pino';
+import { ConfigError, InvalidOptionError } from '../errors.js';
+import { listFailures } from '../sweeper/failures.js';
+import { checkMigration, migrationStatus, verifyVersion } from '../sweeper/inspect.js';
+import { DEFAULT_FAILURES_COLLECTION } from '../sweeper/options.js';
+import { SweepStatus, type SweepReport } from '../sweeper/status.js';
+import { sweep } from '../sweeper/sweep.js';
+import { parseCommandLine, type ParsedArgs } from './args.js';
+import { loadConfig, type LoadedConfig } from './config.js';
+import type { MoltCollectionConfig } from '../sweeper/define-config.js';
+import { formatCheck, formatFailures, formatStatus, formatSweepReport, formatVerify, toJson } from './format.js';
+import { COMMAND_HELP, MAIN_HELP } from './help.js';
+import { ProgressDisplay } from './progress.js';
+import { Redactor, redactUri } from './redact.js';
+import { UsageError } from './usage-error.js';
+
+/** Exit codes a cron wrapper can act on. @public */
+export const ExitCode = Object.freeze({
+  /** Done. */
+  OK: 0,
+  /** Documents failed to migrate, verification failed, or an error stopped the command. */
+  FAILURES: 1,
+  /** Wrong command line or configuration. */
+  USAGE: 2,
+  /** Partial: the time budget was spent, another run holds the lease, or the run was interrupted. */
+  PARTIAL: 3,
+} as const);
+/** @public */
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** Where the CLI reads and writes: the process's, or a test's. @public */
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+  /** Whether stderr is a terminal: a progress bar there, else pino JSON lines. */
+  readonly interactive: boolean;
+  /** Terminal width for the progress bar. */
+  readonly columns?: number;
+  /** Aborted on SIGINT/SIGTERM: the sweep stops between batches. */
+  readonly signal?: AbortSignal;
+}
+
+/** Runs `molt <argv…>` and resolves to its exit code. Never throws. @public */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+  let redactor = new Redactor(io.env.MONGODB_URI);
+  const out = (text: string): void => io.stdout(`${redactor.redact(text)}\n`);
+  const logger = createLogger(io, (text) => io.stderr(redactor.redact(text)));
+  const fail = (message: string, code: ExitCode): ExitCode => {
+    if (logger) logger.error({ exitCode: code }, message);
+    else io.stderr(`${redactor.redact(`molt: ${message}`)}\n`);
+    return code;
+  };
+
+  let args: ParsedArgs;
+  try {
+    args = parseCommandLine(argv);
+  } catch (error) {
+    if (error instanceof UsageError) return fail(error.message, ExitCode.USAGE);
+    throw error;
+  }
+  if (args.help || args.command === undefined) {
+    const text = args.command ? COMMAND_HELP[args.command] : MAIN_HELP;
+    if (args.noCommand) {
+      io.stderr(`${text}\n`);
+      return ExitCode.USAGE;
+    }
+    out(text);
+    return ExitCode.OK;
+  }
+
+  let loaded: LoadedConfig;
+  try {
+    loaded = await loadConfig({ path: args.config, cwd: io.cwd, env: io.env });
+  } catch (error) {
+    if (error instanceof ConfigError) return fail(error.message, ExitCode.USAGE);
+    throw error;
+  }
+  redactor = new Redactor(loaded.uri);
+  let collections: readonly MoltCollectionConfig[];
+  try {
+    collections = selectCollections(loaded, args.collections);
+  } catch (error) {
+    if (error instanceof UsageError) return fail(error.message, ExitCode.USAGE);
+    throw error;
+  }
+
+  const client = new MongoClient(loaded.uri, { appName: 'molt', serverSelectionTimeoutMS: 15_000, ...loaded.config.clientOptions });
+  try {
+    try {
+      await client.connect();
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      return fail(`cannot connect to ${redactUri(loaded.uri)}: ${reason}. Check MONGODB_URI (or uri in ${loaded.path}) and that the server is up.`, ExitCode.FAILURES);
+    }
+    logger?.info({ server: redactUri(loaded.uri), db: loaded.config.db, command: args.command }, 'connected');
+    const db = client.db(loaded.config.db);
+    const context: CommandContext = { args, io, out, logger, db, collections };
+    switch (args.command) {
+      case 'status':
+        return await status(context);
+      case 'sweep':
+        return await sweepCommand(context);
+      case 'check':
+        return await check(context);
+      case 'failures':
+        return await failures(context);
+      case 'verify':
+        return await verify(context);
+    }
+  } catch (error) {
+    if (error instanceof InvalidOptionError) return fail(error.message, ExitCode.USAGE);
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    return fail(`${args.command} failed: ${message}`, ExitCode.FAILURES);
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+}
+
+interface CommandContext {
+  readonly args: ParsedArgs;
+  readonly io: CliIo;
+  readonly out: (text: string) => void;
+  readonly logger: Logger | undefined;
+  readonly db: Db;
+  readonly collections: readonly MoltCollectionConfig[];
+}
+
+/** pino JSON lines on stderr when it is not a terminal; nothing otherwise (the progress bar speaks there). */
+function createLogger(io: CliIo, write: (text: string) => void): Logger | undefined {
+  if (io.interactive) return undefined;
+  const level = io.env.MOLT_LOG_LEVEL ?? 'info';
+  return pino({ name: 'molt', level: pino.levels.values[level] === undefined ? 'info' : level, base: { pid: process.pid } }, { write });
+}
+
+function selectCollections(loaded: LoadedConfig, names: readonly string[]): readonly MoltCollectionConfig[] {
+  if (names.length === 0) return loaded.config.collections;
+  const known = new Map(loaded.config.collections.map((entry) => [entry.name, entry]));
+  return names.map((name) => {
+    const entry = known.get(name);
+    if (!entry) throw new UsageError(`unknown collection "${name}": ${loaded.path} configures ${[...known.keys()].map((key) => `"${key}"`).join(', ')}.`);
+    return entry;
+  });
+}
+
+function sweepOptionsOf(entry: MoltCollectionConfig): Omit<MoltCollectionConfig, 'name' | 'schema'> {
+  const { name: _name, schema: _schema, ...options } = entry;
+  return options;
+}
+
+async function status(context: CommandContext): Promise<ExitCode> {
+  const results = [];
+  for (const entry of context.collections) {
+    const { stateCollection, failuresCollection } = entry;
+    results.push(await migrationStatus(context.db.collection(entry.name), entry.schema, {
+      ...(stateCollection ? { stateCollection } : {}),
+      ...(failuresCollection ? { failuresCollection } : {}),
+    }));
+  }
+  context.out(context.args.json ? toJson(results) : results.map(formatStatus).join('\n\n'));
+  return ExitCode.OK;
+}
+
+async function sweepCommand(context: CommandContext): Promise<ExitCode> {
+  const { args, io, logger } = context;
+  const started = Date.now();
+  const reports: SweepReport[] = [];
+  const display = io.interactive ? new ProgressDisplay(io.stderr, Math.max(40, (io.columns ?? 80) - 1)) : undefined;
+  for (const entry of context.collections) {
+    const budget = args.maxDurationMs === undefined ? undefined : args.maxDurationMs - (Date.now() - started);
+    if (budget !== undefined && budget <= 0) {
+      logger?.info({ collection: entry.name }, 'time budget spent before this collection: not started');
+      reports.push(notStarted(entry, SweepStatus.PARTIAL, args.dryRun));
+      continue;
+    }
+    if (io.signal?.aborted) {
+      reports.push(notStarted(entry, SweepStatus.PARTIAL, args.dryRun));
+      continue;
+    }
+    let lastProgressLog = Date.now();
+    const report = await sweep(context.db.collection(entry.name), entry.schema, {
+      ...sweepOptionsOf(entry),
+      ...(args.batchSize !== undefined ? { batchSize: args.batchSize } : {}),
+      ...(args.ratePerSecond !== undefined ? { ratePerSecond: args.ratePerSecond } : {}),
+      ...(args.pauseMs !== undefined ? { pauseMs: args.pauseMs } : {}),
+      ...(budget !== undefined ? { maxDurationMs: budget } : {}),
+      dryRun: args.dryRun,
+      retryFailed: args.retryFailed,
+      ...(io.signal ? { signal: io.signal } : {}),
+      ...(logger ? { logger } : {}),
+      onProgress: (progress) => {
+        display?.update({
+          label: entry.name,
+          done: progress.scanned,
+          total: progress.scanned + progress.remaining,
+          ratePerSecond: progress.ratePerSecond,
+          etaMs: progress.etaMs,
+          failed: progress.failed,
+        });
+        if (logger && Date.now() - lastProgressLog >= 10_000) {
+          lastProgressLog = Date.now();
+          logger.info({ ...progress, ratePerSecond: Math.round(progress.ratePerSecond) }, 'progress');
+        }
+      },
+    });
+    display?.done();
+    reports.push(report);
+    if (!args.json) context.out(formatSweepReport(report));
+  }
+  if (args.json) context.out(toJson(reports.length === 1 && args.collections.length === 1 ? reports[0] : reports));
+  return exitCodeOf(reports);
+}
+
+function notStarted(entry: MoltCollectionConfig, status: SweepStatus, dryRun: boolean): SweepReport {
+  return { status, scanned: 0, migrated: 0, skipped: 0, failed: 0, remaining: 0, elapsedMs: 0, collection: entry.name, targetVersion: entry.schema.definition.latest, pass: 0, dryRun };
+}
+
+/** 1 when anything failed (it needs someone), else 3 when anything is partial or locked (the next run goes on), else 0. */
+export function exitCodeOf(reports: readonly SweepReport[]): ExitCode {
+  if (reports.some((report) => report.failed > 0 || report.status === SweepStatus.FAILED || report.status === SweepStatus.ABORTED)) return ExitCode.FAILURES;
+  if (reports.some((report) => report.status === SweepStatus.PARTIAL || report.status === SweepStatus.LOCKED)) return ExitCode.PARTIAL;
+  return ExitCode.OK;
+}
+
+async function check(context: CommandContext): Promise<ExitCode> {
+  const { args } = context;
+  const reports = [];
+  for (const entry of context.collections) {
+    reports.push(await checkMigration(context.db.collection(entry.name), entry.schema, {
+      ...(args.sample !== undefined ? { sample: args.sample } : {}),
+      ...(args.batchSize !== undefined ? { batchSize: args.batchSize } : {}),
+    }));
+  }
+  context.out(args.json ? toJson(reports) : reports.map(formatCheck).join('\n\n'));
+  return reports.some((report) => report.failed > 0) ? ExitCode.FAILURES : ExitCode.OK;
+}
+
+async function failures(context: CommandContext): Promise<ExitCode> {
+  const results = [];
+  for (const entry of context.collections) {
+    const failuresCollection = entry.failuresCollection ?? DEFAULT_FAILURES_COLLECTION;
+    const collection = context.db.collection(entry.name);
+    const [records, total] = await Promise.all([
+      listFailures(collection, { limit: context.args.limit ?? 20, failuresCollection }),
+      context.db.collection(failuresCollection).countDocuments({ collection: entry.name }),
+    ]);
+    results.push({ collection: entry.name, total, failures: records });
+  }
+  context.out(context.args.json ? toJson(results) : results.map((result) => formatFailures(result.collection, result.failures, result.total)).join('\n\n'));
+  return ExitCode.OK;
+}
+
+async function verify(context: CommandContext): Promise<ExitCode> {
+  const minVersion = context.args.minVersion as number;
+  const reports = [];
+  for (const entry of context.collections) reports.push(await verifyVersion(context.db.collection(entry.name), entry.schema, minVersion));
+  context.out(context.args.json ? toJson(reports) : reports.map(formatVerify).join('\n'));
+  return reports.every((report) => report.ok) ? ExitCode.OK : ExitCode.FAILURES;
+}

@@ -1,0 +1,40 @@
+import type { MongoClientOptions } from 'mongodb';
+import type { SweepOptions } from './options.js';
+import type { SweepableSchema } from './sweep.js';
+
+/** The sweep options a config may set per collection (the run's own are flags: `--dry-run`, `--retry-failed`). @public */
+export type MoltCollectionSweepOptions = Omit<SweepOptions, 'signal' | 'logger' | 'onProgress' | 'clock' | 'dryRun' | 'retryFailed'>;
+
+/** One collection the CLI manages. @public */
+export interface MoltCollectionConfig extends MoltCollectionSweepOptions {
+  /** The collection's name in `db`. */
+  readonly name: string;
+  /** Its versioned schema (`defineSchema(...).version(...)`). */
+  readonly schema: SweepableSchema;
+}
+
+/** What `molt.config.ts` exports (as its default export). @public */
+export interface MoltConfig {
+  /** The connection string. `MONGODB_URI` overrides it; keep credentials in the environment, not in the file. */
+  readonly uri?: string;
+  /** The database that holds the collections (and the state and failures collections). */
+  readonly db: string;
+  readonly collections: readonly MoltCollectionConfig[];
+  /** Passed to `new MongoClient(uri, clientOptions)`. */
+  readonly clientOptions?: MongoClientOptions;
+}
+
+/**
+ * Types a `molt.config.ts`, the `molt` CLI's configuration (it returns its argument). Exported by
+ * both `mongo-molt` and `mongo-molt/cli`; importing it does not load the CLI.
+ *
+ * ```ts
+ * import { defineConfig } from 'mongo-molt';
+ * import { User } from "./schemas/user.js";
+ * export default defineConfig({ db: 'app', collections: [{ name: 'users', schema: User, batchSize: 500 }] });
+ * ```
+ * @public
+ */
+export function defineConfig<const C extends MoltConfig>(config: C): C {
+  return config;
+}

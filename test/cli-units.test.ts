@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import { defineConfig as fromMain, type SweepReport, type SweepStatus } from 'mongo-molt';
+import { defineConfig, ExitCode, runCli } from 'mongo-molt/cli';
+import { parseCommandLine, parseDuration } from '../src/cli/args.js';
+import { exitCodeOf } from '../src/cli/run.js';
+import { formatDuration, ProgressDisplay, renderProgress } from '../src/cli/progress.js';
+import { Redactor, redactUri } from '../src/cli/redact.js';
+import { mixedUsers, type RawUser } from './fixtures/schemas.js';
+import { FIXTURE_CONFIG } from './fixtures/run-molt.js';
+import { useTestDatabase } from './support/database.js';
+
+const { db, uri } = useTestDatabase('cli_units');
+
+describe('the progress bar', () => {
+  const frame = { label: 'users', done: 5000, total: 10_000, ratePerSecond: 1950.4, etaMs: 2564, failed: 0 };
+
+  it('renders counts, percent, rate and ETA within the width', () => {
+    const line = renderProgress(frame, 80);
+    expect(line.length).toBeLessThanOrEqual(80);
+    expect(line).toMatch(/^users \[█+░+\] {3}50% {2}5,000\/10,000 {2}1,950\/s {2}ETA 3s$/);
+  });
+
+  it('shows failures, unknown totals and ETAs, and never overflows', () => {
+    expect(renderProgress({ ...frame, failed: 3 })).toContain('failed 3');
+    expect(renderProgress({ ...frame, total: 0, etaMs: undefined })).toMatch(/0% {2}5,000\/\? {2}1,950\/s {2}ETA \?$/);
+    expect(renderProgress({ ...frame, done: 10_000 })).toMatch(/\[█+\] +100%/);
+    expect(renderProgress({ ...frame, label: 'a-very-long-collection-name' }, 40).length).toBeLessThanOrEqual(40);
+  });
+
+  it('formats durations for humans', () => {
+    expect([0, 45_000, 200_000, 7_500_000, Number.NaN].map(formatDuration)).toEqual(['0s', '45s', '3m 20s', '2h 05m', '?']);
+  });
+
+  it('redraws one line in place, throttled, and ends it with a newline', () => {
+    const writes: string[] = [];
+    const display = new ProgressDisplay((text) => writes.push(text), 80, 60_000);
+    display.update(frame);
+    display.update({ ...frame, done: 6000 }); // throttled
+    display.update({ ...frame, done: 7000 }, true);
+    display.done();
+    expect(writes).toHaveLength(3);
+    expect(writes[0]?.startsWith('\rusers [')).toBe(true);
+    expect(writes[0]?.endsWith('ETA 3s\u001b[K')).toBe(true); // clears the rest of the line
+    expect(writes[1]).toContain('7,000/10,000');
+    expect(writes[2]).toBe('\n');
+  });
+});
+
+describe('credentials', () => {
+  it('redacts the user info and secret parameters of connection strings anywhere in a text', () => {
+    expect(redactUri('failed: mongodb://alice:pw@db1:27017,db2/app?replicaSet=rs&authSource=admin')).toBe('failed: mongodb://***@db1:27017,db2/app?replicaSet=rs&authSource=admin');
+    expect(redactUri('mongodb+srv://bob:x@cluster.example.net/?tlsCertificateKeyFilePassword=hunter2&w=1')).toBe('mongodb+srv://***@cluster.example.net/?tlsCertificateKeyFilePassword=***&w=1');
+    expect(redactUri('mongodb://host/db')).toBe('mongodb://host/db');
+  });
+
+  it('removes the secrets of the URI in use wherever they appear, encoded or not', () => {
+    const redactor = new Redactor('mongodb://molt-admin:s3cret%2FPa55@db/app');
+    expect(redactor.redact('auth failed for user "molt-admin" with s3cret/Pa55 or s3cret%2FPa55')).toBe('auth failed for user "***" with *** or ***');
+  });
+});
+
+describe('the command line', () => {
+  it('parses durations with a unit only', () => {
+    expect(['500ms', '90s', '10m', '1.5h'].map((text) => parseDuration(text))).toEqual([500, 90_000, 600_000, 5_400_000]);
+    for (const bad of ['10', '-1m', 'm', '10 minutes', '0s']) expect(() => parseDuration(bad)).toThrow(/with a unit/);
+  });
+
+  it('parses flags into sweep options', () => {
+    expect(parseCommandLine(['sweep', 'users', 'orders', '--batch-size', '200', '--rate', 'unlimited', '--pause', '0', '--max-duration', '10m', '--dry-run', '--json'])).toMatchObject({
+      command: 'sweep', collections: ['users', 'orders'], batchSize: 200, ratePerSecond: Infinity, pauseMs: 0, maxDurationMs: 600_000, dryRun: true, json: true, retryFailed: false,
+    });
+    expect(() => parseCommandLine(['status', '--rate', '5'])).toThrow(/unknown option '--rate'/);
+  });
+
+  it('maps sweep reports to exit codes: failures win over partial, partial over done', () => {
+    const report = (status: SweepStatus, failed = 0): SweepReport => ({ status, failed, scanned: 0, migrated: 0, skipped: 0, remaining: 0, elapsedMs: 0, collection: 'c', targetVersion: 2, pass: 1, dryRun: false });
+    expect(exitCodeOf([report('complete')])).toBe(ExitCode.OK);
+    expect(exitCodeOf([report('complete'), report('locked')])).toBe(ExitCode.PARTIAL);
+    expect(exitCodeOf([report('partial'), report('complete', 2)])).toBe(ExitCode.FAILURES);
+    expect(exitCodeOf([report('aborted')])).toBe(ExitCode.FAILURES);
+    expect(exitCodeOf([report('failed')])).toBe(ExitCode.FAILURES);
+  });
+
+  it('exports defineConfig from the package and from mongo-molt/cli', () => {
+    expect(fromMain).toBe(defineConfig);
+    const config = { db: 'app', collections: [] };
+    expect(defineConfig(config)).toBe(config);
+  });
+});
+
+describe('runCli on a terminal (in process)', () => {
+  it('draws a progress bar on stderr and prints a readable summary on stdout', async () => {
+    await db.collection<RawUser>('users').insertMany(mixedUsers(120));
+    const stdout: string[] = [];
+    const stderr: string[] = [];
+    // The config reads process.env itself, as a user's config would.
+    const previous = process.env.MOLT_TEST_DB;
+    process.env.MOLT_TEST_DB = db.databaseName;
+    const code = await runCli(['sweep', 'users', '--config', FIXTURE_CONFIG, '--batch-size', '10'], {
+      stdout: (text) => stdout.push(text),
+      stderr: (text) => stderr.push(text),
+      env: { MONGODB_URI: uri, MOLT_TEST_DB: db.databaseName },
+      cwd: process.cwd(),
+      interactive: true,
+      columns: 100,
+    }).finally(() => {
+      if (previous === undefined) delete process.env.MOLT_TEST_DB;
+      else process.env.MOLT_TEST_DB = previous;
+    });
+    expect(code, stderr.join('')).toBe(ExitCode.OK);
+    const frames = stderr.filter((text) => text.startsWith('\r'));
+    expect(frames.length, JSON.stringify({ stdout, stderr })).toBeGreaterThan(0);
+    expect(frames[0]).toMatch(/^\rusers \[[█░]+\] +\d+% {2}[\d,]+\/120 {2}[\d,]+\/s {2}ETA /);
+    expect(stderr.at(-1)).toBe('\n');
+    expect(stderr.join('')).not.toContain('{"level"'); // no JSON logs on a terminal
+    expect(stdout.join('')).toMatch(/^users: complete, pass 1, target v3\n {2}migrated 120, skipped 0 \(changed meanwhile\), failed 0, scanned 120\n/);
+  });
+});
