@@ -49,16 +49,20 @@ export function joinName(name: { given: string; family: string | null }): string
 }
 
 /**
- * The user schema. v2 has no downcaster: v1 has nowhere to keep an email, so going back would
- * lose it. v3 -> v2 joins the parts again.
+ * The user schema as release 2 knew it: versions 1 and 2. v2 has no downcaster: v1 has nowhere
+ * to keep an email, so going back would lose it. Kept as its own export because the next
+ * release's schema is this one plus a version: during a rolling deploy both run side by side
+ * (see examples/walkthrough).
  */
-export const User = defineSchema('user')
+export const UserThroughV2 = defineSchema('user')
   .version(1, UserV1)
-  .version(2, UserV2, ({ full_name, ...rest }) => ({ ...rest, display_name: full_name, email: null }))
-  .version(3, UserV3, {
-    up: ({ display_name, ...rest }) => ({ ...rest, name: splitName(display_name) }),
-    down: ({ name, ...rest }) => ({ ...rest, display_name: joinName(name) }),
-  });
+  .version(2, UserV2, ({ full_name, ...rest }) => ({ ...rest, display_name: full_name, email: null }));
+
+/** The user schema: v3 splits the name, and v3 -> v2 joins the parts again. */
+export const User = UserThroughV2.version(3, UserV3, {
+  up: ({ display_name, ...rest }) => ({ ...rest, name: splitName(display_name) }),
+  down: ({ name, ...rest }) => ({ ...rest, display_name: joinName(name) }),
+});
 
 /** A user as the app sees it: the latest version. */
 export type UserDoc = Infer<typeof User>;

@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { SweepStatus, type SweepReport } from 'mongo-molt';
+import { useTestDatabase } from '../../test/support/database.js';
+import { run } from '../support/process.js';
+import { exitCodeOf, parseDuration } from './sweep.js';
+
+const database = useTestDatabase('examples_cron');
+const CONFIG = ['--config', 'examples/cron/molt.config.ts'];
+
+function env(): Record<string, string> {
+  return { MONGODB_URI: database.uri, MOLT_DB: database.db.databaseName, LOG_LEVEL: 'warn', MOLT_LOG_LEVEL: 'warn' };
+}
+const molt = (...args: string[]) => run(['examples/molt.ts', ...args, ...CONFIG], env());
+const sweepScript = (...args: string[]) => run(['examples/cron/sweep.ts', ...args], env());
+
+async function seed(users: number): Promise<void> {
+  const created_at = new Date('2022-02-02T00:00:00Z');
+  await database.db.collection('users').deleteMany({});
+  await database.db.collection('orders').deleteMany({});
+  await database.db.collection('users').insertMany(
+    Array.from({ length: users }, (_, index) => ({ _id: `u${String(index).padStart(5, '0')}` as never, full_name: `User Number${index}`, created_at })),
+  );
+  await database.db.collection('orders').insertMany([
+    { _id: 'o-1' as never, customer_id: 'u00001', status: 'done', price: '12.50', items: [{ sku: 'tea', qty: 2, price: '6.25' }] },
+    { _id: 'o-2' as never, customer_id: 'u00002', status: 'paid', price: '3', items: [{ sku: 'pen', qty: 3, price: '1' }] },
+  ]);
+}
+
+describe('examples/cron, run as its README says', () => {
+  it('check finds the documents that would fail; the sweep records them, goes on, and exits 1; a fix and --retry-failed finish the job', async () => {
+    await seed(300);
+    await database.db.collection('users').insertOne({ _id: 'blank' as never, full_name: '', created_at: new Date() });
+    await database.db.collection('orders').insertOne({ _id: 'o-bad' as never, customer_id: 'u00003', status: 'paid', price: '12,50', items: [] });
+
+    const check = await molt('check');
+    expect(check.code).toBe(1);
+    expect(check.stdout).toMatch(/users: checked 301 stale documents against v3: 300 pass, 1 fail/);
+    expect(check.stdout).toContain('"blank"');
+    expect(check.stdout).toContain('price "12,50" is not a decimal amount');
+
+    const first = await sweepScript('--budget', '1m');
+    expect(first.stdout).toContain('users: complete, migrated 300, failed 1, remaining 1');
+    expect(first.stdout).toContain('orders: complete, migrated 2, failed 1, remaining 1');
+    expect(first.code).toBe(1);
+
+    const failures = await molt('failures');
+    expect(failures.stdout).toMatch(/"blank"\s+v1 -> v3/);
+    expect(failures.stdout).toMatch(/"o-bad"\s+v1 -> v4/);
+    expect((await molt('verify', 'users', '--min-version', '3')).code).toBe(1);
+
+    await database.db.collection('users').updateOne({ _id: 'blank' as never }, { $set: { full_name: 'Nobody' } });
+    await database.db.collection('orders').updateOne({ _id: 'o-bad' as never }, { $set: { price: '12.50' } });
+    const retry = await sweepScript('--retry-failed');
+    expect(retry.code).toBe(0);
+    expect((await molt('verify', 'users', '--min-version', '3')).code).toBe(0);
+    expect((await molt('verify', 'orders', '--min-version', '4')).code).toBe(0);
+    expect((await molt('failures')).stdout).not.toContain('blank');
+  }, 90_000);
+
+  it('stops at the time budget with exit 3 and resumes at the checkpoint on the next run', async () => {
+    await seed(3000);
+    // 2,000 documents a second: 3,000 take 1.5 s, more than the budget.
+    const partial = await sweepScript('--budget', '400ms');
+    expect(partial.code).toBe(3);
+    expect(partial.stdout).toMatch(/users: partial, migrated \d+/);
+    const migrated = Number(/users: partial, migrated (\d+)/.exec(partial.stdout)?.[1]);
+    expect(migrated).toBeGreaterThan(0);
+    expect(migrated).toBeLessThan(3000);
+
+    const rest = await sweepScript();
+    expect(rest.code).toBe(0);
+    expect(rest.stdout).toContain(`users: complete, migrated ${3000 - migrated}, failed 0, remaining 0`);
+  }, 90_000);
+
+  it('runs the crontab line: molt sweep --max-duration 9m', async () => {
+    await seed(50);
+    const swept = await molt('sweep', '--max-duration', '9m');
+    expect(swept.code).toBe(0);
+    expect(swept.stdout).toMatch(/users: complete.*\n\s+migrated 50,/);
+    const status = await molt('status', '--json');
+    const [users] = JSON.parse(status.stdout) as { collection: string; stale: number; histogram: { version: number; count: number }[] }[];
+    expect(users).toMatchObject({ collection: 'users', stale: 0, histogram: [{ version: 3, count: 50 }] });
+  }, 60_000);
+
+  it('rejects a bad budget with exit 2', async () => {
+    const bad = await sweepScript('--budget', 'soon');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--budget must be a duration');
+  });
+});
+
+describe('examples/cron/sweep.ts helpers', () => {
+  it('parses durations', () => {
+    expect(parseDuration('90s')).toBe(90_000);
+    expect(parseDuration('9m')).toBe(540_000);
+    expect(parseDuration('1h')).toBe(3_600_000);
+    expect(parseDuration('250')).toBe(250);
+    expect(() => parseDuration('9 minutes')).toThrow();
+  });
+
+  it('picks the worst exit code', () => {
+    const report = (status: SweepReport['status'], failed = 0) => ({ status, failed }) as SweepReport;
+    expect(exitCodeOf([report(SweepStatus.COMPLETE), report(SweepStatus.COMPLETE)])).toBe(0);
+    expect(exitCodeOf([report(SweepStatus.COMPLETE), report(SweepStatus.LOCKED)])).toBe(3);
+    expect(exitCodeOf([report(SweepStatus.PARTIAL), report(SweepStatus.COMPLETE, 2)])).toBe(1);
+    expect(exitCodeOf([report(SweepStatus.ABORTED)])).toBe(1);
+  });
+});
