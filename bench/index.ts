@@ -7,6 +7,7 @@ import os from 'node:os';
 import { MongoClient } from 'mongodb';
 import { resolveServer } from '../scripts/servers.js';
 import { runReadBench } from './read.js';
+import { runSweepBench } from './sweep.js';
 
 const args = process.argv.slice(2);
 const roundsFlag = args.indexOf('--rounds');
@@ -24,6 +25,7 @@ try {
   const db = client.db(`molt_bench_${Date.now()}`);
   try {
     if (wanted('read')) await runReadBench(db, { rounds });
+    if (wanted('sweep')) await runSweepBench(db, { uri: server.uri });
   } finally {
     await db.dropDatabase();
   }

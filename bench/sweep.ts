@@ -1,0 +1,173 @@
+/**
+ * The sweep benchmark (not a timed test): migrating N stale documents (a rename upcaster) with
+ * `sweep()` against a hand-written baseline (one cursor + unordered `bulkWrite` of `replaceOne`,
+ * the same batch size) and a naive per-document loop (`findOne` + `replaceOne`, what migrating
+ * one document at a time costs), on the same server in the same run; then the sweeper's peak RSS
+ * at several collection sizes, each in a process of its own.
+ */
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { AnyBulkWriteOperation, Db, Document } from 'mongodb';
+import { sweep } from '../src/index.js';
+import { fmt, median, printTable, time } from './harness.js';
+import { BenchUser, benchUser } from './sweep-schema.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const VF = 'schemaVersion';
+const STALE = { [VF]: { $in: [null, 1] } };
+
+export interface SweepBenchOptions {
+  readonly uri: string;
+  /** Documents for the throughput comparison. Default 100,000. */
+  readonly documents?: number;
+  /** Documents for the naive loop (it is slow). Default 10,000. */
+  readonly naiveDocuments?: number;
+  readonly batchSize?: number;
+  /** Rounds of sweeper vs baseline (alternating). Default 3. */
+  readonly rounds?: number;
+  /** Collection sizes for the peak-RSS and scaling runs. */
+  readonly sizes?: readonly number[];
+}
+
+async function seed(db: Db, name: string, count: number): Promise<void> {
+  const collection = db.collection(name);
+  await collection.drop().catch(() => undefined);
+  for (let start = 0; start < count; start += 5_000) {
+    await collection.insertMany(Array.from({ length: Math.min(5_000, count - start) }, (_, offset) => benchUser(start + offset)));
+  }
+}
+
+/** The baseline a careful engineer would write by hand: one cursor, batches of compare-and-swap replaces. */
+async function handWritten(db: Db, name: string, batchSize: number): Promise<number> {
+  const collection = db.collection(name);
+  let operations: AnyBulkWriteOperation<Document>[] = [];
+  let written = 0;
+  const flush = async (): Promise<void> => {
+    if (operations.length === 0) return;
+    written += (await collection.bulkWrite(operations, { ordered: false })).matchedCount;
+    operations = [];
+  };
+  for await (const doc of collection.find(STALE).batchSize(batchSize)) {
+    const { full_name, schemaVersion, ...rest } = doc;
+    operations.push({ replaceOne: { filter: { _id: doc._id, [VF]: schemaVersion ?? null }, replacement: { ...rest, display_name: full_name, [VF]: 2 } } });
+    if (operations.length >= batchSize) await flush();
+  }
+  await flush();
+  return written;
+}
+
+/** Per-document lazy migration: find one stale document, upcast it, write it back, repeat. */
+async function naiveLoop(db: Db, name: string): Promise<number> {
+  const collection = db.collection(name);
+  const ids = (await collection.find(STALE, { projection: { _id: 1 } }).toArray()).map((doc) => doc._id as unknown as number);
+  let written = 0;
+  for (const id of ids) {
+    const doc = await collection.findOne({ _id: id } as Document);
+    if (doc === null) continue;
+    const { value } = await BenchUser.migrate(doc);
+    written += (await collection.replaceOne({ _id: id, [VF]: doc[VF] ?? null } as Document, { ...value, [VF]: 2 })).matchedCount;
+  }
+  return written;
+}
+
+async function sweeper(db: Db, name: string, batchSize: number): Promise<number> {
+  const report = await sweep(db.collection(name), BenchUser, { batchSize, ratePerSecond: Infinity, pauseMs: 0, stateCollection: `${name}_state`, failuresCollection: `${name}_failures` });
+  if (report.status !== 'complete') throw new Error(`the sweep ended ${report.status}: ${report.error?.message ?? ''}`);
+  await db.collection(`${name}_state`).drop().catch(() => undefined);
+  return report.migrated;
+}
+
+async function timed(db: Db, name: string, count: number, run: () => Promise<number>): Promise<number> {
+  await seed(db, name, count);
+  let migrated = 0;
+  const ms = await time(async () => {
+    migrated = await run();
+  });
+  if (migrated !== count) throw new Error(`${name}: migrated ${migrated} of ${count}`);
+  return ms;
+}
+
+const rate = (count: number, ms: number): string => fmt((count * 1000) / ms, 0);
+
+/** A sweep in a process of its own: its peak RSS and wall time (start-up included). */
+function sweepInChild(uri: string, db: Db, name: string, batchSize: number, dryRun: boolean): { maxRssMiB: number; ms: number; migrated: number } {
+  const tsx = pathToFileURL(join(HERE, '..', 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+  const started = performance.now();
+  const child = spawnSync(process.execPath, ['--import', tsx, join(HERE, 'sweep-rss-child.ts'), uri, db.databaseName, name, String(batchSize), dryRun ? 'dry-run' : 'write'], { encoding: 'utf8' });
+  const ms = performance.now() - started;
+  if (child.status !== 0) throw new Error(`sweep-rss-child failed: ${child.stderr}`);
+  const result = JSON.parse(child.stdout.trim().split('\n').at(-1) ?? '{}') as { maxRssKiB: number; migrated: number };
+  return { maxRssMiB: result.maxRssKiB / 1024, ms, migrated: result.migrated };
+}
+
+/**
+ * On mongod every figure runs at 100,000 documents. mongo-java-server and FerretDB scan the whole
+ * collection for an update whose filter is `{ _id, <vf> }` (a compare-and-swap): every write costs
+ * O(N) there, for the baseline and the sweeper alike, so their writing runs use 10,000 documents
+ * and a table shows how the cost grows with N. `MOLT_BENCH_SWEEP_DOCS` overrides the size.
+ */
+export async function runSweepBench(db: Db, options: SweepBenchOptions): Promise<void> {
+  const buildInfo = await db.admin().command({ buildInfo: 1 });
+  const mongod = 'gitVersion' in buildInfo && !('ferretdb' in buildInfo);
+  const override = Number(process.env.MOLT_BENCH_SWEEP_DOCS);
+  const documents = options.documents ?? (override > 0 ? override : mongod ? 100_000 : 10_000);
+  const naiveDocuments = options.naiveDocuments ?? Math.min(documents, 10_000);
+  const batchSize = options.batchSize ?? 500;
+  const rounds = options.rounds ?? 3;
+  const rssSizes = options.sizes ?? [10_000, 30_000, 100_000];
+  const scaleSizes = mongod ? rssSizes : [2_500, 5_000, 10_000, 20_000];
+
+  console.log(`\n## Sweep: ${documents.toLocaleString('en-US')} stale documents, rename upcaster, batch ${batchSize}, unthrottled\n`);
+  const base: number[] = [];
+  const swept: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? ['baseline', 'sweeper'] : ['sweeper', 'baseline'];
+    for (const which of order) {
+      if (which === 'baseline') base.push(await timed(db, 'sweep_bench', documents, () => handWritten(db, 'sweep_bench', batchSize)));
+      else swept.push(await timed(db, 'sweep_bench', documents, () => sweeper(db, 'sweep_bench', batchSize)));
+    }
+  }
+  const baseMs = median(base);
+  const sweepMs = median(swept);
+  const naiveMs = await timed(db, 'sweep_naive', naiveDocuments, () => naiveLoop(db, 'sweep_naive'));
+  const sweepSmallMs = await timed(db, 'sweep_naive', naiveDocuments, () => sweeper(db, 'sweep_naive', batchSize));
+  printTable(['run', 'documents', 'median ms', 'docs/s', 'ratio'], [
+    ['hand-written cursor + bulkWrite(replaceOne)', String(documents), fmt(baseMs, 0), rate(documents, baseMs), '1.00'],
+    ['sweep()', String(documents), fmt(sweepMs, 0), rate(documents, sweepMs), `${fmt(baseMs / sweepMs)}x the baseline's throughput`],
+    ['naive loop: findOne + replaceOne per document', String(naiveDocuments), fmt(naiveMs, 0), rate(naiveDocuments, naiveMs), '1.00'],
+    ['sweep() on the same documents', String(naiveDocuments), fmt(sweepSmallMs, 0), rate(naiveDocuments, sweepSmallMs), `${fmt(naiveMs / sweepSmallMs)}x the naive loop`],
+  ]);
+  console.log(`(${rounds} alternating rounds of sweeper and baseline, medians; the naive loop and its sweep once each. Every run starts from a freshly seeded collection.)`);
+
+  console.log(`\n## Sweep: cost per document as the collection grows (batch ${batchSize})\n`);
+  const scaleRows: string[][] = [];
+  for (const size of scaleSizes) {
+    const baselineMs = await timed(db, 'sweep_scale', size, () => handWritten(db, 'sweep_scale', batchSize));
+    const sweeperMs = await timed(db, 'sweep_scale', size, () => sweeper(db, 'sweep_scale', batchSize));
+    await seed(db, 'sweep_scale', size);
+    const dry = await time(() => sweep(db.collection('sweep_scale'), BenchUser, { batchSize, ratePerSecond: Infinity, pauseMs: 0, dryRun: true }));
+    scaleRows.push([String(size), fmt((baselineMs * 1000) / size, 0), fmt((sweeperMs * 1000) / size, 0), fmt((dry * 1000) / size, 0)]);
+  }
+  printTable(['documents', 'baseline µs/doc', 'sweep() µs/doc', 'sweep() dry run µs/doc (reads + upcasts, no writes)'], scaleRows);
+
+  console.log(`\n## Sweep: peak RSS of a sweeping process (batch ${batchSize})\n`);
+  const rssRows: string[][] = [];
+  for (const size of rssSizes) {
+    const writeToo = mongod || size <= 10_000;
+    await seed(db, 'sweep_rss', size);
+    const dry = sweepInChild(options.uri, db, 'sweep_rss', batchSize, true);
+    if (dry.migrated !== size) throw new Error(`dry run saw ${dry.migrated} of ${size}`);
+    let written = '-';
+    if (writeToo) {
+      const real = sweepInChild(options.uri, db, 'sweep_rss', batchSize, false);
+      if (real.migrated !== size) throw new Error(`sweep migrated ${real.migrated} of ${size}`);
+      written = fmt(real.maxRssMiB, 1);
+    }
+    rssRows.push([String(size), fmt(dry.maxRssMiB, 1), written]);
+  }
+  for (const name of ['sweep_bench', 'sweep_naive', 'sweep_scale', 'sweep_rss']) await db.collection(name).drop().catch(() => undefined);
+  printTable(['documents', 'peak RSS, dry run (MiB)', 'peak RSS, writing (MiB)'], rssRows);
+  console.log('(The whole Node process: driver, zod, tsx. Flat means the sweeper holds one batch, never the collection.' +
+    (mongod ? ')' : ' Writing runs above 10,000 documents are left out here: the server\'s O(N) compare-and-swap would take tens of minutes.)'));
+}
