@@ -55,7 +55,7 @@ async function molt(uri: string, ...args: string[]): Promise<number> {
 /** mongo-java-server answers buildInfo without mongod's gitVersion (FerretDB names itself). */
 async function isMongoJavaServer(db: Db): Promise<boolean> {
   const info = await db.admin().command({ buildInfo: 1 });
-  return !('gitVersion' in info) && !('ferretdbVersion' in info);
+  return !('gitVersion' in info) && !('ferretdbVersion' in info) && !('ferretdb' in info);
 }
 
 // molt.config.ts imports 'mongo-molt', which in this repository is the source tree (tsconfig paths).

@@ -1,10 +1,11 @@
-import { expect, it } from 'vitest';
+import { expect } from 'vitest';
 import { run } from '../examples/support/process.js';
+import { itWithLargeBulkWrites } from '../examples/support/server.js';
 import { useTestDatabase } from './support/database.js';
 
 const database = useTestDatabase('demo');
 
-it('npm run demo: seeds, reads v1 users as v3, shows status, sweeps, verifies, and exits 0', async () => {
+itWithLargeBulkWrites('npm run demo: seeds, reads v1 users as v3, shows status, sweeps, verifies, and exits 0', async () => {
   const demo = await run(['scripts/demo.ts'], { MONGODB_URI: database.uri, DEMO_DB: database.db.databaseName, DEMO_USERS: '3000' }, 120_000);
   expect(demo.stderr).toBe('');
   expect(demo.code).toBe(0);

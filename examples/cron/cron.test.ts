@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SweepStatus, type SweepReport } from 'mongo-molt';
 import { useTestDatabase } from '../../test/support/database.js';
 import { run } from '../support/process.js';
+import { itWithLargeBulkWrites } from '../support/server.js';
 import { exitCodeOf, parseDuration } from './sweep.js';
 
 const database = useTestDatabase('examples_cron');
@@ -27,7 +28,7 @@ async function seed(users: number): Promise<void> {
 }
 
 describe('examples/cron, run as its README says', () => {
-  it('check finds the documents that would fail; the sweep records them, goes on, and exits 1; a fix and --retry-failed finish the job', async () => {
+  itWithLargeBulkWrites('check finds the documents that would fail; the sweep records them, goes on, and exits 1; a fix and --retry-failed finish the job', async () => {
     await seed(300);
     await database.db.collection('users').insertOne({ _id: 'blank' as never, full_name: '', created_at: new Date() });
     await database.db.collection('orders').insertOne({ _id: 'o-bad' as never, customer_id: 'u00003', status: 'paid', price: '12,50', items: [] });
@@ -57,7 +58,7 @@ describe('examples/cron, run as its README says', () => {
     expect((await molt('failures')).stdout).not.toContain('blank');
   }, 90_000);
 
-  it('stops at the time budget with exit 3 and resumes at the checkpoint on the next run', async () => {
+  itWithLargeBulkWrites('stops at the time budget with exit 3 and resumes at the checkpoint on the next run', async () => {
     await seed(3000);
     // 2,000 documents a second: 3,000 take 1.5 s, more than the budget.
     const partial = await sweepScript('--budget', '400ms');

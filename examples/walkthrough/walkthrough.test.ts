@@ -1,10 +1,11 @@
-import { expect, it } from 'vitest';
+import { expect } from 'vitest';
 import { useTestDatabase } from '../../test/support/database.js';
 import { run } from '../support/process.js';
+import { itWithLargeBulkWrites } from '../support/server.js';
 
 const database = useTestDatabase('examples_walkthrough');
 
-it('walks expand -> switch -> migrate -> contract and prints each step', async () => {
+itWithLargeBulkWrites('walks expand -> switch -> migrate -> contract and prints each step', async () => {
   const walk = await run(['examples/walkthrough/walkthrough.ts'], { MONGODB_URI: database.uri, MOLT_DB: database.db.databaseName }, 90_000);
   expect(walk.stderr).toBe('');
   expect(walk.code).toBe(0);
