@@ -109,7 +109,7 @@ function sweepInChild(uri: string, db: Db, name: string, batchSize: number, dryR
  */
 export async function runSweepBench(db: Db, options: SweepBenchOptions): Promise<void> {
   const buildInfo = await db.admin().command({ buildInfo: 1 });
-  const mongod = 'gitVersion' in buildInfo && !('ferretdb' in buildInfo);
+  const mongod = 'gitVersion' in buildInfo && !('ferretdbVersion' in buildInfo) && !('ferretdb' in buildInfo);
   const override = Number(process.env.MOLT_BENCH_SWEEP_DOCS);
   const documents = options.documents ?? (override > 0 ? override : mongod ? 100_000 : 10_000);
   const naiveDocuments = options.naiveDocuments ?? Math.min(documents, 10_000);

@@ -139,6 +139,13 @@ describe('sweep', () => {
     expect(failure).toMatchObject({ documentId: 'b', fromVersion: 1, error: { name: 'WriteError' } });
   });
 
+  it('writes batches of more than 100 documents (in bulks of 64 on FerretDB, which hangs on larger ones)', async () => {
+    await users().insertMany(mixedUsers(250));
+    const report = await sweep(users(), User, { ...fast, batchSize: 250 });
+    expect(report).toMatchObject({ status: 'complete', migrated: 250, skipped: 0 });
+    expect(await users().countDocuments({ schemaVersion: 3 })).toBe(250);
+  });
+
   it('reports progress after every batch with a decreasing estimate of what remains', async () => {
     await users().insertMany(mixedUsers(25));
     const progress: SweepProgress[] = [];

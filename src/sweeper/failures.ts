@@ -95,7 +95,10 @@ export class FailureStore {
         upsert: true,
       },
     }));
-    await this.#failures.bulkWrite(operations, { ordered: false });
+    // In bulks of at most 64: FerretDB 1.24 hangs on an update command of 100 statements or more.
+    for (let start = 0; start < operations.length; start += 64) {
+      await this.#failures.bulkWrite(operations.slice(start, start + 64), { ordered: false });
+    }
   }
 
   /** Removes the records of these `_id`s (they migrated, or are no longer stale). */

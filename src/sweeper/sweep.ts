@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { AnyBulkWriteOperation, Collection, Document, Filter } from 'mongodb';
+import type { AnyBulkWriteOperation, Collection, Db, Document, Filter } from 'mongodb';
 import { InvalidOptionError } from '../errors.js';
 import type { SchemaDefinition } from '../schema/types.js';
 import { describeError, migrateBatch, type MigratedBatch } from './batch.js';
@@ -87,6 +87,8 @@ class SweepRun {
   #completedAt: Date | null = null;
   /** Server milliseconds per document, smoothed: a batch far slower than this backs off. */
   #msPerDocument: number | undefined;
+  /** Statements per bulk write: the whole batch, except on FerretDB 1.x (see `FERRETDB_MAX_BULK`). */
+  #writeChunk = Infinity;
   #batchServerMs = 0;
 
   constructor(collection: Collection<Document>, definition: SchemaDefinition, options: ResolvedSweepOptions) {
@@ -130,7 +132,10 @@ class SweepRun {
     this.#startPass(checkpoint);
     this.#remaining = await this.#retry(() => this.#collection.countDocuments(this.#stale));
     // No stale documents, no index: a collection that does not exist is not created.
-    if (!dryRun && this.#remaining > 0) await this.#retry(() => ensureStaleIndex(this.#collection, this.#definition));
+    if (!dryRun && this.#remaining > 0) {
+      await this.#retry(() => ensureStaleIndex(this.#collection, this.#definition));
+      if (await isFerretDb(databaseOf(this.#collection))) this.#writeChunk = FERRETDB_MAX_BULK;
+    }
     this.#hasFailures = await this.#retry(() => this.#failures.any());
     this.#log?.info({ pass: this.#pass, resumeAfter: this.#lastId, stale: this.#remaining, targetVersion: this.#definition.latest, dryRun }, 'sweep started');
     if (retryFailed && this.#hasFailures) {
@@ -239,6 +244,19 @@ class SweepRun {
 
   /** One unordered bulk of compare-and-swap replaces; a per-document write error is a failure, not the end of the run. */
   async #write(batch: MigratedBatch): Promise<{ matched: number; failures: NewFailure[] }> {
+    const size = this.#writeChunk;
+    if (batch.operations.length <= size) return this.#writeBulk(batch);
+    let matched = 0;
+    const failures: NewFailure[] = [];
+    for (let start = 0; start < batch.operations.length; start += size) {
+      const part = await this.#writeBulk({ operations: batch.operations.slice(start, start + size), ids: batch.ids.slice(start, start + size), failures: [] });
+      matched += part.matched;
+      failures.push(...part.failures);
+    }
+    return { matched, failures };
+  }
+
+  async #writeBulk(batch: MigratedBatch): Promise<{ matched: number; failures: NewFailure[] }> {
     try {
       const result = await this.#timed(() => this.#collection.bulkWrite(batch.operations, { ordered: false }));
       return { matched: result.matchedCount, failures: [] };
@@ -445,6 +463,21 @@ class SweepRun {
       signal,
       onRetry: (error, attempt, delayMs) => this.#log?.warn({ error: describeError(error).name, attempt, delayMs }, 'transient error: retrying'),
     });
+  }
+}
+
+/**
+ * FerretDB 1.24 never answers an `update` command of 100 statements or more (the connection hangs),
+ * so there a batch is written in bulks of this many. One bulk per batch everywhere else.
+ */
+export const FERRETDB_MAX_BULK = 64;
+
+async function isFerretDb(db: Db): Promise<boolean> {
+  try {
+    const buildInfo = await db.admin().command({ buildInfo: 1 });
+    return 'ferretdbVersion' in buildInfo || 'ferretdb' in buildInfo;
+  } catch {
+    return false;
   }
 }
 
