@@ -28,7 +28,7 @@ export interface VersionedCollectionOptions {
    * writes to the collection).
    */
   readonly compareOn?: CompareOn;
-  /** How many write-backs are sent in one bulk write. Default: 100 ({@link DEFAULT_WRITE_BACK_BATCH_SIZE}). */
+  /** How many write-backs are sent in one bulk write. Default: 64 ({@link DEFAULT_WRITE_BACK_BATCH_SIZE}). */
   readonly writeBackBatchSize?: number;
 }
 
@@ -37,7 +37,7 @@ export const DEFAULT_WRITE_BACK_ON_READ = false;
 /** Default of `compareOn`. */
 export const DEFAULT_COMPARE_ON: CompareOn = 'version';
 /** Default of `writeBackBatchSize`. */
-export const DEFAULT_WRITE_BACK_BATCH_SIZE = 100;
+export const DEFAULT_WRITE_BACK_BATCH_SIZE = 64;
 
 /** The options with their defaults applied and checked: bad values fail before any I/O. */
 export interface ResolvedOptions {
