@@ -30,12 +30,14 @@ export interface SweepBenchOptions {
   readonly sizes?: readonly number[];
 }
 
+/** A fresh collection of stale documents, with the index the sweeper ensures, so every contender gets it. */
 async function seed(db: Db, name: string, count: number): Promise<void> {
   const collection = db.collection(name);
   await collection.drop().catch(() => undefined);
   for (let start = 0; start < count; start += 5_000) {
     await collection.insertMany(Array.from({ length: Math.min(5_000, count - start) }, (_, offset) => benchUser(start + offset)));
   }
+  await collection.createIndex({ [VF]: 1, _id: 1 }, { unique: true });
 }
 
 /** The baseline a careful engineer would write by hand: one cursor, batches of compare-and-swap replaces. */

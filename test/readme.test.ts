@@ -22,22 +22,49 @@ afterAll(async () => {
   await client.close();
 });
 
-it('runs the README quickstart as written and prints the latest shape', async () => {
-  const client = await MongoClient.connect(uri);
-  await client.db('quickstart').dropDatabase();
+/** Runs a README block as a module, with `prelude` before it; returns what it printed. */
+async function runBlock(name: string, prelude: string, block: string): Promise<unknown[]> {
   const tmp = join(root, 'test', '.tmp');
   mkdirSync(tmp, { recursive: true });
-  const file = join(tmp, 'readme-quickstart.ts');
-  writeFileSync(file, codeBlockAfter('## Quickstart'));
+  const file = join(tmp, `readme-${name}.ts`);
+  writeFileSync(file, `${prelude}\n${block}`);
   const printed: unknown[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((value: unknown) => void printed.push(value));
+  const log = vi.spyOn(console, 'log').mockImplementation((...values: unknown[]) => void printed.push(values.length === 1 ? values[0] : values));
+  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
   vi.stubEnv('MONGODB_URI', uri);
   try {
     await import(/* @vite-ignore */ file);
   } finally {
     log.mockRestore();
+    stderr.mockRestore();
     vi.unstubAllEnvs();
   }
+  return printed;
+}
+
+it('runs the README sweep example against stale users', async () => {
+  const prelude = `
+import { MongoClient } from 'mongodb';
+import { User } from '../fixtures/user-schema.js';
+const client = await MongoClient.connect(process.env.MONGODB_URI as string);
+const db = client.db('quickstart_sweep');
+await db.dropDatabase();
+await db.collection<{ _id: string }>('users').insertMany([{ _id: 'a', full_name: 'A' }, { _id: 'b', display_name: 'B', email: null, schemaVersion: 2 } as never]);
+process.on('beforeExit', () => void client.close());
+`;
+  const printed = await runBlock('sweep', prelude, codeBlockAfter('### `sweep(collection, schema, options?)`'));
+  expect(printed).toEqual([['complete', 2]]);
+  const client = await MongoClient.connect(uri);
+  const docs = await client.db('quickstart_sweep').collection('users').find({}).sort({ _id: 1 }).toArray();
+  expect(docs.map((doc) => doc.schemaVersion)).toEqual([3, 3]);
+  await client.db('quickstart_sweep').dropDatabase();
+  await client.close();
+});
+
+it('runs the README quickstart as written and prints the latest shape', async () => {
+  const client = await MongoClient.connect(uri);
+  await client.db('quickstart').dropDatabase();
+  const printed = await runBlock('quickstart', '', codeBlockAfter('## Quickstart'));
   expect(printed).toEqual([{ _id: 'ada', display_name: 'Ada Lovelace', email: null }]);
   const stored = await client.db('quickstart').collection('users').findOne({});
   expect(stored).toEqual({ _id: 'ada', display_name: 'Ada Lovelace', email: 'ada@example.org', schemaVersion: 2 });

@@ -21,12 +21,16 @@ export function staleIndexKey(definition: SchemaDefinition): Record<string, 1> {
 /**
  * Creates `{ <vf>: 1, _id: 1 }` unless an index with that key exists (under any name). Safe under
  * races: a failed create is checked again before it is an error.
+ *
+ * The index is created `unique`: it holds `_id`, so uniqueness can never be violated, and servers
+ * that look documents up only through unique indexes (mongo-java-server) then serve every
+ * compare-and-swap filter `{ _id, <vf> }` from it instead of scanning the collection.
  */
 export async function ensureStaleIndex(collection: Collection<Document>, definition: SchemaDefinition): Promise<void> {
   const key = staleIndexKey(definition);
   if (await hasIndex(collection, key)) return;
   try {
-    await collection.createIndex(key);
+    await collection.createIndex(key, { unique: true });
   } catch (error) {
     if (await hasIndex(collection, key)) return;
     throw error;
