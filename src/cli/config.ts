@@ -25,7 +25,8 @@ export async function loadConfig(options: { readonly path: string | undefined; r
   const path = findConfig(options.path, options.cwd);
   let exported: unknown;
   try {
-    const jiti = createJiti(join(options.cwd, 'molt-cli.js'), { moduleCache: false, interopDefault: true });
+    // tsconfigPaths: a config may import schemas through the project's own tsconfig "paths".
+    const jiti = createJiti(join(options.cwd, 'molt-cli.js'), { moduleCache: false, interopDefault: true, tsconfigPaths: true });
     exported = await jiti.import(path, { default: true });
   } catch (cause) {
     const reason = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);

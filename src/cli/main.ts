@@ -22,7 +22,7 @@ const code = await runCli(process.argv.slice(2), {
   env: process.env,
   cwd: process.cwd(),
   interactive: process.stderr.isTTY === true,
-  columns: process.stderr.columns ?? 80,
+  columns: process.stderr.columns || 80,
   signal: controller.signal,
 });
 process.exitCode = code;
