@@ -104,21 +104,18 @@ function sweepInChild(uri: string, db: Db, name: string, batchSize: number, dryR
 }
 
 /**
- * On mongod every figure runs at 100,000 documents. mongo-java-server and FerretDB scan the whole
- * collection for an update whose filter is `{ _id, <vf> }` (a compare-and-swap): every write costs
- * O(N) there, for the baseline and the sweeper alike, so their writing runs use 10,000 documents
- * and a table shows how the cost grows with N. `MOLT_BENCH_SWEEP_DOCS` overrides the size.
+ * Every figure runs at 100,000 documents (`MOLT_BENCH_SWEEP_DOCS` overrides it), and a table shows
+ * how the cost per document grows with N: on servers that do not serve a range query from an
+ * index (mongo-java-server), every keyset page is a scan.
  */
 export async function runSweepBench(db: Db, options: SweepBenchOptions): Promise<void> {
-  const buildInfo = await db.admin().command({ buildInfo: 1 });
-  const mongod = 'gitVersion' in buildInfo && !('ferretdbVersion' in buildInfo) && !('ferretdb' in buildInfo);
   const override = Number(process.env.MOLT_BENCH_SWEEP_DOCS);
-  const documents = options.documents ?? (override > 0 ? override : mongod ? 100_000 : 10_000);
+  const documents = options.documents ?? (override > 0 ? override : 100_000);
   const naiveDocuments = options.naiveDocuments ?? Math.min(documents, 10_000);
   const batchSize = options.batchSize ?? 500;
   const rounds = options.rounds ?? 3;
   const rssSizes = options.sizes ?? [10_000, 30_000, 100_000];
-  const scaleSizes = mongod ? rssSizes : [2_500, 5_000, 10_000, 20_000];
+  const scaleSizes = rssSizes;
 
   console.log(`\n## Sweep: ${documents.toLocaleString('en-US')} stale documents, rename upcaster, batch ${batchSize}, unthrottled\n`);
   const base: number[] = [];
@@ -156,20 +153,14 @@ export async function runSweepBench(db: Db, options: SweepBenchOptions): Promise
   console.log(`\n## Sweep: peak RSS of a sweeping process (batch ${batchSize})\n`);
   const rssRows: string[][] = [];
   for (const size of rssSizes) {
-    const writeToo = mongod || size <= 10_000;
     await seed(db, 'sweep_rss', size);
     const dry = sweepInChild(options.uri, db, 'sweep_rss', batchSize, true);
     if (dry.migrated !== size) throw new Error(`dry run saw ${dry.migrated} of ${size}`);
-    let written = '-';
-    if (writeToo) {
-      const real = sweepInChild(options.uri, db, 'sweep_rss', batchSize, false);
-      if (real.migrated !== size) throw new Error(`sweep migrated ${real.migrated} of ${size}`);
-      written = fmt(real.maxRssMiB, 1);
-    }
-    rssRows.push([String(size), fmt(dry.maxRssMiB, 1), written]);
+    const real = sweepInChild(options.uri, db, 'sweep_rss', batchSize, false);
+    if (real.migrated !== size) throw new Error(`sweep migrated ${real.migrated} of ${size}`);
+    rssRows.push([String(size), fmt(dry.maxRssMiB, 1), fmt(real.maxRssMiB, 1)]);
   }
   for (const name of ['sweep_bench', 'sweep_naive', 'sweep_scale', 'sweep_rss']) await db.collection(name).drop().catch(() => undefined);
   printTable(['documents', 'peak RSS, dry run (MiB)', 'peak RSS, writing (MiB)'], rssRows);
-  console.log('(The whole Node process: driver, zod, tsx. Flat means the sweeper holds one batch, never the collection.' +
-    (mongod ? ')' : ' Writing runs above 10,000 documents are left out here: the server\'s O(N) compare-and-swap would take tens of minutes.)'));
+  console.log('(The whole Node process: driver, zod, tsx. Flat means the sweeper holds one batch, never the collection.)');
 }

@@ -102,10 +102,13 @@ export class StaleMatchMigrator {
     };
     try {
       for await (const raw of cursor) {
-        found++;
         const id: unknown = raw._id;
         const cas = casFilterFor(raw, this.#definition.versionField, this.#compareOn);
         const result = await migrateDocument(this.#definition, raw, { to: this.#writeVersion, validate: this.#validate }, true);
+        // Already at the write version (migrated by another writer since the query selected it):
+        // writing it back could overwrite that writer's later update.
+        if (!result.changed) continue;
+        found++;
         batch.push({
           replaceOne: {
             filter: cas,

@@ -10,10 +10,16 @@ export interface MigratedBatch {
   /** The `_id` of each operation, in the same order. */
   readonly ids: unknown[];
   readonly failures: NewFailure[];
+  /**
+   * Documents already at the latest version when read (another writer migrated them after the page
+   * was selected): never written, since a compare-and-swap on an unchanged version could overwrite
+   * that writer's later updates. They count as skipped.
+   */
+  readonly unchangedIds: unknown[];
 }
 
 type Outcome =
-  | { readonly ok: true; readonly id: unknown; readonly operation: AnyBulkWriteOperation<Document> }
+  | { readonly ok: true; readonly id: unknown; readonly operation: AnyBulkWriteOperation<Document> | undefined }
   | { readonly ok: false; readonly failure: NewFailure };
 
 const MIGRATE_OPTIONS: MigrateOptions = Object.freeze({ validate: 'migrated', onNewerVersion: 'error' });
@@ -30,10 +36,12 @@ export function migrateBatch(definition: SchemaDefinition, documents: Document[]
 }
 
 function collect(outcomes: readonly Outcome[]): MigratedBatch {
-  const batch: MigratedBatch = { operations: [], ids: [], failures: [] };
+  const batch: MigratedBatch = { operations: [], ids: [], failures: [], unchangedIds: [] };
   for (const outcome of outcomes) {
-    if (outcome.ok) {
-      batch.operations.push(outcome.operation);
+    if (outcome.ok && outcome.operation === undefined) {
+      batch.unchangedIds.push(outcome.id);
+    } else if (outcome.ok) {
+      batch.operations.push(outcome.operation as AnyBulkWriteOperation<Document>);
       batch.ids.push(outcome.id);
     } else {
       batch.failures.push(outcome.failure);
@@ -50,12 +58,14 @@ function migrateOne(definition: SchemaDefinition, raw: Document, captureDocument
   const fail = (error: unknown): Outcome => ({ ok: false, failure: toFailure(definition, id, versionRead, error, captured) });
   try {
     const result = migrateDocument(definition, raw, MIGRATE_OPTIONS, !captureDocuments);
-    const ok = (migrated: { value: Record<string, unknown> }): Outcome => ({
+    const ok = (migrated: { value: Record<string, unknown>; changed: boolean }): Outcome => ({
       ok: true,
       id,
-      operation: { replaceOne: { filter: casFilter(id, versionField, versionRead), replacement: stampVersion(migrated.value, versionField, latest) } },
+      operation: migrated.changed
+        ? { replaceOne: { filter: casFilter(id, versionField, versionRead), replacement: stampVersion(migrated.value, versionField, latest) } }
+        : undefined,
     });
-    return isPromiseLike<{ value: Record<string, unknown> }>(result) ? result.then(ok, fail) : ok(result);
+    return isPromiseLike<{ value: Record<string, unknown>; changed: boolean }>(result) ? result.then(ok, fail) : ok(result);
   } catch (error) {
     return fail(error);
   }

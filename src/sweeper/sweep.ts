@@ -6,7 +6,8 @@ import { describeError, migrateBatch, type MigratedBatch } from './batch.js';
 import { FailureStore, idKey, type NewFailure } from './failures.js';
 import { MAX_RETRY_DELAY_MS, resolveSweepOptions, type ResolvedSweepOptions, type SweepOptions } from './options.js';
 import { isTransientError, withRetry } from './retry.js';
-import { databaseOf, ensureStaleIndex, idsFilter, pageFilter, staleFilter } from './stale.js';
+import { databaseOf, ensureStaleIndex, idsFilter, staleFilter } from './stale.js';
+import { StalePages } from './stale-pages.js';
 import { readSweepState, SweepState, type SweepCheckpoint, type SweepLease } from './state.js';
 import { SweepStatus, type SweepReport } from './status.js';
 import { TokenBucket } from './token-bucket.js';
@@ -160,25 +161,29 @@ class SweepRun {
 
   async #passLoop(): Promise<Outcome> {
     const { batchSize } = this.#options;
-    for (;;) {
-      const stop = this.#shouldStop();
-      if (stop) return stop;
-      this.#batchServerMs = 0;
-      const lastId = this.#lastId;
-      const filter = pageFilter(this.#stale, lastId);
-      const page = await this.#timed(() => this.#collection.find(filter).sort({ _id: 1 }).limit(batchSize).toArray());
-      const last = page.at(-1);
-      if (last === undefined) return this.#completePass();
-      let documents = page;
-      if (this.#hasFailures) {
-        const known = await this.#retry(() => this.#failures.recorded(page.map((doc) => doc._id)));
-        if (known.size > 0) documents = page.filter((doc) => !known.has(idKey(doc._id)));
+    const pages = new StalePages(this.#collection, this.#stale, batchSize);
+    try {
+      for (;;) {
+        const stop = this.#shouldStop();
+        if (stop) return stop;
+        this.#batchServerMs = 0;
+        const lastId = this.#lastId;
+        const page = await this.#timed(() => pages.next(lastId));
+        const last = page.at(-1);
+        if (last === undefined) return this.#completePass();
+        let documents = page;
+        if (this.#hasFailures) {
+          const known = await this.#retry(() => this.#failures.recorded(page.map((doc) => doc._id)));
+          if (known.size > 0) documents = page.filter((doc) => !known.has(idKey(doc._id)));
+        }
+        if (!(await this.#processBatch(documents, false))) return this.#interrupted();
+        this.#lastId = last._id;
+        const after = await this.#afterBatch(page.length);
+        if (after) return after;
+        if (page.length < batchSize) return this.#completePass();
       }
-      if (!(await this.#processBatch(documents, false))) return this.#interrupted();
-      this.#lastId = last._id;
-      const after = await this.#afterBatch(page.length);
-      if (after) return after;
-      if (page.length < batchSize) return this.#completePass();
+    } finally {
+      await pages.close();
     }
   }
 
@@ -227,11 +232,11 @@ class SweepRun {
     for (const failure of failures) {
       this.#log?.warn({ _id: failure.documentId, fromVersion: failure.fromVersion, toVersion: failure.toVersion, error: failure.error.name }, 'document failed to migrate: recorded, left unchanged');
     }
-    const skipped = batch.operations.length - matched - writeFailures.length;
+    const skipped = batch.operations.length - matched - writeFailures.length + batch.unchangedIds.length;
     if (skipped > 0) this.#log?.debug({ skipped }, 'documents changed during the batch: left as they are');
     if (retrying && !dryRun) {
       const failedKeys = new Set(writeFailures.map((failure) => idKey(failure.documentId)));
-      const succeeded = batch.ids.filter((id) => !failedKeys.has(idKey(id)));
+      const succeeded = [...batch.ids.filter((id) => !failedKeys.has(idKey(id))), ...batch.unchangedIds];
       await this.#retry(() => this.#failures.clear(succeeded));
     }
     this.#scanned += documents.length;
@@ -249,7 +254,7 @@ class SweepRun {
     let matched = 0;
     const failures: NewFailure[] = [];
     for (let start = 0; start < batch.operations.length; start += size) {
-      const part = await this.#writeBulk({ operations: batch.operations.slice(start, start + size), ids: batch.ids.slice(start, start + size), failures: [] });
+      const part = await this.#writeBulk({ operations: batch.operations.slice(start, start + size), ids: batch.ids.slice(start, start + size), failures: [], unchangedIds: [] });
       matched += part.matched;
       failures.push(...part.failures);
     }

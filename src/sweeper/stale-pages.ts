@@ -1,0 +1,52 @@
+import type { Collection, Document, Filter, FindCursor } from 'mongodb';
+import { pageFilter } from './stale.js';
+
+/** The server forgot the cursor (it timed out between batches, or the server restarted). */
+const CURSOR_NOT_FOUND = 43;
+
+/**
+ * Reads the stale documents in `_id` order, a page at a time, through one cursor: the server walks
+ * its index once per pass instead of seeking (or, on servers without range lookups, scanning and
+ * sorting) for every page. The position is always the last `_id` the caller processed: after an
+ * error, or when the server has dropped the cursor, the next page reopens it after that `_id`
+ * (keyset, never skip), so a retried page starts exactly where the checkpoint is.
+ */
+export class StalePages {
+  readonly #collection: Collection<Document>;
+  readonly #stale: Filter<Document>;
+  readonly #batchSize: number;
+  #cursor: FindCursor<Document> | undefined;
+
+  constructor(collection: Collection<Document>, stale: Filter<Document>, batchSize: number) {
+    this.#collection = collection;
+    this.#stale = stale;
+    this.#batchSize = batchSize;
+  }
+
+  /** Up to `batchSize` stale documents after `lastId` (the first ones when `lastId` is `null`). */
+  async next(lastId: unknown): Promise<Document[]> {
+    try {
+      return await this.#read(lastId);
+    } catch (error) {
+      await this.close();
+      if ((error as { code?: unknown }).code !== CURSOR_NOT_FOUND) throw error;
+      return this.#read(lastId);
+    }
+  }
+
+  /** Closes the cursor; the next page opens a new one. Never throws. */
+  async close(): Promise<void> {
+    const cursor = this.#cursor;
+    this.#cursor = undefined;
+    await cursor?.close().catch(() => undefined);
+  }
+
+  async #read(lastId: unknown): Promise<Document[]> {
+    this.#cursor ??= this.#collection.find(pageFilter(this.#stale, lastId)).sort({ _id: 1 }).batchSize(this.#batchSize);
+    const page: Document[] = [];
+    while (page.length < this.#batchSize && (await this.#cursor.hasNext())) {
+      page.push(...this.#cursor.readBufferedDocuments(this.#batchSize - page.length));
+    }
+    return page;
+  }
+}
