@@ -1,11 +1,12 @@
 import type { Logger } from 'pino';
-import type { AnyBulkWriteOperation, Collection, Db, Document, Filter } from 'mongodb';
+import type { Collection, Document, Filter } from 'mongodb';
 import { InvalidOptionError } from '../errors.js';
 import type { SchemaDefinition } from '../schema/types.js';
-import { describeError, migrateBatch, type MigratedBatch } from './batch.js';
-import { FailureStore, idKey, type NewFailure } from './failures.js';
+import { describeError, migrateBatch } from './batch.js';
+import { FailureStore, idKey } from './failures.js';
 import { MAX_RETRY_DELAY_MS, resolveSweepOptions, type ResolvedSweepOptions, type SweepOptions } from './options.js';
-import { isTransientError, withRetry } from './retry.js';
+import { withRetry } from './retry.js';
+import { BatchWriter } from './batch-writer.js';
 import { databaseOf, ensureStaleIndex, idsFilter, staleFilter } from './stale.js';
 import { StalePages } from './stale-pages.js';
 import { readSweepState, SweepState, type SweepCheckpoint, type SweepLease } from './state.js';
@@ -88,8 +89,7 @@ class SweepRun {
   #completedAt: Date | null = null;
   /** Server milliseconds per document, smoothed: a batch far slower than this backs off. */
   #msPerDocument: number | undefined;
-  /** Statements per bulk write: the whole batch, except on FerretDB 1.x (see `FERRETDB_MAX_BULK`). */
-  #writeChunk = Infinity;
+  readonly #writer: BatchWriter;
   #batchServerMs = 0;
 
   constructor(collection: Collection<Document>, definition: SchemaDefinition, options: ResolvedSweepOptions) {
@@ -102,6 +102,7 @@ class SweepRun {
     this.#state = new SweepState(db, options.stateCollection, collection.collectionName, definition.name, options.leaseMs);
     this.#failures = new FailureStore(db, options.failuresCollection, collection.collectionName, definition.name);
     this.#bucket = new TokenBucket(options.ratePerSecond, Math.max(options.batchSize, options.ratePerSecond), options.clock);
+    this.#writer = new BatchWriter(collection, definition, (operation) => this.#timed(operation), this.#log);
     this.#started = options.clock.now();
   }
 
@@ -135,7 +136,7 @@ class SweepRun {
     // No stale documents, no index: a collection that does not exist is not created.
     if (!dryRun && this.#remaining > 0) {
       await this.#retry(() => ensureStaleIndex(this.#collection, this.#definition));
-      if (await isFerretDb(databaseOf(this.#collection))) this.#writeChunk = FERRETDB_MAX_BULK;
+      await this.#writer.adaptToServer(databaseOf(this.#collection));
     }
     this.#hasFailures = await this.#retry(() => this.#failures.any());
     this.#log?.info({ pass: this.#pass, resumeAfter: this.#lastId, stale: this.#remaining, targetVersion: this.#definition.latest, dryRun }, 'sweep started');
@@ -226,7 +227,7 @@ class SweepRun {
     if (signal?.aborted) return false;
     const { matched, failures: writeFailures } = dryRun || batch.operations.length === 0
       ? { matched: batch.operations.length, failures: [] }
-      : await this.#write(batch);
+      : await this.#writer.write(batch);
     const failures = [...batch.failures, ...writeFailures];
     if (!dryRun && failures.length > 0) await this.#retry(() => this.#failures.record(failures));
     for (const failure of failures) {
@@ -245,69 +246,6 @@ class SweepRun {
     this.#failed += failures.length;
     this.#remaining = Math.max(0, this.#remaining - matched - skipped);
     return true;
-  }
-
-  /** One unordered bulk of compare-and-swap replaces; a per-document write error is a failure, not the end of the run. */
-  async #write(batch: MigratedBatch): Promise<{ matched: number; failures: NewFailure[] }> {
-    const size = this.#writeChunk;
-    if (batch.operations.length <= size) return this.#writeBulk(batch);
-    let matched = 0;
-    const failures: NewFailure[] = [];
-    for (let start = 0; start < batch.operations.length; start += size) {
-      const part = await this.#writeBulk({ operations: batch.operations.slice(start, start + size), ids: batch.ids.slice(start, start + size), failures: [], unchangedIds: [] });
-      matched += part.matched;
-      failures.push(...part.failures);
-    }
-    return { matched, failures };
-  }
-
-  async #writeBulk(batch: MigratedBatch): Promise<{ matched: number; failures: NewFailure[] }> {
-    try {
-      const result = await this.#timed(() => this.#collection.bulkWrite(batch.operations, { ordered: false }));
-      return { matched: result.matchedCount, failures: [] };
-    } catch (error) {
-      const writeErrors = bulkWriteErrors(error);
-      if (writeErrors === undefined) {
-        if (isTransientError(error)) throw error;
-        return this.#writeOneByOne(batch, error);
-      }
-      const failures = writeErrors.map((writeError) => this.#writeFailure(batch, writeError.index, writeError.code, writeError.errmsg));
-      const matched = (error as { result?: { matchedCount?: number } }).result?.matchedCount ?? 0;
-      return { matched, failures };
-    }
-  }
-
-  /**
-   * The bulk failed as a whole without saying which document the server refused (FerretDB does
-   * this for a unique index): write the batch one document at a time to find it. When every
-   * document fails, the error is not about documents: it ends the run.
-   */
-  async #writeOneByOne(batch: MigratedBatch, bulkError: unknown): Promise<{ matched: number; failures: NewFailure[] }> {
-    this.#log?.warn({ error: describeError(bulkError) }, 'the bulk write failed as a whole: writing the batch one document at a time');
-    let matched = 0;
-    const failures: NewFailure[] = [];
-    for (const [index, operation] of batch.operations.entries()) {
-      if (!('replaceOne' in operation)) continue;
-      const { filter, replacement } = operation.replaceOne;
-      try {
-        matched += (await this.#timed(() => this.#collection.replaceOne(filter, replacement))).matchedCount;
-      } catch (error) {
-        if (isTransientError(error)) throw error;
-        const { code, message } = error as { code?: number; message?: string };
-        failures.push(this.#writeFailure(batch, index, code, message));
-      }
-    }
-    if (batch.operations.length > 1 && failures.length === batch.operations.length) throw bulkError;
-    return { matched, failures };
-  }
-
-  #writeFailure(batch: MigratedBatch, index: number, code: number | undefined, message: string | undefined): NewFailure {
-    return {
-      documentId: batch.ids[index],
-      fromVersion: versionInFilter(batch.operations[index], this.#definition.versionField),
-      toVersion: this.#definition.latest,
-      error: { name: 'WriteError', message: `the server refused the write (code ${String(code)}): ${message ?? ''}` },
-    };
   }
 
   /** After a batch: checkpoint and lease, progress, failure limit, pauses. */
@@ -471,42 +409,7 @@ class SweepRun {
   }
 }
 
-/**
- * FerretDB 1.24 never answers an `update` command of 100 statements or more (the connection hangs),
- * so there a batch is written in bulks of this many. One bulk per batch everywhere else.
- */
-export const FERRETDB_MAX_BULK = 64;
-
-async function isFerretDb(db: Db): Promise<boolean> {
-  try {
-    const buildInfo = await db.admin().command({ buildInfo: 1 });
-    return 'ferretdbVersion' in buildInfo || 'ferretdb' in buildInfo;
-  } catch {
-    return false;
-  }
-}
-
 function describeHolder(collectionName: string, holder: SweepLease | null): string {
   if (holder === null) return `another run holds the lease of "${collectionName}"`;
   return `another run (${holder.host}, pid ${holder.pid}) holds the lease of "${collectionName}" until ${holder.expiresAt.toISOString()}; this run did nothing`;
-}
-
-interface BulkWriteErrorEntry {
-  readonly index: number;
-  readonly code?: number;
-  readonly errmsg?: string;
-}
-
-/** The per-document errors of a `MongoBulkWriteError` (one or many), or `undefined` for any other error. */
-function bulkWriteErrors(error: unknown): BulkWriteErrorEntry[] | undefined {
-  const writeErrors = (error as { writeErrors?: unknown } | null)?.writeErrors;
-  if (writeErrors === undefined || writeErrors === null) return undefined;
-  const list = (Array.isArray(writeErrors) ? writeErrors : [writeErrors]) as BulkWriteErrorEntry[];
-  return list.length > 0 && list.every((entry) => typeof entry.index === 'number') ? list : undefined;
-}
-
-function versionInFilter(operation: AnyBulkWriteOperation<Document> | undefined, versionField: string): number | null {
-  const filter = operation && 'replaceOne' in operation ? (operation.replaceOne.filter as Document) : undefined;
-  const version: unknown = filter?.[versionField];
-  return typeof version === 'number' ? version : null;
 }
