@@ -262,4 +262,11 @@ describe('molt (as a process)', () => {
       for (const secret of ['molt-admin', 's3cret', 'Pa55', '%2F']) expect(output).not.toContain(secret);
     }
   });
+
+  it('refuses a connection string the driver cannot parse with exit 2, without printing the password', async () => {
+    const result = await runMolt(['status', '--config', FIXTURE_CONFIG], { env: { ...env, MONGODB_URI: 'mongodb://molt-admin:se@cr3t@127.0.0.1:99999/' } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('is not valid');
+    expect(result.stdout + result.stderr).not.toContain('cr3t');
+  });
 });

@@ -317,6 +317,42 @@ describe('writes', () => {
   });
 });
 
+describe('updates that would leave unreadable documents are refused before any write', () => {
+  it('refuses an update that writes the version field', async () => {
+    const users = versioned(raw, User);
+    await expect(users.updateOne({ _id: 'u3' }, { $set: { schemaVersion: 1 } as never })).rejects.toThrow(/version field mongo-molt manages/);
+    await expect(users.updateMany({}, { $setOnInsert: { schemaVersion: 1 } as never }, { upsert: true })).rejects.toBeInstanceOf(InvalidOptionError);
+    expect(await stored('u3')).toEqual(seed[3]);
+  });
+
+  it('with a pinned write version, refuses an update of a field the stored shape does not have', async () => {
+    const users = versioned(raw, User, { writeVersion: 2 });
+    await expect(users.updateOne({ _id: 'u2' }, { $push: { tags: 'x' } })).rejects.toThrow(/"tags", which version 2/);
+    expect(await stored('u2')).toEqual(seed[2]);
+    await users.updateOne({ _id: 'u2' }, { $inc: { logins: 1 } });
+    expect(await stored('u2')).toMatchObject({ logins: 3, schemaVersion: 2 });
+  });
+
+  it('refuses a positional projection, which cannot apply to an upcast document', () => {
+    const users = versioned(raw, User);
+    expect(() => users.find({ tags: 'x' }, { projection: { 'tags.$': 1 } })).toThrow(InvalidOptionError);
+  });
+});
+
+describe('sorted single-document updates', () => {
+  it('findOneAndUpdate and updateOne take the document the sort puts first, even when it is stale', async () => {
+    const users = versioned(raw, User);
+    // By logins descending: u3 (v3, 3) first. Make the stale u1 the top one.
+    await raw.updateOne({ _id: 'u1' as never }, { $set: { logins: 50 } });
+    const taken = await users.findOneAndUpdate({}, { $push: { tags: 'first' } }, { sort: { logins: -1 }, returnDocument: 'after' });
+    expect(taken).toMatchObject({ _id: 'u1', tags: ['first'] });
+    await raw.updateOne({ _id: 'u0' as never }, { $set: { logins: 60 } });
+    expect(await users.updateOne({}, { $push: { tags: 'second' } }, { sort: { logins: -1 } })).toMatchObject({ matchedCount: 1 });
+    expect(await stored('u0')).toMatchObject({ tags: ['second'], schemaVersion: 3 });
+    expect(await stored('u3')).toMatchObject({ tags: ['x'] });
+  });
+});
+
 describe('bad documents change nothing', () => {
   const Broken = defineSchema('user')
     .version(1, User.schemaOf(1) as never)
@@ -332,7 +368,9 @@ describe('bad documents change nothing', () => {
     await expect(users.updateOne({ _id: 'future' }, { $set: { tags: [] } })).rejects.toBeInstanceOf(NewerVersionError);
     const lenient = versioned(raw, User, { writeBackOnRead: true, onNewerVersion: 'passthrough' });
     expect(await lenient.findOne({ _id: 'future' })).toEqual({ _id: 'future', something: 'new' });
-    expect((await lenient.updateOne({ _id: 'future' }, { $set: { tags: [] } })).matchedCount).toBe(0);
+    // An update cannot run on a shape this code does not know, whatever onNewerVersion says.
+    await expect(lenient.updateOne({ _id: 'future' }, { $set: { tags: [] } })).rejects.toBeInstanceOf(NewerVersionError);
+    await expect(lenient.findOneAndUpdate({ _id: 'future' }, { $set: { tags: [] } })).rejects.toBeInstanceOf(NewerVersionError);
     await lenient.flush();
     expect(await stored('future')).toEqual({ _id: 'future', something: 'new', schemaVersion: 9 });
   });
@@ -365,6 +403,8 @@ describe('bad documents change nothing', () => {
     expect(() => versioned(raw, User, { onNewerVersion: 'ignore' as never })).toThrow(/onNewerVersion/);
     expect(() => versioned(raw, User, { writeBackBatchSize: 0 })).toThrow(/writeBackBatchSize/);
     expect(() => versioned(raw, User, { compareOn: 'fields' as never })).toThrow(/compareOn/);
+    const NoDown = defineSchema('user').version(1, UserV1).version(2, UserV2, ({ full_name, ...rest }) => ({ ...rest, display_name: full_name, email: null }));
+    expect(() => versioned(raw, NoDown, { writeVersion: 1 })).toThrow(/no downcaster from version 2 to 1/);
     expect(() => versioned(raw, User, { writeBackOnread: true } as never)).toThrow(/writeBackOnread/);
     expect(() => versioned({} as never, User)).toThrow(InvalidOptionError);
   });

@@ -17,7 +17,8 @@ export class Redactor {
   }
 }
 
-const USER_INFO = /(mongodb(?:\+srv)?:\/\/)[^@/\s"']*@/gi;
+// Up to the last '@' before the host: an unencoded '@' in a password must not leave its tail visible.
+const USER_INFO = /(mongodb(?:\+srv)?:\/\/)[^/\s"']*@/gi;
 const SECRET_PARAMS = /([?&;](?:[^=&\s"']*(?:password|secret|token|key)[^=&\s"']*)=)[^&\s"']*/gi;
 
 /** `mongodb://user:pass@host/db?tlsCertificateKeyFilePassword=x` -> `mongodb://***@host/db?tlsCertificateKeyFilePassword=***`. */

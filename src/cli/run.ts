@@ -87,7 +87,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     throw error;
   }
 
-  const client = new MongoClient(loaded.uri, { appName: 'molt', serverSelectionTimeoutMS: 15_000, ...loaded.config.clientOptions });
+  let client: MongoClient;
+  try {
+    client = new MongoClient(loaded.uri, { appName: 'molt', serverSelectionTimeoutMS: 15_000, ...loaded.config.clientOptions });
+  } catch (error) {
+    const reason = redactUri(error instanceof Error ? error.message : String(error));
+    return fail(`the connection string ${redactUri(loaded.uri)} is not valid: ${reason}. Fix MONGODB_URI (or uri in ${loaded.path}); special characters in a password must be percent-encoded.`, ExitCode.USAGE);
+  }
   try {
     try {
       await client.connect();

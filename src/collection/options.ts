@@ -60,7 +60,15 @@ export function resolveOptions(definition: SchemaDefinition, options: VersionedC
   }
   const writeVersion = options.writeVersion ?? definition.latest;
   if (!Number.isSafeInteger(writeVersion) || writeVersion < definition.first || writeVersion > definition.latest) {
-    throw new InvalidOptionError('writeVersion', `must be a version of schema "${definition.name}" (${definition.first}..${definition.latest}), got ${String(writeVersion)}.`);
+    throw new InvalidOptionError('writeVersion', `must be a version of schema "${definition.name}" (${definition.first}..${definition.latest}), got ${JSON.stringify(writeVersion)}.`);
+  }
+  for (let version = definition.latest; version > writeVersion; version--) {
+    if (definition.entries[version - definition.first]?.down === undefined) {
+      throw new InvalidOptionError(
+        'writeVersion',
+        `pins writes at version ${writeVersion}, but schema "${definition.name}" has no downcaster from version ${version} to ${version - 1}: give .version(${version}, schema, { up, down }), or pin a version the chain can reach.`,
+      );
+    }
   }
   const validate = options.validate ?? DEFAULT_VALIDATE;
   if (!['always', 'migrated', 'never'].includes(validate)) {

@@ -17,10 +17,10 @@ export function compileProjection(projection: Document): CompiledProjection {
   for (const [key, value] of Object.entries(projection)) {
     const on = value === 1 || value === true;
     const off = value === 0 || value === false;
-    if (!on && !off) {
+    if ((!on && !off) || key.includes('$')) {
       throw new InvalidOptionError(
         'projection',
-        `field "${key}": mongo-molt projects documents after upcasting them and supports only 1/0/true/false; for operators ($slice, $elemMatch, expressions) read the whole document, or use .collection for raw access.`,
+        `field "${key}": mongo-molt projects documents after upcasting them and supports only 1/0/true/false on field paths; for operators ($slice, $elemMatch, positional $, expressions) read the whole document, or use .collection for raw access.`,
       );
     }
     if (key === '_id') {

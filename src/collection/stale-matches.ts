@@ -1,4 +1,4 @@
-import type { AnyBulkWriteOperation, ClientSession, Collection, Document, Filter } from 'mongodb';
+import type { AnyBulkWriteOperation, ClientSession, Collection, Document, Filter, Sort } from 'mongodb';
 import type { Logger } from 'pino';
 import { migrateDocument } from '../migrate/index.js';
 import type { SchemaDefinition } from '../schema/types.js';
@@ -26,8 +26,6 @@ export class StaleMatchMigrator {
   readonly #notAtWriteVersion: Filter<Document>;
   /** Matches documents at the write version: the only ones an update touches. */
   readonly atWriteVersion: Filter<Document>;
-  /** Matches what this code may read: under 'passthrough', documents newer than it know are left out. */
-  readonly #knownVersions: Filter<Document>;
 
   constructor(collection: Collection<Document>, definition: SchemaDefinition, options: ResolvedOptions, stats: MutableStats) {
     this.#collection = collection;
@@ -39,12 +37,10 @@ export class StaleMatchMigrator {
     this.#compareOn = options.compareOn;
     const field = definition.versionField;
     this.atWriteVersion = { [field]: options.writeVersion };
-    // Documents newer than this code are left alone under 'passthrough'; under 'error' they are
-    // found here and the migration throws a NewerVersionError before anything is written.
-    this.#knownVersions = options.onNewerVersion === 'passthrough' ? { [field]: { $not: { $gt: definition.latest } } } : {};
-    this.#notAtWriteVersion = options.onNewerVersion === 'passthrough'
-      ? { [field]: { $ne: options.writeVersion, $not: { $gt: definition.latest } } }
-      : { [field]: { $ne: options.writeVersion } };
+    // Documents newer than this code are found here too, and their migration throws a
+    // NewerVersionError before anything is written, whatever onNewerVersion says: 'passthrough'
+    // hands such documents out on reads, but an update cannot run on a shape this code does not know.
+    this.#notAtWriteVersion = { [field]: { $ne: options.writeVersion } };
   }
 
   /** `filter`, restricted to documents at the write version. */
@@ -53,15 +49,15 @@ export class StaleMatchMigrator {
   }
 
   /**
-   * For single-document updates that matched nothing at the write version: looks at one document
-   * the filter matches, whatever its version. `none`: nothing matches, the update's answer stands.
-   * `current`: it reached the write version meanwhile (another writer migrated it): run the update
-   * again. `stale`: it was migrated here (or the race for it was lost): run the update again.
+   * For single-document updates: looks at the document the filter matches first (by `sort`, when
+   * given), whatever its version. `none`: nothing matches. `current`: it is at the write version
+   * (for an unsorted update that matched nothing: another writer migrated it meanwhile), `id` says
+   * which. `stale`: it was migrated here (or the race for it was lost): look again.
    */
-  async migrateOne(filter: Filter<Document>, session: ClientSession | undefined): Promise<'none' | 'current' | 'stale'> {
-    const raw = await this.#collection.findOne(and(filter, this.#knownVersions), session ? { session } : {});
-    if (raw === null) return 'none';
-    if (raw[this.#definition.versionField] === this.#writeVersion) return 'current';
+  async migrateOne(filter: Filter<Document>, session: ClientSession | undefined, sort?: Sort): Promise<{ state: 'none' | 'current' | 'stale'; id?: unknown }> {
+    const raw = await this.#collection.findOne(filter, { ...(session ? { session } : {}), ...(sort ? { sort } : {}) });
+    if (raw === null) return { state: 'none' };
+    if (raw[this.#definition.versionField] === this.#writeVersion) return { state: 'current', id: raw._id };
     const cas = casFilterFor(raw, this.#definition.versionField, this.#compareOn);
     const result = await migrateDocument(this.#definition, raw, { to: this.#writeVersion, validate: this.#validate }, true);
     const written = await this.#collection.replaceOne(
@@ -71,7 +67,7 @@ export class StaleMatchMigrator {
     );
     this.#stats.migratedBeforeUpdate += written.matchedCount;
     this.#stats.lostRaces += 1 - written.matchedCount;
-    return 'stale';
+    return { state: 'stale' };
   }
 
   /**

@@ -18,6 +18,7 @@ import type {
   ModifyResult,
   OptionalUnlessRequiredId,
   ReplaceOptions,
+  Sort,
   UpdateFilter,
   UpdateOptions,
   UpdateResult,
@@ -35,6 +36,7 @@ import { resolveOptions, type ResolvedOptions, type VersionedCollectionOptions }
 import { compileProjection } from './projection.js';
 import { DocumentReader } from './reader.js';
 import { and, StaleMatchMigrator } from './stale-matches.js';
+import { checkUpdate } from './update-fields.js';
 import { createStats, WriteBackQueue, type MutableStats, type WriteBackStats } from './write-back.js';
 
 /** An update that keeps finding freshly written stale documents gives up after this many rounds. */
@@ -161,17 +163,20 @@ export class VersionedCollection<T extends Document> {
    * As `Collection.updateOne`. Stale documents the filter matches are migrated first (with
    * compare-and-swap); the operators then run only on a document at the write version.
    */
-  async updateOne(filter: Filter<T>, update: UpdateFilter<T> | Document[], options: UpdateOptions = {}): Promise<UpdateResult<T>> {
+  async updateOne(filter: Filter<T>, update: UpdateFilter<T> | Document[], options: UpdateOptions & { sort?: Sort } = {}): Promise<UpdateResult<T>> {
+    checkUpdate(this.#definition, this.#options.writeVersion, update as Document);
     const base = filter as Filter<Document>;
     const session = options.session;
+    const run = (target: Filter<Document>) => this.collection.updateOne(target, update as UpdateFilter<Document>, options);
+    if (options.sort !== undefined) return (await this.#updateFirstBySort(base, options.sort, session, run)) as UpdateResult<T>;
     if (options.upsert) {
       await this.#migrateUntilNoneStale(base, session, 1);
-      return (await this.collection.updateOne(this.#stale.current(base), update as UpdateFilter<Document>, options)) as UpdateResult<T>;
+      return (await run(this.#stale.current(base))) as UpdateResult<T>;
     }
     for (let round = 0; round < MAX_UPDATE_ROUNDS; round++) {
-      const result = await this.collection.updateOne(this.#stale.current(base), update as UpdateFilter<Document>, options);
+      const result = await run(this.#stale.current(base));
       if (result.matchedCount > 0) return result as UpdateResult<T>;
-      if ((await this.#stale.migrateOne(base, session)) === 'none') return result as UpdateResult<T>;
+      if ((await this.#stale.migrateOne(base, session)).state === 'none') return result as UpdateResult<T>;
     }
     throw tooManyRounds('updateOne');
   }
@@ -181,6 +186,7 @@ export class VersionedCollection<T extends Document> {
    * version, then repeats for documents that turned up stale meanwhile (written by older code).
    */
   async updateMany(filter: Filter<T>, update: UpdateFilter<T> | Document[], options: UpdateOptions = {}): Promise<UpdateResult<T>> {
+    checkUpdate(this.#definition, this.#options.writeVersion, update as Document);
     const base = filter as Filter<Document>;
     const session = options.session;
     await this.#migrateUntilNoneStale(base, session);
@@ -207,14 +213,20 @@ export class VersionedCollection<T extends Document> {
   findOneAndUpdate(filter: Filter<T>, update: UpdateFilter<T> | Document[], options: FindOneAndUpdateOptions & { includeResultMetadata: true }): Promise<ModifyResult<T>>;
   findOneAndUpdate(filter: Filter<T>, update: UpdateFilter<T> | Document[], options?: FindOneAndUpdateOptions): Promise<WithId<T> | null>;
   async findOneAndUpdate(filter: Filter<T>, update: UpdateFilter<T> | Document[], options: FindOneAndUpdateOptions = {}): Promise<WithId<T> | null | ModifyResult<T>> {
+    checkUpdate(this.#definition, this.#options.writeVersion, update as Document);
     const base = filter as Filter<Document>;
     const session = options.session;
     const rawOptions = { ...options, includeResultMetadata: true as const };
+    const run = (target: Filter<Document>) => this.collection.findOneAndUpdate(target, update as UpdateFilter<Document>, rawOptions);
+    const matched = (result: ModifyResult<Document>) => Boolean(result.lastErrorObject?.n) || result.value !== null;
+    if (options.sort !== undefined) {
+      const result = await this.#updateFirstBySort(base, options.sort, session, run, matched);
+      return this.#modifyResult(result, options.includeResultMetadata === true);
+    }
     if (options.upsert) await this.#migrateUntilNoneStale(base, session, 1);
     for (let round = 0; round < MAX_UPDATE_ROUNDS; round++) {
-      const result = await this.collection.findOneAndUpdate(this.#stale.current(base), update as UpdateFilter<Document>, rawOptions);
-      const matched = Boolean(result.lastErrorObject?.n) || result.value !== null;
-      if (!matched && !options.upsert && (await this.#stale.migrateOne(base, session)) !== 'none') continue;
+      const result = await run(this.#stale.current(base));
+      if (!matched(result) && !options.upsert && (await this.#stale.migrateOne(base, session)).state !== 'none') continue;
       return this.#modifyResult(result, options.includeResultMetadata === true);
     }
     throw tooManyRounds('findOneAndUpdate');
@@ -260,6 +272,29 @@ export class VersionedCollection<T extends Document> {
   }
 
   // --- internals -----------------------------------------------------------------------------
+
+  /**
+   * A single-document update with a `sort`: the document the sort puts first, whatever its
+   * version, is migrated if it is stale, then updated by `_id` (with the filter, at the write
+   * version). If it changed in between, the sort is asked again.
+   */
+  async #updateFirstBySort<R>(
+    filter: Filter<Document>,
+    sort: Sort,
+    session: UpdateOptions['session'],
+    run: (target: Filter<Document>) => Promise<R>,
+    matched: (result: R) => boolean = (result) => (result as { matchedCount: number }).matchedCount > 0,
+  ): Promise<R> {
+    for (let round = 0; round < MAX_UPDATE_ROUNDS; round++) {
+      const first = await this.#stale.migrateOne(filter, session, sort);
+      if (first.state === 'stale') continue;
+      // Nothing matches: the update answers that (or, with upsert, inserts at the write version).
+      if (first.state === 'none') return run(this.#stale.current(filter));
+      const result = await run(and(this.#stale.current(filter), { _id: first.id } as Filter<Document>));
+      if (matched(result)) return result;
+    }
+    throw tooManyRounds('a sorted update');
+  }
 
   /** Migrates stale matches until none remains (or `limit` at a time, for single-document writes). */
   async #migrateUntilNoneStale(filter: Filter<Document>, session: UpdateOptions['session'], limit?: number): Promise<void> {

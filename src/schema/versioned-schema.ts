@@ -70,7 +70,7 @@ export class VersionedSchema<const Latest extends number, S extends AnyZodSchema
     const name = this.definition.name;
     const expected = this.definition.latest + 1;
     checkVersionNumber(name, version, expected);
-    checkZodSchema(name, version, schema);
+    checkZodSchema(name, version, schema, this.definition.versionField);
     const { up, down } = normalizeStep(name, version, step);
     const entry: VersionEntry = Object.freeze({ version, schema, up, ...(down ? { down } : {}) });
     return new VersionedSchema<V, N>(
@@ -122,7 +122,7 @@ export class SchemaBuilder {
       );
     }
     checkVersionNumber(name, version, version);
-    checkZodSchema(name, version, schema);
+    checkZodSchema(name, version, schema, this.#versionField);
     if (arguments.length > 2) {
       throw new SchemaDefinitionError(name, `version ${version} is the first version: it takes no upcaster. Remove the third argument.`);
     }
@@ -191,10 +191,17 @@ function checkVersionNumber(name: string, version: unknown, expected: number): v
   }
 }
 
-function checkZodSchema(name: string, version: number, schema: unknown): void {
+function checkZodSchema(name: string, version: number, schema: unknown, versionField: string): void {
   const isZod = typeof schema === 'object' && schema !== null && '_zod' in schema;
   if (!isZod) {
     throw new SchemaDefinitionError(name, `version ${version} must be given a zod 4 schema (e.g. z.object({...})), got ${describeKind(schema)}.`);
+  }
+  const shape = (schema as { _zod: { def: { shape?: Record<string, unknown> } } })._zod.def.shape;
+  if (shape !== undefined && versionField in shape) {
+    throw new SchemaDefinitionError(
+      name,
+      `the schema of version ${version} declares "${versionField}", the version field mongo-molt manages (it is removed before validation and stamped on writes): remove it from the schema.`,
+    );
   }
 }
 
