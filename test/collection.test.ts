@@ -371,6 +371,10 @@ describe('bad documents change nothing', () => {
     // An update cannot run on a shape this code does not know, whatever onNewerVersion says.
     await expect(lenient.updateOne({ _id: 'future' }, { $set: { tags: [] } })).rejects.toBeInstanceOf(NewerVersionError);
     await expect(lenient.findOneAndUpdate({ _id: 'future' }, { $set: { tags: [] } })).rejects.toBeInstanceOf(NewerVersionError);
+    const replacement = { display_name: 'Old code', email: null, tags: [] };
+    await expect(lenient.replaceOne({ _id: 'future' }, replacement)).rejects.toBeInstanceOf(NewerVersionError);
+    await expect(lenient.replaceOne({ _id: 'future' }, replacement, { upsert: true })).rejects.toBeInstanceOf(NewerVersionError);
+    await expect(lenient.findOneAndReplace({ _id: 'future' }, replacement)).rejects.toBeInstanceOf(NewerVersionError);
     await lenient.flush();
     expect(await stored('future')).toEqual({ _id: 'future', something: 'new', schemaVersion: 9 });
   });

@@ -26,7 +26,7 @@ import type {
   WithoutId,
 } from 'mongodb';
 import { BSON } from 'mongodb';
-import { InvalidOptionError, MoltError } from '../errors.js';
+import { InvalidOptionError, MoltError, NewerVersionError } from '../errors.js';
 import { isPromiseLike, migrateDocument, validateVersion } from '../migrate/index.js';
 import type { AnyVersionedSchema, Infer } from '../schema/index.js';
 import type { SchemaDefinition } from '../schema/types.js';
@@ -156,7 +156,10 @@ export class VersionedCollection<T extends Document> {
   /** As `Collection.replaceOne`; the replacement is validated and stored at the write version. */
   async replaceOne(filter: Filter<T>, replacement: WithoutId<T>, options: ReplaceOptions = {}): Promise<UpdateResult<T>> {
     const stored = await this.#prepareWrite(replacement, true);
-    return (await this.collection.replaceOne(filter as Filter<Document>, stored, options)) as UpdateResult<T>;
+    const base = filter as Filter<Document>;
+    const result = await this.#refuseNewer(base, () => this.collection.replaceOne(and(base, this.#notNewer), stored, options));
+    if (result.matchedCount === 0 && result.upsertedCount === 0) await this.#throwIfNewerMatches(base, options.session);
+    return result as UpdateResult<T>;
   }
 
   /**
@@ -167,8 +170,10 @@ export class VersionedCollection<T extends Document> {
     checkUpdate(this.#definition, this.#options.writeVersion, update as Document);
     const base = filter as Filter<Document>;
     const session = options.session;
-    const run = (target: Filter<Document>) => this.collection.updateOne(target, update as UpdateFilter<Document>, options);
-    if (options.sort !== undefined) return (await this.#updateFirstBySort(base, options.sort, session, run)) as UpdateResult<T>;
+    // A sort picks the target here, by `_id`: the server is not asked to sort (only MongoDB 8 can).
+    const { sort, ...updateOptions } = options;
+    const run = (target: Filter<Document>) => this.collection.updateOne(target, update as UpdateFilter<Document>, updateOptions);
+    if (sort !== undefined) return (await this.#updateFirstBySort(base, sort, session, run)) as UpdateResult<T>;
     if (options.upsert) {
       await this.#migrateUntilNoneStale(base, session, 1);
       return (await run(this.#stale.current(base))) as UpdateResult<T>;
@@ -237,7 +242,9 @@ export class VersionedCollection<T extends Document> {
   findOneAndReplace(filter: Filter<T>, replacement: WithoutId<T>, options?: FindOneAndReplaceOptions): Promise<WithId<T> | null>;
   async findOneAndReplace(filter: Filter<T>, replacement: WithoutId<T>, options: FindOneAndReplaceOptions = {}): Promise<WithId<T> | null | ModifyResult<T>> {
     const stored = await this.#prepareWrite(replacement, true);
-    const result = await this.collection.findOneAndReplace(filter as Filter<Document>, stored, { ...options, includeResultMetadata: true });
+    const base = filter as Filter<Document>;
+    const result = await this.#refuseNewer(base, () => this.collection.findOneAndReplace(and(base, this.#notNewer), stored, { ...options, includeResultMetadata: true }));
+    if (!result.lastErrorObject?.n && result.value === null) await this.#throwIfNewerMatches(base, options.session);
     return this.#modifyResult(result, options.includeResultMetadata === true);
   }
 
@@ -303,6 +310,30 @@ export class VersionedCollection<T extends Document> {
       if (found === 0) return;
     }
     throw tooManyRounds('an update');
+  }
+
+  /** Documents this code knows: a replacement never overwrites a document written by newer code. */
+  get #notNewer(): Filter<Document> {
+    return { [this.#definition.versionField]: { $not: { $gt: this.#definition.latest } } } as Filter<Document>;
+  }
+
+  /** A replacement that matched nothing: if that is because the match is newer than this code, say so. */
+  async #throwIfNewerMatches(filter: Filter<Document>, session: ReplaceOptions['session']): Promise<void> {
+    const field = this.#definition.versionField;
+    const newer = await this.collection.findOne(and(filter, { [field]: { $gt: this.#definition.latest } }), session ? { session } : {});
+    if (newer !== null) {
+      throw new NewerVersionError({ schemaName: this.#definition.name, _id: newer._id, version: newer[field] as number, latestVersion: this.#definition.latest });
+    }
+  }
+
+  /** An upsert that collides with a newer document (same `_id`) is that document's NewerVersionError, not a duplicate key. */
+  async #refuseNewer<R>(filter: Filter<Document>, write: () => Promise<R>): Promise<R> {
+    try {
+      return await write();
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 11000) await this.#throwIfNewerMatches(filter, undefined);
+      throw error;
+    }
   }
 
   /** Validates a latest-shape document and turns it into what is stored at the write version. */
