@@ -52,7 +52,7 @@ function findConfig(given: string | undefined, cwd: string): string {
     if (existsSync(path)) return path;
   }
   throw new ConfigError(
-    `no molt.config.ts in ${cwd}. Create one that exports defineConfig({ db, collections: [{ name, schema }] }) from 'mongo-molt/cli', or pass --config <file>.`,
+    `no molt.config.ts in ${cwd}. Create one that exports defineConfig({ db, collections: [{ name, schema }] }) (import { defineConfig } from 'mongo-molt'), or pass --config <file>.`,
   );
 }
 
