@@ -6,9 +6,6 @@
  */
 import { runCli } from 'mongo-molt/cli';
 
-// molt loads molt.config.ts with jiti; in this repository 'mongo-molt' is the source tree (the
-// tsconfig paths), not an installed package, so jiti must read those paths too.
-process.env.JITI_TSCONFIG_PATHS ??= 'true';
 
 const controller = new AbortController();
 let signals = 0;

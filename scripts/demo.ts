@@ -10,7 +10,7 @@
  * Options (environment): DEMO_USERS (default 50000), DEMO_DB (default molt_demo).
  */
 import { join } from 'node:path';
-import { MongoClient, type Db } from 'mongodb';
+import { MongoClient } from 'mongodb';
 import { versioned } from 'mongo-molt';
 import { runCli } from 'mongo-molt/cli';
 import { User } from '../schemas/users.js';
@@ -48,18 +48,10 @@ async function molt(uri: string, ...args: string[]): Promise<number> {
     env: { ...process.env, MONGODB_URI: uri, MOLT_DB: DB, MOLT_LOG_LEVEL: process.env.MOLT_LOG_LEVEL ?? 'warn' },
     cwd: ROOT,
     interactive: process.stderr.isTTY === true,
-    columns: process.stderr.columns ?? 80,
+    columns: process.stderr.columns || 80,
   });
 }
 
-/** mongo-java-server answers buildInfo without mongod's gitVersion (FerretDB names itself). */
-async function isMongoJavaServer(db: Db): Promise<boolean> {
-  const info = await db.admin().command({ buildInfo: 1 });
-  return !('gitVersion' in info) && !('ferretdbVersion' in info) && !('ferretdb' in info);
-}
-
-// molt.config.ts imports 'mongo-molt', which in this repository is the source tree (tsconfig paths).
-process.env.JITI_TSCONFIG_PATHS ??= 'true';
 // The config reads MOLT_DB when it is loaded: the demo's database, whatever the shell says.
 process.env.MOLT_DB = DB;
 
@@ -99,13 +91,6 @@ try {
   await molt(server.uri, 'status', 'users');
 
   step('molt sweep: migrate every stale document, in throttled, resumable batches');
-  if (await isMongoJavaServer(db)) {
-    // Its in-memory backend answers a query through an index only when the query names exactly
-    // the index's fields, so the sweeper's compare-and-swap filter { _id, schemaVersion } would
-    // scan the collection once per document. Real MongoDB serves that filter with _id.
-    await raw.createIndex({ _id: 1, schemaVersion: 1 }, { unique: true });
-    console.log(dim('(mongo-java-server: a unique { _id, schemaVersion } index lets it serve the compare-and-swap writes by index)'));
-  }
   since = Date.now();
   const swept = await molt(server.uri, 'sweep', 'users', '--rate', '25000', '--batch-size', '1000', '--pause', '0');
   console.log(dim(`(${seconds(since)}, exit code ${swept})`));

@@ -22,8 +22,6 @@ if (!uri) {
 }
 const dbName = process.env.MOLT_DB ?? 'molt_walkthrough';
 const CONFIG = join(import.meta.dirname, 'molt.config.ts');
-// molt.config.ts imports 'mongo-molt', which in this repository is the source tree (tsconfig paths).
-process.env.JITI_TSCONFIG_PATHS ??= 'true';
 
 let stepNumber = 0;
 const step = (title: string, why: string) => console.log(`\n── Step ${++stepNumber}: ${title}\n   ${why}`);
