@@ -53,25 +53,39 @@ export class InvalidOptionError extends MoltError {
 }
 
 /**
+ * The base of the errors about one document: which schema, which `_id`. Catch it to handle every
+ * document-level failure (a bad version, a failing upcaster, a failed validation) alike.
+ * @public
+ */
+export class DocumentError extends MoltError {
+  override name: string = 'DocumentError';
+  readonly schemaName: string;
+  readonly _id: unknown;
+
+  constructor(context: DocumentErrorContext, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.schemaName = context.schemaName;
+    this._id = context._id;
+  }
+}
+
+/**
  * A stored document's version field holds something that is not a version this schema knows
  * (not a positive integer, or below the first registered version).
  * @public
  */
-export class InvalidVersionError extends MoltError {
+export class InvalidVersionError extends DocumentError {
   override name = 'InvalidVersionError' as const;
-  readonly schemaName: string;
-  readonly _id: unknown;
   /** The raw value found in the version field. */
   readonly version: unknown;
   readonly versionField: string;
 
   constructor(context: DocumentErrorContext & { version: unknown; versionField: string; reason: string }) {
     super(
+      context,
       `Document ${describeId(context._id)} of schema "${context.schemaName}" has ${context.versionField}=${describeValue(context.version)}: ${context.reason}. ` +
         `Fix the stored value (the versions this schema knows are positive integers it registered); the document was left unchanged.`,
     );
-    this.schemaName = context.schemaName;
-    this._id = context._id;
     this.version = context.version;
     this.versionField = context.versionField;
   }
@@ -82,20 +96,17 @@ export class InvalidVersionError extends MoltError {
  * Deploy the newer schema here, or pass `onNewerVersion: 'passthrough'` to hand such documents out untouched.
  * @public
  */
-export class NewerVersionError extends MoltError {
+export class NewerVersionError extends DocumentError {
   override name = 'NewerVersionError' as const;
-  readonly schemaName: string;
-  readonly _id: unknown;
   readonly version: number;
   readonly latestVersion: number;
 
   constructor(context: DocumentErrorContext & { version: number; latestVersion: number }) {
     super(
+      context,
       `Document ${describeId(context._id)} of schema "${context.schemaName}" is at version ${context.version}, newer than the latest this code knows (${context.latestVersion}). ` +
         `Deploy the schema that defines version ${context.version}, or use onNewerVersion: 'passthrough' while old and new code run side by side; the document was left unchanged.`,
     );
-    this.schemaName = context.schemaName;
-    this._id = context._id;
     this.version = context.version;
     this.latestVersion = context.latestVersion;
   }
@@ -106,10 +117,8 @@ export class NewerVersionError extends MoltError {
  * downcaster exists for a requested step. `cause` holds what was thrown.
  * @public
  */
-export class UpcastError extends MoltError {
+export class UpcastError extends DocumentError {
   override name = 'UpcastError' as const;
-  readonly schemaName: string;
-  readonly _id: unknown;
   /** The version of the document the failing step started from. */
   readonly fromVersion: number;
   /** The version the failing step was to produce. */
@@ -120,12 +129,11 @@ export class UpcastError extends MoltError {
     options?: { cause?: unknown },
   ) {
     super(
+      context,
       `Migrating document ${describeId(context._id)} of schema "${context.schemaName}" from version ${context.fromVersion} to ${context.toVersion} failed: ${context.reason}. ` +
         `Fix the step ${context.fromVersion} -> ${context.toVersion} (or the document); the stored document was left unchanged.`,
       options,
     );
-    this.schemaName = context.schemaName;
-    this._id = context._id;
     this.fromVersion = context.fromVersion;
     this.toVersion = context.toVersion;
   }
@@ -136,10 +144,8 @@ export class UpcastError extends MoltError {
  * by the app. `issues` are zod's issues; nothing was written.
  * @public
  */
-export class ValidationError extends MoltError {
+export class ValidationError extends DocumentError {
   override name = 'ValidationError' as const;
-  readonly schemaName: string;
-  readonly _id: unknown;
   /** The version whose schema rejected the document. */
   readonly version: number;
   readonly issues: readonly z.core.$ZodIssue[];
@@ -149,11 +155,10 @@ export class ValidationError extends MoltError {
     options?: { cause?: unknown },
   ) {
     super(
+      context,
       `Document ${describeId(context._id)} does not match version ${context.version} of schema "${context.schemaName}": ${summarizeIssues(context.issues)}. ${context.action}`,
       options,
     );
-    this.schemaName = context.schemaName;
-    this._id = context._id;
     this.version = context.version;
     this.issues = context.issues;
   }

@@ -1,5 +1,6 @@
 export {
   MoltError,
+  DocumentError,
   SchemaDefinitionError,
   InvalidOptionError,
   InvalidVersionError,

@@ -28,6 +28,8 @@ describe('the package entry point', () => {
     expect(errors.map((error) => error.name)).toEqual([...ERROR_CLASSES]);
     for (const error of errors) expect(error).toBeInstanceOf(molt.MoltError);
     expect(errors[4]?.cause).toBe(cause);
+    for (const error of errors.slice(2, 6)) expect(error).toBeInstanceOf(molt.DocumentError);
+    expect(errors[0]).not.toBeInstanceOf(molt.DocumentError);
     expect(errors[4]).toMatchObject({ _id: 1, fromVersion: 1, toVersion: 2, schemaName: 's' });
   });
 

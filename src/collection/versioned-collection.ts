@@ -59,6 +59,8 @@ export class VersionedCollection<T extends Document> {
   readonly #writeBack: WriteBackQueue | undefined;
   readonly #stale: StaleMatchMigrator;
   readonly #stats: MutableStats;
+  /** Documents this code knows: a replacement never overwrites a document written by newer code. */
+  readonly #notNewer: Filter<Document>;
 
   /** @internal Use `versioned(collection, schema, options)`. */
   constructor(collection: Collection<Document>, schema: AnyVersionedSchema, options: VersionedCollectionOptions = {}) {
@@ -73,6 +75,7 @@ export class VersionedCollection<T extends Document> {
       : undefined;
     this.#reader = new DocumentReader(this.#definition, this.#options, this.#writeBack, this.#stats);
     this.#stale = new StaleMatchMigrator(collection, this.#definition, this.#options, this.#stats);
+    this.#notNewer = { [this.#definition.versionField]: { $not: { $gt: this.#definition.latest } } } as Filter<Document>;
   }
 
   /** The version new writes are stored at. */
@@ -310,11 +313,6 @@ export class VersionedCollection<T extends Document> {
       if (found === 0) return;
     }
     throw tooManyRounds('an update');
-  }
-
-  /** Documents this code knows: a replacement never overwrites a document written by newer code. */
-  get #notNewer(): Filter<Document> {
-    return { [this.#definition.versionField]: { $not: { $gt: this.#definition.latest } } } as Filter<Document>;
   }
 
   /** A replacement that matched nothing: if that is because the match is newer than this code, say so. */
