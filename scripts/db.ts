@@ -1,9 +1,13 @@
 /**
- * `npm run db:start`: provisions (first time) and starts, in the background, every test server
- * this machine can run, and prints a MONGODB_URI for each. `npm run db:stop` stops them.
+ * `npm run db:start [documentdb|java|ferretdb…]`: provisions (first time) and starts, in the
+ * background, the named test servers (default: the DocumentDB-backed server and mongo-java-server,
+ * the two CI runs the suite on), and prints a MONGODB_URI for each. `npm run db:stop` stops them,
+ * every process of each, and removes their data directories.
  */
 import {
+  DEFAULT_SERVERS,
   describeServer,
+  readRecordedServers,
   readRunningServers,
   serverAvailable,
   startServer,
@@ -15,7 +19,8 @@ import {
 
 const command = process.argv[2];
 const only = process.argv.slice(3) as ServerName[];
-const names: ServerName[] = only.length > 0 ? only : ['java', 'ferretdb'];
+const names: readonly ServerName[] = only.length > 0 ? only : DEFAULT_SERVERS;
+const NEEDS: Record<ServerName, string> = { documentdb: 'Linux with Go, and root (or sudo) for Debian packages', java: 'java and mvn', ferretdb: 'go and servers/ferretdb' };
 
 if (command === 'start') {
   const running = readRunningServers();
@@ -27,13 +32,14 @@ if (command === 'start') {
       continue;
     }
     if (!serverAvailable(name)) {
-      console.log(`${name}: skipped (${name === 'java' ? 'java and mvn' : 'go and servers/ferretdb'} not found)`);
+      console.log(`${name}: skipped (needs ${NEEDS[name]})`);
       continue;
     }
     try {
+      const began = Date.now();
       const server = await startServer(name, { detached: true });
       started.push(server);
-      console.log(`${name}: ${describeServer(name)}\n  MONGODB_URI=${server.uri}`);
+      console.log(`${name}: ${describeServer(name)}, started in ${((Date.now() - began) / 1000).toFixed(1)} s\n  MONGODB_URI=${server.uri}`);
     } catch (error) {
       console.error(`${name}: failed to start: ${(error as Error).message}`);
       process.exitCode = 1;
@@ -42,11 +48,12 @@ if (command === 'start') {
   writeRunningServers(started);
   if (started.length > 0) console.log('Run the tests against one: MONGODB_URI=<uri> npm test   (stop them: npm run db:stop)');
 } else if (command === 'stop') {
-  const running = readRunningServers();
+  // Every recorded server, alive or half-dead: a PostgreSQL left behind by a crashed FerretDB is stopped too.
+  const running = readRecordedServers();
   for (const server of running) {
     if (only.length > 0 && !only.includes(server.name)) continue;
     stopServer(server);
-    console.log(`${server.name}: stopped (pid ${server.pid})`);
+    console.log(`${server.name}: stopped (pid ${server.pids.join(', ')})`);
   }
   writeRunningServers(running.filter((server) => only.length > 0 && !only.includes(server.name)));
 } else if (command === 'uri') {
@@ -58,6 +65,6 @@ if (command === 'start') {
     console.log(server.uri);
   }
 } else {
-  console.error('usage: tsx scripts/db.ts start|stop|uri [java|ferretdb]');
+  console.error('usage: tsx scripts/db.ts start|stop|uri [documentdb|java|ferretdb]');
   process.exitCode = 2;
 }

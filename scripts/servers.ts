@@ -1,24 +1,31 @@
 /**
  * The MongoDB-wire servers the project can provision and start on a machine without a mongod
- * download: mongo-java-server (in memory, atomic per-collection operations) built with Maven, and
- * FerretDB (on SQLite) built with Go. Used by `npm run db:start`, the test setup and the demo.
+ * download: FerretDB 2 on PostgreSQL with DocumentDB (the reference here: a real query engine,
+ * atomic updates, update pipelines), mongo-java-server (in memory, quick) built with Maven, and
+ * FerretDB 1.24 on SQLite (superseded; only on request). Used by `npm run db:start`, the test
+ * setup, the benchmarks and the demo.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { documentDbAvailable, provisionDocumentDb, startDocumentDb, stopDocumentDb } from './documentdb.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const STATE_DIR = join(ROOT, '.molt');
 const STATE_FILE = join(STATE_DIR, 'servers.json');
 
-export type ServerName = 'java' | 'ferretdb';
+export type ServerName = 'documentdb' | 'java' | 'ferretdb';
+
+/** What `npm run db:start` starts when no server is named: the two servers CI runs the suite on. */
+export const DEFAULT_SERVERS: readonly ServerName[] = ['documentdb', 'java'];
 
 export interface RunningServer {
   readonly name: ServerName;
   readonly uri: string;
-  readonly pid: number;
+  /** Every process of the server (FerretDB and PostgreSQL for `documentdb`). */
+  readonly pids: readonly number[];
   readonly dataDir?: string;
 }
 
@@ -28,14 +35,24 @@ interface ServerRecipe {
   available(): boolean;
   /** Builds the server if it is not built yet (idempotent). */
   provision(log: (line: string) => void): void;
-  command(dataDir: string): { file: string; args: string[]; cwd: string };
-  needsDataDir: boolean;
+  /** Starts the built server; resolves once it accepts connections. */
+  start(options: { detached: boolean }): Promise<Omit<RunningServer, 'name'>>;
+  /** Stops every process of the server and removes its data directory. */
+  stop(server: RunningServer): void;
 }
 
 const JAVA_DIR = join(ROOT, 'servers', 'java');
 const FERRET_DIR = join(ROOT, 'servers', 'ferretdb');
+const DOCUMENTDB_DIR = join(ROOT, 'servers', 'documentdb');
 
 const RECIPES: Record<ServerName, ServerRecipe> = {
+  documentdb: {
+    describe: 'FerretDB 2.7.0 on PostgreSQL 15 with DocumentDB 0.106 (atomic updates, update pipelines, real query planning; no transactions)',
+    available: () => documentDbAvailable(DOCUMENTDB_DIR),
+    provision: (log) => provisionDocumentDb(DOCUMENTDB_DIR, log),
+    start: async () => startDocumentDb(DOCUMENTDB_DIR, join(STATE_DIR, 'logs')),
+    stop: (server) => stopDocumentDb({ uri: server.uri, pids: server.pids, dataDir: server.dataDir ?? '' }),
+  },
   java: {
     describe: 'mongo-java-server 1.47.0 (in memory; atomic single-document updates)',
     available: () => hasCommand('java', ['-version']) && hasCommand('mvn', ['-v']),
@@ -46,8 +63,8 @@ const RECIPES: Record<ServerName, ServerRecipe> = {
       log('building mongo-java-server launcher with Maven (first run only)...');
       run('mvn', ['-q', '-B', 'package', '-DskipTests'], JAVA_DIR);
     },
-    command: () => ({ file: 'java', args: ['-Xss4m', '-cp', `target/classes:target/lib/*`, 'dev.mongomolt.testserver.Launcher', '0'], cwd: JAVA_DIR }),
-    needsDataDir: false,
+    start: (options) => startProcess('java', { file: 'java', args: ['-Xss4m', '-cp', `target/classes:target/lib/*`, 'dev.mongomolt.testserver.Launcher', '0'], cwd: JAVA_DIR }, options),
+    stop: stopProcesses,
   },
   ferretdb: {
     describe: 'FerretDB 1.24.2 on SQLite (updates are not atomic: race tests skip there)',
@@ -57,8 +74,11 @@ const RECIPES: Record<ServerName, ServerRecipe> = {
       log('building FerretDB with Go (first run only, a few minutes)...');
       run('bash', ['build.sh'], FERRET_DIR);
     },
-    command: (dataDir) => ({ file: join(FERRET_DIR, 'bin', 'ferretdb-molt'), args: ['-port', '0', '-dir', dataDir, '-log-level', 'error'], cwd: FERRET_DIR }),
-    needsDataDir: true,
+    start(options) {
+      const dataDir = mkdtempSync(join(tmpdir(), 'molt-ferretdb-'));
+      return startProcess('ferretdb', { file: join(FERRET_DIR, 'bin', 'ferretdb-molt'), args: ['-port', '0', '-dir', dataDir, '-log-level', 'error'], cwd: FERRET_DIR }, options, dataDir);
+    },
+    stop: stopProcesses,
   },
 };
 
@@ -75,9 +95,22 @@ export async function startServer(name: ServerName, options: { detached?: boolea
   const recipe = RECIPES[name];
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   recipe.provision(log);
-  const dataDir = recipe.needsDataDir ? mkdtempSync(join(tmpdir(), `molt-${name}-`)) : undefined;
-  const { file, args, cwd } = recipe.command(dataDir ?? '');
-  const child = spawn(file, args, { cwd, detached: options.detached ?? false, stdio: ['ignore', 'pipe', 'pipe'] });
+  return { name, ...(await recipe.start({ detached: options.detached ?? false })) };
+}
+
+/** Stops a server started by `startServer` (every process of it) and removes its data directory. */
+export function stopServer(server: RunningServer): void {
+  RECIPES[server.name].stop(server);
+}
+
+/** Starts a server that prints `MONGODB_URI=…` on stdout once it listens. */
+async function startProcess(
+  name: ServerName,
+  command: { file: string; args: string[]; cwd: string },
+  options: { detached: boolean },
+  dataDir?: string,
+): Promise<Omit<RunningServer, 'name'>> {
+  const child = spawn(command.file, command.args, { cwd: command.cwd, detached: options.detached, stdio: ['ignore', 'pipe', 'pipe'] });
   const uri = await new Promise<string>((resolve, reject) => {
     let out = '';
     let err = '';
@@ -113,24 +146,30 @@ export async function startServer(name: ServerName, options: { detached?: boolea
     child.stdout.resume();
     child.stderr.resume();
   }
-  return { name, uri, pid: child.pid ?? 0, ...(dataDir ? { dataDir } : {}) };
+  return { uri, pids: [child.pid ?? 0], ...(dataDir ? { dataDir } : {}) };
 }
 
-/** Stops a server started by `startServer` and removes its data directory. */
-export function stopServer(server: RunningServer): void {
-  try {
-    process.kill(server.pid, 'SIGTERM');
-  } catch {
-    // Already gone.
+function stopProcesses(server: RunningServer): void {
+  for (const pid of server.pids) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // Already gone.
+    }
   }
   if (server.dataDir) rmSync(server.dataDir, { recursive: true, force: true });
 }
 
-/** The servers `npm run db:start` left running, if their processes are still alive. */
-export function readRunningServers(): RunningServer[] {
+/** The servers `npm run db:start` recorded, whether or not their processes are still alive. */
+export function readRecordedServers(): RunningServer[] {
   if (!existsSync(STATE_FILE)) return [];
   const servers = JSON.parse(readFileSync(STATE_FILE, 'utf8')) as RunningServer[];
-  return servers.filter((server) => isAlive(server.pid));
+  return servers.filter((server) => Array.isArray(server.pids));
+}
+
+/** The servers `npm run db:start` left running, if every process of each is still alive. */
+export function readRunningServers(): RunningServer[] {
+  return readRecordedServers().filter((server) => server.pids.every(isAlive));
 }
 
 export function writeRunningServers(servers: readonly RunningServer[]): void {
@@ -185,8 +224,10 @@ export async function resolveServer(options: { log?: (line: string) => void; mem
     }
   }
 
-  const running = readRunningServers().find((server) => server.name === 'java');
-  if (running) return { uri: running.uri, source: 'npm run db:start (mongo-java-server)', stop: noop };
+  // The reference server first: the DocumentDB-backed one has a real query engine.
+  const running = readRunningServers();
+  const reference = running.find((server) => server.name === 'documentdb') ?? running.find((server) => server.name === 'java');
+  if (reference) return { uri: reference.uri, source: `npm run db:start (${reference.name === 'documentdb' ? 'FerretDB 2 on DocumentDB' : 'mongo-java-server'})`, stop: noop };
 
   const started = await startServer('java', { log });
   return { uri: started.uri, source: 'mongo-java-server started by the project (servers/java)', stop: async () => stopServer(started) };
