@@ -211,3 +211,32 @@ export class ConfigError extends MoltError {
     this.path = options?.path;
   }
 }
+
+/**
+ * A filter or sort written against the latest shape cannot be rewritten exactly for documents
+ * stored at an older version (a range on a converted value, a sort on a renamed field, a path
+ * through a function step…). Thrown before any I/O: never a silently wrong answer.
+ * @public
+ */
+export class QueryTranslationError extends MoltError {
+  override name = 'QueryTranslationError' as const;
+  readonly schemaName: string;
+  /** The field path of the latest shape the filter or sort names. */
+  readonly field: string;
+  /** The operator that cannot be translated (`$gt`, `$regex`, `sort`…), when one is to blame. */
+  readonly operator: string | undefined;
+  /** The stored versions for which the translation is impossible. */
+  readonly versions: readonly number[];
+
+  constructor(context: { schemaName: string; field: string; operator?: string; versions: readonly number[]; reason: string }) {
+    const where = context.versions.length === 1 ? `version ${context.versions[0]}` : `versions ${context.versions.join(', ')}`;
+    super(
+      `Schema "${context.schemaName}": cannot translate ${context.operator ? `${context.operator} on ` : ''}"${context.field}" for documents stored at ${where}: ${context.reason}. ` +
+        `Nothing was read or written. Migrate those documents first (molt sweep), query through .collection with the stored field names, or pass translateQueries: false.`,
+    );
+    this.schemaName = context.schemaName;
+    this.field = context.field;
+    this.operator = context.operator;
+    this.versions = Object.freeze([...context.versions]);
+  }
+}

@@ -8,9 +8,11 @@ export {
   UpcastError,
   ValidationError,
   ConfigError,
+  QueryTranslationError,
   type DocumentErrorContext,
 } from './errors.js';
 export * from './schema/index.js';
+export { step, type AddStep, type ConvertFunctions, type ConvertStep, type DeclarativeStep, type Expression, type RemoveStep, type RenameStep } from './steps/index.js';
 export {
   DEFAULT_ON_NEWER_VERSION,
   DEFAULT_VALIDATE,

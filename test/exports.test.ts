@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import * as molt from 'mongo-molt';
 
-const ERROR_CLASSES = ['SchemaDefinitionError', 'InvalidOptionError', 'InvalidVersionError', 'NewerVersionError', 'UpcastError', 'ValidationError', 'ConfigError'] as const;
+const ERROR_CLASSES = ['SchemaDefinitionError', 'InvalidOptionError', 'InvalidVersionError', 'NewerVersionError', 'UpcastError', 'ValidationError', 'ConfigError', 'QueryTranslationError'] as const;
 
 describe('the package entry point', () => {
   it.each(ERROR_CLASSES)('exports %s as a MoltError with a fixed name', (name) => {
@@ -24,6 +24,7 @@ describe('the package entry point', () => {
       new molt.UpcastError({ schemaName: 's', _id: 1, fromVersion: 1, toVersion: 2, reason: 'bad' }, { cause }),
       new molt.ValidationError({ schemaName: 's', _id: 1, version: 2, issues: [], action: 'Fix it.' }, { cause }),
       new molt.ConfigError('bad config', { path: 'molt.config.ts' }),
+      new molt.QueryTranslationError({ schemaName: 's', field: 'a', operator: '$gt', versions: [1], reason: 'bad' }),
     ];
     expect(errors.map((error) => error.name)).toEqual([...ERROR_CLASSES]);
     for (const error of errors) expect(error).toBeInstanceOf(molt.MoltError);

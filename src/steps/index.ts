@@ -1,0 +1,6 @@
+export { applyDown, applyUp, isInvertible } from './apply.js';
+export { checkSteps, fieldSchema } from './check.js';
+export { downPipeline, upPipeline, type PipelineStage } from './pipeline.js';
+export { describeStep, isDeclarativeStep, step } from './step.js';
+export type { AddStep, ConvertFunctions, ConvertStep, DeclarativeStep, Expression, RemoveStep, RenameStep } from './step.js';
+export type { ApplyStep, ApplySteps, StepsProducing } from './types.js';

@@ -1,0 +1,65 @@
+/**
+ * The server form of a list of declarative steps: the stages of an update pipeline
+ * (`updateMany(filter, [ …stages ])`) that do on the server what `applyUp`/`applyDown` do in memory,
+ * field for field: an absent source leaves the document as it is, a present `null` is kept.
+ */
+import type { DeclarativeStep, Expression } from './step.js';
+
+/** One stage of an update pipeline. */
+export type PipelineStage = Readonly<Record<string, unknown>>;
+
+/** The stages that migrate up through `steps`, or `undefined` when a step has no server form (a `convert` without `upExpr`). */
+export function upPipeline(steps: readonly DeclarativeStep[]): PipelineStage[] | undefined {
+  const stages: PipelineStage[] = [];
+  for (const s of steps) {
+    switch (s.kind) {
+      case 'rename':
+        stages.push(...moveStages(s.from, s.to, `$${s.from}`));
+        break;
+      case 'add':
+        stages.push({ $set: { [s.field]: { $cond: [isMissing(s.field), { $literal: s.value }, `$${s.field}`] } } });
+        break;
+      case 'remove':
+        stages.push({ $unset: s.field });
+        break;
+      case 'convert':
+        if (s.upExpr === undefined) return undefined;
+        stages.push(...moveStages(s.from, s.to, s.upExpr));
+        break;
+    }
+  }
+  return stages;
+}
+
+/** The stages that undo `steps`, or `undefined` when one cannot run on the server (a `remove`, a `convert` without `downExpr`). */
+export function downPipeline(steps: readonly DeclarativeStep[]): PipelineStage[] | undefined {
+  const stages: PipelineStage[] = [];
+  for (let index = steps.length - 1; index >= 0; index -= 1) {
+    const s = steps[index] as DeclarativeStep;
+    switch (s.kind) {
+      case 'rename':
+        stages.push(...moveStages(s.to, s.from, `$${s.to}`));
+        break;
+      case 'add':
+        stages.push({ $unset: s.field });
+        break;
+      case 'remove':
+        return undefined;
+      case 'convert':
+        if (s.downExpr === undefined || s.down === undefined) return undefined;
+        stages.push(...moveStages(s.to, s.from, s.downExpr));
+        break;
+    }
+  }
+  return stages;
+}
+
+/** Sets `to` from `value` where `from` is present (keeping `to` as it is otherwise), then drops `from`. */
+function moveStages(from: string, to: string, value: string | Expression): PipelineStage[] {
+  const set: PipelineStage = { $set: { [to]: { $cond: [isMissing(from), `$${to}`, value] } } };
+  return from === to ? [set] : [set, { $unset: from }];
+}
+
+function isMissing(path: string): Expression {
+  return { $eq: [{ $type: `$${path}` }, 'missing'] };
+}

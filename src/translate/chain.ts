@@ -1,0 +1,25 @@
+/**
+ * What query translation needs to know of a schema: its versions and, for each step, whether it is
+ * data (declarative steps, translatable) or a function (opaque).
+ */
+import type { DeclarativeStep } from '../steps/step.js';
+
+/** The step into one version, as query translation sees it. */
+export type TranslationStep =
+  | { readonly kind: 'declarative'; readonly steps: readonly DeclarativeStep[] }
+  | { readonly kind: 'function' };
+
+/** A schema's versions and steps, for query translation. */
+export interface TranslationChain {
+  readonly schemaName: string;
+  readonly versionField: string;
+  /** The version of documents without a version field. */
+  readonly unversioned: number;
+  readonly first: number;
+  readonly latest: number;
+  /** `steps[i]` goes from version `first + i` to `first + i + 1`. */
+  readonly steps: readonly TranslationStep[];
+}
+
+/** A filter as plain data. */
+export type Filter = Record<string, unknown>;

@@ -1,0 +1,140 @@
+/**
+ * One field condition (`{ path: condition }`) carried back through one declarative step: what a
+ * stored document of the older shape must satisfy so that, once migrated by the step, it satisfies
+ * the condition. Constant questions ("does the added default match?", "does a removed field
+ * match?") are answered by mingo, a MongoDB query engine in JavaScript, so that they follow the
+ * server's semantics (null matches missing, arrays match their elements…) without a hand-written
+ * matcher.
+ */
+import { Query } from 'mingo';
+import { isPlainObject, isWithin, rebase, setPath } from '../steps/paths.js';
+import type { AnyConvertStep, DeclarativeStep } from '../steps/step.js';
+import { and, or, type Translated } from './logic.js';
+
+/** A condition that cannot be carried back exactly; the caller adds the schema and versions. */
+export class Untranslatable extends Error {
+  constructor(
+    readonly field: string,
+    readonly operator: string | undefined,
+    readonly reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+/** Whether the condition `{ [path]: condition }` holds for `doc` (mingo, MongoDB's semantics). */
+function holds(path: string, condition: unknown, doc: Record<string, unknown>): boolean {
+  try {
+    return new Query({ [path]: condition }).test(doc);
+  } catch (error) {
+    throw new Untranslatable(path, operatorOf(condition), `the condition cannot be evaluated (${(error as Error).message})`);
+  }
+}
+
+/** The condition's operator object keys, when it is one (`{ $gt: 1 }`), else undefined (an equality). */
+function operatorsOf(condition: unknown): string[] | undefined {
+  if (!isPlainObject(condition)) return undefined;
+  const keys = Object.keys(condition);
+  return keys.length > 0 && keys.every((key) => key.startsWith('$')) ? keys : undefined;
+}
+
+function operatorOf(condition: unknown): string | undefined {
+  return operatorsOf(condition)?.[0];
+}
+
+/** Only `$exists` tests: true for conditions that say nothing about the value itself. */
+function onlyExists(condition: unknown): boolean {
+  const operators = operatorsOf(condition);
+  return operators !== undefined && operators.every((key) => key === '$exists');
+}
+
+/** `{ path: condition }` carried back through `s`. */
+export function backField(s: DeclarativeStep, path: string, condition: unknown): Translated {
+  switch (s.kind) {
+    case 'rename':
+      if (isWithin(path, s.to)) return { [rebase(path, s.to, s.from)]: condition };
+      if (isWithin(path, s.from)) return holds(path, condition, {}); // the old name is gone after the step
+      if (isWithin(s.from, path) || isWithin(s.to, path)) {
+        if (isWithin(s.from, path) && isWithin(s.to, path) && onlyExists(condition)) return { [path]: condition };
+        throw new Untranslatable(path, operatorOf(condition), `a condition on the whole of "${path}" cannot see inside it, where ${s.from} was renamed to ${s.to}`);
+      }
+      return { [path]: condition };
+
+    case 'add': {
+      if (isWithin(path, s.field)) {
+        const withDefault = holds(path, condition, setPath({}, s.field, s.value));
+        const whenPresent: Translated = holds(path, condition, {}) ? and([{ [s.field]: { $exists: true } }, { [path]: condition }]) : { [path]: condition };
+        return withDefault ? or([whenPresent, { [s.field]: { $exists: false } }]) : whenPresent;
+      }
+      if (isWithin(s.field, path)) {
+        // The step creates the parents of the added field: after it, they always exist.
+        if (onlyExists(condition)) return holds(path, condition, setPath({}, s.field, s.value));
+        throw new Untranslatable(path, operatorOf(condition), `a condition on the whole of "${path}" cannot see the field ${s.field} added inside it`);
+      }
+      return { [path]: condition };
+    }
+
+    case 'remove':
+      if (isWithin(path, s.field)) return holds(path, condition, {});
+      if (isWithin(s.field, path)) {
+        if (onlyExists(condition)) return { [path]: condition };
+        throw new Untranslatable(path, operatorOf(condition), `a condition on the whole of "${path}" cannot see that ${s.field} was removed from it`);
+      }
+      return { [path]: condition };
+
+    case 'convert':
+      return backConvert(s, path, condition);
+  }
+}
+
+function backConvert(s: AnyConvertStep, path: string, condition: unknown): Translated {
+  if (isWithin(path, s.to)) {
+    if (path !== s.to) throw new Untranslatable(path, operatorOf(condition), `it lies inside the converted value of ${s.to}`);
+    return { [s.from]: mapCondition(s, condition) };
+  }
+  if (s.from !== s.to && isWithin(path, s.from)) return holds(path, condition, {});
+  if (isWithin(s.from, path) || isWithin(s.to, path)) {
+    if (onlyExists(condition) && isWithin(s.from, path) && isWithin(s.to, path)) return { [path]: condition };
+    throw new Untranslatable(path, operatorOf(condition), `a condition on the whole of "${path}" cannot see the value converted inside it`);
+  }
+  return { [path]: condition };
+}
+
+/** Equality, `$in`, `$ne`, `$nin` and `$exists` on a converted value, mapped through `down`. */
+function mapCondition(s: AnyConvertStep, condition: unknown): unknown {
+  const down = s.down as ((value: unknown) => unknown) | undefined;
+  const field = s.to;
+  const mapValue = (value: unknown, operator: string): unknown => {
+    if (value === null) return null; // null matches a missing field: the converted field is missing exactly when its source is
+    if (value instanceof RegExp) throw new Untranslatable(field, operator, 'a regular expression cannot be mapped through the conversion');
+    if (down === undefined) throw new Untranslatable(field, operator, `${s.from} -> ${s.to} has no down function to map the value back`);
+    try {
+      return down(value);
+    } catch (error) {
+      throw new Untranslatable(field, operator, `down(${JSON.stringify(value)}) threw (${(error as Error).message})`);
+    }
+  };
+  const operators = operatorsOf(condition);
+  if (operators === undefined) return mapValue(condition, '$eq');
+  const mapped: Record<string, unknown> = {};
+  for (const operator of operators) {
+    const value = (condition as Record<string, unknown>)[operator];
+    switch (operator) {
+      case '$eq':
+      case '$ne':
+        mapped[operator] = mapValue(value, operator);
+        break;
+      case '$in':
+      case '$nin':
+        if (!Array.isArray(value)) throw new Untranslatable(field, operator, `${operator} needs an array`);
+        mapped[operator] = value.map((item) => mapValue(item, operator));
+        break;
+      case '$exists':
+        mapped[operator] = value;
+        break;
+      default:
+        throw new Untranslatable(field, operator, `only equality, $in, $ne, $nin and $exists can be mapped through a conversion (${operator} would need the conversion to preserve order)`);
+    }
+  }
+  return mapped;
+}
