@@ -17,7 +17,7 @@ export function upPipeline(steps: readonly DeclarativeStep[]): PipelineStage[] |
         stages.push(...moveStages(s.from, s.to, `$${s.from}`));
         break;
       case 'add':
-        stages.push({ $set: { [s.field]: { $cond: [isMissing(s.field), { $literal: s.value }, `$${s.field}`] } } });
+        stages.push(setWhere(s.field, isMissing(s.field), { $literal: s.value }));
         break;
       case 'remove':
         stages.push({ $unset: s.field });
@@ -56,8 +56,26 @@ export function downPipeline(steps: readonly DeclarativeStep[]): PipelineStage[]
 
 /** Sets `to` from `value` where `from` is present (keeping `to` as it is otherwise), then drops `from`. */
 function moveStages(from: string, to: string, value: string | Expression): PipelineStage[] {
-  const set: PipelineStage = { $set: { [to]: { $cond: [isMissing(from), `$${to}`, value] } } };
+  const set = setWhere(to, { $not: [isMissing(from)] }, value);
   return from === to ? [set] : [set, { $unset: from }];
+}
+
+/**
+ * Sets `path` to `value` where `condition` holds, leaving the document as it is elsewhere. A dotted
+ * path is rebuilt from its top-level field with `$mergeObjects`: `$set: { 'a.b': … }` would leave
+ * an empty `a: {}` behind on documents without `a` even when nothing is set (seen on DocumentDB).
+ */
+function setWhere(path: string, condition: Expression, value: unknown): PipelineStage {
+  const [top, ...rest] = path.split('.') as [string, ...string[]];
+  return { $set: { [top]: { $cond: [condition, nest(top, rest, value), `$${top}`] } } };
+}
+
+/** The value of field `prefix` with `value` set at `rest` inside it (an object is made where there is none). */
+function nest(prefix: string, rest: readonly string[], value: unknown): unknown {
+  const [key, ...deeper] = rest;
+  if (key === undefined) return value;
+  const current = { $cond: [{ $eq: [{ $type: `$${prefix}` }, 'object'] }, `$${prefix}`, {}] };
+  return { $mergeObjects: [current, { [key]: nest(`${prefix}.${key}`, deeper, value) }] };
 }
 
 function isMissing(path: string): Expression {
