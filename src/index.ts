@@ -8,6 +8,8 @@ export {
   UpcastError,
   ValidationError,
   ConfigError,
+  UpdateContentionError,
+  DocumentWriteError,
   type DocumentErrorContext,
 } from './errors.js';
 export * from './schema/index.js';
