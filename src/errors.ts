@@ -164,6 +164,54 @@ export class ValidationError extends DocumentError {
   }
 }
 
+/**
+ * An update kept finding documents that older code writes at an old version while it migrated
+ * them, and gave up after `rounds` rounds; nothing was lost, the update may have run on part of
+ * its matches. Retry it, or pin `writeVersion` in the older code so it stops writing old versions.
+ * @public
+ */
+export class UpdateContentionError extends MoltError {
+  override name = 'UpdateContentionError' as const;
+  /** The wrapper method that gave up, e.g. `updateOne`. */
+  readonly operation: string;
+  readonly rounds: number;
+
+  constructor(operation: string, rounds: number) {
+    super(
+      `${operation} found its matches rewritten at an old version ${rounds} times in a row while migrating them: other code keeps writing old versions of these documents. ` +
+        'Retry the update, or pin writeVersion in the older code (or deploy the newer schema there) so that it stops writing old versions.',
+    );
+    this.operation = operation;
+    this.rounds = rounds;
+  }
+}
+
+/**
+ * The server refused to store a migrated document (a unique index, a document validator, a size
+ * limit) while an update migrated its matches first; the update did not run. `code` is the
+ * server's error code.
+ * @public
+ */
+export class DocumentWriteError extends DocumentError {
+  override name = 'DocumentWriteError' as const;
+  readonly code: number | undefined;
+
+  constructor(context: DocumentErrorContext & { code: number | undefined; reason: string }) {
+    super(
+      context,
+      `The server refused to store document ${describeId(context._id)} of schema "${context.schemaName}" migrated before an update (code ${String(context.code)}): ${context.reason}. ` +
+        'Fix what the server objects to (often a unique index or a validator that the migrated shape breaks); the update was not run.',
+    );
+    this.code = context.code;
+  }
+}
+
+/** The name and message of anything thrown (for logs and failure records). */
+export function describeError(error: unknown): { name: string; message: string } {
+  if (error instanceof Error) return { name: error.name, message: error.message };
+  return { name: 'Error', message: String(error) };
+}
+
 /** Renders an `_id` for a message: short, never a document body. */
 export function describeId(id: unknown): string {
   if (id === undefined) return '(without _id)';

@@ -9,6 +9,8 @@ export {
   ValidationError,
   ConfigError,
   QueryTranslationError,
+  UpdateContentionError,
+  DocumentWriteError,
   type DocumentErrorContext,
 } from './errors.js';
 export * from './schema/index.js';

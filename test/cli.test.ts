@@ -154,7 +154,7 @@ describe('molt (as a process)', () => {
     expect(JSON.parse(rest.stdout)).toMatchObject({ status: 'complete', migrated: 300 - report.migrated, skipped: 0 });
   });
 
-  it('sweep stops cleanly on SIGTERM: the batch in flight finishes, the checkpoint is saved, exit 3', async () => {
+  it('sweep stops cleanly on SIGTERM: the batch in flight is finished or abandoned whole (never half-counted), the checkpoint is saved, exit 3', async () => {
     await users().insertMany(mixedUsers(400));
     let signalled = false;
     const result = await runMolt(['sweep', 'users', '--config', FIXTURE_CONFIG, '--rate', '50', '--batch-size', '10', '--json'], {

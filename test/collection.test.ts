@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, expectTypeOf, inject, it } from 'vitest';
 import { z } from 'zod';
-import type { Collection, Document } from 'mongodb';
+import { MongoClient, type Collection, type Document } from 'mongodb';
 import { pino } from 'pino';
 import {
   defineSchema,
@@ -433,14 +433,25 @@ describe('driver options', () => {
       process.stderr.write(`[skipped] session pass-through: ${inject('serverFeatures').kind} does not support sessions\n`);
       context.skip();
     }
-    const users = versioned(raw, User);
-    const session = t.client.startSession();
+    // Every command the wrapper sends must carry this session's id (the driver would otherwise use an implicit one).
+    const monitored = new MongoClient(t.uri, { monitorCommands: true });
+    const sent: { name: string; lsid: unknown }[] = [];
+    monitored.on('commandStarted', (event) => {
+      if (['find', 'update', 'findAndModify'].includes(event.commandName)) sent.push({ name: event.commandName, lsid: (event.command.lsid as { id?: unknown } | undefined)?.id });
+    });
+    await monitored.connect();
+    const users = versioned(monitored.db(t.db.databaseName).collection(raw.collectionName), User);
+    const session = monitored.startSession();
     try {
       expect(await users.findOne({ _id: 'u1' }, { session })).toMatchObject({ display_name: 'Ada Lovelace' });
       await users.updateOne({ _id: 'u1' }, { $inc: { logins: 1 } }, { session });
       expect(await stored('u1')).toMatchObject({ logins: 2, schemaVersion: 3 });
+      expect(sent.map((command) => command.name)).toEqual(expect.arrayContaining(['find', 'update']));
+      const id = JSON.stringify(session.id?.id);
+      for (const command of sent) expect(JSON.stringify(command.lsid), command.name).toBe(id);
     } finally {
       await session.endSession();
+      await monitored.close();
     }
   });
 });

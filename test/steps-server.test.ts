@@ -5,8 +5,8 @@ import { applyDown, applyUp, downPipeline, step, upPipeline, type DeclarativeSte
 import { useTestDatabase } from './support/database.js';
 
 const { db } = useTestDatabase('steps_server');
-const { pipelineUpdates, kind } = inject('serverFeatures');
-if (!pipelineUpdates) process.stderr.write(`[skipped] declarative steps on the server: ${kind} does not run update pipelines\n`);
+const { updatePipelines, kind } = inject('serverFeatures');
+if (!updatePipelines) process.stderr.write(`[skipped] declarative steps on the server: ${kind} does not run update pipelines\n`);
 
 const steps: DeclarativeStep[] = [
   step.rename('full_name', 'display_name'),
@@ -28,7 +28,7 @@ const v1Doc = fc.record({
   address: fc.option(fc.record({ zip: fc.constantFrom('N1', 'E2'), city: fc.constant('L') }, { requiredKeys: ['city'] }), { nil: undefined }),
 }, { requiredKeys: [] }).map((doc) => Object.fromEntries(Object.entries(doc).filter(([, value]) => value !== undefined)));
 
-it.skipIf(!pipelineUpdates)('the server form of each step gives what the step gives in memory, fields present or absent', async () => {
+it.skipIf(!updatePipelines)('the server form of each step gives what the step gives in memory, fields present or absent', async () => {
   const pipeline = upPipeline(steps);
   expect(pipeline).toBeDefined();
   await fc.assert(fc.asyncProperty(fc.array(v1Doc, { minLength: 1, maxLength: 30 }), async (docs) => {
@@ -42,7 +42,7 @@ it.skipIf(!pipelineUpdates)('the server form of each step gives what the step gi
   }), { numRuns: 15 });
 }, 120_000);
 
-it.skipIf(!pipelineUpdates)('down on the server undoes up for invertible steps', async () => {
+it.skipIf(!updatePipelines)('down on the server undoes up for invertible steps', async () => {
   const invertible = [steps[0], steps[1], steps[4]] as DeclarativeStep[];
   const collection = db.collection<Record<string, unknown>>('down');
   const docs = [{ _id: 1, full_name: 'Ada', address: { zip: 'N1' } }, { _id: 2, address: { city: 'L' } }, { _id: 3 }];

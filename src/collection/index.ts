@@ -1,6 +1,6 @@
 export { versioned, VersionedCollection, type DocumentOf } from './versioned-collection.js';
 export { VersionedCursor } from './cursor.js';
-export { CompareOn } from './compare-and-swap.js';
+export { CompareOn } from '../storage/index.js';
 export {
   DEFAULT_COMPARE_ON,
   DEFAULT_WRITE_BACK_BATCH_SIZE,

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { InvalidOptionError } from '../errors.js';
 import { DEFAULT_ON_NEWER_VERSION, DEFAULT_VALIDATE, type OnNewerVersion, type ValidateMode } from '../migrate/index.js';
 import type { SchemaDefinition } from '../schema/types.js';
-import type { CompareOn } from './compare-and-swap.js';
+import type { CompareOn } from '../storage/index.js';
 
 /** Options of `versioned(collection, schema, options)`. @public */
 export interface VersionedCollectionOptions {

@@ -1,16 +1,17 @@
-import type { Document, Filter } from 'mongodb';
+import type { Document } from 'mongodb';
 import type { Logger } from 'pino';
-import { isPromiseLike, migrateDocument, type MigrationResult } from '../migrate/index.js';
+import { isPromiseLike, migrateDocument, migrationTarget, type MigrationResult, type MigrationTarget } from '../migrate/index.js';
 import type { MaybePromise, SchemaDefinition } from '../schema/types.js';
-import { casFilterFor, storedVersion } from './compare-and-swap.js';
+import { readState, storedVersion, storedWrite, type ReadState } from '../storage/index.js';
 import type { ResolvedOptions } from './options.js';
 import type { MutableStats, WriteBackQueue } from './write-back.js';
 
 /**
  * Turns raw documents from the driver into documents of the latest shape. Documents already at the
  * latest version take the fast path: the version field is removed and nothing else runs (unless
- * `validate: 'always'`). Stale ones are upcast, validated and, with `writeBackOnRead`, queued for
- * a compare-and-swap write-back at the write version.
+ * `validate: 'always'`). Others are upcast, validated and, with `writeBackOnRead`, queued for a
+ * compare-and-swap write-back at the write version when their stored version field is not it
+ * (documents without the field included, even when they read as the write version).
  */
 export class DocumentReader {
   readonly #definition: SchemaDefinition;
@@ -20,6 +21,8 @@ export class DocumentReader {
   readonly #fastPath: boolean;
   readonly #migrateOptions;
   readonly #stats: MutableStats;
+  readonly #target: MigrationTarget;
+  readonly #pinned: boolean;
 
   constructor(definition: SchemaDefinition, options: ResolvedOptions, writeBack: WriteBackQueue | undefined, stats: MutableStats) {
     this.#stats = stats;
@@ -29,6 +32,8 @@ export class DocumentReader {
     this.#logger = options.logger;
     this.#fastPath = options.validate !== 'always';
     this.#migrateOptions = { validate: options.validate, onNewerVersion: options.onNewerVersion } as const;
+    this.#target = migrationTarget(definition, options.writeVersion, 'up');
+    this.#pinned = options.writeVersion !== definition.latest;
   }
 
   /** The latest-shape document for a raw one; the raw document is consumed (modified in place). */
@@ -38,13 +43,13 @@ export class DocumentReader {
       delete raw[versionField];
       return raw;
     }
-    const cas = this.#writeBack === undefined ? undefined : casFilterFor(raw, versionField, this.#options.compareOn);
-    const pinnedCopy = this.#needsPinnedCopy(raw) ? { ...raw } : undefined;
+    const state = this.#writeBack === undefined ? undefined : readState(raw, this.#target, this.#options.compareOn);
+    const pinnedCopy = state !== undefined && this.#needsPinnedWrite(raw, state) ? { ...raw } : undefined;
     const result = migrateDocument(this.#definition, raw, this.#migrateOptions, true);
     if (isPromiseLike<MigrationResult<Document>>(result)) {
-      return result.then((settled) => this.#afterMigration(settled, cas, pinnedCopy));
+      return result.then((settled) => this.#afterMigration(settled, state, pinnedCopy));
     }
-    return this.#afterMigration(result, cas, pinnedCopy);
+    return this.#afterMigration(result, state, pinnedCopy);
   }
 
   /** Reads many; stays synchronous when every document does. */
@@ -59,34 +64,34 @@ export class DocumentReader {
     return async ? Promise.all(out) : (out as Document[]);
   }
 
-  /** With a pinned write version, the write-back stores the document at that version, not the latest. */
-  #needsPinnedCopy(raw: Document): boolean {
-    if (this.#writeBack === undefined || this.#options.writeVersion === this.#definition.latest) return false;
-    return (storedVersion(raw, this.#definition.versionField) ?? this.#definition.unversioned) < this.#options.writeVersion;
+  /** With a pinned write version, a document at or below it is written back at it (never one above: no downcast on read). */
+  #needsPinnedWrite(raw: Document, state: ReadState): boolean {
+    if (!this.#pinned || !state.needsWrite) return false;
+    return (storedVersion(raw, this.#definition.versionField) ?? this.#definition.unversioned) <= this.#options.writeVersion;
   }
 
-  async #pinnedWriteBack(id: unknown, cas: Filter<Document>, raw: Document): Promise<void> {
+  async #pinnedWriteBack(state: ReadState, raw: Document): Promise<void> {
     try {
-      const atWriteVersion = await migrateDocument(this.#definition, raw, { to: this.#options.writeVersion, validate: 'migrated' }, true);
-      this.#writeBack?.enqueue(id, cas, atWriteVersion.value, this.#options.writeVersion);
+      const atWriteVersion = await migrateDocument(this.#definition, raw, { to: this.#target.version, validate: 'migrated' }, true);
+      this.#writeBack?.enqueue(storedWrite(state, atWriteVersion.value, this.#target));
     } catch (error) {
-      this.#logger?.error({ err: error, _id: id }, 'mongo-molt: cannot write back at the pinned write version');
+      this.#logger?.error({ err: error, _id: state.id }, 'mongo-molt: cannot write back at the pinned write version');
     }
   }
 
-  #afterMigration(result: MigrationResult<Document>, cas: Filter<Document> | undefined, pinnedCopy: Document | undefined): Document {
-    if (!result.changed) return result.value;
-    const id: unknown = result.value._id;
-    this.#stats.migratedOnRead++;
-    if (this.#writeBack !== undefined && cas !== undefined) {
-      if (pinnedCopy !== undefined) {
-        void this.#pinnedWriteBack(id, cas, pinnedCopy);
-      } else if (this.#options.writeVersion === this.#definition.latest) {
-        this.#writeBack.enqueue(id, cas, result.value, result.toVersion);
+  #afterMigration(result: MigrationResult<Document>, state: ReadState | undefined, pinnedCopy: Document | undefined): Document {
+    if (result.changed) {
+      this.#stats.migratedOnRead++;
+      if (this.#logger?.isLevelEnabled('debug')) {
+        this.#logger.debug({ _id: result.value._id, fromVersion: result.fromVersion, toVersion: result.toVersion }, 'mongo-molt: upcast on read');
       }
     }
-    if (this.#logger?.isLevelEnabled('debug')) {
-      this.#logger.debug({ _id: id, fromVersion: result.fromVersion, toVersion: result.toVersion }, 'mongo-molt: upcast on read');
+    if (state !== undefined && state.needsWrite) {
+      if (pinnedCopy !== undefined) {
+        void this.#pinnedWriteBack(state, pinnedCopy);
+      } else if (!this.#pinned && result.toVersion === this.#target.version) {
+        this.#writeBack?.enqueue(storedWrite(state, result.value, this.#target));
+      }
     }
     return result.value;
   }

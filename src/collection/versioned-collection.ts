@@ -25,23 +25,22 @@ import type {
   WithId,
   WithoutId,
 } from 'mongodb';
-import { BSON } from 'mongodb';
-import { InvalidOptionError, MoltError, NewerVersionError } from '../errors.js';
-import { isPromiseLike, migrateDocument, validateVersion } from '../migrate/index.js';
+import { InvalidOptionError, NewerVersionError } from '../errors.js';
+import { andFilters } from '../migrate/index.js';
 import type { AnyVersionedSchema, Infer } from '../schema/index.js';
+import { definitionOf } from '../schema/definition.js';
 import type { SchemaDefinition } from '../schema/types.js';
-import { stampVersion } from './compare-and-swap.js';
+import { databaseOf, serverCapabilities } from '../server/index.js';
+import { BulkWriter } from '../storage/index.js';
 import { VersionedCursor } from './cursor.js';
+import { distinctLatest } from './distinct.js';
 import { resolveOptions, type ResolvedOptions, type VersionedCollectionOptions } from './options.js';
+import { prepareWrite } from './prepare-write.js';
 import { compileProjection } from './projection.js';
 import { DocumentReader } from './reader.js';
-import { and, StaleMatchMigrator } from './stale-matches.js';
-import { checkUpdate } from './update-fields.js';
+import { StaleMatchMigrator } from './stale-matches.js';
+import { UpdateRunner } from './updates.js';
 import { createStats, WriteBackQueue, type MutableStats, type WriteBackStats } from './write-back.js';
-
-/** An update that keeps finding freshly written stale documents gives up after this many rounds. */
-const MAX_UPDATE_ROUNDS = 50;
-const WRITE_ACTION = 'Nothing was written; pass a document of the latest shape.';
 
 /**
  * A MongoDB collection whose documents are always handed out at the latest version of a schema
@@ -57,7 +56,7 @@ export class VersionedCollection<T extends Document> {
   readonly #options: ResolvedOptions;
   readonly #reader: DocumentReader;
   readonly #writeBack: WriteBackQueue | undefined;
-  readonly #stale: StaleMatchMigrator;
+  readonly #updates: UpdateRunner;
   readonly #stats: MutableStats;
   /** Documents this code knows: a replacement never overwrites a document written by newer code. */
   readonly #notNewer: Filter<Document>;
@@ -66,15 +65,16 @@ export class VersionedCollection<T extends Document> {
   constructor(collection: Collection<Document>, schema: AnyVersionedSchema, options: VersionedCollectionOptions = {}) {
     this.collection = collection;
     this.schema = schema;
-    this.#definition = schema.definition;
+    this.#definition = definitionOf(schema);
     this.#options = resolveOptions(this.#definition, options);
     this.#stats = createStats();
     const { logger, writeBackBatchSize } = this.#options;
-    this.#writeBack = this.#options.writeBackOnRead
-      ? new WriteBackQueue(collection, this.#definition.versionField, writeBackBatchSize, logger, this.#stats)
-      : undefined;
+    // One writer for write-backs and update-time migration, within the server's bulk limit.
+    const writer = new BulkWriter(collection, { capabilities: () => serverCapabilities(databaseOf(collection)), log: logger });
+    this.#writeBack = this.#options.writeBackOnRead ? new WriteBackQueue(writer, writeBackBatchSize, logger, this.#stats) : undefined;
     this.#reader = new DocumentReader(this.#definition, this.#options, this.#writeBack, this.#stats);
-    this.#stale = new StaleMatchMigrator(collection, this.#definition, this.#options, this.#stats);
+    const stale = new StaleMatchMigrator(collection, this.#definition, this.#options, this.#stats, writer);
+    this.#updates = new UpdateRunner(collection, this.#definition, this.#options.writeVersion, stale);
     this.#notNewer = { [this.#definition.versionField]: { $not: { $gt: this.#definition.latest } } } as Filter<Document>;
   }
 
@@ -120,21 +120,8 @@ export class VersionedCollection<T extends Document> {
    * As `Collection.distinct`, over the latest shape: documents at the latest version are asked of
    * the server; stale ones matching the filter are upcast and their values merged in.
    */
-  async distinct(key: string, filter: Filter<T> = {}, options: DistinctOptions = {}): Promise<unknown[]> {
-    const field = this.#definition.versionField;
-    const base = filter as Filter<Document>;
-    const current = await this.collection.distinct(key, and(base, { [field]: this.#definition.latest }), options);
-    const seen = new Map<string, unknown>();
-    for (const value of current) seen.set(distinctKey(value), value);
-    const staleOptions = options.session ? { session: options.session } : {};
-    for await (const raw of this.collection.find(and(base, { [field]: { $ne: this.#definition.latest } }), staleOptions)) {
-      const doc = await this.#reader.read(raw);
-      for (const value of valuesAt(doc, key.split('.'))) {
-        const mapKey = distinctKey(value);
-        if (!seen.has(mapKey)) seen.set(mapKey, value);
-      }
-    }
-    return [...seen.values()];
+  distinct(key: string, filter: Filter<T> = {}, options: DistinctOptions = {}): Promise<unknown[]> {
+    return distinctLatest(this.collection, this.#definition, this.#reader, key, filter as Filter<Document>, options);
   }
 
   // --- writes ------------------------------------------------------------------------------
@@ -160,33 +147,17 @@ export class VersionedCollection<T extends Document> {
   async replaceOne(filter: Filter<T>, replacement: WithoutId<T>, options: ReplaceOptions = {}): Promise<UpdateResult<T>> {
     const stored = await this.#prepareWrite(replacement, true);
     const base = filter as Filter<Document>;
-    const result = await this.#refuseNewer(base, () => this.collection.replaceOne(and(base, this.#notNewer), stored, options));
+    const result = await this.#refuseNewer(base, () => this.collection.replaceOne(andFilters(base, this.#notNewer) as Filter<Document>, stored, options));
     if (result.matchedCount === 0 && result.upsertedCount === 0) await this.#throwIfNewerMatches(base, options.session);
     return result as UpdateResult<T>;
   }
 
   /**
-   * As `Collection.updateOne`. Stale documents the filter matches are migrated first (with
-   * compare-and-swap); the operators then run only on a document at the write version.
+   * As `Collection.updateOne`. The document the update touches is migrated first if it is stale
+   * (with compare-and-swap); the operators then run only on a document at the write version.
    */
   async updateOne(filter: Filter<T>, update: UpdateFilter<T> | Document[], options: UpdateOptions & { sort?: Sort } = {}): Promise<UpdateResult<T>> {
-    checkUpdate(this.#definition, this.#options.writeVersion, update as Document);
-    const base = filter as Filter<Document>;
-    const session = options.session;
-    // A sort picks the target here, by `_id`: the server is not asked to sort (only MongoDB 8 can).
-    const { sort, ...updateOptions } = options;
-    const run = (target: Filter<Document>) => this.collection.updateOne(target, update as UpdateFilter<Document>, updateOptions);
-    if (sort !== undefined) return (await this.#updateFirstBySort(base, sort, session, run)) as UpdateResult<T>;
-    if (options.upsert) {
-      await this.#migrateUntilNoneStale(base, session, 1);
-      return (await run(this.#stale.current(base))) as UpdateResult<T>;
-    }
-    for (let round = 0; round < MAX_UPDATE_ROUNDS; round++) {
-      const result = await run(this.#stale.current(base));
-      if (result.matchedCount > 0) return result as UpdateResult<T>;
-      if ((await this.#stale.migrateOne(base, session)).state === 'none') return result as UpdateResult<T>;
-    }
-    throw tooManyRounds('updateOne');
+    return (await this.#updates.updateOne(filter as Filter<Document>, update as UpdateFilter<Document>, options)) as UpdateResult<T>;
   }
 
   /**
@@ -194,50 +165,15 @@ export class VersionedCollection<T extends Document> {
    * version, then repeats for documents that turned up stale meanwhile (written by older code).
    */
   async updateMany(filter: Filter<T>, update: UpdateFilter<T> | Document[], options: UpdateOptions = {}): Promise<UpdateResult<T>> {
-    checkUpdate(this.#definition, this.#options.writeVersion, update as Document);
-    const base = filter as Filter<Document>;
-    const session = options.session;
-    await this.#migrateUntilNoneStale(base, session);
-    const first = await this.collection.updateMany(this.#stale.current(base), update as UpdateFilter<Document>, options);
-    let matchedCount = first.matchedCount;
-    let modifiedCount = first.modifiedCount;
-    const { upsert: _upsert, ...lateOptions } = options;
-    for (let round = 0; round < MAX_UPDATE_ROUNDS; round++) {
-      const { found, migratedIds } = await this.#stale.migrate(base, { session });
-      if (found === 0) return { ...first, matchedCount, modifiedCount } as UpdateResult<T>;
-      if (migratedIds.length === 0) continue;
-      const late = await this.collection.updateMany(
-        and(this.#stale.current(base), { _id: { $in: migratedIds } } as Filter<Document>),
-        update as UpdateFilter<Document>,
-        lateOptions,
-      );
-      matchedCount += late.matchedCount;
-      modifiedCount += late.modifiedCount;
-    }
-    throw tooManyRounds('updateMany');
+    return (await this.#updates.updateMany(filter as Filter<Document>, update as UpdateFilter<Document>, options)) as UpdateResult<T>;
   }
 
   /** As `Collection.findOneAndUpdate`, with `updateOne`'s migration first; the document returned is upcast. */
   findOneAndUpdate(filter: Filter<T>, update: UpdateFilter<T> | Document[], options: FindOneAndUpdateOptions & { includeResultMetadata: true }): Promise<ModifyResult<T>>;
   findOneAndUpdate(filter: Filter<T>, update: UpdateFilter<T> | Document[], options?: FindOneAndUpdateOptions): Promise<WithId<T> | null>;
   async findOneAndUpdate(filter: Filter<T>, update: UpdateFilter<T> | Document[], options: FindOneAndUpdateOptions = {}): Promise<WithId<T> | null | ModifyResult<T>> {
-    checkUpdate(this.#definition, this.#options.writeVersion, update as Document);
-    const base = filter as Filter<Document>;
-    const session = options.session;
-    const rawOptions = { ...options, includeResultMetadata: true as const };
-    const run = (target: Filter<Document>) => this.collection.findOneAndUpdate(target, update as UpdateFilter<Document>, rawOptions);
-    const matched = (result: ModifyResult<Document>) => Boolean(result.lastErrorObject?.n) || result.value !== null;
-    if (options.sort !== undefined) {
-      const result = await this.#updateFirstBySort(base, options.sort, session, run, matched);
-      return this.#modifyResult(result, options.includeResultMetadata === true);
-    }
-    if (options.upsert) await this.#migrateUntilNoneStale(base, session, 1);
-    for (let round = 0; round < MAX_UPDATE_ROUNDS; round++) {
-      const result = await run(this.#stale.current(base));
-      if (!matched(result) && !options.upsert && (await this.#stale.migrateOne(base, session)).state !== 'none') continue;
-      return this.#modifyResult(result, options.includeResultMetadata === true);
-    }
-    throw tooManyRounds('findOneAndUpdate');
+    const result = await this.#updates.findOneAndUpdate(filter as Filter<Document>, update as UpdateFilter<Document>, options);
+    return this.#modifyResult(result, options.includeResultMetadata === true);
   }
 
   /** As `Collection.findOneAndReplace`; the replacement is validated and stored at the write version. */
@@ -246,7 +182,7 @@ export class VersionedCollection<T extends Document> {
   async findOneAndReplace(filter: Filter<T>, replacement: WithoutId<T>, options: FindOneAndReplaceOptions = {}): Promise<WithId<T> | null | ModifyResult<T>> {
     const stored = await this.#prepareWrite(replacement, true);
     const base = filter as Filter<Document>;
-    const result = await this.#refuseNewer(base, () => this.collection.findOneAndReplace(and(base, this.#notNewer), stored, { ...options, includeResultMetadata: true }));
+    const result = await this.#refuseNewer(base, () => this.collection.findOneAndReplace(andFilters(base, this.#notNewer) as Filter<Document>, stored, { ...options, includeResultMetadata: true }));
     if (!result.lastErrorObject?.n && result.value === null) await this.#throwIfNewerMatches(base, options.session);
     return this.#modifyResult(result, options.includeResultMetadata === true);
   }
@@ -283,42 +219,10 @@ export class VersionedCollection<T extends Document> {
 
   // --- internals -----------------------------------------------------------------------------
 
-  /**
-   * A single-document update with a `sort`: the document the sort puts first, whatever its
-   * version, is migrated if it is stale, then updated by `_id` (with the filter, at the write
-   * version). If it changed in between, the sort is asked again.
-   */
-  async #updateFirstBySort<R>(
-    filter: Filter<Document>,
-    sort: Sort,
-    session: UpdateOptions['session'],
-    run: (target: Filter<Document>) => Promise<R>,
-    matched: (result: R) => boolean = (result) => (result as { matchedCount: number }).matchedCount > 0,
-  ): Promise<R> {
-    for (let round = 0; round < MAX_UPDATE_ROUNDS; round++) {
-      const first = await this.#stale.migrateOne(filter, session, sort);
-      if (first.state === 'stale') continue;
-      // Nothing matches: the update answers that (or, with upsert, inserts at the write version).
-      if (first.state === 'none') return run(this.#stale.current(filter));
-      const result = await run(and(this.#stale.current(filter), { _id: first.id } as Filter<Document>));
-      if (matched(result)) return result;
-    }
-    throw tooManyRounds('a sorted update');
-  }
-
-  /** Migrates stale matches until none remains (or `limit` at a time, for single-document writes). */
-  async #migrateUntilNoneStale(filter: Filter<Document>, session: UpdateOptions['session'], limit?: number): Promise<void> {
-    for (let round = 0; round < MAX_UPDATE_ROUNDS; round++) {
-      const { found } = await this.#stale.migrate(filter, limit === undefined ? { session } : { session, limit });
-      if (found === 0) return;
-    }
-    throw tooManyRounds('an update');
-  }
-
   /** A replacement that matched nothing: if that is because the match is newer than this code, say so. */
   async #throwIfNewerMatches(filter: Filter<Document>, session: ReplaceOptions['session']): Promise<void> {
     const field = this.#definition.versionField;
-    const newer = await this.collection.findOne(and(filter, { [field]: { $gt: this.#definition.latest } }), session ? { session } : {});
+    const newer = await this.collection.findOne(andFilters(filter, { [field]: { $gt: this.#definition.latest } }) as Filter<Document>, session ? { session } : {});
     if (newer !== null) {
       throw new NewerVersionError({ schemaName: this.#definition.name, _id: newer._id, version: newer[field] as number, latestVersion: this.#definition.latest });
     }
@@ -334,20 +238,8 @@ export class VersionedCollection<T extends Document> {
     }
   }
 
-  /** Validates a latest-shape document and turns it into what is stored at the write version. */
-  async #prepareWrite(doc: unknown, isReplacement = false): Promise<Document> {
-    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
-      throw new InvalidOptionError('document', `a write expects a document (a plain object), got ${doc === null ? 'null' : Array.isArray(doc) ? 'an array' : typeof doc}.`);
-    }
-    const definition = this.#definition;
-    const { [definition.versionField]: _ignored, ...value } = doc as Document;
-    const { writeVersion } = this.#options;
-    const id: unknown = value._id;
-    const latestCheck = validateVersion(definition, definition.latest, value, id, WRITE_ACTION, isReplacement);
-    if (isPromiseLike(latestCheck)) await latestCheck;
-    if (writeVersion === definition.latest) return stampVersion(value, definition.versionField, writeVersion);
-    const down = await migrateDocument(definition, stampVersion(value, definition.versionField, definition.latest), { to: writeVersion, validate: 'migrated' }, false);
-    return stampVersion(down.value, definition.versionField, writeVersion);
+  #prepareWrite(doc: unknown, isReplacement = false): Promise<Document> {
+    return prepareWrite(this.#definition, this.#options.writeVersion, doc, isReplacement);
   }
 
   async #modifyResult(result: ModifyResult<Document>, withMetadata: boolean): Promise<WithId<T> | null | ModifyResult<T>> {
@@ -374,9 +266,7 @@ export function versioned<S extends AnyVersionedSchema, C extends Document = Doc
   if (typeof collection !== 'object' || collection === null || typeof (collection as { find?: unknown }).find !== 'function') {
     throw new InvalidOptionError('collection', 'versioned() expects a driver Collection, e.g. db.collection("users").');
   }
-  if (typeof schema !== 'object' || schema === null || !('definition' in schema)) {
-    throw new InvalidOptionError('schema', 'versioned() expects a schema from defineSchema(...).version(...).');
-  }
+  definitionOf(schema);
   return new VersionedCollection<DocumentOf<S>>(collection as unknown as Collection<Document>, schema, options);
 }
 
@@ -393,23 +283,4 @@ function withoutProjection(options: FindOptions): FindOptions {
 function adoptId(original: unknown, stored: Document): void {
   const target = original as Document;
   if (target._id === undefined && stored._id !== undefined) target._id = stored._id;
-}
-
-function tooManyRounds(operation: string): MoltError {
-  return new MoltError(
-    `${operation} kept finding stale documents after ${MAX_UPDATE_ROUNDS} rounds of migration: something keeps writing old versions concurrently. Retry, or pin writeVersion in the older code.`,
-  );
-}
-
-function distinctKey(value: unknown): string {
-  return Buffer.from(BSON.serialize({ v: value })).toString('base64');
-}
-
-/** The values `distinct` collects at a dotted path: arrays are unwound, as the server does. */
-function valuesAt(value: unknown, path: readonly string[]): unknown[] {
-  if (Array.isArray(value)) return value.flatMap((item) => valuesAt(item, path));
-  if (path.length === 0) return value === undefined ? [] : [value];
-  if (typeof value !== 'object' || value === null) return [];
-  const [head, ...rest] = path;
-  return valuesAt((value as Document)[head as string], rest);
 }

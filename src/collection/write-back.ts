@@ -1,6 +1,6 @@
-import { BSON, MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type Document, type Filter } from 'mongodb';
+import { BSON } from 'mongodb';
 import type { Logger } from 'pino';
-import { stampVersion } from './compare-and-swap.js';
+import type { BulkWriter, StoredWrite } from '../storage/index.js';
 
 /** Counters of what the wrapper did on its own: migrations on read and their write-backs. @public */
 export interface WriteBackStats {
@@ -24,43 +24,34 @@ export function createStats(): MutableStats {
   return { migratedOnRead: 0, writtenBack: 0, migratedBeforeUpdate: 0, lostRaces: 0, writeBackErrors: 0 };
 }
 
-interface PendingWrite {
-  readonly id: unknown;
-  readonly filter: Filter<Document>;
-  readonly document: Document;
-}
-
 /**
  * Batches compare-and-swap write-backs of documents upcast on read. `enqueue` is synchronous and
- * never throws, so a read is not delayed; the batch goes out on the next turn of the event loop,
- * or at once when full. Errors are logged and counted.
+ * never throws, so a read is not delayed; the batch goes out (through the shared writer) on the
+ * next turn of the event loop, or at once when full. Errors are logged and counted.
  */
 export class WriteBackQueue {
-  readonly #collection: Collection<Document>;
-  readonly #versionField: string;
+  readonly #writer: BulkWriter;
   readonly #batchSize: number;
   readonly #logger: Logger | undefined;
   readonly #inFlight = new Set<Promise<void>>();
-  #pending: PendingWrite[] = [];
+  #pending: StoredWrite[] = [];
   #scheduled = false;
   readonly #stats: MutableStats;
 
-  constructor(collection: Collection<Document>, versionField: string, batchSize: number, logger: Logger | undefined, stats: MutableStats) {
+  constructor(writer: BulkWriter, batchSize: number, logger: Logger | undefined, stats: MutableStats) {
     this.#stats = stats;
-    this.#collection = collection;
-    this.#versionField = versionField;
+    this.#writer = writer;
     this.#batchSize = batchSize;
     this.#logger = logger;
   }
 
   /**
-   * Queues `value` to be stored at `version` where the document still matches `filter` (its
-   * compare-and-swap filter). The value is copied now (through BSON), so the app may change the
-   * object it was handed.
+   * Queues a compare-and-swap write. The replacement is copied now (through BSON), so the app may
+   * change the object it was handed.
    */
-  enqueue(id: unknown, filter: Filter<Document>, value: Document, version: number): void {
-    const document = BSON.deserialize(BSON.serialize(stampVersion(value, this.#versionField, version)));
-    this.#pending.push({ id, filter, document });
+  enqueue(write: StoredWrite): void {
+    const replacement = BSON.deserialize(BSON.serialize(write.replacement));
+    this.#pending.push({ ...write, replacement });
     if (this.#pending.length >= this.#batchSize) {
       this.#send();
     } else if (!this.#scheduled) {
@@ -86,29 +77,20 @@ export class WriteBackQueue {
     this.#inFlight.add(sending);
   }
 
-  async #write(batch: readonly PendingWrite[]): Promise<void> {
-    const operations: AnyBulkWriteOperation<Document>[] = batch.map((write) => ({
-      replaceOne: { filter: write.filter, replacement: write.document },
-    }));
+  async #write(batch: readonly StoredWrite[]): Promise<void> {
     try {
-      const result = await this.#collection.bulkWrite(operations, { ordered: false });
-      this.#count(batch, result.matchedCount);
-    } catch (error) {
-      if (error instanceof MongoBulkWriteError) {
-        const failed = error.writeErrors instanceof Array ? error.writeErrors.length : 1;
-        this.#stats.writeBackErrors += failed;
-        this.#count(batch.slice(failed), error.result.matchedCount);
-      } else {
-        this.#stats.writeBackErrors += batch.length;
+      const outcome = await this.#writer.write(batch);
+      this.#stats.writtenBack += outcome.matched;
+      this.#stats.writeBackErrors += outcome.failures.length;
+      const lost = batch.length - outcome.matched - outcome.failures.length;
+      this.#stats.lostRaces += lost;
+      if (outcome.failures.length > 0) {
+        this.#logger?.error({ ids: outcome.failures.map((failure) => failure.write.id), codes: outcome.failures.map((failure) => failure.code) }, 'mongo-molt: write-back failed: the server refused the documents; they stay at their stored version');
       }
+      this.#logger?.debug({ written: outcome.matched, lostRaces: lost }, 'mongo-molt: write-back batch');
+    } catch (error) {
+      this.#stats.writeBackErrors += batch.length;
       this.#logger?.error({ err: error, ids: batch.map((write) => write.id) }, 'mongo-molt: write-back failed; the documents stay at their stored version');
     }
-  }
-
-  #count(batch: readonly PendingWrite[], matched: number): void {
-    this.#stats.writtenBack += matched;
-    const lost = batch.length - matched;
-    this.#stats.lostRaces += lost;
-    this.#logger?.debug({ written: matched, lostRaces: lost }, 'mongo-molt: write-back batch');
   }
 }

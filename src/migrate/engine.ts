@@ -1,5 +1,6 @@
 import { InvalidOptionError, NewerVersionError, UpcastError } from '../errors.js';
-import type { MaybePromise, SchemaDefinition, StepFunction } from '../schema/types.js';
+import type { MaybePromise, SchemaDefinition } from '../schema/types.js';
+import { compiledChain, type CompiledStep } from './compile.js';
 import { DEFAULT_ON_NEWER_VERSION, DEFAULT_VALIDATE, type OnNewerVersion, type ValidateMode } from './modes.js';
 import { readVersion } from './read-version.js';
 import { validateVersion } from './validate.js';
@@ -115,9 +116,8 @@ function runSteps(definition: SchemaDefinition, value: RawDocument, from: number
 
 function applyStep(definition: SchemaDefinition, value: RawDocument, from: number, to: number, id: unknown): MaybePromise<RawDocument> {
   const up = to > from;
-  const step: StepFunction | undefined = up
-    ? definition.entries[to - definition.first]?.up
-    : definition.entries[from - definition.first]?.down;
+  const chain = compiledChain(definition);
+  const step: CompiledStep | undefined = up ? chain.up[to - definition.first] : chain.down[from - definition.first];
   const context = { schemaName: definition.name, _id: id, fromVersion: from, toVersion: to };
   if (step === undefined) {
     throw new UpcastError({ ...context, reason: `version ${from} has no downcaster; give .version(${from}, schema, { up, down })` });
@@ -125,7 +125,7 @@ function applyStep(definition: SchemaDefinition, value: RawDocument, from: numbe
   const kind = up ? 'upcaster' : 'downcaster';
   let out: unknown;
   try {
-    out = (step as (doc: RawDocument) => unknown)(value);
+    out = step(value);
   } catch (cause) {
     throw new UpcastError({ ...context, reason: `the ${kind} threw ${describeThrown(cause)}` }, { cause });
   }

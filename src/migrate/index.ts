@@ -1,6 +1,8 @@
 export { migrate, migrateSync, migrateDocument, isPromiseLike, type MigrateOptions, type MigrationResult } from './engine.js';
 export { readVersion } from './read-version.js';
 export { validateVersion } from './validate.js';
+export { compiledChain, compileStep, type CompiledChain, type CompiledStep } from './compile.js';
+export { andFilters, migrationTarget, type Direction, type MigrationTarget, type PlainFilter } from './target.js';
 export {
   DEFAULT_ON_NEWER_VERSION,
   DEFAULT_VALIDATE,

@@ -5,9 +5,7 @@ export {
   type AnyZodSchema,
   type Downcaster,
   type MaybePromise,
-  type SchemaDefinition,
   type SchemaOptions,
   type Upcaster,
-  type VersionEntry,
   type VersionStep,
 } from './types.js';

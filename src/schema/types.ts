@@ -41,22 +41,29 @@ export const DEFAULT_VERSION_FIELD = 'schemaVersion';
 /** Default of `SchemaOptions.unversioned`. */
 export const DEFAULT_UNVERSIONED = 1;
 
-/** A step as the engine runs it: untyped, since the chain was type-checked when it was built. */
+/** A function as the engine runs it: untyped, since the chain was type-checked when it was built. */
 export type StepFunction = (doc: never) => unknown;
 
-/** One registered version, as the engine sees it. */
+/**
+ * One direction of a version's step, as data: a tagged union the engine compiles (`migrate/`).
+ * Today a step is a function; declarative operations (rename, add, remove, convert) join as
+ * further kinds, so that a step can also say how it reads a filter or runs on the server.
+ */
+export type Step = { readonly kind: 'function'; readonly run: StepFunction };
+
+/** One registered version, as the engine sees it. Internal: not part of the public API. */
 export interface VersionEntry {
   readonly version: number;
   readonly schema: AnyZodSchema;
   /** From the previous version to this one; absent on the first version. */
-  readonly up?: StepFunction;
+  readonly up?: Step;
   /** From this version to the previous one, when the schema author gave one. */
-  readonly down?: StepFunction;
+  readonly down?: Step;
 }
 
 /**
  * Everything the migration engine needs to know about a schema, frozen at definition time.
- * It holds no reference to MongoDB.
+ * It holds no reference to MongoDB. Internal: read it with `definitionOf(schema)`.
  */
 export interface SchemaDefinition {
   readonly name: string;

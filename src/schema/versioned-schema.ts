@@ -7,11 +7,13 @@ import {
   type AnyZodSchema,
   type SchemaDefinition,
   type SchemaOptions,
+  type Step,
   type StepFunction,
   type Upcaster,
   type VersionEntry,
   type VersionStep,
 } from './types.js';
+import { attachDefinition } from './definition.js';
 
 /**
  * A schema with one or more registered versions. Immutable: `.version()` returns a new schema.
@@ -19,40 +21,40 @@ import {
  * @public
  */
 export class VersionedSchema<const Latest extends number, S extends AnyZodSchema> {
-  /** The engine's view of this schema: names, version field, the chain of steps. */
-  readonly definition: SchemaDefinition;
+  readonly #definition: SchemaDefinition;
 
   /** @internal Use `defineSchema(...).version(...)`. */
   constructor(definition: SchemaDefinition) {
-    this.definition = definition;
+    this.#definition = definition;
+    attachDefinition(this, definition);
     Object.freeze(this);
   }
 
   /** The name given to `defineSchema`. */
   get name(): string {
-    return this.definition.name;
+    return this.#definition.name;
   }
 
   /** The latest version number. */
   get latest(): Latest {
-    return this.definition.latest as Latest;
+    return this.#definition.latest as Latest;
   }
 
   /** The field that stores each document's version. */
   get versionField(): string {
-    return this.definition.versionField;
+    return this.#definition.versionField;
   }
 
   /** The zod schema of the latest version. */
   get schema(): S {
-    return this.schemaOf(this.definition.latest) as S;
+    return this.schemaOf(this.#definition.latest) as S;
   }
 
   /** The zod schema registered for `version`; throws a `SchemaDefinitionError` for an unknown version. */
   schemaOf(version: number): AnyZodSchema {
-    const entry = this.definition.entries[version - this.definition.first];
+    const entry = this.#definition.entries[version - this.#definition.first];
     if (entry === undefined) {
-      throw new SchemaDefinitionError(this.name, `has no version ${version} (it has ${this.definition.first}..${this.definition.latest}).`);
+      throw new SchemaDefinitionError(this.name, `has no version ${version} (it has ${this.#definition.first}..${this.#definition.latest}).`);
     }
     return entry.schema;
   }
@@ -67,14 +69,14 @@ export class VersionedSchema<const Latest extends number, S extends AnyZodSchema
     schema: N,
     step: Upcaster<S, N> | VersionStep<S, N>,
   ): VersionedSchema<V, N> {
-    const name = this.definition.name;
-    const expected = this.definition.latest + 1;
+    const name = this.#definition.name;
+    const expected = this.#definition.latest + 1;
     checkVersionNumber(name, version, expected);
-    checkZodSchema(name, version, schema, this.definition.versionField);
+    checkZodSchema(name, version, schema, this.#definition.versionField);
     const { up, down } = normalizeStep(name, version, step);
-    const entry: VersionEntry = Object.freeze({ version, schema, up, ...(down ? { down } : {}) });
+    const entry: VersionEntry = Object.freeze({ version, schema, up: functionStep(up), ...(down ? { down: functionStep(down) } : {}) });
     return new VersionedSchema<V, N>(
-      Object.freeze({ ...this.definition, latest: version, entries: Object.freeze([...this.definition.entries, entry]) }),
+      Object.freeze({ ...this.#definition, latest: version, entries: Object.freeze([...this.#definition.entries, entry]) }),
     );
   }
 
@@ -84,7 +86,7 @@ export class VersionedSchema<const Latest extends number, S extends AnyZodSchema
    * and nothing is written. Resolves to `{ value, fromVersion, toVersion, changed }`.
    */
   migrate(raw: unknown, options?: MigrateOptions): Promise<MigrationResult<z.output<S>>> {
-    return migrate(this.definition, raw, options) as Promise<MigrationResult<z.output<S>>>;
+    return migrate(this.#definition, raw, options) as Promise<MigrationResult<z.output<S>>>;
   }
 
   /**
@@ -92,7 +94,7 @@ export class VersionedSchema<const Latest extends number, S extends AnyZodSchema
    * `UpcastError` if a step returns a promise.
    */
   migrateSync(raw: unknown, options?: MigrateOptions): MigrationResult<z.output<S>> {
-    return migrateSync(this.definition, raw, options) as MigrationResult<z.output<S>>;
+    return migrateSync(this.#definition, raw, options) as MigrationResult<z.output<S>>;
   }
 }
 
@@ -218,6 +220,10 @@ function normalizeStep(name: string, version: number, step: unknown): { up: Step
     return down === undefined ? { up: up as StepFunction } : { up: up as StepFunction, down: down as StepFunction };
   }
   throw new SchemaDefinitionError(name, `version ${version} needs an upcaster from version ${version - 1}: pass a function or { up, down? }, got ${describeKind(step)}.`);
+}
+
+function functionStep(run: StepFunction): Step {
+  return Object.freeze({ kind: 'function', run });
 }
 
 function describeKind(value: unknown): string {

@@ -1,17 +1,16 @@
-import type { AnyBulkWriteOperation, Document } from 'mongodb';
-import { casFilter, stampVersion, storedVersion } from '../collection/compare-and-swap.js';
-import { isPromiseLike, migrateDocument, readVersion, type MigrateOptions } from '../migrate/index.js';
+import type { Document } from 'mongodb';
+import { describeError } from '../errors.js';
+import { isPromiseLike, migrateDocument, readVersion, type MigrateOptions, type MigrationTarget } from '../migrate/index.js';
 import type { SchemaDefinition } from '../schema/types.js';
+import { readState, storedWrite, type CompareOn, type StoredWrite } from '../storage/index.js';
 import type { NewFailure } from './failures.js';
 
 /** A batch migrated in memory: the compare-and-swap replaces to send, and the documents that failed. */
 export interface MigratedBatch {
-  readonly operations: AnyBulkWriteOperation<Document>[];
-  /** The `_id` of each operation, in the same order. */
-  readonly ids: unknown[];
+  readonly writes: StoredWrite[];
   readonly failures: NewFailure[];
   /**
-   * Documents already at the latest version when read (another writer migrated them after the page
+   * Documents already stored at the target when read (another writer migrated them after the page
    * was selected): never written, since a compare-and-swap on an unchanged version could overwrite
    * that writer's later updates. They count as skipped.
    */
@@ -19,59 +18,57 @@ export interface MigratedBatch {
 }
 
 type Outcome =
-  | { readonly ok: true; readonly id: unknown; readonly operation: AnyBulkWriteOperation<Document> | undefined }
+  | { readonly ok: true; readonly id: unknown; readonly write: StoredWrite | undefined }
   | { readonly ok: false; readonly failure: NewFailure };
 
 const MIGRATE_OPTIONS: MigrateOptions = Object.freeze({ validate: 'migrated', onNewerVersion: 'error' });
 
+/** How a batch is migrated: to which target, compared on what, with document bodies in failure records or not. */
+export interface BatchPlan {
+  readonly definition: SchemaDefinition;
+  readonly target: MigrationTarget;
+  readonly compareOn: CompareOn;
+  readonly captureDocuments: boolean;
+}
+
 /**
- * Upcasts and validates each stale document with the pure engine (synchronously unless a step is
- * async) and builds `replaceOne({ _id, <vf>: <version read> }, <latest, stamped>)` for each. A
- * document that throws is a failure; nothing is written here.
+ * Migrates and validates each document with the pure engine (synchronously unless a step is
+ * async) and builds its compare-and-swap replace when its stored version field is not the
+ * target. A document that throws is a failure; nothing is written here.
  */
-export function migrateBatch(definition: SchemaDefinition, documents: Document[], captureDocuments: boolean): MigratedBatch | Promise<MigratedBatch> {
-  const outcomes = documents.map((raw) => migrateOne(definition, raw, captureDocuments));
+export function migrateBatch(plan: BatchPlan, documents: Document[]): MigratedBatch | Promise<MigratedBatch> {
+  const outcomes = documents.map((raw) => migrateOne(plan, raw));
   if (outcomes.some(isPromiseLike)) return Promise.all(outcomes).then(collect);
   return collect(outcomes as Outcome[]);
 }
 
 function collect(outcomes: readonly Outcome[]): MigratedBatch {
-  const batch: MigratedBatch = { operations: [], ids: [], failures: [], unchangedIds: [] };
+  const batch: MigratedBatch = { writes: [], failures: [], unchangedIds: [] };
   for (const outcome of outcomes) {
-    if (outcome.ok && outcome.operation === undefined) {
-      batch.unchangedIds.push(outcome.id);
-    } else if (outcome.ok) {
-      batch.operations.push(outcome.operation as AnyBulkWriteOperation<Document>);
-      batch.ids.push(outcome.id);
-    } else {
-      batch.failures.push(outcome.failure);
-    }
+    if (!outcome.ok) batch.failures.push(outcome.failure);
+    else if (outcome.write === undefined) batch.unchangedIds.push(outcome.id);
+    else batch.writes.push(outcome.write);
   }
   return batch;
 }
 
-function migrateOne(definition: SchemaDefinition, raw: Document, captureDocuments: boolean): Outcome | Promise<Outcome> {
-  const { versionField, latest } = definition;
-  const id: unknown = raw._id;
-  const versionRead = storedVersion(raw, versionField);
+function migrateOne(plan: BatchPlan, raw: Document): Outcome | Promise<Outcome> {
+  const { definition, target, captureDocuments } = plan;
+  const state = readState(raw, target, plan.compareOn);
+  if (!state.needsWrite) return { ok: true, id: state.id, write: undefined };
   const captured = captureDocuments ? { ...raw } : undefined;
-  const fail = (error: unknown): Outcome => ({ ok: false, failure: toFailure(definition, id, versionRead, error, captured) });
+  const fail = (error: unknown): Outcome => ({ ok: false, failure: toFailure(definition, target, state.id, state.fromVersion, error, captured) });
   try {
-    const result = migrateDocument(definition, raw, MIGRATE_OPTIONS, !captureDocuments);
-    const ok = (migrated: { value: Record<string, unknown>; changed: boolean }): Outcome => ({
-      ok: true,
-      id,
-      operation: migrated.changed
-        ? { replaceOne: { filter: casFilter(id, versionField, versionRead), replacement: stampVersion(migrated.value, versionField, latest) } }
-        : undefined,
-    });
-    return isPromiseLike<{ value: Record<string, unknown>; changed: boolean }>(result) ? result.then(ok, fail) : ok(result);
+    const result = migrateDocument(definition, raw, { ...MIGRATE_OPTIONS, to: target.version }, !captureDocuments);
+    const ok = (migrated: { value: Record<string, unknown> }): Outcome => ({ ok: true, id: state.id, write: storedWrite(state, migrated.value, target) });
+    return isPromiseLike<{ value: Record<string, unknown> }>(result) ? result.then(ok, fail) : ok(result);
   } catch (error) {
     return fail(error);
   }
 }
 
-function toFailure(definition: SchemaDefinition, id: unknown, versionRead: number | null, error: unknown, captured: Document | undefined): NewFailure {
+/** A failure record for a document read at `versionRead` (normalised to the version it reads as). */
+export function toFailure(definition: SchemaDefinition, target: MigrationTarget, id: unknown, versionRead: number | null, error: unknown, captured?: Document): NewFailure {
   let fromVersion: number | null = versionRead;
   try {
     fromVersion = readVersion(definition, { [definition.versionField]: versionRead });
@@ -79,11 +76,5 @@ function toFailure(definition: SchemaDefinition, id: unknown, versionRead: numbe
     // The stored value is not a version: keep what was read.
   }
   const { name, message } = describeError(error);
-  return { documentId: id, fromVersion, toVersion: definition.latest, error: { name, message }, ...(captured ? { document: captured } : {}) };
-}
-
-/** The name and message of anything thrown. */
-export function describeError(error: unknown): { name: string; message: string } {
-  if (error instanceof Error) return { name: error.name, message: error.message };
-  return { name: 'Error', message: String(error) };
+  return { documentId: id, fromVersion, toVersion: target.version, error: { name, message }, ...(captured ? { document: captured } : {}) };
 }

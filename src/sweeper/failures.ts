@@ -1,6 +1,6 @@
 import { InvalidOptionError } from '../errors.js';
 import { DEFAULT_FAILURES_COLLECTION } from './options.js';
-import { databaseOf } from './stale.js';
+import { databaseOf } from '../server/index.js';
 import { BSON, type AnyBulkWriteOperation, type Collection, type Db, type Document, type FindCursor } from 'mongodb';
 
 /** One document that failed to migrate, in the failures collection. No body unless `captureDocuments`. @public */
@@ -42,8 +42,11 @@ export class FailureStore {
   readonly #collection: string;
   readonly #schema: string;
   #indexed = false;
+  readonly #maxBulk: number;
 
-  constructor(db: Db, failuresCollection: string, collectionName: string, schemaName: string) {
+  /** `maxBulk`: the statements one bulk write may carry on this server. */
+  constructor(db: Db, failuresCollection: string, collectionName: string, schemaName: string, maxBulk = Infinity) {
+    this.#maxBulk = maxBulk;
     this.#failures = db.collection<FailureRecord>(failuresCollection);
     this.#collection = collectionName;
     this.#schema = schemaName;
@@ -95,9 +98,9 @@ export class FailureStore {
         upsert: true,
       },
     }));
-    // In bulks of at most 64: FerretDB 1.24 hangs on an update command of 100 statements or more.
-    for (let start = 0; start < operations.length; start += 64) {
-      await this.#failures.bulkWrite(operations.slice(start, start + 64), { ordered: false });
+    const size = Math.min(this.#maxBulk, operations.length);
+    for (let start = 0; start < operations.length; start += size) {
+      await this.#failures.bulkWrite(operations.slice(start, start + size), { ordered: false });
     }
   }
 

@@ -1,11 +1,14 @@
 import type { Collection, Document, Filter } from 'mongodb';
 import { describeId, InvalidOptionError } from '../errors.js';
-import type { SchemaDefinition } from '../schema/types.js';
+import { migrationTarget } from '../migrate/index.js';
+import { definitionOf } from '../schema/definition.js';
+import { databaseOf } from '../server/index.js';
+import { checkCollection } from './arguments.js';
 import { migrateBatch } from './batch.js';
 import { DEFAULT_BATCH_SIZE, DEFAULT_FAILURES_COLLECTION, DEFAULT_STATE_COLLECTION } from './options.js';
-import { databaseOf, pageFilter, staleFilter } from './stale.js';
+import { pageFilter } from './stale.js';
 import { readSweepState, type SweepCheckpoint, type SweepLease, type SweepStateDocument } from './state.js';
-import { checkCollection, definitionOf, type SweepableSchema } from './sweep.js';
+import type { SweepableSchema } from './sweep.js';
 
 /** How many documents are stored at one version. `null`: no version field (read as `unversioned`); a string: a stored value that is not a version. @public */
 export interface VersionCount {
@@ -54,7 +57,8 @@ export async function migrationStatus<T extends Document>(collection: Collection
   ]);
   const histogram = mergeCounts(groups.map((group) => ({ version: toVersionKey(group._id), count: group.count })));
   const total = histogram.reduce((sum, entry) => sum + entry.count, 0);
-  const stale = histogram.reduce((sum, entry) => sum + (isStale(definition, entry.version) ? entry.count : 0), 0);
+  const target = migrationTarget(definition, definition.latest, 'up');
+  const stale = histogram.reduce((sum, entry) => sum + (target.isStaleValue(entry.version) ? entry.count : 0), 0);
   const lease = state?.lease && state.lease.expiresAt.getTime() > Date.now() ? state.lease : null;
   return {
     collection: raw.collectionName,
@@ -84,10 +88,6 @@ function mergeCounts(entries: VersionCount[]): VersionCount[] {
   for (const entry of entries) merged.set(entry.version, (merged.get(entry.version) ?? 0) + entry.count);
   const rank = (version: number | null | string): number => (version === null ? -Infinity : typeof version === 'number' ? version : Infinity);
   return [...merged].map(([version, count]) => ({ version, count })).sort((a, b) => rank(a.version) - rank(b.version) || String(a.version).localeCompare(String(b.version)));
-}
-
-function isStale(definition: SchemaDefinition, version: number | null | string): boolean {
-  return version === null || (typeof version === 'number' && Number.isSafeInteger(version) && version >= definition.first && version < definition.latest);
 }
 
 /** Failures of one kind, found by `checkMigration`. @public */
@@ -138,12 +138,14 @@ export async function checkMigration<T extends Document>(collection: Collection<
   if (options.sample !== undefined && (!Number.isSafeInteger(options.sample) || options.sample < 1)) {
     throw new InvalidOptionError('sample', `must be a positive integer, got ${String(options.sample)}.`);
   }
-  const stale = staleFilter(definition);
+  const target = migrationTarget(definition, definition.latest, 'up');
+  const stale = target.staleFilter;
+  const plan = { definition, target, compareOn: 'version', captureDocuments: false } as const;
   const groups = new Map<string, { error: string; message: string; count: number; examples: unknown[] }>();
   let checked = 0;
   let failed = 0;
   const checkPage = async (documents: Document[]): Promise<void> => {
-    const result = await migrateBatch(definition, documents, false);
+    const result = await migrateBatch(plan, documents);
     checked += documents.length;
     failed += result.failures.length;
     for (const failure of result.failures) {
@@ -161,11 +163,11 @@ export async function checkMigration<T extends Document>(collection: Collection<
     const size = options.sample;
     let documents: Document[];
     try {
-      documents = await raw.aggregate([{ $match: stale }, { $sample: { size } }]).toArray();
+      documents = await raw.aggregate([{ $match: { ...stale } }, { $sample: { size } }]).toArray();
       sample = 'random';
     } catch (error) {
       if (!isUnsupportedStage(error)) throw error;
-      documents = await raw.find(stale).sort({ _id: 1 }).limit(size).toArray();
+      documents = await raw.find({ ...stale }).sort({ _id: 1 }).limit(size).toArray();
       sample = 'first';
     }
     for (let start = 0; start < documents.length; start += batchSize) await checkPage(documents.slice(start, start + batchSize));
@@ -182,7 +184,7 @@ export async function checkMigration<T extends Document>(collection: Collection<
   }
   return {
     collection: raw.collectionName,
-    targetVersion: definition.latest,
+    targetVersion: target.version,
     checked,
     passed: checked - failed,
     failed,

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { InvalidOptionError } from '../errors.js';
+import type { CompareOn } from '../storage/index.js';
 import { systemClock, type SweepClock } from './clock.js';
 import type { SweepProgress } from './status.js';
 
@@ -46,6 +47,12 @@ export interface SweepOptions {
   readonly onProgress?: (progress: SweepProgress) => void;
   /** The clock for throttling, backoff and the time budget. Default: the system clock. */
   readonly clock?: SweepClock;
+  /**
+   * What each compare-and-swap compares, as for `versioned()`: `version` (default) or `document`
+   * (every top-level field as read: use it while code that does not bump versions writes to the
+   * collection in place, so that the sweep never overwrites such a write).
+   */
+  readonly compareOn?: CompareOn;
 }
 
 /** Default of `batchSize`. */
@@ -90,12 +97,13 @@ export interface ResolvedSweepOptions {
   readonly logger: Logger | undefined;
   readonly onProgress: ((progress: SweepProgress) => void) | undefined;
   readonly clock: SweepClock;
+  readonly compareOn: CompareOn;
 }
 
 /** The names `sweep` accepts, for the CLI's config check too. */
 export const SWEEP_OPTION_NAMES: readonly string[] = Object.freeze([
   'batchSize', 'ratePerSecond', 'pauseMs', 'maxDurationMs', 'dryRun', 'retryFailed', 'maxFailures', 'captureDocuments',
-  'stateCollection', 'failuresCollection', 'leaseMs', 'maxRetries', 'retryDelayMs', 'signal', 'logger', 'onProgress', 'clock',
+  'stateCollection', 'failuresCollection', 'leaseMs', 'maxRetries', 'retryDelayMs', 'signal', 'logger', 'onProgress', 'clock', 'compareOn',
 ]);
 const KNOWN = new Set(SWEEP_OPTION_NAMES);
 
@@ -140,6 +148,7 @@ export function resolveSweepOptions(options: SweepOptions): ResolvedSweepOptions
     logger,
     onProgress: options.onProgress,
     clock,
+    compareOn: compareOn(options.compareOn ?? 'version'),
   };
 }
 
@@ -177,6 +186,11 @@ function collectionName(name: string, value: unknown): string {
   if (typeof value !== 'string' || value.length === 0 || value.includes('$') || value.includes('\0')) {
     throw new InvalidOptionError(name, `must be a collection name (a non-empty string without "$"), got ${describe(value)}.`);
   }
+  return value;
+}
+
+function compareOn(value: unknown): CompareOn {
+  if (value !== 'version' && value !== 'document') throw new InvalidOptionError('compareOn', `must be 'version' or 'document', got ${describe(value)}.`);
   return value;
 }
 

@@ -1,4 +1,4 @@
-import type { Collection, Document, Filter, FindCursor } from 'mongodb';
+import type { Collection, Document, FindCursor } from 'mongodb';
 import { pageFilter } from './stale.js';
 
 /** The server forgot the cursor (it timed out between batches, or the server restarted). */
@@ -13,11 +13,11 @@ const CURSOR_NOT_FOUND = 43;
  */
 export class StalePages {
   readonly #collection: Collection<Document>;
-  readonly #stale: Filter<Document>;
+  readonly #stale: Readonly<Document>;
   readonly #batchSize: number;
   #cursor: FindCursor<Document> | undefined;
 
-  constructor(collection: Collection<Document>, stale: Filter<Document>, batchSize: number) {
+  constructor(collection: Collection<Document>, stale: Readonly<Document>, batchSize: number) {
     this.#collection = collection;
     this.#stale = stale;
     this.#batchSize = batchSize;

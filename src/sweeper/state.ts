@@ -9,6 +9,8 @@ export interface SweepCheckpoint {
   readonly pass: number;
   /** The version this pass migrates to; a schema with a newer latest version starts a new pass. */
   readonly targetVersion: number;
+  /** The target's key (`up:3`): checkpoints are kept per target, and a run resumes only its own target's. */
+  readonly target?: string;
   /** The `_id` of the last document of the last completed batch; `null` before the first. */
   readonly lastId: unknown;
   /** Totals of the pass, over all the runs that worked on it. */
@@ -38,7 +40,10 @@ export interface SweepStateDocument {
   readonly collection: string;
   readonly schema: string;
   readonly lease: SweepLease | null;
+  /** The checkpoint saved last, whatever its target (what `molt status` shows). */
   readonly checkpoint: SweepCheckpoint | null;
+  /** The checkpoint of each target, by its key (`up:3`). */
+  readonly checkpoints?: Readonly<Record<string, SweepCheckpoint>>;
   readonly lastRun: (SweepReport & { readonly finishedAt: Date }) | null;
 }
 
@@ -49,13 +54,15 @@ export function stateKey(collectionName: string, schemaName: string): string {
 
 /** The result of trying to take the lease. */
 export type LeaseResult =
-  | { readonly acquired: true; readonly checkpoint: SweepCheckpoint | null }
+  | { readonly acquired: true; readonly state: SweepStateDocument | null }
   | { readonly acquired: false; readonly holder: SweepLease | null };
 
 /**
- * The lease and checkpoint of one collection and schema. The lease is taken with one atomic write
+ * The lease and checkpoints of one collection and schema. The lease is taken with one atomic write
  * (an upsert on the state document's unique `_id`: when another owner holds an unexpired lease the
  * filter does not match, the upsert's insert hits the duplicate `_id`, and the run is `locked`).
+ * Lease times are on the server's clock (this process's clock corrected by the offset measured
+ * when the server was detected), so sweepers on hosts whose clocks disagree agree on expiry.
  */
 export class SweepState {
   readonly #states: Collection<SweepStateDocument>;
@@ -63,10 +70,12 @@ export class SweepState {
   readonly #collection: string;
   readonly #schema: string;
   readonly #leaseMs: number;
+  readonly #clockOffsetMs: number;
   /** Unique per run: a second run in the same process is another owner. */
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
 
-  constructor(db: Db, stateCollection: string, collectionName: string, schemaName: string, leaseMs: number) {
+  constructor(db: Db, stateCollection: string, collectionName: string, schemaName: string, leaseMs: number, clockOffsetMs = 0) {
+    this.#clockOffsetMs = clockOffsetMs;
     this.#states = db.collection<SweepStateDocument>(stateCollection);
     this.#key = stateKey(collectionName, schemaName);
     this.#collection = collectionName;
@@ -76,7 +85,7 @@ export class SweepState {
 
   /** Takes the lease if it is free, expired, or already ours. */
   async acquire(): Promise<LeaseResult> {
-    const now = new Date();
+    const now = this.#now();
     const lease: SweepLease = { owner: this.owner, host: hostname(), pid: process.pid, acquiredAt: now, expiresAt: new Date(now.getTime() + this.#leaseMs) };
     try {
       const state = await this.#states.findOneAndUpdate(
@@ -84,7 +93,7 @@ export class SweepState {
         { $set: { lease }, $setOnInsert: { collection: this.#collection, schema: this.#schema, checkpoint: null, lastRun: null } },
         { upsert: true, returnDocument: 'after' },
       );
-      return { acquired: true, checkpoint: state?.checkpoint ?? null };
+      return { acquired: true, state };
     } catch (error) {
       if (!isDuplicateKey(error)) throw error;
       const current = await this.#states.findOne({ _id: this.#key });
@@ -93,20 +102,24 @@ export class SweepState {
   }
 
   /** Saves the checkpoint and extends the lease, if the lease is still ours; `false` when it was taken over. */
-  async renew(checkpoint: SweepCheckpoint): Promise<boolean> {
+  async renew(checkpoint: SweepCheckpoint, target: string): Promise<boolean> {
     const result = await this.#states.updateOne(
       { _id: this.#key, 'lease.owner': this.owner },
-      { $set: { checkpoint, 'lease.expiresAt': new Date(Date.now() + this.#leaseMs) } },
+      { $set: { checkpoint, [`checkpoints.${target}`]: checkpoint, 'lease.expiresAt': new Date(this.#now().getTime() + this.#leaseMs) } },
     );
     return result.matchedCount === 1;
   }
 
   /** Saves the final checkpoint and the run's report and frees the lease, if it is still ours. */
-  async release(checkpoint: SweepCheckpoint | null, lastRun: SweepReport): Promise<void> {
+  async release(checkpoint: SweepCheckpoint | null, target: string, lastRun: SweepReport): Promise<void> {
     await this.#states.updateOne(
       { _id: this.#key, 'lease.owner': this.owner },
-      { $set: { lease: null, lastRun: { ...lastRun, finishedAt: new Date() }, ...(checkpoint ? { checkpoint } : {}) } },
+      { $set: { lease: null, lastRun: { ...lastRun, finishedAt: this.#now() }, ...(checkpoint ? { checkpoint, [`checkpoints.${target}`]: checkpoint } : {}) } },
     );
+  }
+
+  #now(): Date {
+    return new Date(Date.now() + this.#clockOffsetMs);
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Document, Filter } from 'mongodb';
+import type { MigrationTarget } from '../migrate/index.js';
 
 /**
  * The filter of a compare-and-swap write-back: the document's `_id` and the version it was read
@@ -34,6 +35,40 @@ export function casFilterFor(raw: Readonly<Document>, versionField: string, comp
 export function storedVersion(raw: Readonly<Document>, versionField: string): number | null {
   const value: unknown = raw[versionField];
   return typeof value === 'number' ? value : null;
+}
+
+/** What a stored document was, captured before it is migrated (in place): where its write goes. */
+export interface ReadState {
+  readonly id: unknown;
+  /** The compare-and-swap filter: the write applies only if the document is still as read. */
+  readonly filter: Filter<Document>;
+  /** The version field as read: `null` when absent (or not a number). */
+  readonly fromVersion: number | null;
+  /** Whether the stored version field differs from the target's version: only then is a write needed. */
+  readonly needsWrite: boolean;
+}
+
+/**
+ * Captures, before a raw document is migrated in place, what its write needs: the CAS filter (per
+ * `compareOn`), the version read, and whether the document needs a write at all (its stored
+ * version field against the target, not whether an upcaster ran).
+ */
+export function readState(raw: Readonly<Document>, target: MigrationTarget, compareOn: CompareOn): ReadState {
+  const field = target.versionField;
+  return { id: raw._id, filter: casFilterFor(raw, field, compareOn), fromVersion: storedVersion(raw, field), needsWrite: target.needsWrite(raw) };
+}
+
+/** A compare-and-swap replace, ready for the bulk writer. */
+export interface StoredWrite {
+  readonly id: unknown;
+  readonly filter: Filter<Document>;
+  readonly replacement: Document;
+  readonly fromVersion: number | null;
+}
+
+/** The write that stores `value` at the target, for a document read as `state`. */
+export function storedWrite(state: ReadState, value: object, target: MigrationTarget): StoredWrite {
+  return { id: state.id, filter: state.filter, replacement: stampVersion(value, target.versionField, target.version), fromVersion: state.fromVersion };
 }
 
 /** The document as stored: the value plus the version field (the value is not modified). */

@@ -1,0 +1,122 @@
+import type { ClientSession, Collection, Document, Filter, FindOneAndUpdateOptions, ModifyResult, Sort, UpdateFilter, UpdateOptions, UpdateResult } from 'mongodb';
+import { UpdateContentionError } from '../errors.js';
+import { andFilters } from '../migrate/index.js';
+import type { SchemaDefinition } from '../schema/types.js';
+import type { StaleMatchMigrator } from './stale-matches.js';
+import { checkUpdate, stampedUpdate } from './update-fields.js';
+
+/** An update that keeps finding its matches rewritten at old versions gives up after this many rounds. */
+export const MAX_UPDATE_ROUNDS = 50;
+
+type Update = UpdateFilter<Document> | Document[];
+
+/**
+ * Runs the wrapper's updates: the stale documents a filter matches are migrated first (with
+ * compare-and-swap), then the operators run only on documents at the write version, repeating for
+ * documents that turned up stale meanwhile. Single-document updates migrate only the document
+ * they are about to touch.
+ */
+export class UpdateRunner {
+  readonly #collection: Collection<Document>;
+  readonly #definition: SchemaDefinition;
+  readonly #writeVersion: number;
+  readonly #stale: StaleMatchMigrator;
+
+  constructor(collection: Collection<Document>, definition: SchemaDefinition, writeVersion: number, stale: StaleMatchMigrator) {
+    this.#collection = collection;
+    this.#definition = definition;
+    this.#writeVersion = writeVersion;
+    this.#stale = stale;
+  }
+
+  /** Checks the update (before any I/O) and returns it as it is sent. */
+  #prepare(update: Update): Update {
+    checkUpdate(this.#definition, this.#writeVersion, update as Document);
+    return stampedUpdate(update as Document, this.#definition.versionField, this.#writeVersion) as Update;
+  }
+
+  async updateOne(filter: Filter<Document>, update: Update, options: UpdateOptions & { sort?: Sort }): Promise<UpdateResult> {
+    const sent = this.#prepare(update);
+    // A sort picks the target here, by `_id`: the server is not asked to sort (only MongoDB 8 can).
+    const { sort, upsert, ...rest } = options;
+    const run = (target: Filter<Document>, withUpsert: boolean) =>
+      this.#collection.updateOne(target, sent, withUpsert && upsert ? { ...rest, upsert: true } : rest);
+    const matched = (result: UpdateResult) => result.matchedCount > 0;
+    if (sort !== undefined) return this.#firstBySort('updateOne', filter, sort, options.session, run, matched);
+    return this.#single('updateOne', filter, options.session, run, matched);
+  }
+
+  async findOneAndUpdate(filter: Filter<Document>, update: Update, options: FindOneAndUpdateOptions): Promise<ModifyResult<Document>> {
+    const sent = this.#prepare(update);
+    const { sort, upsert, ...rest } = options;
+    const raw = { ...rest, includeResultMetadata: true as const };
+    const run = (target: Filter<Document>, withUpsert: boolean) =>
+      this.#collection.findOneAndUpdate(target, sent, withUpsert && upsert ? { ...raw, upsert: true } : raw);
+    const matched = (result: ModifyResult<Document>) => Boolean(result.lastErrorObject?.n) || result.value !== null;
+    if (sort !== undefined) return this.#firstBySort('findOneAndUpdate', filter, sort, options.session, run, matched);
+    return this.#single('findOneAndUpdate', filter, options.session, run, matched);
+  }
+
+  /**
+   * Migrates every stale match, updates the documents at the write version, then repeats for
+   * documents that turned up stale meanwhile (written by older code): each late round updates
+   * every document it found, whether this call or another writer stored it at the write version.
+   */
+  async updateMany(filter: Filter<Document>, update: Update, options: UpdateOptions): Promise<UpdateResult> {
+    const sent = this.#prepare(update);
+    const session = options.session;
+    await this.#migrateUntilNoneStale(filter, session);
+    const first = await this.#collection.updateMany(this.#stale.current(filter), sent, options);
+    let matchedCount = first.matchedCount;
+    let modifiedCount = first.modifiedCount;
+    const { upsert: _upsert, ...lateOptions } = options;
+    for (let round = 0; round < MAX_UPDATE_ROUNDS; round++) {
+      const { found, ids } = await this.#stale.migrate(filter, { session });
+      if (found === 0) return { ...first, matchedCount, modifiedCount };
+      const late = await this.#collection.updateMany(andFilters(this.#stale.current(filter), { _id: { $in: ids } }) as Filter<Document>, sent, lateOptions);
+      matchedCount += late.matchedCount;
+      modifiedCount += late.modifiedCount;
+    }
+    throw new UpdateContentionError('updateMany', MAX_UPDATE_ROUNDS);
+  }
+
+  /**
+   * An unsorted single-document update: run it on documents at the write version; when it matches
+   * none, migrate the first match (the one document it would touch) and run again. Only when
+   * nothing matches at all does an upsert insert, at the write version.
+   */
+  async #single<R>(operation: string, filter: Filter<Document>, session: ClientSession | undefined, run: (target: Filter<Document>, upsert: boolean) => Promise<R>, matched: (result: R) => boolean): Promise<R> {
+    for (let round = 0; round < MAX_UPDATE_ROUNDS; round++) {
+      const result = await run(this.#stale.current(filter), false);
+      if (matched(result)) return result;
+      const first = await this.#stale.migrateOne(filter, session);
+      if (first.state === 'none') return run(this.#stale.current(filter), true);
+    }
+    throw new UpdateContentionError(operation, MAX_UPDATE_ROUNDS);
+  }
+
+  /**
+   * A single-document update with a `sort`: the document the sort puts first, whatever its
+   * version, is migrated if it is stale, then updated by `_id` (with the filter, at the write
+   * version). If it changed in between, the sort is asked again.
+   */
+  async #firstBySort<R>(operation: string, filter: Filter<Document>, sort: Sort, session: ClientSession | undefined, run: (target: Filter<Document>, upsert: boolean) => Promise<R>, matched: (result: R) => boolean): Promise<R> {
+    for (let round = 0; round < MAX_UPDATE_ROUNDS; round++) {
+      const first = await this.#stale.migrateOne(filter, session, sort);
+      if (first.state === 'stale') continue;
+      // Nothing matches: the update answers that (or, with upsert, inserts at the write version).
+      if (first.state === 'none') return run(this.#stale.current(filter), true);
+      const result = await run(andFilters(this.#stale.current(filter), { _id: first.id }) as Filter<Document>, false);
+      if (matched(result)) return result;
+    }
+    throw new UpdateContentionError(operation, MAX_UPDATE_ROUNDS);
+  }
+
+  /** Migrates stale matches until none remains. */
+  async #migrateUntilNoneStale(filter: Filter<Document>, session: ClientSession | undefined): Promise<void> {
+    for (let round = 0; round < MAX_UPDATE_ROUNDS; round++) {
+      if ((await this.#stale.migrate(filter, { session })).found === 0) return;
+    }
+    throw new UpdateContentionError('updateMany', MAX_UPDATE_ROUNDS);
+  }
+}

@@ -1,0 +1,86 @@
+import type { SchemaDefinition } from '../schema/types.js';
+
+/** A query filter as plain data: the engine builds filters but never sends them. */
+export type PlainFilter = Readonly<Record<string, unknown>>;
+
+/**
+ * Which stored documents a target migrates: `up` those below it (a forward sweep), `down` those
+ * above it (a reverse sweep), `any` every other version (update-time migration to the write version).
+ */
+export type Direction = 'up' | 'down' | 'any';
+
+/**
+ * "Migrate to version X", generated once: the target, its direction, and the one definition of
+ * "stale" both as a server filter and as a JavaScript check, so that the sweeper, the wrapper and
+ * the inspection functions never disagree. Filters on stored documents are built here (and only
+ * here): query translation will hook in at this point.
+ */
+export interface MigrationTarget {
+  readonly version: number;
+  readonly direction: Direction;
+  readonly versionField: string;
+  /** `up:3`, `down:2`, `any:3`: the key of checkpoints kept per target. */
+  readonly key: string;
+  /**
+   * The documents this target migrates: `{ <vf>: { $in: [null?, …versions] } }`. `null` also
+   * matches a missing field: a document without the field is stale even when `unversioned` is
+   * the target, since it still has to be stamped. Values that are not versions are left out.
+   */
+  readonly staleFilter: PlainFilter;
+  /** The stored versions `staleFilter` matches (`null`: no version field). */
+  readonly staleVersions: readonly (number | null)[];
+  /** Documents stored at exactly the target version. */
+  readonly atTarget: PlainFilter;
+  /** Documents stored at anything else, a missing field, newer versions and non-versions included. */
+  readonly notAtTarget: PlainFilter;
+  /** The JavaScript form of `staleFilter`, for a stored version field's value. */
+  isStaleValue(stored: unknown): boolean;
+  /**
+   * Whether a stored document must be written to be at the target: its version field is not the
+   * target (a missing field included, even when the document reads as the target version).
+   */
+  needsWrite(raw: Readonly<Record<string, unknown>>): boolean;
+  /** `filter` restricted to documents at the target. */
+  restrictToTarget(filter: PlainFilter): PlainFilter;
+}
+
+/** Builds the target "migrate to `version`" of a schema, in one `direction`. */
+export function migrationTarget(definition: SchemaDefinition, version: number, direction: Direction): MigrationTarget {
+  const field = definition.versionField;
+  const versions: number[] = [];
+  for (let stored = definition.first; stored <= definition.latest; stored++) {
+    if (stored === version) continue;
+    if (direction === 'up' && stored > version) continue;
+    if (direction === 'down' && stored < version) continue;
+    versions.push(stored);
+  }
+  const unversioned = definition.unversioned;
+  const includesNull = direction === 'up' ? unversioned <= version : direction === 'down' ? unversioned >= version : true;
+  const staleVersions: (number | null)[] = includesNull ? [null, ...versions] : versions;
+  const numeric = new Set(versions);
+  const atTarget = Object.freeze({ [field]: version });
+  return Object.freeze({
+    version,
+    direction,
+    versionField: field,
+    key: `${direction}:${version}`,
+    staleFilter: Object.freeze({ [field]: { $in: staleVersions } }),
+    staleVersions: Object.freeze(staleVersions),
+    atTarget,
+    notAtTarget: Object.freeze({ [field]: { $ne: version } }),
+    isStaleValue: (stored: unknown) => (stored === null || stored === undefined ? includesNull : typeof stored === 'number' && numeric.has(stored)),
+    needsWrite: (raw: Readonly<Record<string, unknown>>) => raw[field] !== version,
+    restrictToTarget: (filter: PlainFilter) => andFilters(filter, atTarget),
+  });
+}
+
+/**
+ * Both filters: merged into one object when their fields do not overlap (so that an upsert takes
+ * the version field from it as an equality), else `{ $and: [a, b] }`.
+ */
+export function andFilters(a: PlainFilter, b: PlainFilter): PlainFilter {
+  for (const key of Object.keys(b)) {
+    if (key in a) return { $and: [a, b] };
+  }
+  return { ...a, ...b };
+}

@@ -1,0 +1,86 @@
+import type { Db, MongoClient } from 'mongodb';
+
+/** Which implementation of the MongoDB wire protocol answers. */
+export type ServerKind = 'mongod' | 'ferretdb' | 'mongo-java-server';
+
+/**
+ * What differs between servers, detected once per connection (per `MongoClient`) and handed to
+ * the mechanisms that care, so that no mechanism asks "is this FerretDB?" itself.
+ */
+export interface ServerCapabilities {
+  readonly kind: ServerKind;
+  /** The version the server reports (FerretDB: its own version). */
+  readonly version: string;
+  /** Single-document updates evaluate the filter and write atomically: compare-and-swap holds. */
+  readonly atomicUpdates: boolean;
+  /** Updates may carry an aggregation pipeline (server-side migrations need it). */
+  readonly updatePipelines: boolean;
+  /** The most statements one bulk write may carry (`maxWriteBatchSize`, lower where a server hangs above it). */
+  readonly maxBulkStatements: number;
+  /** Sessions can be started and passed to operations. */
+  readonly sessions: boolean;
+  /** Multi-document transactions (a replica set or sharded cluster with sessions). */
+  readonly transactions: boolean;
+  /** The `$bucketAuto` stage (split points for several sweeper workers). */
+  readonly bucketAuto: boolean;
+  /**
+   * Whether the sweeper's `{ <vf>: 1, _id: 1 }` index is created unique. It holds `_id`, so it can
+   * never be violated; unique only where the server needs it: mongo-java-server looks documents
+   * up only through unique indexes, while on FerretDB 2 (DocumentDB) a unique compound index makes
+   * every update several times slower, and MongoDB serves the sweep from a plain one.
+   */
+  readonly uniqueStaleIndex: boolean;
+  /** The server's clock minus this process's, in ms, measured at detection (0 when unknown). */
+  readonly clockOffsetMs: number;
+}
+
+/** Above this, FerretDB 1.x never answers an update command (the connection hangs). */
+export const FERRETDB_1_MAX_BULK = 64;
+const DEFAULT_MAX_WRITE_BATCH = 100_000;
+
+const detected = new WeakMap<MongoClient | Db, Promise<ServerCapabilities>>();
+
+/** The capabilities of the server behind `db`, detected on first use per client and cached. */
+export function serverCapabilities(db: Db): Promise<ServerCapabilities> {
+  const key = (db as { client?: MongoClient }).client ?? db;
+  let pending = detected.get(key);
+  if (pending === undefined) {
+    pending = detect(db);
+    detected.set(key, pending);
+    // A failed detection (server down) is not remembered: the next caller asks again.
+    pending.catch(() => detected.delete(key));
+  }
+  return pending;
+}
+
+async function detect(db: Db): Promise<ServerCapabilities> {
+  const admin = db.admin();
+  const before = Date.now();
+  const hello = await admin.command({ isMaster: 1 });
+  const after = Date.now();
+  const buildInfo = await admin.command({ buildInfo: 1 }).catch(() => ({}) as Record<string, unknown>);
+  return capabilitiesFrom(buildInfo, hello, (before + after) / 2);
+}
+
+/** Reads the capabilities off `buildInfo` and `hello` (pure, for tests). */
+export function capabilitiesFrom(buildInfo: Record<string, unknown>, hello: Record<string, unknown>, localTime: number): ServerCapabilities {
+  const ferret = typeof buildInfo.ferretdbVersion === 'string' ? buildInfo.ferretdbVersion : typeof buildInfo.ferretdb === 'object' ? String((buildInfo.ferretdb as { version?: unknown } | null)?.version ?? '') : undefined;
+  const kind: ServerKind = ferret !== undefined ? 'ferretdb' : 'gitVersion' in buildInfo ? 'mongod' : 'mongo-java-server';
+  const ferretMajor = ferret === undefined ? undefined : Number(/(\d+)\./.exec(ferret)?.[1] ?? NaN);
+  const ferretOne = kind === 'ferretdb' && ferretMajor === 1;
+  const reportedBatch = typeof hello.maxWriteBatchSize === 'number' && hello.maxWriteBatchSize > 0 ? hello.maxWriteBatchSize : DEFAULT_MAX_WRITE_BATCH;
+  const sessions = typeof hello.logicalSessionTimeoutMinutes === 'number' && kind !== 'ferretdb';
+  const serverTime = hello.localTime instanceof Date ? hello.localTime.getTime() : undefined;
+  return Object.freeze({
+    kind,
+    version: ferret ?? String(buildInfo.version ?? 'unknown'),
+    atomicUpdates: !ferretOne,
+    updatePipelines: kind === 'mongod' || (kind === 'ferretdb' && !ferretOne),
+    maxBulkStatements: ferretOne ? Math.min(FERRETDB_1_MAX_BULK, reportedBatch) : reportedBatch,
+    sessions,
+    transactions: sessions && (typeof hello.setName === 'string' || hello.msg === 'isdbgrid'),
+    bucketAuto: kind === 'mongod' || (kind === 'ferretdb' && !ferretOne),
+    uniqueStaleIndex: kind === 'mongo-java-server',
+    clockOffsetMs: serverTime === undefined ? 0 : Math.round(serverTime - localTime),
+  });
+}

@@ -1,0 +1,3 @@
+export { capabilitiesFrom, FERRETDB_1_MAX_BULK, serverCapabilities, type ServerCapabilities, type ServerKind } from './capabilities.js';
+export { isTransientError } from './transient.js';
+export { databaseOf } from './database.js';

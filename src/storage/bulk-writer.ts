@@ -1,0 +1,125 @@
+import type { AnyBulkWriteOperation, ClientSession, Collection, Document } from 'mongodb';
+import type { Logger } from 'pino';
+import { describeError } from '../errors.js';
+import { isTransientError, type ServerCapabilities } from '../server/index.js';
+import type { StoredWrite } from './compare-and-swap.js';
+
+/** A document the server refused to store (a unique index, a validator, a size limit). */
+export interface WriteFailure {
+  readonly write: StoredWrite;
+  readonly code: number | undefined;
+  readonly message: string;
+}
+
+/** What a bulk of compare-and-swap writes did: how many matched (were stored), and which the server refused. */
+export interface BulkOutcome {
+  /** Writes whose compare-and-swap matched. The others lost a race (or failed, see `failures`). */
+  readonly matched: number;
+  readonly failures: readonly WriteFailure[];
+}
+
+/** Runs one server call; the sweeper passes its retries and timing here. Default: call it once. */
+export type ServerCall = <T>(operation: () => Promise<T>) => Promise<T>;
+
+const once: ServerCall = (operation) => operation();
+
+/** Options of a `BulkWriter`. */
+export interface BulkWriterOptions {
+  /** The server's capabilities (its bulk limit), asked on the first write. */
+  readonly capabilities: () => Promise<ServerCapabilities>;
+  readonly log?: Logger | undefined;
+  /** Wraps every server call (retries, timing). */
+  readonly call?: ServerCall;
+}
+
+/**
+ * The one writer of stored documents: unordered bulks of compare-and-swap replaces, split to the
+ * server's bulk limit. A document the server refuses is a failure of that document, not of the
+ * bulk; transient errors are thrown for the caller's retries. Used by write-back on read,
+ * update-time migration and the sweeper alike.
+ */
+export class BulkWriter {
+  readonly #collection: Collection<Document>;
+  readonly #capabilities: () => Promise<ServerCapabilities>;
+  readonly #log: Logger | undefined;
+  readonly #call: ServerCall;
+
+  constructor(collection: Collection<Document>, options: BulkWriterOptions) {
+    this.#collection = collection;
+    this.#capabilities = options.capabilities;
+    this.#log = options.log;
+    this.#call = options.call ?? once;
+  }
+
+  /** Writes every compare-and-swap replace, in as many bulks as the server's limit asks. */
+  async write(writes: readonly StoredWrite[], session?: ClientSession): Promise<BulkOutcome> {
+    if (writes.length === 0) return { matched: 0, failures: [] };
+    const size = (await this.#capabilities()).maxBulkStatements;
+    if (writes.length <= size) return this.#writeBulk(writes, session);
+    let matched = 0;
+    const failures: WriteFailure[] = [];
+    for (let start = 0; start < writes.length; start += size) {
+      const part = await this.#writeBulk(writes.slice(start, start + size), session);
+      matched += part.matched;
+      failures.push(...part.failures);
+    }
+    return { matched, failures };
+  }
+
+  async #writeBulk(writes: readonly StoredWrite[], session: ClientSession | undefined): Promise<BulkOutcome> {
+    const operations: AnyBulkWriteOperation<Document>[] = writes.map((write) => ({ replaceOne: { filter: write.filter, replacement: write.replacement } }));
+    const options = session ? { ordered: false, session } : { ordered: false };
+    try {
+      const result = await this.#call(() => this.#collection.bulkWrite(operations, options));
+      return { matched: result.matchedCount, failures: [] };
+    } catch (error) {
+      const writeErrors = bulkWriteErrors(error);
+      if (writeErrors === undefined) {
+        if (isTransientError(error)) throw error;
+        return this.#writeOneByOne(writes, session, error);
+      }
+      const failures = writeErrors.flatMap((entry) => {
+        const write = writes[entry.index];
+        return write === undefined ? [] : [{ write, code: entry.code, message: entry.errmsg ?? '' }];
+      });
+      const matched = (error as { result?: { matchedCount?: number } }).result?.matchedCount ?? 0;
+      return { matched, failures };
+    }
+  }
+
+  /**
+   * The bulk failed as a whole without saying which document the server refused (FerretDB does
+   * this for a unique index): write one document at a time to find it. When every document
+   * fails, the error is not about documents: it is thrown.
+   */
+  async #writeOneByOne(writes: readonly StoredWrite[], session: ClientSession | undefined, bulkError: unknown): Promise<BulkOutcome> {
+    this.#log?.warn({ error: describeError(bulkError) }, 'the bulk write failed as a whole: writing one document at a time');
+    let matched = 0;
+    const failures: WriteFailure[] = [];
+    for (const write of writes) {
+      try {
+        matched += (await this.#call(() => this.#collection.replaceOne(write.filter, write.replacement, session ? { session } : {}))).matchedCount;
+      } catch (error) {
+        if (isTransientError(error)) throw error;
+        const { code, message } = error as { code?: number; message?: string };
+        failures.push({ write, code, message: message ?? String(error) });
+      }
+    }
+    if (writes.length > 1 && failures.length === writes.length) throw bulkError;
+    return { matched, failures };
+  }
+}
+
+interface BulkWriteErrorEntry {
+  readonly index: number;
+  readonly code?: number;
+  readonly errmsg?: string;
+}
+
+/** The per-document errors of a `MongoBulkWriteError` (one or many), or `undefined` for any other error. */
+function bulkWriteErrors(error: unknown): BulkWriteErrorEntry[] | undefined {
+  const writeErrors = (error as { writeErrors?: unknown } | null)?.writeErrors;
+  if (writeErrors === undefined || writeErrors === null) return undefined;
+  const list = (Array.isArray(writeErrors) ? writeErrors : [writeErrors]) as BulkWriteErrorEntry[];
+  return list.length > 0 && list.every((entry) => typeof entry.index === 'number') ? list : undefined;
+}

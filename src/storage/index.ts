@@ -1,0 +1,12 @@
+export { BulkWriter, type BulkOutcome, type BulkWriterOptions, type ServerCall, type WriteFailure } from './bulk-writer.js';
+export {
+  casFilter,
+  casFilterFor,
+  CompareOn,
+  readState,
+  stampVersion,
+  storedVersion,
+  storedWrite,
+  type ReadState,
+  type StoredWrite,
+} from './compare-and-swap.js';

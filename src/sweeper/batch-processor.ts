@@ -1,0 +1,80 @@
+import type { Document } from 'mongodb';
+import type { Logger } from 'pino';
+import type { BulkWriter } from '../storage/index.js';
+import { migrateBatch, toFailure, type BatchPlan } from './batch.js';
+import { idKey, type FailureStore } from './failures.js';
+import type { ResolvedSweepOptions } from './options.js';
+import type { Pacer } from './pacing.js';
+import type { Tally } from './tally.js';
+
+/**
+ * Migrates, throttles, writes and records one batch of stale documents: the part of a sweep that
+ * differs with the target and the mode, behind one `process` call that the run loop drives.
+ */
+export class BatchProcessor {
+  readonly #plan: BatchPlan;
+  readonly #options: ResolvedSweepOptions;
+  readonly #writer: BulkWriter;
+  readonly #failures: FailureStore;
+  readonly #pacer: Pacer;
+  readonly #tally: Tally;
+  readonly #log: Logger | undefined;
+  readonly #retry: <T>(operation: () => Promise<T>) => Promise<T>;
+
+  constructor(
+    plan: BatchPlan,
+    options: ResolvedSweepOptions,
+    parts: { writer: BulkWriter; failures: FailureStore; pacer: Pacer; tally: Tally; log: Logger | undefined; retry: <T>(operation: () => Promise<T>) => Promise<T> },
+  ) {
+    this.#plan = plan;
+    this.#options = options;
+    this.#writer = parts.writer;
+    this.#failures = parts.failures;
+    this.#pacer = parts.pacer;
+    this.#tally = parts.tally;
+    this.#log = parts.log;
+    this.#retry = parts.retry;
+  }
+
+  /**
+   * Processes one batch; `false` when the signal aborted while it waited for its tokens: then
+   * nothing of it was written and it is not counted, and the checkpoint stays before it.
+   */
+  async process(documents: Document[], retrying: boolean): Promise<boolean> {
+    const { dryRun, signal } = this.#options;
+    const migrated = migrateBatch(this.#plan, documents);
+    const batch = migrated instanceof Promise ? await migrated : migrated;
+    await this.#pacer.take(documents.length);
+    if (signal?.aborted) return false;
+    const written = dryRun || batch.writes.length === 0 ? { matched: batch.writes.length, failures: [] } : await this.#writer.write(batch.writes);
+    const writeFailures = written.failures.map((failure) =>
+      toFailure(this.#plan.definition, this.#plan.target, failure.write.id, failure.write.fromVersion, writeError(failure.code, failure.message)),
+    );
+    const failures = [...batch.failures, ...writeFailures];
+    if (!dryRun && failures.length > 0) await this.#retry(() => this.#failures.record(failures));
+    for (const failure of failures) {
+      this.#log?.warn({ _id: failure.documentId, fromVersion: failure.fromVersion, toVersion: failure.toVersion, error: failure.error.name }, 'document failed to migrate: recorded, left unchanged');
+    }
+    const skipped = batch.writes.length - written.matched - writeFailures.length + batch.unchangedIds.length;
+    if (skipped > 0) this.#log?.debug({ skipped }, 'documents changed during the batch: left as they are');
+    if (retrying && !dryRun) {
+      const failedKeys = new Set(writeFailures.map((failure) => idKey(failure.documentId)));
+      const succeeded = [...batch.writes.map((write) => write.id).filter((id) => !failedKeys.has(idKey(id))), ...batch.unchangedIds];
+      await this.#retry(() => this.#failures.clear(succeeded));
+    }
+    const tally = this.#tally;
+    tally.scanned += documents.length;
+    tally.migrated += written.matched;
+    tally.skipped += skipped;
+    tally.failed += failures.length;
+    tally.remaining = Math.max(0, tally.remaining - written.matched - skipped);
+    return true;
+  }
+}
+
+/** What a failure record says of a document the server refused to store. */
+function writeError(code: number | undefined, message: string): Error {
+  const error = new Error(`the server refused the write (code ${String(code)}): ${message}`);
+  error.name = 'WriteError';
+  return error;
+}

@@ -1,0 +1,55 @@
+import type { Collection, Document } from 'mongodb';
+import type { Logger } from 'pino';
+import type { MigrationTarget } from '../migrate/index.js';
+import { idKey, type FailureStore } from './failures.js';
+import { idsFilter } from './stale.js';
+import type { Outcome } from './tally.js';
+
+/** What the retry-failed phase needs of the run that drives it. */
+export interface RetryFailedContext {
+  readonly collection: Collection<Document>;
+  readonly target: MigrationTarget;
+  readonly failures: FailureStore;
+  readonly batchSize: number;
+  readonly dryRun: boolean;
+  readonly log: Logger | undefined;
+  shouldStop(): Outcome | undefined;
+  interrupted(): Outcome;
+  startBatch(): void;
+  timed<T>(operation: () => Promise<T>): Promise<T>;
+  retry<T>(operation: () => Promise<T>): Promise<T>;
+  process(documents: Document[], retrying: boolean): Promise<boolean>;
+  afterBatch(batchLength: number): Promise<Outcome | undefined>;
+}
+
+/**
+ * Drives the recorded failures again (after a fix): those that now migrate, are gone, or are no
+ * longer stale lose their record. Returns an outcome when the run must stop, else `undefined`.
+ */
+export async function retryFailedPhase(run: RetryFailedContext): Promise<Outcome | undefined> {
+  const cursor = run.failures.cursor(run.batchSize);
+  try {
+    for (;;) {
+      const stop = run.shouldStop();
+      if (stop) return stop;
+      run.startBatch();
+      const ids: unknown[] = [];
+      while (ids.length < run.batchSize) {
+        const record = await cursor.next();
+        if (record === null) break;
+        ids.push(record.documentId);
+      }
+      if (ids.length === 0) return undefined;
+      const documents = await run.timed(() => run.collection.find(idsFilter(run.target.staleFilter, ids)).toArray());
+      const found = new Set(documents.map((doc) => idKey(doc._id)));
+      const gone = ids.filter((id) => !found.has(idKey(id)));
+      if (!run.dryRun && gone.length > 0) await run.retry(() => run.failures.clear(gone));
+      run.log?.info({ retrying: documents.length, cleared: gone.length }, 'retrying recorded failures');
+      if (!(await run.process(documents, true))) return run.interrupted();
+      const after = await run.afterBatch(documents.length);
+      if (after) return after;
+    }
+  } finally {
+    await cursor.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,75 @@
+import type { Logger } from 'pino';
+import { describeError } from '../errors.js';
+import type { ResolvedSweepOptions } from './options.js';
+import type { SweepReport, SweepStatus } from './status.js';
+
+/** How a run ended, before it becomes a report. */
+export interface Outcome {
+  readonly status: SweepStatus;
+  readonly error?: { readonly name: string; readonly message: string };
+}
+
+/** The counts of one run, and the progress and report made of them. */
+export class Tally {
+  scanned = 0;
+  migrated = 0;
+  skipped = 0;
+  failed = 0;
+  remaining = 0;
+  readonly #options: ResolvedSweepOptions;
+  readonly #collection: string;
+  readonly #targetVersion: number;
+  readonly #started: number;
+
+  constructor(options: ResolvedSweepOptions, collection: string, targetVersion: number) {
+    this.#options = options;
+    this.#collection = collection;
+    this.#targetVersion = targetVersion;
+    this.#started = options.clock.now();
+  }
+
+  get elapsedMs(): number {
+    return this.#options.clock.now() - this.#started;
+  }
+
+  /** Calls `onProgress`, if given; a throwing callback is logged, never fatal. */
+  progress(pass: number, log: Logger | undefined): void {
+    const onProgress = this.#options.onProgress;
+    if (!onProgress) return;
+    const elapsedMs = this.elapsedMs;
+    const ratePerSecond = elapsedMs > 0 ? (this.scanned * 1000) / elapsedMs : 0;
+    try {
+      onProgress({
+        collection: this.#collection,
+        pass,
+        scanned: this.scanned,
+        migrated: this.migrated,
+        skipped: this.skipped,
+        failed: this.failed,
+        remaining: this.remaining,
+        ratePerSecond,
+        etaMs: ratePerSecond > 0 ? (this.remaining / ratePerSecond) * 1000 : undefined,
+        elapsedMs,
+      });
+    } catch (error) {
+      log?.warn({ error: describeError(error) }, 'onProgress threw; the sweep goes on');
+    }
+  }
+
+  report(outcome: Outcome, pass: number): SweepReport {
+    return {
+      status: outcome.status,
+      scanned: this.scanned,
+      migrated: this.migrated,
+      skipped: this.skipped,
+      failed: this.failed,
+      remaining: this.remaining,
+      elapsedMs: Math.round(this.elapsedMs),
+      collection: this.#collection,
+      targetVersion: this.#targetVersion,
+      pass,
+      dryRun: this.#options.dryRun,
+      ...(outcome.error ? { error: outcome.error } : {}),
+    };
+  }
+}
