@@ -44,14 +44,15 @@ describe('declarative steps in memory', () => {
   it('have a server form only where every step has one', () => {
     expect(upPipeline(steps)).toBeUndefined(); // the convert has no upExpr
     const withExpr = [step.rename('a', 'b'), step.convert('p', 'p', { up: Number, upExpr: { $toInt: '$p' } })];
+    const present = (path: string) => ({ $not: [{ $eq: [{ $type: `$${path}` }, 'missing'] }] });
     expect(upPipeline(withExpr)).toEqual([
-      { $set: { b: { $cond: [{ $eq: [{ $type: '$a' }, 'missing'] }, '$b', '$a'] } } },
+      { $set: { b: { $cond: [present('a'), '$a', '$b'] } } },
       { $unset: 'a' },
-      { $set: { p: { $cond: [{ $eq: [{ $type: '$p' }, 'missing'] }, '$p', { $toInt: '$p' }] } } },
+      { $set: { p: { $cond: [present('p'), { $toInt: '$p' }, '$p'] } } },
     ]);
     expect(downPipeline([step.remove('x')])).toBeUndefined();
     expect(downPipeline([step.add('x', 1), step.rename('a', 'b')])).toEqual([
-      { $set: { a: { $cond: [{ $eq: [{ $type: '$b' }, 'missing'] }, '$a', '$b'] } } },
+      { $set: { a: { $cond: [present('b'), '$b', '$a'] } } },
       { $unset: 'b' },
       { $unset: 'x' },
     ]);

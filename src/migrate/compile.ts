@@ -1,4 +1,5 @@
 import type { SchemaDefinition, Step } from '../schema/types.js';
+import { applyDown, applyUp } from '../steps/apply.js';
 
 /** A step compiled for the engine: a document in, the next version's document (or a promise of it) out. */
 export type CompiledStep = (doc: Record<string, unknown>) => unknown;
@@ -29,5 +30,9 @@ export function compileStep(step: Step): CompiledStep {
   switch (step.kind) {
     case 'function':
       return step.run as CompiledStep;
+    case 'declarative': {
+      const { steps } = step;
+      return step.direction === 'up' ? (doc) => applyUp(steps, doc) : (doc) => applyDown(steps, doc);
+    }
   }
 }

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { DeclarativeStep } from '../steps/step.js';
 
 /** Any zod schema (classic or mini): the shape of one version of a document. */
 export type AnyZodSchema = z.core.$ZodType;
@@ -49,7 +50,9 @@ export type StepFunction = (doc: never) => unknown;
  * Today a step is a function; declarative operations (rename, add, remove, convert) join as
  * further kinds, so that a step can also say how it reads a filter or runs on the server.
  */
-export type Step = { readonly kind: 'function'; readonly run: StepFunction };
+export type Step =
+  | { readonly kind: 'function'; readonly run: StepFunction }
+  | { readonly kind: 'declarative'; readonly direction: 'up' | 'down'; readonly steps: readonly DeclarativeStep[] };
 
 /** One registered version, as the engine sees it. Internal: not part of the public API. */
 export interface VersionEntry {

@@ -14,6 +14,10 @@ import {
   type VersionStep,
 } from './types.js';
 import { attachDefinition } from './definition.js';
+import { checkSteps } from '../steps/check.js';
+import { isInvertible } from '../steps/apply.js';
+import { isDeclarativeStep, type DeclarativeStep } from '../steps/step.js';
+import type { StepsProducing } from '../steps/types.js';
 
 /**
  * A schema with one or more registered versions. Immutable: `.version()` returns a new schema.
@@ -60,22 +64,31 @@ export class VersionedSchema<const Latest extends number, S extends AnyZodSchema
   }
 
   /**
-   * Registers the next version: its zod schema and the step from the previous version, either an
-   * upcaster or `{ up, down }`. The step is typed from the two schemas: a chain that does not
-   * compose does not compile.
+   * Registers the next version: its zod schema and the step from the previous version: an
+   * upcaster, `{ up, down }`, or a list of declarative steps (`[step.rename('a', 'b'), …]`, whose
+   * down, query translation and server form come for free). The step is typed from the two
+   * schemas: a chain that does not compose does not compile; declarative steps are also checked
+   * against both schemas when the version is registered.
    */
+  version<const V extends NextVersion<Latest>, N extends AnyZodSchema, const L extends readonly DeclarativeStep[]>(
+    version: V,
+    schema: N,
+    steps: StepsProducing<z.output<S>, z.input<N>, L>,
+  ): VersionedSchema<V, N>;
   version<const V extends NextVersion<Latest>, N extends AnyZodSchema>(
     version: V,
     schema: N,
     step: Upcaster<S, N> | VersionStep<S, N>,
-  ): VersionedSchema<V, N> {
+  ): VersionedSchema<V, N>;
+  version(version: number, schema: AnyZodSchema, step: unknown): VersionedSchema<number, AnyZodSchema> {
     const name = this.#definition.name;
     const expected = this.#definition.latest + 1;
     checkVersionNumber(name, version, expected);
     checkZodSchema(name, version, schema, this.#definition.versionField);
-    const { up, down } = normalizeStep(name, version, step);
-    const entry: VersionEntry = Object.freeze({ version, schema, up: functionStep(up), ...(down ? { down: functionStep(down) } : {}) });
-    return new VersionedSchema<V, N>(
+    const previous = this.#definition.entries.at(-1)?.schema as AnyZodSchema;
+    const { up, down } = Array.isArray(step) ? declarativeSteps(name, version, step, previous, schema) : normalizeStep(name, version, step);
+    const entry: VersionEntry = Object.freeze({ version, schema, up, ...(down ? { down } : {}) });
+    return new VersionedSchema(
       Object.freeze({ ...this.#definition, latest: version, entries: Object.freeze([...this.#definition.entries, entry]) }),
     );
   }
@@ -207,8 +220,23 @@ function checkZodSchema(name: string, version: number, schema: unknown, versionF
   }
 }
 
-function normalizeStep(name: string, version: number, step: unknown): { up: StepFunction; down?: StepFunction } {
-  if (typeof step === 'function') return { up: step as StepFunction };
+/** A list of declarative steps, checked against the schemas around it; down exists when every step is invertible. */
+function declarativeSteps(name: string, version: number, list: readonly unknown[], before: AnyZodSchema, after: AnyZodSchema): { up: Step; down?: Step } {
+  if (list.length === 0) throw new SchemaDefinitionError(name, `version ${version} was given an empty list of steps: pass at least one step (step.rename, step.add, step.remove, step.convert) or a function.`);
+  list.forEach((item, index) => {
+    if (!isDeclarativeStep(item)) {
+      throw new SchemaDefinitionError(name, `step ${index + 1} of version ${version} is not a declarative step (use step.rename, step.add, step.remove or step.convert), got ${describeKind(item)}.`);
+    }
+  });
+  const steps = Object.freeze([...list]) as readonly DeclarativeStep[];
+  const problem = checkSteps(steps, before, after);
+  if (problem !== undefined) throw new SchemaDefinitionError(name, `version ${version}, ${problem}`);
+  const up: Step = Object.freeze({ kind: 'declarative', direction: 'up', steps });
+  return isInvertible(steps) ? { up, down: Object.freeze({ kind: 'declarative', direction: 'down', steps }) } : { up };
+}
+
+function normalizeStep(name: string, version: number, step: unknown): { up: Step; down?: Step } {
+  if (typeof step === 'function') return { up: functionStep(step as StepFunction) };
   if (typeof step === 'object' && step !== null) {
     const { up, down } = step as { up?: unknown; down?: unknown };
     if (typeof up !== 'function') {
@@ -217,7 +245,7 @@ function normalizeStep(name: string, version: number, step: unknown): { up: Step
     if (down !== undefined && typeof down !== 'function') {
       throw new SchemaDefinitionError(name, `the downcaster of version ${version} must be a function, got ${describeKind(down)}.`);
     }
-    return down === undefined ? { up: up as StepFunction } : { up: up as StepFunction, down: down as StepFunction };
+    return down === undefined ? { up: functionStep(up as StepFunction) } : { up: functionStep(up as StepFunction), down: functionStep(down as StepFunction) };
   }
   throw new SchemaDefinitionError(name, `version ${version} needs an upcaster from version ${version - 1}: pass a function or { up, down? }, got ${describeKind(step)}.`);
 }

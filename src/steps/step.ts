@@ -66,7 +66,7 @@ export const step = Object.freeze({
     return Object.freeze({ kind: 'rename', from, to });
   },
   /** Sets `field` to `value` on documents that lack it (a present `null` is kept). */
-  add<const Field extends string, const Value>(field: Field, value: Value): AddStep<Field, Value> {
+  add<const Field extends string, Value>(field: Field, value: Value): AddStep<Field, Value> {
     return Object.freeze({ kind: 'add', field, value });
   },
   /** Removes `field`. Lossy: down cannot restore it (keep an archive: `sweep({ archive: true })`). */
