@@ -15,13 +15,21 @@ export class VersionedCursor<T> implements AsyncIterable<T> {
   readonly #reader: DocumentReader;
   #projection: CompiledProjection | undefined;
   #transform: ((doc: Document) => unknown) | undefined;
+  readonly #checkSort: ((sort: Sort) => void) | undefined;
 
   /** @internal Created by `VersionedCollection.find`. */
-  constructor(raw: FindCursor<Document>, reader: DocumentReader, projection?: CompiledProjection, transform?: (doc: Document) => unknown) {
+  constructor(
+    raw: FindCursor<Document>,
+    reader: DocumentReader,
+    projection?: CompiledProjection,
+    transform?: (doc: Document) => unknown,
+    checkSort?: (sort: Sort) => void,
+  ) {
     this.#raw = raw;
     this.#reader = reader;
     this.#projection = projection;
     this.#transform = transform;
+    this.#checkSort = checkSort;
   }
 
   /** The driver's cursor over the raw stored documents (no upcasting). */
@@ -29,8 +37,12 @@ export class VersionedCursor<T> implements AsyncIterable<T> {
     return this.#raw;
   }
 
-  /** Sorts on the server, as `FindCursor.sort`. Sorting on a renamed field does not see stale documents' old name. */
+  /**
+   * Sorts on the server, as `FindCursor.sort`. With query translation, a sort on a field that a
+   * step changes (stored under another name or value by older documents) is a `QueryTranslationError`.
+   */
   sort(sort: Sort | string, direction?: SortDirection): this {
+    this.#checkSort?.(direction === undefined ? sort : ({ [String(sort)]: direction } as Sort));
     this.#raw.sort(sort, direction);
     return this;
   }
@@ -80,7 +92,7 @@ export class VersionedCursor<T> implements AsyncIterable<T> {
   map<U>(transform: (doc: T) => U): VersionedCursor<U> {
     const previous = this.#transform;
     const next = previous === undefined ? (doc: Document) => transform(doc as T) : (doc: Document) => transform(previous(doc) as T);
-    return new VersionedCursor<U>(this.#raw, this.#reader, this.#projection, next);
+    return new VersionedCursor<U>(this.#raw, this.#reader, this.#projection, next, this.#checkSort);
   }
 
   async next(): Promise<T | null> {

@@ -30,6 +30,12 @@ export interface VersionedCollectionOptions {
   readonly compareOn?: CompareOn;
   /** How many write-backs are sent in one bulk write. Default: 64 ({@link DEFAULT_WRITE_BACK_BATCH_SIZE}). */
   readonly writeBackBatchSize?: number;
+  /**
+   * Rewrite filters (written against the latest shape) so that they match older stored documents
+   * through the chain's declarative steps, and refuse sorts that cannot be done right. Default: on
+   * when the chain has declarative steps. `false` sends filters to the server as written.
+   */
+  readonly translateQueries?: boolean;
 }
 
 /** Default of `writeBackOnRead`. */
@@ -48,9 +54,11 @@ export interface ResolvedOptions {
   readonly validate: ValidateMode;
   readonly writeBackBatchSize: number;
   readonly compareOn: CompareOn;
+  /** `undefined`: decided by the chain (on when it has declarative steps). */
+  readonly translateQueries: boolean | undefined;
 }
 
-const KNOWN_OPTIONS = new Set(['logger', 'writeBackOnRead', 'writeVersion', 'onNewerVersion', 'validate', 'writeBackBatchSize', 'compareOn']);
+const KNOWN_OPTIONS = new Set(['logger', 'writeBackOnRead', 'writeVersion', 'onNewerVersion', 'validate', 'writeBackBatchSize', 'compareOn', 'translateQueries']);
 
 export function resolveOptions(definition: SchemaDefinition, options: VersionedCollectionOptions): ResolvedOptions {
   for (const key of Object.keys(options)) {
@@ -94,5 +102,9 @@ export function resolveOptions(definition: SchemaDefinition, options: VersionedC
   if (logger !== undefined && (typeof logger !== 'object' || logger === null || typeof logger.info !== 'function')) {
     throw new InvalidOptionError('logger', 'must be a pino logger (or anything with pino\'s level methods).');
   }
-  return { logger, writeBackOnRead, writeVersion, onNewerVersion, validate, writeBackBatchSize, compareOn };
+  const translateQueries = options.translateQueries;
+  if (translateQueries !== undefined && typeof translateQueries !== 'boolean') {
+    throw new InvalidOptionError('translateQueries', `must be true or false, got ${JSON.stringify(translateQueries)}.`);
+  }
+  return { logger, writeBackOnRead, writeVersion, onNewerVersion, validate, writeBackBatchSize, compareOn, translateQueries };
 }

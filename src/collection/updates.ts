@@ -2,6 +2,7 @@ import type { ClientSession, Collection, Document, Filter, FindOneAndUpdateOptio
 import { UpdateContentionError } from '../errors.js';
 import { andFilters } from '../migrate/index.js';
 import type { SchemaDefinition } from '../schema/types.js';
+import type { QueryFilters } from './queries.js';
 import type { StaleMatchMigrator } from './stale-matches.js';
 import { checkUpdate, stampedUpdate } from './update-fields.js';
 
@@ -35,26 +36,26 @@ export class UpdateRunner {
     return stampedUpdate(update as Document, this.#definition.versionField, this.#writeVersion) as Update;
   }
 
-  async updateOne(filter: Filter<Document>, update: Update, options: UpdateOptions & { sort?: Sort }): Promise<UpdateResult> {
+  async updateOne(query: QueryFilters, update: Update, options: UpdateOptions & { sort?: Sort }): Promise<UpdateResult> {
     const sent = this.#prepare(update);
     // A sort picks the target here, by `_id`: the server is not asked to sort (only MongoDB 8 can).
     const { sort, upsert, ...rest } = options;
     const run = (target: Filter<Document>, withUpsert: boolean) =>
       this.#collection.updateOne(target, sent, withUpsert && upsert ? { ...rest, upsert: true } : rest);
     const matched = (result: UpdateResult) => result.matchedCount > 0;
-    if (sort !== undefined) return this.#firstBySort('updateOne', filter, sort, options.session, run, matched);
-    return this.#single('updateOne', filter, options.session, run, matched);
+    if (sort !== undefined) return this.#firstBySort('updateOne', query, sort, options.session, run, matched);
+    return this.#single('updateOne', query, options.session, run, matched);
   }
 
-  async findOneAndUpdate(filter: Filter<Document>, update: Update, options: FindOneAndUpdateOptions): Promise<ModifyResult<Document>> {
+  async findOneAndUpdate(query: QueryFilters, update: Update, options: FindOneAndUpdateOptions): Promise<ModifyResult<Document>> {
     const sent = this.#prepare(update);
     const { sort, upsert, ...rest } = options;
     const raw = { ...rest, includeResultMetadata: true as const };
     const run = (target: Filter<Document>, withUpsert: boolean) =>
       this.#collection.findOneAndUpdate(target, sent, withUpsert && upsert ? { ...raw, upsert: true } : raw);
     const matched = (result: ModifyResult<Document>) => Boolean(result.lastErrorObject?.n) || result.value !== null;
-    if (sort !== undefined) return this.#firstBySort('findOneAndUpdate', filter, sort, options.session, run, matched);
-    return this.#single('findOneAndUpdate', filter, options.session, run, matched);
+    if (sort !== undefined) return this.#firstBySort('findOneAndUpdate', query, sort, options.session, run, matched);
+    return this.#single('findOneAndUpdate', query, options.session, run, matched);
   }
 
   /**
@@ -62,18 +63,18 @@ export class UpdateRunner {
    * documents that turned up stale meanwhile (written by older code): each late round updates
    * every document it found, whether this call or another writer stored it at the write version.
    */
-  async updateMany(filter: Filter<Document>, update: Update, options: UpdateOptions): Promise<UpdateResult> {
+  async updateMany(query: QueryFilters, update: Update, options: UpdateOptions): Promise<UpdateResult> {
     const sent = this.#prepare(update);
     const session = options.session;
-    await this.#migrateUntilNoneStale(filter, session);
-    const first = await this.#collection.updateMany(this.#stale.current(filter), sent, options);
+    await this.#migrateUntilNoneStale(query.stored, session);
+    const first = await this.#collection.updateMany(this.#stale.current(query.atWrite), sent, options);
     let matchedCount = first.matchedCount;
     let modifiedCount = first.modifiedCount;
     const { upsert: _upsert, ...lateOptions } = options;
     for (let round = 0; round < MAX_UPDATE_ROUNDS; round++) {
-      const { found, ids } = await this.#stale.migrate(filter, { session });
+      const { found, ids } = await this.#stale.migrate(query.stored, { session });
       if (found === 0) return { ...first, matchedCount, modifiedCount };
-      const late = await this.#collection.updateMany(andFilters(this.#stale.current(filter), { _id: { $in: ids } }) as Filter<Document>, sent, lateOptions);
+      const late = await this.#collection.updateMany(andFilters(this.#stale.current(query.atWrite), { _id: { $in: ids } }) as Filter<Document>, sent, lateOptions);
       matchedCount += late.matchedCount;
       modifiedCount += late.modifiedCount;
     }
@@ -85,12 +86,12 @@ export class UpdateRunner {
    * none, migrate the first match (the one document it would touch) and run again. Only when
    * nothing matches at all does an upsert insert, at the write version.
    */
-  async #single<R>(operation: string, filter: Filter<Document>, session: ClientSession | undefined, run: (target: Filter<Document>, upsert: boolean) => Promise<R>, matched: (result: R) => boolean): Promise<R> {
+  async #single<R>(operation: string, query: QueryFilters, session: ClientSession | undefined, run: (target: Filter<Document>, upsert: boolean) => Promise<R>, matched: (result: R) => boolean): Promise<R> {
     for (let round = 0; round < MAX_UPDATE_ROUNDS; round++) {
-      const result = await run(this.#stale.current(filter), false);
+      const result = await run(this.#stale.current(query.atWrite), false);
       if (matched(result)) return result;
-      const first = await this.#stale.migrateOne(filter, session);
-      if (first.state === 'none') return run(this.#stale.current(filter), true);
+      const first = await this.#stale.migrateOne(query.stored, session);
+      if (first.state === 'none') return run(this.#stale.current(query.atWrite), true);
     }
     throw new UpdateContentionError(operation, MAX_UPDATE_ROUNDS);
   }
@@ -100,13 +101,13 @@ export class UpdateRunner {
    * version, is migrated if it is stale, then updated by `_id` (with the filter, at the write
    * version). If it changed in between, the sort is asked again.
    */
-  async #firstBySort<R>(operation: string, filter: Filter<Document>, sort: Sort, session: ClientSession | undefined, run: (target: Filter<Document>, upsert: boolean) => Promise<R>, matched: (result: R) => boolean): Promise<R> {
+  async #firstBySort<R>(operation: string, query: QueryFilters, sort: Sort, session: ClientSession | undefined, run: (target: Filter<Document>, upsert: boolean) => Promise<R>, matched: (result: R) => boolean): Promise<R> {
     for (let round = 0; round < MAX_UPDATE_ROUNDS; round++) {
-      const first = await this.#stale.migrateOne(filter, session, sort);
+      const first = await this.#stale.migrateOne(query.stored, session, sort);
       if (first.state === 'stale') continue;
       // Nothing matches: the update answers that (or, with upsert, inserts at the write version).
-      if (first.state === 'none') return run(this.#stale.current(filter), true);
-      const result = await run(andFilters(this.#stale.current(filter), { _id: first.id }) as Filter<Document>, false);
+      if (first.state === 'none') return run(this.#stale.current(query.atWrite), true);
+      const result = await run(andFilters(this.#stale.current(query.atWrite), { _id: first.id }) as Filter<Document>, false);
       if (matched(result)) return result;
     }
     throw new UpdateContentionError(operation, MAX_UPDATE_ROUNDS);

@@ -36,6 +36,7 @@ import { VersionedCursor } from './cursor.js';
 import { distinctLatest } from './distinct.js';
 import { resolveOptions, type ResolvedOptions, type VersionedCollectionOptions } from './options.js';
 import { prepareWrite } from './prepare-write.js';
+import { hasDeclarativeSteps, QueryPlanner } from './queries.js';
 import { compileProjection } from './projection.js';
 import { DocumentReader } from './reader.js';
 import { StaleMatchMigrator } from './stale-matches.js';
@@ -57,6 +58,7 @@ export class VersionedCollection<T extends Document> {
   readonly #reader: DocumentReader;
   readonly #writeBack: WriteBackQueue | undefined;
   readonly #updates: UpdateRunner;
+  readonly #queries: QueryPlanner;
   readonly #stats: MutableStats;
   /** Documents this code knows: a replacement never overwrites a document written by newer code. */
   readonly #notNewer: Filter<Document>;
@@ -76,6 +78,15 @@ export class VersionedCollection<T extends Document> {
     const stale = new StaleMatchMigrator(collection, this.#definition, this.#options, this.#stats, writer);
     this.#updates = new UpdateRunner(collection, this.#definition, this.#options.writeVersion, stale);
     this.#notNewer = { [this.#definition.versionField]: { $not: { $gt: this.#definition.latest } } } as Filter<Document>;
+    this.#queries = new QueryPlanner(this.#definition, {
+      translate: this.#options.translateQueries ?? hasDeclarativeSteps(this.#definition),
+      writeVersion: this.#options.writeVersion,
+    });
+  }
+
+  /** The filter as the server sees it (checked, and translated for every stored version). */
+  #stored(filter: Filter<T> | undefined): Filter<Document> {
+    return this.#queries.filter(filter as Filter<Document>).stored;
   }
 
   /** The version new writes are stored at. */
@@ -93,7 +104,8 @@ export class VersionedCollection<T extends Document> {
   /** As `Collection.findOne`; the document is upcast to the latest shape. */
   async findOne(filter: Filter<T> = {}, options: FindOptions = {}): Promise<WithId<T> | null> {
     const { projection } = options;
-    const raw = await this.collection.findOne(filter as Filter<Document>, projection === undefined ? options : withoutProjection(options));
+    this.#queries.sort(options.sort);
+    const raw = await this.collection.findOne(this.#stored(filter), projection === undefined ? options : withoutProjection(options));
     if (raw === null) return null;
     const doc = await this.#reader.read(raw);
     return (projection ? compileProjection(projection).apply(doc) : doc) as WithId<T>;
@@ -102,13 +114,14 @@ export class VersionedCollection<T extends Document> {
   /** As `Collection.find`: a cursor of latest-shape documents. */
   find(filter: Filter<T> = {}, options: FindOptions = {}): VersionedCursor<WithId<T>> {
     const { projection } = options;
-    const cursor = this.collection.find(filter as Filter<Document>, projection === undefined ? options : withoutProjection(options));
-    return new VersionedCursor<WithId<T>>(cursor, this.#reader, projection ? compileProjection(projection) : undefined);
+    this.#queries.sort(options.sort);
+    const cursor = this.collection.find(this.#stored(filter), projection === undefined ? options : withoutProjection(options));
+    return new VersionedCursor<WithId<T>>(cursor, this.#reader, projection ? compileProjection(projection) : undefined, undefined, (sort) => this.#queries.sort(sort));
   }
 
   /** As `Collection.countDocuments` (counts stored documents, whatever their version). */
   countDocuments(filter: Filter<T> = {}, options: CountDocumentsOptions = {}): Promise<number> {
-    return this.collection.countDocuments(filter as Filter<Document>, options);
+    return this.collection.countDocuments(this.#stored(filter), options);
   }
 
   /** As `Collection.estimatedDocumentCount`. */
@@ -121,7 +134,7 @@ export class VersionedCollection<T extends Document> {
    * the server; stale ones matching the filter are upcast and their values merged in.
    */
   distinct(key: string, filter: Filter<T> = {}, options: DistinctOptions = {}): Promise<unknown[]> {
-    return distinctLatest(this.collection, this.#definition, this.#reader, key, filter as Filter<Document>, options);
+    return distinctLatest(this.collection, this.#definition, this.#reader, key, this.#stored(filter), options);
   }
 
   // --- writes ------------------------------------------------------------------------------
@@ -145,8 +158,8 @@ export class VersionedCollection<T extends Document> {
 
   /** As `Collection.replaceOne`; the replacement is validated and stored at the write version. */
   async replaceOne(filter: Filter<T>, replacement: WithoutId<T>, options: ReplaceOptions = {}): Promise<UpdateResult<T>> {
+    const base = this.#stored(filter);
     const stored = await this.#prepareWrite(replacement, true);
-    const base = filter as Filter<Document>;
     const result = await this.#refuseNewer(base, () => this.collection.replaceOne(andFilters(base, this.#notNewer) as Filter<Document>, stored, options));
     if (result.matchedCount === 0 && result.upsertedCount === 0) await this.#throwIfNewerMatches(base, options.session);
     return result as UpdateResult<T>;
@@ -157,7 +170,8 @@ export class VersionedCollection<T extends Document> {
    * (with compare-and-swap); the operators then run only on a document at the write version.
    */
   async updateOne(filter: Filter<T>, update: UpdateFilter<T> | Document[], options: UpdateOptions & { sort?: Sort } = {}): Promise<UpdateResult<T>> {
-    return (await this.#updates.updateOne(filter as Filter<Document>, update as UpdateFilter<Document>, options)) as UpdateResult<T>;
+    if (options.sort !== undefined) this.#queries.sort(options.sort);
+    return (await this.#updates.updateOne(this.#queries.filter(filter as Filter<Document>), update as UpdateFilter<Document>, options)) as UpdateResult<T>;
   }
 
   /**
@@ -165,14 +179,15 @@ export class VersionedCollection<T extends Document> {
    * version, then repeats for documents that turned up stale meanwhile (written by older code).
    */
   async updateMany(filter: Filter<T>, update: UpdateFilter<T> | Document[], options: UpdateOptions = {}): Promise<UpdateResult<T>> {
-    return (await this.#updates.updateMany(filter as Filter<Document>, update as UpdateFilter<Document>, options)) as UpdateResult<T>;
+    return (await this.#updates.updateMany(this.#queries.filter(filter as Filter<Document>), update as UpdateFilter<Document>, options)) as UpdateResult<T>;
   }
 
   /** As `Collection.findOneAndUpdate`, with `updateOne`'s migration first; the document returned is upcast. */
   findOneAndUpdate(filter: Filter<T>, update: UpdateFilter<T> | Document[], options: FindOneAndUpdateOptions & { includeResultMetadata: true }): Promise<ModifyResult<T>>;
   findOneAndUpdate(filter: Filter<T>, update: UpdateFilter<T> | Document[], options?: FindOneAndUpdateOptions): Promise<WithId<T> | null>;
   async findOneAndUpdate(filter: Filter<T>, update: UpdateFilter<T> | Document[], options: FindOneAndUpdateOptions = {}): Promise<WithId<T> | null | ModifyResult<T>> {
-    const result = await this.#updates.findOneAndUpdate(filter as Filter<Document>, update as UpdateFilter<Document>, options);
+    this.#queries.sort(options.sort);
+    const result = await this.#updates.findOneAndUpdate(this.#queries.filter(filter as Filter<Document>), update as UpdateFilter<Document>, options);
     return this.#modifyResult(result, options.includeResultMetadata === true);
   }
 
@@ -180,8 +195,8 @@ export class VersionedCollection<T extends Document> {
   findOneAndReplace(filter: Filter<T>, replacement: WithoutId<T>, options: FindOneAndReplaceOptions & { includeResultMetadata: true }): Promise<ModifyResult<T>>;
   findOneAndReplace(filter: Filter<T>, replacement: WithoutId<T>, options?: FindOneAndReplaceOptions): Promise<WithId<T> | null>;
   async findOneAndReplace(filter: Filter<T>, replacement: WithoutId<T>, options: FindOneAndReplaceOptions = {}): Promise<WithId<T> | null | ModifyResult<T>> {
+    const base = this.#stored(filter);
     const stored = await this.#prepareWrite(replacement, true);
-    const base = filter as Filter<Document>;
     const result = await this.#refuseNewer(base, () => this.collection.findOneAndReplace(andFilters(base, this.#notNewer) as Filter<Document>, stored, { ...options, includeResultMetadata: true }));
     if (!result.lastErrorObject?.n && result.value === null) await this.#throwIfNewerMatches(base, options.session);
     return this.#modifyResult(result, options.includeResultMetadata === true);
@@ -191,18 +206,19 @@ export class VersionedCollection<T extends Document> {
   findOneAndDelete(filter: Filter<T>, options: FindOneAndDeleteOptions & { includeResultMetadata: true }): Promise<ModifyResult<T>>;
   findOneAndDelete(filter: Filter<T>, options?: FindOneAndDeleteOptions): Promise<WithId<T> | null>;
   async findOneAndDelete(filter: Filter<T>, options: FindOneAndDeleteOptions = {}): Promise<WithId<T> | null | ModifyResult<T>> {
-    const result = await this.collection.findOneAndDelete(filter as Filter<Document>, { ...options, includeResultMetadata: true });
+    this.#queries.sort(options.sort);
+    const result = await this.collection.findOneAndDelete(this.#stored(filter), { ...options, includeResultMetadata: true });
     return this.#modifyResult(result, options.includeResultMetadata === true);
   }
 
   /** As `Collection.deleteOne` (passes through). */
   deleteOne(filter: Filter<T> = {}, options: DeleteOptions = {}): Promise<DeleteResult> {
-    return this.collection.deleteOne(filter as Filter<Document>, options);
+    return this.collection.deleteOne(this.#stored(filter), options);
   }
 
   /** As `Collection.deleteMany` (passes through). */
   deleteMany(filter: Filter<T> = {}, options: DeleteOptions = {}): Promise<DeleteResult> {
-    return this.collection.deleteMany(filter as Filter<Document>, options);
+    return this.collection.deleteMany(this.#stored(filter), options);
   }
 
   // --- lifecycle -----------------------------------------------------------------------------

@@ -47,6 +47,11 @@ export function translateFilter(chain: TranslationChain, filter: Filter): Filter
   return toFilter(or(branches));
 }
 
+/** `filter` (latest shape) in the terms of one stored version. */
+export function translateFilterAt(chain: TranslationChain, filter: Filter, version: number): Filter {
+  return toFilter(translatePerVersion(chain, filter)[version - chain.first] as Translated);
+}
+
 /** The filter carried back to each version, `[first … latest]`. */
 function translatePerVersion(chain: TranslationChain, filter: Filter): Translated[] {
   const count = chain.latest - chain.first + 1;

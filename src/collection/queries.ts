@@ -1,0 +1,118 @@
+/**
+ * Where the wrapper's filters and sorts are checked and translated, once per call, before any I/O:
+ * a filter is written against the latest shape; the server sees it rewritten for every stored
+ * version (query translation, when the chain has declarative steps), and the update phase that
+ * runs at the write version sees it in that version's terms.
+ */
+import type { Document, Filter, Sort } from 'mongodb';
+import { InvalidOptionError } from '../errors.js';
+import type { SchemaDefinition } from '../schema/types.js';
+import { fieldSchema } from '../steps/check.js';
+import { checkSort, translateFilter, translateFilterAt, type TranslationChain } from '../translate/index.js';
+
+/** A filter as the server sees it: over stored documents of every version, and at the write version. */
+export interface QueryFilters {
+  /** Matches stored documents of any version whose migrated form matches the filter. */
+  readonly stored: Filter<Document>;
+  /** The filter in the write version's terms (for the update phase and upserts). */
+  readonly atWrite: Filter<Document>;
+}
+
+/** Checks and translates the wrapper's filters and sorts. */
+export class QueryPlanner {
+  readonly #definition: SchemaDefinition;
+  readonly #chain: TranslationChain | undefined;
+  readonly #writeVersion: number;
+
+  constructor(definition: SchemaDefinition, options: { translate: boolean; writeVersion: number }) {
+    this.#definition = definition;
+    this.#chain = options.translate ? translationChain(definition) : undefined;
+    this.#writeVersion = options.writeVersion;
+  }
+
+  /** Whether filters are translated (the chain has declarative steps, and translation was not turned off). */
+  get translating(): boolean {
+    return this.#chain !== undefined;
+  }
+
+  /** The filter checked against the latest shape and translated for stored documents. */
+  filter(filter: Filter<Document> | undefined): QueryFilters {
+    const given = (filter ?? {}) as Record<string, unknown>;
+    this.#checkFields(given);
+    if (this.#chain === undefined) return { stored: given, atWrite: given };
+    return {
+      stored: translateFilter(this.#chain, given) as Filter<Document>,
+      atWrite: (this.#writeVersion === this.#definition.latest ? given : translateFilterAt(this.#chain, given, this.#writeVersion)) as Filter<Document>,
+    };
+  }
+
+  /** Refuses a sort that one server-side sort cannot do right over stored documents of every version. */
+  sort(sort: Sort | undefined): void {
+    if (this.#chain === undefined || sort === undefined) return;
+    checkSort(this.#chain, normalizeSort(sort));
+  }
+
+  /**
+   * A filter naming a field of an older version that the latest shape no longer declares (a
+   * renamed or removed field) would match no migrated document: an update would migrate the old
+   * documents and then drop itself. Refused before any I/O. (A field no version declares may be
+   * one an upcaster keeps on purpose: it is left to the server.)
+   */
+  #checkFields(filter: Record<string, unknown>): void {
+    const schemas = this.#definition.entries.map((entry) => entry.schema);
+    const latest = schemas.at(-1);
+    if (latest === undefined) return;
+    for (const path of fieldPaths(filter)) {
+      if (path === '_id' || path.startsWith('_id.') || path === this.#definition.versionField) continue;
+      if (fieldSchema(latest, path) !== 'absent') continue;
+      const older = this.#definition.entries.find((entry) => !['absent', 'unknown'].includes(fieldSchema(entry.schema, path) as string));
+      if (older === undefined) continue;
+      throw new InvalidOptionError(
+        'filter',
+        `names "${path}", a field of version ${older.version} of schema "${this.#definition.name}" that version ${this.#definition.latest} no longer declares, so it can match no document once migrated. ` +
+          `Filters are written against the latest shape${this.#chain ? ' (older documents are matched through the declarative steps)' : ''}; query stored field names through .collection. Nothing was read or written.`,
+      );
+    }
+  }
+}
+
+/** The schema's steps as query translation sees them. */
+function translationChain(definition: SchemaDefinition): TranslationChain {
+  return {
+    schemaName: definition.name,
+    versionField: definition.versionField,
+    unversioned: definition.unversioned,
+    first: definition.first,
+    latest: definition.latest,
+    steps: definition.entries.slice(1).map((entry) => (entry.up?.kind === 'declarative' ? { kind: 'declarative', steps: entry.up.steps } : { kind: 'function' })),
+  };
+}
+
+/** Whether the schema has a declarative step (query translation is on by default then). */
+export function hasDeclarativeSteps(definition: SchemaDefinition): boolean {
+  return definition.entries.some((entry) => entry.up?.kind === 'declarative');
+}
+
+/** Every field path a filter names, through $and/$or/$nor. */
+function fieldPaths(filter: Record<string, unknown>): string[] {
+  const paths: string[] = [];
+  for (const [key, value] of Object.entries(filter)) {
+    if ((key === '$and' || key === '$or' || key === '$nor') && Array.isArray(value)) {
+      for (const sub of value) if (typeof sub === 'object' && sub !== null) paths.push(...fieldPaths(sub as Record<string, unknown>));
+    } else if (!key.startsWith('$')) {
+      paths.push(key);
+    }
+  }
+  return paths;
+}
+
+function normalizeSort(sort: Sort): Record<string, unknown> {
+  if (typeof sort === 'string') return { [sort]: 1 };
+  if (Array.isArray(sort)) {
+    // ['a', 1] or [['a', 1], ['b', -1]] or ['a', 'b']
+    if (sort.length === 2 && typeof sort[0] === 'string' && !Array.isArray(sort[1]) && typeof sort[1] !== 'string') return { [sort[0]]: sort[1] };
+    return Object.fromEntries((sort as unknown[]).map((item) => (Array.isArray(item) ? [String(item[0]), item[1]] : [String(item), 1])));
+  }
+  if (sort instanceof Map) return Object.fromEntries(sort);
+  return sort as Record<string, unknown>;
+}

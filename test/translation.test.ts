@@ -1,0 +1,88 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { Collection } from 'mongodb';
+import { defineSchema, InvalidOptionError, QueryTranslationError, step, versioned } from 'mongo-molt';
+import { useTestDatabase } from './support/database.js';
+import { User as FunctionUser } from './fixtures/user-schema.js';
+
+const t = useTestDatabase('translation');
+interface Raw { _id: string; [field: string]: unknown }
+let raw: Collection<Raw>;
+let counter = 0;
+beforeEach(async () => {
+  raw = t.db.collection<Raw>(`users_${++counter}`);
+  // Half migrated: release 1 wrote the first two (no version field), release 2 the others.
+  await raw.insertMany([
+    { _id: 'a', full_name: 'Ada', age: '36' },
+    { _id: 'b', full_name: 'Bob', age: '41' },
+    { _id: 'c', display_name: 'Ada', email: 'ada@x', age: 36, schemaVersion: 2 },
+    { _id: 'd', display_name: 'Cy', email: null, age: 29, schemaVersion: 2 },
+  ]);
+});
+
+const User = defineSchema('user')
+  .version(1, z.object({ _id: z.string(), full_name: z.string(), age: z.string() }))
+  .version(2, z.object({ _id: z.string(), display_name: z.string(), email: z.string().nullable(), age: z.number() }), [
+    step.rename('full_name', 'display_name'),
+    step.add('email', null),
+    step.convert('age', 'age', { up: (s: string) => Number(s), down: (n: number) => String(n) }),
+  ]);
+
+describe('a renamed field on a half-migrated collection, through versioned()', () => {
+  it('find, findOne, countDocuments and distinct by the new name see every version', async () => {
+    const users = versioned(raw, User);
+    expect((await users.find({ display_name: 'Ada' }).toArray()).map((doc) => doc._id).sort()).toEqual(['a', 'c']);
+    expect(await users.findOne({ display_name: 'Bob' })).toEqual({ _id: 'b', display_name: 'Bob', email: null, age: 41 });
+    expect(await users.countDocuments({ display_name: { $in: ['Ada', 'Bob'] } })).toBe(3);
+    expect(await users.countDocuments({ email: null })).toBe(3); // the added default matches old documents
+    expect(await users.countDocuments({ age: 36 })).toBe(2); // a converted value, mapped through down
+    expect((await users.distinct('display_name', { email: null })).sort()).toEqual(['Ada', 'Bob', 'Cy']);
+  });
+
+  it('updateOne, updateMany and findOneAndUpdate by the new name reach old documents (migrated first)', async () => {
+    const users = versioned(raw, User);
+    expect(await users.updateOne({ display_name: 'Bob' }, { $set: { email: 'bob@x' } })).toMatchObject({ matchedCount: 1, modifiedCount: 1 });
+    expect(await raw.findOne({ _id: 'b' })).toEqual({ _id: 'b', display_name: 'Bob', email: 'bob@x', age: 41, schemaVersion: 2 });
+    expect(await users.updateMany({ display_name: 'Ada' }, { $inc: { age: 1 } })).toMatchObject({ matchedCount: 2 });
+    expect(await raw.find({ display_name: 'Ada' }).sort({ _id: 1 }).toArray()).toEqual([
+      { _id: 'a', display_name: 'Ada', email: null, age: 37, schemaVersion: 2 },
+      { _id: 'c', display_name: 'Ada', email: 'ada@x', age: 37, schemaVersion: 2 },
+    ]);
+    expect(await users.findOneAndUpdate({ age: 29 }, { $set: { email: 'cy@x' } }, { returnDocument: 'after' })).toMatchObject({ _id: 'd', email: 'cy@x' });
+  });
+
+  it('an upsert by the new name inserts the field under the new name', async () => {
+    const users = versioned(raw, User);
+    await users.updateOne({ display_name: 'Dee' }, { $set: { email: null, age: 5 } }, { upsert: true });
+    expect(await raw.findOne({ display_name: 'Dee' })).toMatchObject({ display_name: 'Dee', age: 5, schemaVersion: 2 });
+  });
+
+  it('deleteMany and findOneAndDelete by the new name delete old documents too', async () => {
+    const users = versioned(raw, User);
+    expect(await users.deleteMany({ display_name: 'Ada' })).toMatchObject({ deletedCount: 2 });
+    expect(await users.findOneAndDelete({ display_name: 'Bob' })).toEqual({ _id: 'b', display_name: 'Bob', email: null, age: 41 });
+    expect(await raw.countDocuments({})).toBe(1);
+  });
+
+  it('refuses what it cannot translate exactly, before any I/O, with a typed error', async () => {
+    const users = versioned(raw, User);
+    expect(() => users.find({ age: { $gt: 30 } })).toThrow(QueryTranslationError);
+    expect(() => users.find({}).sort({ display_name: 1 })).toThrow(QueryTranslationError);
+    await expect(users.updateMany({ age: { $gt: 30 } }, { $set: { email: null } })).rejects.toMatchObject({ name: 'QueryTranslationError', field: 'age', operator: '$gt', versions: [1] });
+    expect(await raw.countDocuments({ schemaVersion: 2 })).toBe(2); // nothing was migrated
+  });
+
+  it('translateQueries: false sends filters as written', async () => {
+    const users = versioned(raw, User, { translateQueries: false });
+    expect(await users.countDocuments({ display_name: 'Ada' })).toBe(1);
+  });
+});
+
+describe('a filter naming an old version\'s field', () => {
+  it('is a typed error before any write, never a silent no-op with side effects (function steps too)', async () => {
+    const users = versioned(raw, FunctionUser);
+    await expect(users.updateOne({ full_name: 'Bob' } as never, { $set: { email: 'x' } })).rejects.toBeInstanceOf(InvalidOptionError);
+    await expect(users.updateMany({ $or: [{ full_name: 'Bob' }] } as never, { $set: { email: 'x' } })).rejects.toThrow(/names "full_name", a field of version 1/);
+    expect(await raw.findOne({ _id: 'b' })).toEqual({ _id: 'b', full_name: 'Bob', age: '41' });
+  });
+});
