@@ -220,7 +220,7 @@ async function sweepCommand(context: CommandContext): Promise<ExitCode> {
 }
 
 function notStarted(entry: MoltCollectionConfig, status: SweepStatus, dryRun: boolean): SweepReport {
-  return { status, scanned: 0, migrated: 0, skipped: 0, failed: 0, remaining: 0, elapsedMs: 0, collection: entry.name, targetVersion: entry.schema.latest, pass: 0, dryRun };
+  return { status, scanned: 0, migrated: 0, skipped: 0, failed: 0, remaining: 0, elapsedMs: 0, collection: entry.name, targetVersion: entry.schema.latest, pass: 0, dryRun, mode: 'client', serverVersions: [] };
 }
 
 /** 1 when anything failed (it needs someone), else 3 when anything is partial or locked (the next run goes on), else 0. */

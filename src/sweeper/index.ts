@@ -11,6 +11,8 @@ export {
   DEFAULT_RATE_PER_SECOND,
   DEFAULT_RETRY_DELAY_MS,
   DEFAULT_STATE_COLLECTION,
+  DEFAULT_SWEEP_MODE,
+  SweepMode,
   type SweepOptions,
 } from './options.js';
 export { systemClock, type SweepClock } from './clock.js';

@@ -53,7 +53,29 @@ export interface SweepOptions {
    * collection in place, so that the sweep never overwrites such a write).
    */
   readonly compareOn?: CompareOn;
+  /**
+   * The version to bring documents to. Default: the schema's latest. Below it, a reverse sweep:
+   * every document above `to` goes down through the downcasters (refused before any write when
+   * one is missing). The rollback recipe: pin `writeVersion: to` in the app, sweep down, deploy
+   * the old code.
+   */
+  readonly to?: number;
+  /**
+   * Where documents are migrated: `client` (read, migrate and validate here, write back with
+   * compare-and-swap), `server` (one update pipeline per batch, no document crosses the wire; every
+   * step to the target must be declarative with a server form, and the target's schema
+   * expressible on the server), or `auto` (default, {@link DEFAULT_SWEEP_MODE}: server for the
+   * versions that can, where the server runs update pipelines; client for the rest).
+   */
+  readonly mode?: SweepMode;
 }
+
+/** Where a sweep migrates documents. @public */
+export const SweepMode = Object.freeze({ AUTO: 'auto', CLIENT: 'client', SERVER: 'server' } as const);
+/** @public */
+export type SweepMode = (typeof SweepMode)[keyof typeof SweepMode];
+/** Default of `mode`. */
+export const DEFAULT_SWEEP_MODE: SweepMode = 'auto';
 
 /** Default of `batchSize`. */
 export const DEFAULT_BATCH_SIZE = 500;
@@ -98,12 +120,15 @@ export interface ResolvedSweepOptions {
   readonly onProgress: ((progress: SweepProgress) => void) | undefined;
   readonly clock: SweepClock;
   readonly compareOn: CompareOn;
+  /** `undefined`: the schema's latest version. */
+  readonly to: number | undefined;
+  readonly mode: SweepMode;
 }
 
 /** The names `sweep` accepts, for the CLI's config check too. */
 export const SWEEP_OPTION_NAMES: readonly string[] = Object.freeze([
   'batchSize', 'ratePerSecond', 'pauseMs', 'maxDurationMs', 'dryRun', 'retryFailed', 'maxFailures', 'captureDocuments',
-  'stateCollection', 'failuresCollection', 'leaseMs', 'maxRetries', 'retryDelayMs', 'signal', 'logger', 'onProgress', 'clock', 'compareOn',
+  'stateCollection', 'failuresCollection', 'leaseMs', 'maxRetries', 'retryDelayMs', 'signal', 'logger', 'onProgress', 'clock', 'compareOn', 'to', 'mode',
 ]);
 const KNOWN = new Set(SWEEP_OPTION_NAMES);
 
@@ -149,12 +174,21 @@ export function resolveSweepOptions(options: SweepOptions): ResolvedSweepOptions
     onProgress: options.onProgress,
     clock,
     compareOn: compareOn(options.compareOn ?? 'version'),
+    to: options.to === undefined ? undefined : integer('to', options.to, 1, Number.MAX_SAFE_INTEGER),
+    mode: sweepMode(options.mode ?? DEFAULT_SWEEP_MODE),
   };
 }
 
 function integer(name: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
     throw new InvalidOptionError(name, `must be an integer from ${min} to ${max === Number.MAX_SAFE_INTEGER ? 'Infinity' : max}, got ${describe(value)}.`);
+  }
+  return value;
+}
+
+function sweepMode(value: unknown): SweepMode {
+  if (value !== 'auto' && value !== 'client' && value !== 'server') {
+    throw new InvalidOptionError('mode', `must be 'auto', 'client' or 'server', got ${describe(value)}.`);
   }
   return value;
 }

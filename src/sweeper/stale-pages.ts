@@ -15,12 +15,15 @@ export class StalePages {
   readonly #collection: Collection<Document>;
   readonly #stale: Readonly<Document>;
   readonly #batchSize: number;
+  readonly #projection: Document | undefined;
   #cursor: FindCursor<Document> | undefined;
 
-  constructor(collection: Collection<Document>, stale: Readonly<Document>, batchSize: number) {
+  /** `projection`: read only these fields (server-side batches need `_id` and the version). */
+  constructor(collection: Collection<Document>, stale: Readonly<Document>, batchSize: number, projection?: Document) {
     this.#collection = collection;
     this.#stale = stale;
     this.#batchSize = batchSize;
+    this.#projection = projection;
   }
 
   /** Up to `batchSize` stale documents after `lastId` (the first ones when `lastId` is `null`). */
@@ -42,7 +45,7 @@ export class StalePages {
   }
 
   async #read(lastId: unknown): Promise<Document[]> {
-    this.#cursor ??= this.#collection.find(pageFilter(this.#stale, lastId)).sort({ _id: 1 }).batchSize(this.#batchSize);
+    this.#cursor ??= this.#collection.find(pageFilter(this.#stale, lastId), this.#projection ? { projection: this.#projection } : {}).sort({ _id: 1 }).batchSize(this.#batchSize);
     const page: Document[] = [];
     while (page.length < this.#batchSize && (await this.#cursor.hasNext())) {
       page.push(...this.#cursor.readBufferedDocuments(this.#batchSize - page.length));

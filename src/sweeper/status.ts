@@ -42,6 +42,14 @@ export interface SweepReport extends SweepCounts {
   /** The pass this run worked on (a pass is one walk over the collection's stale documents in `_id` order). */
   readonly pass: number;
   readonly dryRun: boolean;
+  /**
+   * `server` when update pipelines migrated documents on the server in this run (the versions in
+   * `serverVersions`; documents that would not validate, and other versions, still go through the
+   * client path), else `client`.
+   */
+  readonly mode: 'client' | 'server';
+  /** The stored versions migrated on the server (`null`: documents without a version field). */
+  readonly serverVersions: readonly (number | null)[];
   /** Set when `status` is `aborted` (and when `locked`: who holds the lease). */
   readonly error?: { readonly name: string; readonly message: string };
 }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Collection, Document } from 'mongodb';
-import { describeError } from '../errors.js';
+import { describeError, InvalidOptionError } from '../errors.js';
 import { migrationTarget, type MigrationTarget } from '../migrate/index.js';
 import { definitionOf } from '../schema/definition.js';
 import type { AnyVersionedSchema } from '../schema/index.js';
@@ -17,6 +17,8 @@ import { withRetry } from './retry.js';
 import { retryFailedPhase } from './retry-failed.js';
 import { ensureStaleIndex } from './stale.js';
 import { StalePages } from './stale-pages.js';
+import { ServerBatchProcessor } from './server-batch.js';
+import { serverPlan, type ServerPlan } from './server-plan.js';
 import { readSweepState, SweepState, type SweepLease } from './state.js';
 import { SweepStatus, type SweepReport } from './status.js';
 import { Tally, type Outcome } from './tally.js';
@@ -45,7 +47,31 @@ export type SweepableSchema = AnyVersionedSchema;
 export async function sweep<T extends Document>(collection: Collection<T>, schema: SweepableSchema, options: SweepOptions = {}): Promise<SweepReport> {
   const resolved = resolveSweepOptions(options);
   const definition = definitionOf(schema);
-  return new SweepRun(checkCollection(collection), definition, resolved).run();
+  const target = sweepTarget(definition, resolved.to);
+  const plan = serverPlan(definition, target);
+  if (resolved.mode === 'server' && plan.clientOnly.size > 0) {
+    const reasons = [...plan.clientOnly].map(([version, why]) => `version ${version ?? `${definition.unversioned} (no version field)`}: ${why}`);
+    throw new InvalidOptionError('mode', `'server' needs every stale version to run on the server, and ${reasons.join('; ')}. Use mode 'auto' (server where possible) or 'client'.`);
+  }
+  return new SweepRun(checkCollection(collection), definition, target, plan.plan, resolved).run();
+}
+
+/** The target of a sweep: the latest version, or `to` (below it: a reverse sweep, whose downcasters must all exist). */
+function sweepTarget(definition: SchemaDefinition, to: number | undefined): MigrationTarget {
+  const version = to ?? definition.latest;
+  if (version < definition.first || version > definition.latest) {
+    throw new InvalidOptionError('to', `must be a version of schema "${definition.name}" (${definition.first}..${definition.latest}), got ${version}.`);
+  }
+  for (let above = definition.latest; above > version; above--) {
+    if (definition.entries[above - definition.first]?.down === undefined) {
+      throw new InvalidOptionError(
+        'to',
+        `a reverse sweep to version ${version} needs a downcaster for every step above it, and schema "${definition.name}" has none from version ${above} to ${above - 1}: ` +
+          `give .version(${above}, schema, { up, down }) (or invertible declarative steps). Nothing was read or written.`,
+      );
+    }
+  }
+  return migrationTarget(definition, version, version < definition.latest ? 'down' : 'up');
 }
 
 /**
@@ -60,15 +86,18 @@ class SweepRun {
   readonly #log: Logger | undefined;
   readonly #tally: Tally;
   readonly #pacer: Pacer;
+  readonly #serverPlan: ServerPlan;
   #keeper: CheckpointKeeper | undefined;
   #processor: BatchProcessor | undefined;
+  #serverProcessor: ServerBatchProcessor | undefined;
   #hasFailures = false;
   #batchServerMs = 0;
 
-  constructor(collection: Collection<Document>, definition: SchemaDefinition, options: ResolvedSweepOptions) {
+  constructor(collection: Collection<Document>, definition: SchemaDefinition, target: MigrationTarget, plan: ServerPlan, options: ResolvedSweepOptions) {
     this.#collection = collection;
     this.#definition = definition;
-    this.#target = migrationTarget(definition, definition.latest, 'up');
+    this.#target = target;
+    this.#serverPlan = plan;
     this.#options = options;
     this.#log = options.logger?.child({ collection: collection.collectionName, schema: definition.name });
     this.#tally = new Tally(options, collection.collectionName, this.#target.version);
@@ -112,6 +141,15 @@ class SweepRun {
     const writer = new BulkWriter(this.#collection, { capabilities: () => Promise.resolve(capabilities), log: this.#log, call: (operation) => this.#timed(operation) });
     const plan = { definition: this.#definition, target: this.#target, compareOn: this.#options.compareOn, captureDocuments: this.#options.captureDocuments };
     this.#processor = new BatchProcessor(plan, this.#options, { writer, failures, pacer: this.#pacer, tally: this.#tally, log: this.#log, retry: (operation) => this.#retry(operation) });
+    const serverMode = this.#useServer(capabilities);
+    if (typeof serverMode === 'object') return serverMode;
+    if (serverMode) {
+      this.#tally.serverVersions = [...this.#serverPlan.keys()];
+      this.#serverProcessor = new ServerBatchProcessor({
+        collection: this.#collection, target: this.#target, plan: this.#serverPlan, client: this.#processor,
+        options: this.#options, pacer: this.#pacer, tally: this.#tally, timed: (operation) => this.#timed(operation), log: this.#log,
+      });
+    }
     this.#tally.remaining = await this.#retry(() => this.#collection.countDocuments(this.#target.staleFilter));
     // No stale documents, no index: a collection that does not exist is not created.
     if (!dryRun && this.#tally.remaining > 0) {
@@ -138,7 +176,8 @@ class SweepRun {
 
   async #passLoop(keeper: CheckpointKeeper, failures: FailureStore): Promise<Outcome> {
     const { batchSize } = this.#options;
-    const pages = new StalePages(this.#collection, this.#target.staleFilter, batchSize);
+    const projection = this.#serverProcessor ? ServerBatchProcessor.projection(this.#target) : undefined;
+    const pages = new StalePages(this.#collection, this.#target.staleFilter, batchSize, projection);
     try {
       for (;;) {
         const stop = this.#shouldStop();
@@ -153,7 +192,8 @@ class SweepRun {
           const known = await this.#retry(() => failures.recorded(page.map((doc) => doc._id)));
           if (known.size > 0) documents = page.filter((doc) => !known.has(idKey(doc._id)));
         }
-        if (!(await this.#processBatch(documents, false))) return this.#interrupted();
+        const processed = this.#serverProcessor ? await this.#serverProcessor.process(documents) : await this.#processBatch(documents, false);
+        if (!processed) return this.#interrupted();
         keeper.lastId = last._id;
         const after = await this.#afterBatch(page.length);
         if (after) return after;
@@ -162,6 +202,19 @@ class SweepRun {
     } finally {
       await pages.close();
     }
+  }
+
+  /**
+   * Whether batches run on the server: where the plan covers a stale version, the server runs update
+   * pipelines, the mode allows it and this is not a dry run (a dry run reads and checks on the
+   * client). `mode: 'server'` on a server without pipelines stops the run with an error.
+   */
+  #useServer(capabilities: ServerCapabilities): boolean | Outcome {
+    const { mode, dryRun } = this.#options;
+    if (mode === 'client' || dryRun || this.#serverPlan.size === 0) return false;
+    if (capabilities.updatePipelines) return true;
+    if (mode === 'auto') return false;
+    return { status: SweepStatus.ABORTED, error: { name: 'ServerModeUnavailable', message: `mode 'server' needs update pipelines, and this server (${capabilities.kind} ${capabilities.version}) does not run them: use mode 'auto' or 'client'` } };
   }
 
   #processBatch(documents: Document[], retrying: boolean): Promise<boolean> {

@@ -16,6 +16,8 @@ export class Tally {
   skipped = 0;
   failed = 0;
   remaining = 0;
+  /** The stored versions migrated on the server in this run (the others, if any, on the client). */
+  serverVersions: readonly (number | null)[] = [];
   readonly #options: ResolvedSweepOptions;
   readonly #collection: string;
   readonly #targetVersion: number;
@@ -69,6 +71,8 @@ export class Tally {
       targetVersion: this.#targetVersion,
       pass,
       dryRun: this.#options.dryRun,
+      mode: this.serverVersions.length === 0 ? 'client' : 'server',
+      serverVersions: this.serverVersions,
       ...(outcome.error ? { error: outcome.error } : {}),
     };
   }

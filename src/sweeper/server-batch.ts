@@ -1,0 +1,105 @@
+/**
+ * A batch migrated on the server: the page holds only `_id`s and stored versions; each version the
+ * plan covers is migrated by one `updateMany` with its pipeline, restricted to the page's `_id`s
+ * at that version (a document changed in between no longer matches: a lost race, skipped). What
+ * is still stale afterwards (documents that would not validate) and the versions the plan does not
+ * cover are read whole and handed to the client path, which migrates or records them.
+ */
+import type { Collection, Document, Filter } from 'mongodb';
+import type { Logger } from 'pino';
+import { describeError } from '../errors.js';
+import type { MigrationTarget } from '../migrate/index.js';
+import { isTransientError } from '../server/index.js';
+import type { BatchProcessor } from './batch-processor.js';
+import type { ResolvedSweepOptions } from './options.js';
+import type { Pacer } from './pacing.js';
+import type { ServerPlan } from './server-plan.js';
+import type { Tally } from './tally.js';
+
+export class ServerBatchProcessor {
+  readonly #collection: Collection<Document>;
+  readonly #target: MigrationTarget;
+  readonly #plan: ServerPlan;
+  readonly #client: BatchProcessor;
+  readonly #options: ResolvedSweepOptions;
+  readonly #pacer: Pacer;
+  readonly #tally: Tally;
+  readonly #timed: <T>(operation: () => Promise<T>) => Promise<T>;
+  readonly #log: Logger | undefined;
+
+  constructor(parts: {
+    log: Logger | undefined;
+    collection: Collection<Document>;
+    target: MigrationTarget;
+    plan: ServerPlan;
+    client: BatchProcessor;
+    options: ResolvedSweepOptions;
+    pacer: Pacer;
+    tally: Tally;
+    timed: <T>(operation: () => Promise<T>) => Promise<T>;
+  }) {
+    this.#collection = parts.collection;
+    this.#target = parts.target;
+    this.#plan = parts.plan;
+    this.#client = parts.client;
+    this.#options = parts.options;
+    this.#pacer = parts.pacer;
+    this.#tally = parts.tally;
+    this.#timed = parts.timed;
+    this.#log = parts.log;
+  }
+
+  /** The projection of the pages this processor reads: nothing but what it needs to group them. */
+  static projection(target: MigrationTarget): Document {
+    return { _id: 1, [target.versionField]: 1 };
+  }
+
+  /** Processes one page of `{ _id, <vf> }`; `false` when the signal aborted before anything was written. */
+  async process(page: Document[]): Promise<boolean> {
+    const field = this.#target.versionField;
+    const groups = new Map<number | null, unknown[]>();
+    const clientIds: unknown[] = [];
+    for (const doc of page) {
+      const stored = doc[field] === undefined || doc[field] === null ? null : (doc[field] as number);
+      if (!this.#plan.has(stored)) clientIds.push(doc._id);
+      else groups.set(stored, [...(groups.get(stored) ?? []), doc._id]);
+    }
+
+    const serverCount = page.length - clientIds.length;
+    if (serverCount > 0) {
+      await this.#pacer.take(serverCount);
+      if (this.#options.signal?.aborted) return false;
+    }
+    const leftovers: unknown[] = [...clientIds];
+    for (const [stored, ids] of groups) {
+      const filter = { _id: { $in: ids }, [field]: stored } as Filter<Document>;
+      let matchedCount: number | undefined;
+      try {
+        matchedCount = (await this.#timed(() => this.#collection.updateMany(filter, [...(this.#plan.get(stored) ?? [])]))).matchedCount;
+      } catch (error) {
+        // An expression that fails on one document (a server form that cannot convert a bad value)
+        // fails the whole command; the documents it did not reach go through the client path,
+        // which records the bad one as a failure, as client mode would.
+        if (isTransientError(error)) throw error;
+        this.#log?.warn({ error: describeError(error), storedVersion: stored, documents: ids.length }, 'server-side batch failed: these documents go through the client path');
+      }
+      const stillStale = (await this.#timed(() => this.#collection.find(filter, { projection: { _id: 1 } }).toArray())).map((doc) => doc._id);
+      leftovers.push(...stillStale);
+      const atTarget = matchedCount === undefined
+        ? await this.#timed(() => this.#collection.countDocuments({ _id: { $in: ids }, ...this.#target.atTarget } as Filter<Document>))
+        : matchedCount - stillStale.length;
+      const tally = this.#tally;
+      const migrated = atTarget;
+      const skipped = ids.length - stillStale.length - migrated;
+      tally.scanned += ids.length - stillStale.length;
+      tally.migrated += migrated;
+      tally.skipped += skipped;
+      tally.remaining = Math.max(0, tally.remaining - migrated - skipped);
+    }
+    if (leftovers.length === 0) return true;
+    // The client path reads them whole, migrates (or records) each one, and counts them.
+    const documents = await this.#timed(() => this.#collection.find({ _id: { $in: leftovers }, ...this.#target.staleFilter } as Filter<Document>).sort({ _id: 1 }).toArray());
+    this.#tally.skipped += leftovers.length - documents.length;
+    return this.#client.process(documents, false);
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Which stored versions a sweep can migrate on the server, and the update pipeline for each: every
+ * step from the stored version to the target declarative with a server form, and the target's
+ * schema expressible as an aggregation expression (so that the server writes only documents that
+ * would validate; the others are restored as they were and left to the client path, which records
+ * them as failures exactly as client mode would).
+ */
+import type { MigrationTarget } from '../migrate/index.js';
+import type { SchemaDefinition, Step } from '../schema/types.js';
+import { downPipeline, upPipeline, type PipelineStage } from '../steps/pipeline.js';
+import { validityExpression } from '../steps/validity.js';
+
+/** The field a server-side batch keeps the original document in while it migrates it (removed before the write completes). */
+const ORIGINAL = '__molt_original';
+
+/** Stored version (`null`: no version field) -> the pipeline that migrates it to the target. */
+export type ServerPlan = ReadonlyMap<number | null, readonly PipelineStage[]>;
+
+/** Why versions cannot run on the server, for `mode: 'server'` and `molt check`. */
+export interface ServerPlanResult {
+  readonly plan: ServerPlan;
+  /** Stale versions with no server form, and why. */
+  readonly clientOnly: ReadonlyMap<number | null, string>;
+}
+
+/** The server plan of a target: one pipeline per stale version that can run on the server. */
+export function serverPlan(definition: SchemaDefinition, target: MigrationTarget): ServerPlanResult {
+  const plan = new Map<number | null, readonly PipelineStage[]>();
+  const clientOnly = new Map<number | null, string>();
+  const targetSchema = definition.entries[target.version - definition.first]?.schema;
+  const validity = targetSchema === undefined ? undefined : validityExpression(targetSchema);
+  for (const stored of target.staleVersions) {
+    const version = stored ?? definition.unversioned;
+    if (validity === undefined) {
+      clientOnly.set(stored, `version ${target.version}'s zod schema cannot be checked on the server (refinements, unions, transforms, formats…)`);
+      continue;
+    }
+    const steps = stepsBetween(definition, version, target.version);
+    if (typeof steps === 'string') {
+      clientOnly.set(stored, steps);
+      continue;
+    }
+    plan.set(stored, [
+      { $set: { [ORIGINAL]: '$$ROOT' } },
+      ...steps,
+      // Write the migrated document only where it validates; elsewhere put the original back.
+      { $replaceWith: { $cond: [validity, { $mergeObjects: ['$$ROOT', { [target.versionField]: target.version }] }, `$${ORIGINAL}`] } },
+      { $unset: ORIGINAL },
+    ]);
+  }
+  return { plan, clientOnly };
+}
+
+/** The stages from `from` to `to` (up or down), or why there are none. */
+function stepsBetween(definition: SchemaDefinition, from: number, to: number): PipelineStage[] | string {
+  const stages: PipelineStage[] = [];
+  const entry = (version: number) => definition.entries[version - definition.first];
+  if (from < to) {
+    for (let version = from + 1; version <= to; version++) {
+      const step = entry(version)?.up;
+      const pipeline = step?.kind === 'declarative' ? upPipeline(step.steps) : undefined;
+      if (pipeline === undefined) return reason(step, version - 1, version);
+      stages.push(...pipeline);
+    }
+  } else {
+    for (let version = from; version > to; version--) {
+      const step = entry(version)?.down;
+      const pipeline = step?.kind === 'declarative' ? downPipeline(step.steps) : undefined;
+      if (pipeline === undefined) return reason(step, version, version - 1);
+      stages.push(...pipeline);
+    }
+  }
+  return stages;
+}
+
+function reason(step: Step | undefined, from: number, to: number): string {
+  if (step === undefined) return `no step from version ${from} to ${to}`;
+  if (step.kind === 'function') return `the step from version ${from} to ${to} is a function`;
+  return `a step from version ${from} to ${to} has no server form (a convert without ${from < to ? 'upExpr' : 'downExpr'}, or a remove going down)`;
+}

@@ -1,0 +1,106 @@
+import { beforeEach, describe, expect, inject, it } from 'vitest';
+import { z } from 'zod';
+import { defineSchema, InvalidOptionError, listFailures, step, sweep, type SweepOptions } from 'mongo-molt';
+import { User as FunctionUser } from './fixtures/schemas.js';
+import { useTestDatabase } from './support/database.js';
+
+const { db } = useTestDatabase('sweeper_modes');
+const { updatePipelines, kind } = inject('serverFeatures');
+const fast = { ratePerSecond: Infinity, pauseMs: 0 } as const;
+
+const V1 = z.object({ _id: z.string(), full_name: z.string(), price: z.string() });
+const V2 = z.object({ _id: z.string(), display_name: z.string().min(1), email: z.string().nullable(), priceCents: z.number().int() });
+const Product = defineSchema('product')
+  .version(1, V1)
+  .version(2, V2, [
+    step.rename('full_name', 'display_name'),
+    step.add('email', null),
+    step.convert('price', 'priceCents', {
+      up: (s: string) => Math.round(Number(s) * 100),
+      down: (c: number) => String(c / 100),
+      upExpr: { $toInt: { $round: [{ $multiply: [{ $toDouble: '$price' }, 100] }, 0] } },
+      downExpr: { $toString: { $divide: ['$priceCents', 100] } },
+    }),
+  ]);
+
+type Raw = Record<string, unknown> & { _id: string };
+let counter = 0;
+let name = '';
+beforeEach(() => {
+  name = `products_${++counter}`;
+});
+
+/** 200 version-1 products (half without a version field), 3 that will not validate, 2 already at version 2. */
+function seed(): Raw[] {
+  return [
+    ...Array.from({ length: 200 }, (_, i): Raw => ({ _id: `p${String(i).padStart(3, '0')}`, full_name: `P${i}`, price: `${i}.${(i % 9) + 1}`, ...(i % 2 ? { schemaVersion: 1 } : {}) })),
+    { _id: 'bad-empty', full_name: '', price: '1.5', schemaVersion: 1 },
+    { _id: 'bad-missing', price: '1.5' },
+    { _id: 'bad-price', full_name: 'X', price: 'n/a', schemaVersion: 1 },
+    { _id: 'v2-a', display_name: 'A', email: 'a@x', priceCents: 150, schemaVersion: 2 },
+    { _id: 'v2-b', display_name: 'B', email: null, priceCents: 5, schemaVersion: 2 },
+  ];
+}
+
+async function sweptWith(collectionName: string, options: SweepOptions) {
+  const collection = db.collection<Raw>(collectionName);
+  await collection.insertMany(seed());
+  const report = await sweep(collection, Product, { ...fast, batchSize: 64, failuresCollection: `${collectionName}_failures`, ...options });
+  const stored = await collection.find({}).sort({ _id: 1 }).toArray();
+  const failures = (await listFailures(collection, { failuresCollection: `${collectionName}_failures` })).map((failure) => [failure.documentId, failure.error.name]).sort();
+  return { report, stored, failures };
+}
+
+describe('server-side sweeps', () => {
+  it.skipIf(!updatePipelines)('store exactly what a client-side sweep stores, and record the same failures', async () => {
+    const client = await sweptWith(`${name}_client`, { mode: 'client' });
+    const server = await sweptWith(`${name}_server`, { mode: 'auto' });
+    expect(client.report).toMatchObject({ status: 'complete', mode: 'client', migrated: 200, failed: 3 });
+    expect(server.report.error).toBeUndefined();
+    expect(server.report).toMatchObject({ status: 'complete', mode: 'server', migrated: 200, failed: 3, remaining: 3 });
+    expect(server.report.serverVersions).toEqual([null, 1]);
+    expect(server.stored).toEqual(client.stored);
+    expect(server.failures).toEqual(client.failures);
+    expect(server.failures.map(([id]) => id)).toEqual(['bad-empty', 'bad-missing', 'bad-price']);
+    // Documents that would not validate are left exactly as they were.
+    expect(server.stored.find((doc) => doc._id === 'bad-price')).toEqual({ _id: 'bad-price', full_name: 'X', price: 'n/a', schemaVersion: 1 });
+  }, 60_000);
+
+  it.skipIf(updatePipelines)('mode server stops with a clear error where the server has no update pipelines', async () => {
+    process.stderr.write(`[note] ${kind} has no update pipelines: checking that mode 'server' refuses\n`);
+    const { report, stored } = await sweptWith(name, { mode: 'server' });
+    expect(report).toMatchObject({ status: 'aborted', error: { name: 'ServerModeUnavailable' } });
+    expect(stored.filter((doc) => doc.schemaVersion === 2)).toHaveLength(2);
+  });
+
+  it('auto falls back to the client where the server or the chain cannot, and says so', async () => {
+    const { report } = await sweptWith(name, { mode: updatePipelines ? 'client' : 'auto' });
+    expect(report).toMatchObject({ status: 'complete', mode: 'client', migrated: 200, failed: 3 });
+  });
+
+  it('mode server on a chain with a function step is refused before any I/O', async () => {
+    await expect(sweep(db.collection(name), FunctionUser, { mode: 'server' })).rejects.toThrow(InvalidOptionError);
+    await expect(sweep(db.collection(name), FunctionUser, { mode: 'server' })).rejects.toThrow(/is a function/);
+    expect((await db.listCollections().toArray()).map((collection) => collection.name)).not.toContain(name);
+  });
+});
+
+describe('reverse sweeps', () => {
+  it('bring every document above the target down to it, and forward again', async () => {
+    const collection = db.collection<Raw>(name);
+    await collection.insertMany(seed().filter((doc) => !doc._id.startsWith('bad')));
+    expect(await sweep(collection, Product, fast)).toMatchObject({ status: 'complete', migrated: 200 });
+    const down = await sweep(collection, Product, { ...fast, to: 1 });
+    expect(down).toMatchObject({ status: 'complete', targetVersion: 1, migrated: 202, failed: 0 });
+    expect(await collection.findOne({ _id: 'v2-a' })).toEqual({ _id: 'v2-a', full_name: 'A', price: '1.5', schemaVersion: 1 });
+    expect(await collection.findOne({ _id: 'p012' })).toEqual({ _id: 'p012', full_name: 'P12', price: '12.4', schemaVersion: 1 });
+    // A forward run after the reverse one does not resume the reverse run's checkpoint.
+    expect(await sweep(collection, Product, fast)).toMatchObject({ status: 'complete', migrated: 202, targetVersion: 2 });
+    expect(await collection.countDocuments({ schemaVersion: 2 })).toBe(202);
+  }, 60_000);
+
+  it('are refused before any write when a downcaster is missing, naming the step', async () => {
+    await expect(sweep(db.collection(name), FunctionUser, { to: 1 })).rejects.toThrow(/has none from version 3 to 2/);
+    await expect(sweep(db.collection(name), FunctionUser, { to: 7 })).rejects.toThrow(InvalidOptionError);
+  });
+});
