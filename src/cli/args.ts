@@ -21,6 +21,8 @@ const PER_COMMAND: Record<Command, OptionSpec> = {
     'max-duration': { type: 'string' },
     'dry-run': { type: 'boolean' },
     'retry-failed': { type: 'boolean' },
+    to: { type: 'string' },
+    mode: { type: 'string' },
   },
   check: { sample: { type: 'string' }, 'batch-size': { type: 'string' } },
   failures: { limit: { type: 'string' } },
@@ -46,6 +48,9 @@ export interface ParsedArgs {
   readonly sample?: number;
   readonly limit?: number;
   readonly minVersion?: number;
+  /** `molt sweep --to k`: a reverse sweep down to version k. */
+  readonly to?: number;
+  readonly mode?: 'auto' | 'client' | 'server';
 }
 
 /** Parses `molt <command> [collection…] [flags]`; a wrong command line is a `UsageError`. */
@@ -93,6 +98,13 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   if (sample !== undefined) args.sample = positiveInteger('--sample', sample, command);
   const limit = flag('limit');
   if (limit !== undefined) args.limit = positiveInteger('--limit', limit, command);
+  const to = flag('to');
+  if (to !== undefined) args.to = positiveInteger('--to', to, command);
+  const mode = flag('mode');
+  if (mode !== undefined) {
+    if (mode !== 'auto' && mode !== 'client' && mode !== 'server') throw new UsageError(`--mode expects auto, client or server; got "${mode}".`, command);
+    args.mode = mode;
+  }
   const minVersion = flag('min-version');
   if (minVersion !== undefined) args.minVersion = positiveInteger('--min-version', minVersion, command);
   if (command === 'verify' && args.minVersion === undefined && !args.help) {

@@ -27,7 +27,8 @@ function date(value: Date | null | undefined): string {
 export function formatSweepReport(report: SweepReport): string {
   const rate = report.elapsedMs > 0 ? (report.scanned * 1000) / report.elapsedMs : 0;
   const lines = [
-    `${report.collection}: ${report.status}${report.dryRun ? ' (dry run: nothing written)' : ''}, pass ${report.pass}, target v${report.targetVersion}`,
+    `${report.collection}: ${report.status}${report.dryRun ? ' (dry run: nothing written)' : ''}, pass ${report.pass}, target v${report.targetVersion}` +
+      (report.mode === 'server' ? `, on the server for ${report.serverVersions.map((version) => (version === null ? 'unversioned' : `v${version}`)).join(', ')}` : ''),
     `  ${report.dryRun ? 'would migrate' : 'migrated'} ${formatCount(report.migrated)}, skipped ${formatCount(report.skipped)} (changed meanwhile), failed ${formatCount(report.failed)}, scanned ${formatCount(report.scanned)}`,
     `  remaining ${formatCount(report.remaining)} stale, ${formatDuration(report.elapsedMs)}${report.scanned > 0 ? `, ${formatCount(rate)} docs/s` : ''}`,
   ];

@@ -55,6 +55,8 @@ Flags:
       --max-duration <d>    time budget for the whole command: 90s, 10m, 1h; then exit 3
       --dry-run             read, upcast and validate, write nothing
       --retry-failed        first retry the recorded failures (after a fix)
+      --to <k>              a reverse sweep: bring every document above version k down to k
+      --mode <m>            auto (default): on the server where the steps allow; client; server
 ${COMMON}
 
 On SIGINT/SIGTERM the batch in flight finishes, the checkpoint is saved, and molt exits 3.

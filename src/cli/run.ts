@@ -194,6 +194,8 @@ async function sweepCommand(context: CommandContext): Promise<ExitCode> {
       ...(budget !== undefined ? { maxDurationMs: budget } : {}),
       dryRun: args.dryRun,
       retryFailed: args.retryFailed,
+      ...(args.to !== undefined ? { to: args.to } : {}),
+      ...(args.mode !== undefined ? { mode: args.mode } : {}),
       ...(io.signal ? { signal: io.signal } : {}),
       ...(logger ? { logger } : {}),
       onProgress: (progress) => {

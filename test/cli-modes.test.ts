@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { FIXTURE_CONFIG, runMolt } from './fixtures/run-molt.js';
+import { useTestDatabase } from './support/database.js';
+
+const { db, uri } = useTestDatabase('cli_modes');
+const env = { MONGODB_URI: uri, MOLT_TEST_DB: db.databaseName };
+const sweep = (args: readonly string[]) => runMolt(['sweep', 'users', '--config', FIXTURE_CONFIG, ...args], { env });
+
+describe('molt sweep --to and --mode', () => {
+  it('refuse what the schema cannot do with exit 2, naming the step, before any write', async () => {
+    await db.collection('users').insertOne({ _id: 'u1', full_name: 'Ada' } as never);
+    const reverse = await sweep(['--to', '1']);
+    expect(reverse.code).toBe(2);
+    expect(reverse.stderr).toMatch(/reverse sweep to version 1 needs a downcaster/);
+    const server = await sweep(['--mode', 'server']);
+    expect(server.code).toBe(2);
+    expect(server.stderr).toMatch(/is a function/);
+    const bogus = await sweep(['--mode', 'fast']);
+    expect(bogus.code).toBe(2);
+    expect(bogus.stderr).toMatch(/--mode expects auto, client or server/);
+    expect(await db.collection('users').findOne({ _id: 'u1' } as never)).toEqual({ _id: 'u1', full_name: 'Ada' });
+  });
+
+  it('--mode client runs as before and says so in the JSON report', async () => {
+    await db.collection('users').insertOne({ _id: 'u2', full_name: 'Bob' } as never);
+    const result = await sweep(['--mode', 'client', '--json']);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ status: 'complete', mode: 'client', serverVersions: [] });
+  });
+});
