@@ -6,7 +6,7 @@
  * - v3 splits the name into `name.given` and `name.family` (null for a one-word name).
  */
 import { z } from 'zod';
-import { defineSchema, type Infer } from 'mongo-molt';
+import { defineSchema, step, type Infer } from 'mongo-molt';
 
 /** Version 1: the first release's user. */
 export const UserV1 = z.object({
@@ -49,16 +49,18 @@ export function joinName(name: { given: string; family: string | null }): string
 }
 
 /**
- * The user schema as release 2 knew it: versions 1 and 2. v2 has no downcaster: v1 has nowhere
- * to keep an email, so going back would lose it. Kept as its own export because the next
- * release's schema is this one plus a version: during a rolling deploy both run side by side
- * (see examples/walkthrough).
+ * The user schema as release 2 knew it: versions 1 and 2. The step is data (a rename and an added
+ * field), so queries on `display_name` and `email` also find version-1 users, and a sweep can run
+ * it on the server. Its down comes for free and is lossy: v1 has nowhere to keep an email (sweep
+ * with `archive: true` to keep originals). Kept as its own export because the next release's
+ * schema is this one plus a version: during a rolling deploy both run side by side (see
+ * examples/walkthrough).
  */
 export const UserThroughV2 = defineSchema('user')
   .version(1, UserV1)
-  .version(2, UserV2, ({ full_name, ...rest }) => ({ ...rest, display_name: full_name, email: null }));
+  .version(2, UserV2, [step.rename('full_name', 'display_name'), step.add('email', null)]);
 
-/** The user schema: v3 splits the name, and v3 -> v2 joins the parts again. */
+/** The user schema: v3 splits the name (real logic: a function step), and v3 -> v2 joins the parts again. */
 export const User = UserThroughV2.version(3, UserV3, {
   up: ({ display_name, ...rest }) => ({ ...rest, name: splitName(display_name) }),
   down: ({ name, ...rest }) => ({ ...rest, display_name: joinName(name) }),
