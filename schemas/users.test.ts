@@ -1,5 +1,5 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { UpcastError, ValidationError } from 'mongo-molt';
+import { ValidationError } from 'mongo-molt';
 import { joinName, splitName, User, UserV3, type UserDoc } from './users.js';
 
 const created_at = new Date('2021-03-04T05:06:07Z');
