@@ -1,12 +1,14 @@
 /**
  * `npm run bench`: runs every benchmark against one server (see scripts/servers.ts
  * `resolveServer`) and prints Markdown tables of ratios against baselines measured in the same run.
- * `npm run bench -- read` runs only the read part; `--rounds N` changes the number of rounds.
+ * `npm run bench -- read` runs only the read part (`sweep`, `server-sweep` likewise); `--rounds N`
+ * changes the number of rounds.
  */
 import os from 'node:os';
 import { MongoClient } from 'mongodb';
 import { resolveServer } from '../scripts/servers.js';
 import { runReadBench } from './read.js';
+import { runServerSweepBench } from './server-sweep.js';
 import { runSweepBench } from './sweep.js';
 
 const args = process.argv.slice(2);
@@ -27,6 +29,7 @@ try {
     if (wanted('read')) await runReadBench(db, { rounds });
     // 100,000-document sweeps are long: a third of the rounds (at least 3), alternating with the baseline.
     if (wanted('sweep')) await runSweepBench(db, { uri: server.uri, rounds: Math.max(3, Math.round(rounds / 3)) });
+    if (wanted('server-sweep')) await runServerSweepBench(db, { rounds });
   } finally {
     await db.dropDatabase();
   }

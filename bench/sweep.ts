@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { AnyBulkWriteOperation, Db, Document } from 'mongodb';
 import { sweep } from '../src/index.js';
+import { serverCapabilities } from '../src/server/index.js';
 import { fmt, median, printTable, time } from './harness.js';
 import { BenchUser, benchUser } from './sweep-schema.js';
 
@@ -30,14 +31,15 @@ export interface SweepBenchOptions {
   readonly sizes?: readonly number[];
 }
 
-/** A fresh collection of stale documents, with the index the sweeper ensures, so every contender gets it. */
+/** A fresh collection of stale documents, with the index the sweeper ensures (unique only where the server needs it), so every contender gets it. */
 async function seed(db: Db, name: string, count: number): Promise<void> {
+  const { uniqueStaleIndex } = await serverCapabilities(db);
   const collection = db.collection(name);
   await collection.drop().catch(() => undefined);
   for (let start = 0; start < count; start += 5_000) {
     await collection.insertMany(Array.from({ length: Math.min(5_000, count - start) }, (_, offset) => benchUser(start + offset)));
   }
-  await collection.createIndex({ [VF]: 1, _id: 1 }, { unique: true });
+  await collection.createIndex({ [VF]: 1, _id: 1 }, uniqueStaleIndex ? { unique: true } : {});
 }
 
 /**

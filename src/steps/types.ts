@@ -40,7 +40,10 @@ export type ApplySteps<O, L extends readonly unknown[]> = L extends readonly [in
 /**
  * `L` when the steps turn `From` into something the next version accepts (`To`); otherwise a type
  * whose one key says so and shows what the steps produce, which is what the compiler reports.
+ * Written inline (or `as const`), a list is a tuple and is checked; an array typed as such is not.
  */
-export type StepsProducing<From, To, L extends readonly DeclarativeStep[]> = ApplySteps<From, L> extends To
+export type StepsProducing<From, To, L extends readonly DeclarativeStep[]> = number extends L['length']
+  ? L // a list kept in a variable is an array, not a tuple: its order is unknown to the compiler, so only the definition-time check applies
+  : ApplySteps<From, L> extends To
   ? L
   : L & { readonly 'these steps do not produce the next version\'s input; they produce': ApplySteps<From, L> };
