@@ -28,3 +28,24 @@ describe('molt sweep --to and --mode', () => {
     expect(JSON.parse(result.stdout)).toMatchObject({ status: 'complete', mode: 'client', serverVersions: [] });
   });
 });
+
+describe('molt restore and molt prune', () => {
+  it('restore puts originals back (exit 0), reports skipped ones (exit 1); prune deletes expired ones', async () => {
+    await db.collection('users').insertMany([{ _id: 'r1', full_name: 'Ada' }, { _id: 'r2', full_name: 'Bob' }] as never[]);
+    const { sweep, versioned } = await import('mongo-molt');
+    const { User } = await import('./fixtures/schemas.js');
+    await sweep(db.collection('users'), User, { archive: true, ratePerSecond: Infinity, pauseMs: 0 });
+    const dry = await runMolt(['restore', 'users', '--config', FIXTURE_CONFIG, '--dry-run', '--json'], { env });
+    expect(JSON.parse(dry.stdout)).toMatchObject([{ restored: 2, skipped: 0, missing: 0, dryRun: true }]);
+    await versioned(db.collection('users'), User).updateOne({ _id: 'r2' }, { $set: { email: 'bob@x' } });
+    const result = await runMolt(['restore', 'users', '--config', FIXTURE_CONFIG], { env });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/users: restored 1, skipped 1 \(changed since their migration\), missing 0/);
+    expect(await db.collection('users').findOne({ _id: 'r1' } as never)).toEqual({ _id: 'r1', full_name: 'Ada' });
+    const pruned = await runMolt(['prune', '--config', FIXTURE_CONFIG, '--json'], { env });
+    expect(pruned.code).toBe(0);
+    expect(JSON.parse(pruned.stdout)).toEqual({ deleted: 0 });
+    const since = await runMolt(['restore', '--config', FIXTURE_CONFIG, '--since', 'yesterday-ish'], { env });
+    expect(since.code).toBe(2);
+  });
+});

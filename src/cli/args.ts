@@ -1,7 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from './usage-error.js';
 
-export const COMMANDS = ['status', 'sweep', 'check', 'failures', 'verify'] as const;
+export const COMMANDS = ['status', 'sweep', 'check', 'failures', 'verify', 'restore', 'prune'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 type OptionSpec = NonNullable<ParseArgsConfig['options']>;
@@ -27,6 +27,8 @@ const PER_COMMAND: Record<Command, OptionSpec> = {
   check: { sample: { type: 'string' }, 'batch-size': { type: 'string' } },
   failures: { limit: { type: 'string' } },
   verify: { 'min-version': { type: 'string' } },
+  restore: { since: { type: 'string' }, 'dry-run': { type: 'boolean' } },
+  prune: {},
 };
 
 /** A parsed command line. */
@@ -51,6 +53,8 @@ export interface ParsedArgs {
   /** `molt sweep --to k`: a reverse sweep down to version k. */
   readonly to?: number;
   readonly mode?: 'auto' | 'client' | 'server';
+  /** `molt restore --since <ISO date>`. */
+  readonly since?: Date;
 }
 
 /** Parses `molt <command> [collection…] [flags]`; a wrong command line is a `UsageError`. */
@@ -104,6 +108,12 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   if (mode !== undefined) {
     if (mode !== 'auto' && mode !== 'client' && mode !== 'server') throw new UsageError(`--mode expects auto, client or server; got "${mode}".`, command);
     args.mode = mode;
+  }
+  const since = flag('since');
+  if (since !== undefined) {
+    const date = new Date(since);
+    if (Number.isNaN(date.getTime())) throw new UsageError(`--since expects a date or time, such as 2026-11-27 or 2026-11-27T10:00:00Z; got "${since}".`, command);
+    args.since = date;
   }
   const minVersion = flag('min-version');
   if (minVersion !== undefined) args.minVersion = positiveInteger('--min-version', minVersion, command);

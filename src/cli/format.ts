@@ -2,6 +2,7 @@ import { BSON } from 'mongodb';
 import type { FailureRecord } from '../sweeper/failures.js';
 import type { CheckReport, MigrationStatus, VerifyReport } from '../sweeper/inspect.js';
 import type { SweepReport } from '../sweeper/status.js';
+import type { RestoreReport } from '../sweeper/restore.js';
 import { formatCount, formatDuration } from './progress.js';
 
 /** An `_id` as text: `"u1"`, `ObjectId("…")`, `42`. */
@@ -34,6 +35,12 @@ export function formatSweepReport(report: SweepReport): string {
   ];
   if (report.error) lines.push(`  ${report.error.name}: ${report.error.message}`);
   if (report.failed > 0) lines.push(`  see: molt failures ${report.collection}`);
+  return lines.join('\n');
+}
+
+export function formatRestore(report: RestoreReport): string {
+  const lines = [`${report.collection}: ${report.dryRun ? 'would restore' : 'restored'} ${formatCount(report.restored)}, skipped ${formatCount(report.skipped)} (changed since their migration), missing ${formatCount(report.missing)}`];
+  if (report.skippedIds.length > 0) lines.push(`  skipped, for example: ${report.skippedIds.map((id) => JSON.stringify(id)).join(', ')}`);
   return lines.join('\n');
 }
 

@@ -17,6 +17,8 @@ Commands:
   check      dry-run every upcaster and validation over the stale documents; writes nothing
   failures   list the documents that failed to migrate
   verify     exit 1 if any document is below --min-version N (the contract-phase gate)
+  restore    put archived originals back (swept with archive: true), never over a changed document
+  prune      delete expired archived originals (where the server has no TTL indexes)
 
 Collections default to every collection in the config. The connection string comes from
 MONGODB_URI, else from the config's uri; credentials never appear in the output.
@@ -102,4 +104,28 @@ ${COMMON}
 
 Examples:
   molt verify users --min-version 3`,
+  restore: `Usage: molt restore [collection…] [flags]
+
+Puts back the originals a sweep with archive: true kept (each document as it was before its first
+migration), with a compare-and-swap on the whole document as mongo-molt last stored it: a document
+changed since is skipped and reported, never overwritten. Exit 1 when any was skipped or missing.
+
+Flags:
+      --since <date>        only originals archived at or after this date or time (ISO 8601)
+      --dry-run             count what would be restored; write nothing
+${COMMON}
+
+Examples:
+  molt restore users --since 2026-11-27T10:00:00Z --dry-run
+  molt restore users`,
+  prune: `Usage: molt prune [flags]
+
+Deletes the archived originals whose expiry has passed (archiveTtlMs, default 30 days). Where the
+server has TTL indexes the archive's index does it on its own; elsewhere run this from cron.
+
+Flags:
+${COMMON}
+
+Examples:
+  molt prune`,
 };

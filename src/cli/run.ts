@@ -6,10 +6,12 @@ import { checkMigration, migrationStatus, verifyVersion } from '../sweeper/inspe
 import { DEFAULT_FAILURES_COLLECTION } from '../sweeper/options.js';
 import { SweepStatus, type SweepReport } from '../sweeper/status.js';
 import { sweep } from '../sweeper/sweep.js';
+import { pruneArchive, restore } from '../sweeper/restore.js';
+import { DEFAULT_ARCHIVE_COLLECTION } from '../storage/index.js';
 import { parseCommandLine, type ParsedArgs } from './args.js';
 import { loadConfig, type LoadedConfig } from './config.js';
 import type { MoltCollectionConfig } from '../sweeper/define-config.js';
-import { formatCheck, formatFailures, formatStatus, formatSweepReport, formatVerify, toJson } from './format.js';
+import { formatCheck, formatFailures, formatRestore, formatStatus, formatSweepReport, formatVerify, toJson } from './format.js';
 import { COMMAND_HELP, MAIN_HELP } from './help.js';
 import { ProgressDisplay } from './progress.js';
 import { Redactor, redactUri } from './redact.js';
@@ -115,6 +117,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
         return await failures(context);
       case 'verify':
         return await verify(context);
+      case 'restore':
+        return await restoreCommand(context);
+      case 'prune':
+        return await prune(context);
     }
   } catch (error) {
     if (error instanceof InvalidOptionError) return fail(error.message, ExitCode.USAGE);
@@ -257,6 +263,29 @@ async function failures(context: CommandContext): Promise<ExitCode> {
     results.push({ collection: entry.name, total, failures: records });
   }
   context.out(context.args.json ? toJson(results) : results.map((result) => formatFailures(result.collection, result.failures, result.total)).join('\n\n'));
+  return ExitCode.OK;
+}
+
+/** `molt restore`: archived originals back, never over a document changed since; 1 when some were skipped or missing. */
+async function restoreCommand(context: CommandContext): Promise<ExitCode> {
+  const reports = [];
+  for (const entry of context.collections) {
+    reports.push(await restore(context.db.collection(entry.name), {
+      ...(entry.archiveCollection !== undefined ? { archiveCollection: entry.archiveCollection } : {}),
+      ...(context.args.since ? { since: context.args.since } : {}),
+      dryRun: context.args.dryRun,
+    }));
+  }
+  context.out(context.args.json ? toJson(reports) : reports.map(formatRestore).join('\n'));
+  return reports.every((report) => report.skipped === 0 && report.missing === 0) ? ExitCode.OK : ExitCode.FAILURES;
+}
+
+/** `molt prune`: deletes expired archived originals (for servers without TTL indexes). */
+async function prune(context: CommandContext): Promise<ExitCode> {
+  const archives = [...new Set(context.collections.map((entry) => entry.archiveCollection ?? DEFAULT_ARCHIVE_COLLECTION))];
+  let deleted = 0;
+  for (const archiveCollection of archives) deleted += await pruneArchive(context.db, { archiveCollection });
+  context.out(context.args.json ? toJson({ deleted }) : `pruned ${deleted} expired original${deleted === 1 ? '' : 's'} from ${archives.join(', ')}`);
   return ExitCode.OK;
 }
 

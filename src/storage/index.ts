@@ -10,3 +10,4 @@ export {
   type ReadState,
   type StoredWrite,
 } from './compare-and-swap.js';
+export { Archive, DEFAULT_ARCHIVE_COLLECTION, DEFAULT_ARCHIVE_TTL_MS, fingerprint, type ArchiveEntry } from './archive.js';

@@ -1,6 +1,6 @@
 import type { Document } from 'mongodb';
 import type { Logger } from 'pino';
-import type { BulkWriter } from '../storage/index.js';
+import type { Archive, BulkWriter } from '../storage/index.js';
 import { migrateBatch, toFailure, type BatchPlan } from './batch.js';
 import { idKey, type FailureStore } from './failures.js';
 import type { ResolvedSweepOptions } from './options.js';
@@ -20,11 +20,12 @@ export class BatchProcessor {
   readonly #tally: Tally;
   readonly #log: Logger | undefined;
   readonly #retry: <T>(operation: () => Promise<T>) => Promise<T>;
+  readonly #archive: Archive | undefined;
 
   constructor(
     plan: BatchPlan,
     options: ResolvedSweepOptions,
-    parts: { writer: BulkWriter; failures: FailureStore; pacer: Pacer; tally: Tally; log: Logger | undefined; retry: <T>(operation: () => Promise<T>) => Promise<T> },
+    parts: { writer: BulkWriter; failures: FailureStore; pacer: Pacer; tally: Tally; log: Logger | undefined; retry: <T>(operation: () => Promise<T>) => Promise<T>; archive?: Archive | undefined },
   ) {
     this.#plan = plan;
     this.#options = options;
@@ -34,6 +35,7 @@ export class BatchProcessor {
     this.#tally = parts.tally;
     this.#log = parts.log;
     this.#retry = parts.retry;
+    this.#archive = parts.archive;
   }
 
   /**
@@ -46,6 +48,13 @@ export class BatchProcessor {
     const batch = migrated instanceof Promise ? await migrated : migrated;
     await this.#pacer.take(documents.length);
     if (signal?.aborted) return false;
+    if (this.#archive && !dryRun && batch.writes.length > 0) {
+      // The originals first: a crash after this leaves an archived original, never a migrated document without one.
+      const originals = new Map(documents.map((doc) => [idKey(doc._id), doc]));
+      const archive = this.#archive;
+      const version = this.#plan.target.version;
+      await this.#retry(() => archive.keep(batch.writes.map((write) => ({ original: originals.get(idKey(write.id)) as Document, migrated: write.replacement, version }))));
+    }
     const written = dryRun || batch.writes.length === 0 ? { matched: batch.writes.length, failures: [] } : await this.#writer.write(batch.writes);
     const writeFailures = written.failures.map((failure) =>
       toFailure(this.#plan.definition, this.#plan.target, failure.write.id, failure.write.fromVersion, writeError(failure.code, failure.message)),

@@ -29,6 +29,8 @@ export interface BatchPlan {
   readonly target: MigrationTarget;
   readonly compareOn: CompareOn;
   readonly captureDocuments: boolean;
+  /** The documents read must stay as they were (the archive keeps them): migrate copies. */
+  readonly keepOriginals?: boolean;
 }
 
 /**
@@ -59,7 +61,7 @@ function migrateOne(plan: BatchPlan, raw: Document): Outcome | Promise<Outcome> 
   const captured = captureDocuments ? { ...raw } : undefined;
   const fail = (error: unknown): Outcome => ({ ok: false, failure: toFailure(definition, target, state.id, state.fromVersion, error, captured) });
   try {
-    const result = migrateDocument(definition, raw, { ...MIGRATE_OPTIONS, to: target.version }, !captureDocuments);
+    const result = migrateDocument(definition, raw, { ...MIGRATE_OPTIONS, to: target.version }, !captureDocuments && plan.keepOriginals !== true);
     const ok = (migrated: { value: Record<string, unknown> }): Outcome => ({ ok: true, id: state.id, write: storedWrite(state, migrated.value, target) });
     return isPromiseLike<{ value: Record<string, unknown> }>(result) ? result.then(ok, fail) : ok(result);
   } catch (error) {

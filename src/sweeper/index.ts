@@ -1,4 +1,6 @@
 export { sweep, type SweepableSchema } from './sweep.js';
+export { pruneArchive, restore, type RestoreOptions, type RestoreReport } from './restore.js';
+export { DEFAULT_ARCHIVE_COLLECTION, DEFAULT_ARCHIVE_TTL_MS, type ArchiveEntry } from '../storage/index.js';
 export { SweepStatus, type SweepCounts, type SweepProgress, type SweepReport } from './status.js';
 export {
   DEFAULT_BATCH_SIZE,

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { InvalidOptionError } from '../errors.js';
-import type { CompareOn } from '../storage/index.js';
+import { DEFAULT_ARCHIVE_COLLECTION, DEFAULT_ARCHIVE_TTL_MS, type CompareOn } from '../storage/index.js';
 import { systemClock, type SweepClock } from './clock.js';
 import type { SweepProgress } from './status.js';
 
@@ -68,6 +68,17 @@ export interface SweepOptions {
    * versions that can, where the server runs update pipelines; client for the rest).
    */
   readonly mode?: SweepMode;
+  /**
+   * Keep each document as it was before its first migration in `archiveCollection`, with an
+   * expiry, so that `restore` (`molt restore`) can put it back, even after a lossy upcaster. The
+   * original is archived before the migration is written. Batches then run on the client.
+   * Default: `false`.
+   */
+  readonly archive?: boolean;
+  /** Default: `molt_archive` ({@link DEFAULT_ARCHIVE_COLLECTION}). */
+  readonly archiveCollection?: string;
+  /** How long originals are kept. Default: 30 days ({@link DEFAULT_ARCHIVE_TTL_MS}). */
+  readonly archiveTtlMs?: number;
 }
 
 /** Where a sweep migrates documents. @public */
@@ -123,12 +134,15 @@ export interface ResolvedSweepOptions {
   /** `undefined`: the schema's latest version. */
   readonly to: number | undefined;
   readonly mode: SweepMode;
+  readonly archive: boolean;
+  readonly archiveCollection: string;
+  readonly archiveTtlMs: number;
 }
 
 /** The names `sweep` accepts, for the CLI's config check too. */
 export const SWEEP_OPTION_NAMES: readonly string[] = Object.freeze([
   'batchSize', 'ratePerSecond', 'pauseMs', 'maxDurationMs', 'dryRun', 'retryFailed', 'maxFailures', 'captureDocuments',
-  'stateCollection', 'failuresCollection', 'leaseMs', 'maxRetries', 'retryDelayMs', 'signal', 'logger', 'onProgress', 'clock', 'compareOn', 'to', 'mode',
+  'stateCollection', 'failuresCollection', 'leaseMs', 'maxRetries', 'retryDelayMs', 'signal', 'logger', 'onProgress', 'clock', 'compareOn', 'to', 'mode', 'archive', 'archiveCollection', 'archiveTtlMs',
 ]);
 const KNOWN = new Set(SWEEP_OPTION_NAMES);
 
@@ -176,6 +190,9 @@ export function resolveSweepOptions(options: SweepOptions): ResolvedSweepOptions
     compareOn: compareOn(options.compareOn ?? 'version'),
     to: options.to === undefined ? undefined : integer('to', options.to, 1, Number.MAX_SAFE_INTEGER),
     mode: sweepMode(options.mode ?? DEFAULT_SWEEP_MODE),
+    archive: boolean('archive', options.archive ?? false),
+    archiveCollection: collectionName('archiveCollection', options.archiveCollection ?? DEFAULT_ARCHIVE_COLLECTION),
+    archiveTtlMs: positive('archiveTtlMs', options.archiveTtlMs ?? DEFAULT_ARCHIVE_TTL_MS, false),
   };
 }
 

@@ -6,7 +6,7 @@ import { definitionOf } from '../schema/definition.js';
 import type { AnyVersionedSchema } from '../schema/index.js';
 import type { SchemaDefinition } from '../schema/types.js';
 import { databaseOf, serverCapabilities, type ServerCapabilities } from '../server/index.js';
-import { BulkWriter } from '../storage/index.js';
+import { Archive, BulkWriter } from '../storage/index.js';
 import { checkCollection } from './arguments.js';
 import { BatchProcessor } from './batch-processor.js';
 import { CheckpointKeeper } from './checkpoint-keeper.js';
@@ -139,8 +139,9 @@ class SweepRun {
       keeper.startPass(lease.state);
     }
     const writer = new BulkWriter(this.#collection, { capabilities: () => Promise.resolve(capabilities), log: this.#log, call: (operation) => this.#timed(operation) });
-    const plan = { definition: this.#definition, target: this.#target, compareOn: this.#options.compareOn, captureDocuments: this.#options.captureDocuments };
-    this.#processor = new BatchProcessor(plan, this.#options, { writer, failures, pacer: this.#pacer, tally: this.#tally, log: this.#log, retry: (operation) => this.#retry(operation) });
+    const plan = { definition: this.#definition, target: this.#target, compareOn: this.#options.compareOn, captureDocuments: this.#options.captureDocuments, keepOriginals: this.#options.archive };
+    const archive = this.#options.archive ? new Archive(db, this.#options.archiveCollection, name, this.#options.archiveTtlMs) : undefined;
+    this.#processor = new BatchProcessor(plan, this.#options, { writer, failures, pacer: this.#pacer, tally: this.#tally, log: this.#log, retry: (operation) => this.#retry(operation), archive });
     const serverMode = this.#useServer(capabilities);
     if (typeof serverMode === 'object') return serverMode;
     if (serverMode) {
@@ -210,8 +211,11 @@ class SweepRun {
    * client). `mode: 'server'` on a server without pipelines stops the run with an error.
    */
   #useServer(capabilities: ServerCapabilities): boolean | Outcome {
-    const { mode, dryRun } = this.#options;
+    const { mode, dryRun, archive } = this.#options;
     if (mode === 'client' || dryRun || this.#serverPlan.size === 0) return false;
+    // Archiving reads each original: those batches run on the client.
+    if (archive && mode === 'auto') return false;
+    if (archive) return { status: SweepStatus.ABORTED, error: { name: 'ServerModeUnavailable', message: "mode 'server' cannot archive originals (they would have to cross the wire): use mode 'auto' or 'client' with archive" } };
     if (capabilities.updatePipelines) return true;
     if (mode === 'auto') return false;
     return { status: SweepStatus.ABORTED, error: { name: 'ServerModeUnavailable', message: `mode 'server' needs update pipelines, and this server (${capabilities.kind} ${capabilities.version}) does not run them: use mode 'auto' or 'client'` } };

@@ -1,0 +1,88 @@
+/**
+ * Puts archived originals back (`molt restore`): the escape hatch for a migration that went wrong,
+ * lossy upcasters included. Each original goes back with a compare-and-swap on the whole document
+ * as the library last stored it: a document changed since (by the app, or by anything else) is
+ * skipped and reported, never overwritten.
+ */
+import type { Collection, Db, Document, Filter } from 'mongodb';
+import { InvalidOptionError } from '../errors.js';
+import { databaseOf } from '../server/index.js';
+import { DEFAULT_ARCHIVE_COLLECTION, fingerprint, type ArchiveEntry } from '../storage/index.js';
+
+/** Options of `restore`. @public */
+export interface RestoreOptions {
+  /** Only originals archived at or after this time. Default: all. */
+  readonly since?: Date;
+  /** The archive collection. Default: `molt_archive`. */
+  readonly archiveCollection?: string;
+  /** Count what would be restored; write nothing. */
+  readonly dryRun?: boolean;
+}
+
+/** What `restore` did. @public */
+export interface RestoreReport {
+  readonly collection: string;
+  /** Originals put back. */
+  readonly restored: number;
+  /** Documents changed since the library last stored them (or already restored): left as they are. */
+  readonly skipped: number;
+  /** Archived documents that no longer exist. */
+  readonly missing: number;
+  /** A few `_id`s of skipped documents, to look at. */
+  readonly skippedIds: readonly unknown[];
+  readonly dryRun: boolean;
+}
+
+/**
+ * Restores the archived originals of a collection (see `sweep`'s `archive` option).
+ * ```ts
+ * const report = await restore(db.collection('users'), { since: new Date('2026-11-27T10:00:00Z') });
+ * ```
+ * @public
+ */
+export async function restore<T extends Document>(collection: Collection<T>, options: RestoreOptions = {}): Promise<RestoreReport> {
+  if (options.since !== undefined && !(options.since instanceof Date && !Number.isNaN(options.since.getTime()))) {
+    throw new InvalidOptionError('since', 'must be a valid Date.');
+  }
+  const raw = collection as unknown as Collection<Document>;
+  const archive = databaseOf(raw).collection<ArchiveEntry>(options.archiveCollection ?? DEFAULT_ARCHIVE_COLLECTION);
+  const filter: Filter<ArchiveEntry> = { collection: raw.collectionName, ...(options.since ? { archivedAt: { $gte: options.since } } : {}) };
+  let restored = 0;
+  let skipped = 0;
+  let missing = 0;
+  const skippedIds: unknown[] = [];
+  const skip = (id: unknown) => {
+    skipped++;
+    if (skippedIds.length < 10) skippedIds.push(id);
+  };
+  for await (const entry of archive.find(filter).sort({ _id: 1 })) {
+    const current = await raw.findOne({ _id: entry.documentId } as Filter<Document>);
+    if (current === null) {
+      missing++;
+      continue;
+    }
+    if (fingerprint(current) !== entry.migratedFingerprint) {
+      skip(entry.documentId);
+      continue;
+    }
+    if (options.dryRun) {
+      restored++;
+      continue;
+    }
+    // The whole document as read: any change between this read and the write makes it miss.
+    const result = await raw.replaceOne(current as Filter<Document>, entry.original);
+    if (result.matchedCount === 1) restored++;
+    else skip(entry.documentId);
+  }
+  return { collection: raw.collectionName, restored, skipped, missing, skippedIds, dryRun: options.dryRun === true };
+}
+
+/**
+ * Deletes expired originals from the archive (`molt prune`), for servers without TTL indexes (a TTL
+ * index on `expiresAt` does it on its own elsewhere). Returns how many were deleted.
+ * @public
+ */
+export async function pruneArchive(db: Db, options: { readonly archiveCollection?: string; readonly now?: Date } = {}): Promise<number> {
+  const archive = db.collection<ArchiveEntry>(options.archiveCollection ?? DEFAULT_ARCHIVE_COLLECTION);
+  return (await archive.deleteMany({ expiresAt: { $lt: options.now ?? new Date() } })).deletedCount;
+}
