@@ -1,5 +1,6 @@
 export { versioned, VersionedCollection, type DocumentOf } from './versioned-collection.js';
 export { VersionedCursor } from './cursor.js';
+export { DEFAULT_SHADOW_QUEUE_SIZE, type ShadowStats } from './shadow.js';
 export { CompareOn } from '../storage/index.js';
 export {
   DEFAULT_COMPARE_ON,

@@ -1,7 +1,10 @@
 import type { Logger } from 'pino';
 import { InvalidOptionError } from '../errors.js';
 import { DEFAULT_ON_NEWER_VERSION, DEFAULT_VALIDATE, type OnNewerVersion, type ValidateMode } from '../migrate/index.js';
+import type { AnyVersionedSchema } from '../schema/index.js';
+import { definitionOf } from '../schema/definition.js';
 import type { SchemaDefinition } from '../schema/types.js';
+import { DEFAULT_SHADOW_QUEUE_SIZE } from './shadow.js';
 import type { CompareOn } from '../storage/index.js';
 
 /** Options of `versioned(collection, schema, options)`. @public */
@@ -36,6 +39,17 @@ export interface VersionedCollectionOptions {
    * when the chain has declarative steps. `false` sends filters to the server as written.
    */
   readonly translateQueries?: boolean;
+  /**
+   * The next release's schema, rehearsed on live reads: each sampled document is also run through
+   * its chain off the read path, validated and round-tripped through `down` where it has one;
+   * outcomes are counted in `stats.shadow` and failures logged with `_id`s, never bodies. Nothing
+   * is written. Default: none.
+   */
+  readonly shadow?: AnyVersionedSchema;
+  /** The share of reads rehearsed with `shadow`, from 0 to 1. Default: 1. */
+  readonly shadowRate?: number;
+  /** Sampled documents waiting to be rehearsed, at most; beyond it they are dropped and counted. Default: 1000. */
+  readonly shadowQueueSize?: number;
 }
 
 /** Default of `writeBackOnRead`. */
@@ -56,9 +70,12 @@ export interface ResolvedOptions {
   readonly compareOn: CompareOn;
   /** `undefined`: decided by the chain (on when it has declarative steps). */
   readonly translateQueries: boolean | undefined;
+  readonly shadow: SchemaDefinition | undefined;
+  readonly shadowRate: number;
+  readonly shadowQueueSize: number;
 }
 
-const KNOWN_OPTIONS = new Set(['logger', 'writeBackOnRead', 'writeVersion', 'onNewerVersion', 'validate', 'writeBackBatchSize', 'compareOn', 'translateQueries']);
+const KNOWN_OPTIONS = new Set(['logger', 'writeBackOnRead', 'writeVersion', 'onNewerVersion', 'validate', 'writeBackBatchSize', 'compareOn', 'translateQueries', 'shadow', 'shadowRate', 'shadowQueueSize']);
 
 export function resolveOptions(definition: SchemaDefinition, options: VersionedCollectionOptions): ResolvedOptions {
   for (const key of Object.keys(options)) {
@@ -106,5 +123,17 @@ export function resolveOptions(definition: SchemaDefinition, options: VersionedC
   if (translateQueries !== undefined && typeof translateQueries !== 'boolean') {
     throw new InvalidOptionError('translateQueries', `must be true or false, got ${JSON.stringify(translateQueries)}.`);
   }
-  return { logger, writeBackOnRead, writeVersion, onNewerVersion, validate, writeBackBatchSize, compareOn, translateQueries };
+  const shadow = options.shadow === undefined ? undefined : definitionOf(options.shadow);
+  if (shadow !== undefined && shadow.versionField !== definition.versionField) {
+    throw new InvalidOptionError('shadow', `must use the same version field as schema "${definition.name}" ("${definition.versionField}"), got "${shadow.versionField}".`);
+  }
+  const shadowRate = options.shadowRate ?? 1;
+  if (typeof shadowRate !== 'number' || !(shadowRate >= 0 && shadowRate <= 1)) {
+    throw new InvalidOptionError('shadowRate', `must be a number from 0 to 1, got ${JSON.stringify(shadowRate)}.`);
+  }
+  const shadowQueueSize = options.shadowQueueSize ?? DEFAULT_SHADOW_QUEUE_SIZE;
+  if (!Number.isSafeInteger(shadowQueueSize) || shadowQueueSize < 1) {
+    throw new InvalidOptionError('shadowQueueSize', `must be a positive integer, got ${String(shadowQueueSize)}.`);
+  }
+  return { logger, writeBackOnRead, writeVersion, onNewerVersion, validate, writeBackBatchSize, compareOn, translateQueries, shadow, shadowRate, shadowQueueSize };
 }

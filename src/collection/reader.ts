@@ -4,6 +4,7 @@ import { isPromiseLike, migrateDocument, migrationTarget, type MigrationResult, 
 import type { MaybePromise, SchemaDefinition } from '../schema/types.js';
 import { readState, storedVersion, storedWrite, type ReadState } from '../storage/index.js';
 import type { ResolvedOptions } from './options.js';
+import type { ShadowReader } from './shadow.js';
 import type { MutableStats, WriteBackQueue } from './write-back.js';
 
 /**
@@ -23,8 +24,10 @@ export class DocumentReader {
   readonly #stats: MutableStats;
   readonly #target: MigrationTarget;
   readonly #pinned: boolean;
+  readonly #shadow: ShadowReader | undefined;
 
-  constructor(definition: SchemaDefinition, options: ResolvedOptions, writeBack: WriteBackQueue | undefined, stats: MutableStats) {
+  constructor(definition: SchemaDefinition, options: ResolvedOptions, writeBack: WriteBackQueue | undefined, stats: MutableStats, shadow?: ShadowReader) {
+    this.#shadow = shadow;
     this.#stats = stats;
     this.#definition = definition;
     this.#options = options;
@@ -39,6 +42,7 @@ export class DocumentReader {
   /** The latest-shape document for a raw one; the raw document is consumed (modified in place). */
   read(raw: Document): MaybePromise<Document> {
     const versionField = this.#definition.versionField;
+    this.#shadow?.offer(raw);
     if (this.#fastPath && raw[versionField] === this.#definition.latest) {
       delete raw[versionField];
       return raw;

@@ -37,6 +37,7 @@ import { distinctLatest } from './distinct.js';
 import { resolveOptions, type ResolvedOptions, type VersionedCollectionOptions } from './options.js';
 import { prepareWrite } from './prepare-write.js';
 import { hasDeclarativeSteps, QueryPlanner } from './queries.js';
+import { ShadowReader } from './shadow.js';
 import { compileProjection } from './projection.js';
 import { DocumentReader } from './reader.js';
 import { StaleMatchMigrator } from './stale-matches.js';
@@ -59,6 +60,7 @@ export class VersionedCollection<T extends Document> {
   readonly #writeBack: WriteBackQueue | undefined;
   readonly #updates: UpdateRunner;
   readonly #queries: QueryPlanner;
+  readonly #shadow: ShadowReader | undefined;
   readonly #stats: MutableStats;
   /** Documents this code knows: a replacement never overwrites a document written by newer code. */
   readonly #notNewer: Filter<Document>;
@@ -74,7 +76,9 @@ export class VersionedCollection<T extends Document> {
     // One writer for write-backs and update-time migration, within the server's bulk limit.
     const writer = new BulkWriter(collection, { capabilities: () => serverCapabilities(databaseOf(collection)), log: logger });
     this.#writeBack = this.#options.writeBackOnRead ? new WriteBackQueue(writer, writeBackBatchSize, logger, this.#stats) : undefined;
-    this.#reader = new DocumentReader(this.#definition, this.#options, this.#writeBack, this.#stats);
+    const { shadow, shadowRate, shadowQueueSize } = this.#options;
+    this.#shadow = shadow === undefined ? undefined : new ShadowReader(this.#definition, shadow, { rate: shadowRate, maxQueue: shadowQueueSize, logger });
+    this.#reader = new DocumentReader(this.#definition, this.#options, this.#writeBack, this.#stats, this.#shadow);
     const stale = new StaleMatchMigrator(collection, this.#definition, this.#options, this.#stats, writer);
     this.#updates = new UpdateRunner(collection, this.#definition, this.#options.writeVersion, stale);
     this.#notNewer = { [this.#definition.versionField]: { $not: { $gt: this.#definition.latest } } } as Filter<Document>;
@@ -96,7 +100,7 @@ export class VersionedCollection<T extends Document> {
 
   /** What the wrapper did on its own so far: upcasts on read, write-backs, lost compare-and-swaps. */
   get stats(): WriteBackStats {
-    return { ...this.#stats };
+    return this.#shadow === undefined ? { ...this.#stats } : { ...this.#stats, shadow: { ...this.#shadow.stats } };
   }
 
   // --- reads -------------------------------------------------------------------------------
@@ -226,6 +230,7 @@ export class VersionedCollection<T extends Document> {
   /** Waits until every pending write-back has been sent and answered. Never rejects. */
   async flush(): Promise<void> {
     await this.#writeBack?.flush();
+    await this.#shadow?.idle();
   }
 
   /** Flushes pending write-backs; call before closing the `MongoClient`. The collection stays usable. */

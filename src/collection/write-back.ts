@@ -1,3 +1,4 @@
+import type { ShadowStats } from './shadow.js';
 import { BSON } from 'mongodb';
 import type { Logger } from 'pino';
 import type { BulkWriter, StoredWrite } from '../storage/index.js';
@@ -14,10 +15,12 @@ export interface WriteBackStats {
   readonly lostRaces: number;
   /** Write-backs that failed on the server; logged, never thrown into a read. */
   readonly writeBackErrors: number;
+  /** With `shadow`: what rehearsing the next release on the documents read found. */
+  readonly shadow?: ShadowStats;
 }
 
 /** The counters, as the wrapper's parts update them. */
-export type MutableStats = { -readonly [K in keyof WriteBackStats]: WriteBackStats[K] };
+export type MutableStats = { -readonly [K in Exclude<keyof WriteBackStats, 'shadow'>]: WriteBackStats[K] };
 
 /** Fresh counters. */
 export function createStats(): MutableStats {
