@@ -1,11 +1,12 @@
 /**
  * `npm run bench`: runs every benchmark against one server (see scripts/servers.ts
  * `resolveServer`) and prints Markdown tables of ratios against baselines measured in the same run.
- * `npm run bench -- read` runs only the read part; `--rounds N` changes the number of rounds.
+ * `npm run bench -- read` runs only the read part (`peers`: the peer comparison, not part of a bare `npm run bench`); `--rounds N` changes the number of rounds.
  */
 import os from 'node:os';
 import { MongoClient } from 'mongodb';
 import { resolveServer } from '../scripts/servers.js';
+import { runPeersBench } from './peers.js';
 import { runReadBench } from './read.js';
 import { runSweepBench } from './sweep.js';
 
@@ -14,6 +15,8 @@ const roundsFlag = args.indexOf('--rounds');
 const rounds = roundsFlag >= 0 ? Number(args[roundsFlag + 1]) : 15;
 const parts = args.filter((arg, index) => !arg.startsWith('--') && args[index - 1] !== '--rounds');
 const wanted = (part: string) => parts.length === 0 || parts.includes(part);
+/** Parts only run when asked for by name. */
+const asked = (part: string) => parts.includes(part);
 
 const server = await resolveServer();
 const client = new MongoClient(server.uri);
@@ -25,6 +28,8 @@ try {
   const db = client.db(`molt_bench_${Date.now()}`);
   try {
     if (wanted('read')) await runReadBench(db, { rounds });
+    // Peers: at most 7 rounds (four read contenders each), so that a run stays within minutes.
+    if (asked('peers')) await runPeersBench(db, { uri: server.uri, client, rounds: Math.min(rounds, 7) });
     // 100,000-document sweeps are long: a third of the rounds (at least 3), alternating with the baseline.
     if (wanted('sweep')) await runSweepBench(db, { uri: server.uri, rounds: Math.max(3, Math.round(rounds / 3)) });
   } finally {
