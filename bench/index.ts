@@ -1,12 +1,13 @@
 /**
  * `npm run bench`: runs every benchmark against one server (see scripts/servers.ts
  * `resolveServer`) and prints Markdown tables of ratios against baselines measured in the same run.
- * `npm run bench -- read` runs only the read part (`sweep`, `server-sweep` likewise); `--rounds N`
- * changes the number of rounds.
+ * `npm run bench -- read` runs only the read part (`sweep`, `server-sweep` likewise; `peers`, the
+ * peer comparison, only when named); `--rounds N` changes the number of rounds.
  */
 import os from 'node:os';
 import { MongoClient } from 'mongodb';
 import { resolveServer } from '../scripts/servers.js';
+import { runPeersBench } from './peers.js';
 import { runReadBench } from './read.js';
 import { runServerSweepBench } from './server-sweep.js';
 import { runSweepBench } from './sweep.js';
@@ -16,6 +17,8 @@ const roundsFlag = args.indexOf('--rounds');
 const rounds = roundsFlag >= 0 ? Number(args[roundsFlag + 1]) : 15;
 const parts = args.filter((arg, index) => !arg.startsWith('--') && args[index - 1] !== '--rounds');
 const wanted = (part: string) => parts.length === 0 || parts.includes(part);
+/** Parts only run when asked for by name. */
+const asked = (part: string) => parts.includes(part);
 
 const server = await resolveServer();
 const client = new MongoClient(server.uri);
@@ -27,6 +30,8 @@ try {
   const db = client.db(`molt_bench_${Date.now()}`);
   try {
     if (wanted('read')) await runReadBench(db, { rounds });
+    // Peers: at most 7 rounds (four read contenders each), so that a run stays within minutes.
+    if (asked('peers')) await runPeersBench(db, { uri: server.uri, client, rounds: Math.min(rounds, 7) });
     // 100,000-document sweeps are long: a third of the rounds (at least 3), alternating with the baseline.
     if (wanted('sweep')) await runSweepBench(db, { uri: server.uri, rounds: Math.max(3, Math.round(rounds / 3)) });
     if (wanted('server-sweep')) await runServerSweepBench(db, { rounds });
