@@ -346,7 +346,11 @@ export class VersionedCollection<T extends Document> {
     const latestCheck = validateVersion(definition, definition.latest, value, id, WRITE_ACTION, isReplacement);
     if (isPromiseLike(latestCheck)) await latestCheck;
     if (writeVersion === definition.latest) return stampVersion(value, definition.versionField, writeVersion);
-    const down = await migrateDocument(definition, stampVersion(value, definition.versionField, definition.latest), { to: writeVersion, validate: 'migrated' }, false);
+    const down = await migrateDocument(definition, stampVersion(value, definition.versionField, definition.latest), { to: writeVersion, validate: 'never' }, false);
+    // A replacement without `_id` keeps the stored one: a downcaster's `_id: undefined` must not replace it.
+    if (isReplacement && id === undefined) delete down.value._id;
+    const pinnedCheck = validateVersion(definition, writeVersion, down.value, id, WRITE_ACTION, isReplacement);
+    if (isPromiseLike(pinnedCheck)) await pinnedCheck;
     return stampVersion(down.value, definition.versionField, writeVersion);
   }
 
