@@ -20,4 +20,5 @@ export {
   type MigrationResult,
 } from './migrate/index.js';
 export * from './collection/index.js';
+export type * from './types/index.js';
 export * from './sweeper/index.js';

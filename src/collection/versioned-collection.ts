@@ -37,6 +37,17 @@ import { compileProjection } from './projection.js';
 import { DocumentReader } from './reader.js';
 import { and, StaleMatchMigrator } from './stale-matches.js';
 import { checkUpdate } from './update-fields.js';
+import type { DistinctValue } from '../types/distinct.js';
+import type {
+  PathOf,
+  Projected,
+  VersionedFilter,
+  VersionedFindOneAndUpdateOptions,
+  VersionedFindOptions,
+  VersionedProjection,
+  VersionedUpdateOptions,
+  VersionedUpdateOrPipeline,
+} from '../types/index.js';
 import { createStats, WriteBackQueue, type MutableStats, type WriteBackStats } from './write-back.js';
 
 /** An update that keeps finding freshly written stale documents gives up after this many rounds. */
@@ -91,23 +102,29 @@ export class VersionedCollection<T extends Document> {
   // --- reads -------------------------------------------------------------------------------
 
   /** As `Collection.findOne`; the document is upcast to the latest shape. */
-  async findOne(filter: Filter<T> = {}, options: FindOptions = {}): Promise<WithId<T> | null> {
+  async findOne<const P extends VersionedProjection<T> | undefined = undefined>(
+    filter: VersionedFilter<T> = {},
+    options: VersionedFindOptions<T, P> = {},
+  ): Promise<Projected<T, P> | null> {
     const { projection } = options;
-    const raw = await this.collection.findOne(filter as Filter<Document>, projection === undefined ? options : withoutProjection(options));
+    const raw = await this.collection.findOne(filter as Filter<Document>, withoutProjection(options));
     if (raw === null) return null;
     const doc = await this.#reader.read(raw);
-    return (projection ? compileProjection(projection).apply(doc) : doc) as WithId<T>;
+    return (projection ? compileProjection(projection).apply(doc) : doc) as Projected<T, P>;
   }
 
   /** As `Collection.find`: a cursor of latest-shape documents. */
-  find(filter: Filter<T> = {}, options: FindOptions = {}): VersionedCursor<WithId<T>> {
+  find<const P extends VersionedProjection<T> | undefined = undefined>(
+    filter: VersionedFilter<T> = {},
+    options: VersionedFindOptions<T, P> = {},
+  ): VersionedCursor<Projected<T, P>, T> {
     const { projection } = options;
-    const cursor = this.collection.find(filter as Filter<Document>, projection === undefined ? options : withoutProjection(options));
-    return new VersionedCursor<WithId<T>>(cursor, this.#reader, projection ? compileProjection(projection) : undefined);
+    const cursor = this.collection.find(filter as Filter<Document>, withoutProjection(options));
+    return new VersionedCursor<Projected<T, P>, T>(cursor, this.#reader, projection ? compileProjection(projection) : undefined);
   }
 
   /** As `Collection.countDocuments` (counts stored documents, whatever their version). */
-  countDocuments(filter: Filter<T> = {}, options: CountDocumentsOptions = {}): Promise<number> {
+  countDocuments(filter: VersionedFilter<T> = {}, options: CountDocumentsOptions = {}): Promise<number> {
     return this.collection.countDocuments(filter as Filter<Document>, options);
   }
 
@@ -120,7 +137,7 @@ export class VersionedCollection<T extends Document> {
    * As `Collection.distinct`, over the latest shape: documents at the latest version are asked of
    * the server; stale ones matching the filter are upcast and their values merged in.
    */
-  async distinct(key: string, filter: Filter<T> = {}, options: DistinctOptions = {}): Promise<unknown[]> {
+  async distinct<const K extends PathOf<WithId<T>>>(key: K, filter: VersionedFilter<T> = {}, options: DistinctOptions = {}): Promise<DistinctValue<T, K>[]> {
     const field = this.#definition.versionField;
     const base = filter as Filter<Document>;
     const current = await this.collection.distinct(key, and(base, { [field]: this.#definition.latest }), options);
@@ -134,7 +151,7 @@ export class VersionedCollection<T extends Document> {
         if (!seen.has(mapKey)) seen.set(mapKey, value);
       }
     }
-    return [...seen.values()];
+    return [...seen.values()] as DistinctValue<T, K>[];
   }
 
   // --- writes ------------------------------------------------------------------------------
@@ -157,7 +174,7 @@ export class VersionedCollection<T extends Document> {
   }
 
   /** As `Collection.replaceOne`; the replacement is validated and stored at the write version. */
-  async replaceOne(filter: Filter<T>, replacement: WithoutId<T>, options: ReplaceOptions = {}): Promise<UpdateResult<T>> {
+  async replaceOne(filter: VersionedFilter<T>, replacement: WithoutId<T>, options: ReplaceOptions = {}): Promise<UpdateResult<T>> {
     const stored = await this.#prepareWrite(replacement, true);
     const base = filter as Filter<Document>;
     const result = await this.#refuseNewer(base, () => this.collection.replaceOne(and(base, this.#notNewer), stored, options));
@@ -169,14 +186,14 @@ export class VersionedCollection<T extends Document> {
    * As `Collection.updateOne`. Stale documents the filter matches are migrated first (with
    * compare-and-swap); the operators then run only on a document at the write version.
    */
-  async updateOne(filter: Filter<T>, update: UpdateFilter<T> | Document[], options: UpdateOptions & { sort?: Sort } = {}): Promise<UpdateResult<T>> {
+  async updateOne(filter: VersionedFilter<T>, update: VersionedUpdateOrPipeline<T>, options: VersionedUpdateOptions<T> = {}): Promise<UpdateResult<T>> {
     checkUpdate(this.#definition, this.#options.writeVersion, update as Document);
     const base = filter as Filter<Document>;
     const session = options.session;
     // A sort picks the target here, by `_id`: the server is not asked to sort (only MongoDB 8 can).
     const { sort, ...updateOptions } = options;
     const run = (target: Filter<Document>) => this.collection.updateOne(target, update as UpdateFilter<Document>, updateOptions);
-    if (sort !== undefined) return (await this.#updateFirstBySort(base, sort, session, run)) as UpdateResult<T>;
+    if (sort !== undefined) return (await this.#updateFirstBySort(base, sort as Sort, session, run)) as UpdateResult<T>;
     if (options.upsert) {
       await this.#migrateUntilNoneStale(base, session, 1);
       return (await run(this.#stale.current(base))) as UpdateResult<T>;
@@ -193,7 +210,7 @@ export class VersionedCollection<T extends Document> {
    * As `Collection.updateMany`: migrates every stale match, updates the documents at the write
    * version, then repeats for documents that turned up stale meanwhile (written by older code).
    */
-  async updateMany(filter: Filter<T>, update: UpdateFilter<T> | Document[], options: UpdateOptions = {}): Promise<UpdateResult<T>> {
+  async updateMany(filter: VersionedFilter<T>, update: VersionedUpdateOrPipeline<T>, options: UpdateOptions = {}): Promise<UpdateResult<T>> {
     checkUpdate(this.#definition, this.#options.writeVersion, update as Document);
     const base = filter as Filter<Document>;
     const session = options.session;
@@ -218,17 +235,17 @@ export class VersionedCollection<T extends Document> {
   }
 
   /** As `Collection.findOneAndUpdate`, with `updateOne`'s migration first; the document returned is upcast. */
-  findOneAndUpdate(filter: Filter<T>, update: UpdateFilter<T> | Document[], options: FindOneAndUpdateOptions & { includeResultMetadata: true }): Promise<ModifyResult<T>>;
-  findOneAndUpdate(filter: Filter<T>, update: UpdateFilter<T> | Document[], options?: FindOneAndUpdateOptions): Promise<WithId<T> | null>;
-  async findOneAndUpdate(filter: Filter<T>, update: UpdateFilter<T> | Document[], options: FindOneAndUpdateOptions = {}): Promise<WithId<T> | null | ModifyResult<T>> {
+  findOneAndUpdate(filter: VersionedFilter<T>, update: VersionedUpdateOrPipeline<T>, options: VersionedFindOneAndUpdateOptions<T> & { includeResultMetadata: true }): Promise<ModifyResult<T>>;
+  findOneAndUpdate(filter: VersionedFilter<T>, update: VersionedUpdateOrPipeline<T>, options?: VersionedFindOneAndUpdateOptions<T>): Promise<WithId<T> | null>;
+  async findOneAndUpdate(filter: VersionedFilter<T>, update: VersionedUpdateOrPipeline<T>, options: VersionedFindOneAndUpdateOptions<T> = {}): Promise<WithId<T> | null | ModifyResult<T>> {
     checkUpdate(this.#definition, this.#options.writeVersion, update as Document);
     const base = filter as Filter<Document>;
     const session = options.session;
-    const rawOptions = { ...options, includeResultMetadata: true as const };
+    const rawOptions = { ...(options as FindOneAndUpdateOptions), includeResultMetadata: true as const };
     const run = (target: Filter<Document>) => this.collection.findOneAndUpdate(target, update as UpdateFilter<Document>, rawOptions);
     const matched = (result: ModifyResult<Document>) => Boolean(result.lastErrorObject?.n) || result.value !== null;
     if (options.sort !== undefined) {
-      const result = await this.#updateFirstBySort(base, options.sort, session, run, matched);
+      const result = await this.#updateFirstBySort(base, options.sort as Sort, session, run, matched);
       return this.#modifyResult(result, options.includeResultMetadata === true);
     }
     if (options.upsert) await this.#migrateUntilNoneStale(base, session, 1);
@@ -241,9 +258,9 @@ export class VersionedCollection<T extends Document> {
   }
 
   /** As `Collection.findOneAndReplace`; the replacement is validated and stored at the write version. */
-  findOneAndReplace(filter: Filter<T>, replacement: WithoutId<T>, options: FindOneAndReplaceOptions & { includeResultMetadata: true }): Promise<ModifyResult<T>>;
-  findOneAndReplace(filter: Filter<T>, replacement: WithoutId<T>, options?: FindOneAndReplaceOptions): Promise<WithId<T> | null>;
-  async findOneAndReplace(filter: Filter<T>, replacement: WithoutId<T>, options: FindOneAndReplaceOptions = {}): Promise<WithId<T> | null | ModifyResult<T>> {
+  findOneAndReplace(filter: VersionedFilter<T>, replacement: WithoutId<T>, options: FindOneAndReplaceOptions & { includeResultMetadata: true }): Promise<ModifyResult<T>>;
+  findOneAndReplace(filter: VersionedFilter<T>, replacement: WithoutId<T>, options?: FindOneAndReplaceOptions): Promise<WithId<T> | null>;
+  async findOneAndReplace(filter: VersionedFilter<T>, replacement: WithoutId<T>, options: FindOneAndReplaceOptions = {}): Promise<WithId<T> | null | ModifyResult<T>> {
     const stored = await this.#prepareWrite(replacement, true);
     const base = filter as Filter<Document>;
     const result = await this.#refuseNewer(base, () => this.collection.findOneAndReplace(and(base, this.#notNewer), stored, { ...options, includeResultMetadata: true }));
@@ -252,20 +269,20 @@ export class VersionedCollection<T extends Document> {
   }
 
   /** As `Collection.findOneAndDelete`; the deleted document is returned upcast. */
-  findOneAndDelete(filter: Filter<T>, options: FindOneAndDeleteOptions & { includeResultMetadata: true }): Promise<ModifyResult<T>>;
-  findOneAndDelete(filter: Filter<T>, options?: FindOneAndDeleteOptions): Promise<WithId<T> | null>;
-  async findOneAndDelete(filter: Filter<T>, options: FindOneAndDeleteOptions = {}): Promise<WithId<T> | null | ModifyResult<T>> {
+  findOneAndDelete(filter: VersionedFilter<T>, options: FindOneAndDeleteOptions & { includeResultMetadata: true }): Promise<ModifyResult<T>>;
+  findOneAndDelete(filter: VersionedFilter<T>, options?: FindOneAndDeleteOptions): Promise<WithId<T> | null>;
+  async findOneAndDelete(filter: VersionedFilter<T>, options: FindOneAndDeleteOptions = {}): Promise<WithId<T> | null | ModifyResult<T>> {
     const result = await this.collection.findOneAndDelete(filter as Filter<Document>, { ...options, includeResultMetadata: true });
     return this.#modifyResult(result, options.includeResultMetadata === true);
   }
 
   /** As `Collection.deleteOne` (passes through). */
-  deleteOne(filter: Filter<T> = {}, options: DeleteOptions = {}): Promise<DeleteResult> {
+  deleteOne(filter: VersionedFilter<T> = {}, options: DeleteOptions = {}): Promise<DeleteResult> {
     return this.collection.deleteOne(filter as Filter<Document>, options);
   }
 
   /** As `Collection.deleteMany` (passes through). */
-  deleteMany(filter: Filter<T> = {}, options: DeleteOptions = {}): Promise<DeleteResult> {
+  deleteMany(filter: VersionedFilter<T> = {}, options: DeleteOptions = {}): Promise<DeleteResult> {
     return this.collection.deleteMany(filter as Filter<Document>, options);
   }
 
@@ -388,9 +405,9 @@ export function versioned<S extends AnyVersionedSchema, C extends Document = Doc
 export type DocumentOf<S extends AnyVersionedSchema> = Infer<S> extends Document ? Infer<S> : never;
 
 /** Documents are fetched whole: the projection applies to the latest shape, after the upcast. */
-function withoutProjection(options: FindOptions): FindOptions {
+function withoutProjection(options: { readonly projection?: unknown; readonly sort?: unknown }): FindOptions {
   const { projection: _projection, ...rest } = options;
-  return rest;
+  return rest as FindOptions;
 }
 
 /** The driver sets `_id` on the documents it inserts; the app's own object gets it too. */
