@@ -34,7 +34,7 @@ describe('replacements at a pinned write version', () => {
   });
 
   it('an invalid replacement lists only its own issues, not a missing _id', async () => {
-    for (const writeVersion of [2, 3]) {
+    for (const writeVersion of [2, 3] as const) {
       const users = versioned(raw, User, { writeVersion });
       const error = await users.replaceOne({ _id: 'u2' }, { display_name: 5, email: null, tags: [] } as never).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ValidationError);

@@ -29,6 +29,7 @@ describe('defineSchema', () => {
     expect(User.versionField).toBe('schemaVersion');
     expect(User.schema).toBe(V3);
     expect(User.schemaOf(1)).toBe(V1);
+    // @ts-expect-error the schema has no version 4: a compile error, and a SchemaDefinitionError at run time
     expect(() => User.schemaOf(4)).toThrow(SchemaDefinitionError);
   });
 
@@ -130,6 +131,7 @@ describe('migrate', () => {
     const result = User.migrateSync({ _id: 'u4', display_name: 'Linus', email: 'l@x', tags: ['a'], schemaVersion: 3 }, { to: 2 });
     expect(result).toEqual({ value: { _id: 'u4', display_name: 'Linus', email: 'l@x' }, fromVersion: 3, toVersion: 2, changed: true });
     expect(() => User.migrateSync({ _id: 'u', display_name: 'x', email: null, schemaVersion: 2 }, { to: 1 })).toThrow(/no downcaster/);
+    // @ts-expect-error the schema has no version 9: a compile error, and an InvalidOptionError at run time
     expect(() => User.migrateSync({ _id: 'u', full_name: 'x' }, { to: 9 })).toThrow(InvalidOptionError);
   });
 

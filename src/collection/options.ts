@@ -4,32 +4,36 @@ import { DEFAULT_ON_NEWER_VERSION, DEFAULT_VALIDATE, type OnNewerVersion, type V
 import type { SchemaDefinition } from '../schema/types.js';
 import type { CompareOn } from './compare-and-swap.js';
 
-/** Options of `versioned(collection, schema, options)`. @public */
-export interface VersionedCollectionOptions {
+/**
+ * Options of `versioned(collection, schema, options)`; `V` is the schema's versions (`1 | 2 | 3`).
+ * Every option may be `undefined`, which means its default.
+ * @public
+ */
+export interface VersionedCollectionOptions<V extends number = number> {
   /** A pino logger for migrations, write-backs, lost races and errors (`_id`s, never bodies). Default: silent. */
-  readonly logger?: Logger;
+  readonly logger?: Logger | undefined;
   /**
    * Persist documents upcast on read, batched, with compare-and-swap, without delaying the read.
    * Default: `false` ({@link DEFAULT_WRITE_BACK_ON_READ}).
    */
-  readonly writeBackOnRead?: boolean;
+  readonly writeBackOnRead?: boolean | undefined;
   /**
    * The version new writes are stored at. Pin it to the previous version during the expand phase
    * of a rolling deploy, while older code still reads the collection. Default: the schema's latest.
    */
-  readonly writeVersion?: number;
+  readonly writeVersion?: V | undefined;
   /** A stored document newer than this code knows: `error` (default) or `passthrough` (handed out untouched, never written). */
-  readonly onNewerVersion?: OnNewerVersion;
+  readonly onNewerVersion?: OnNewerVersion | undefined;
   /** When reads are checked with zod: `always`, `migrated` (default), `never`. */
-  readonly validate?: ValidateMode;
+  readonly validate?: ValidateMode | undefined;
   /**
    * What each compare-and-swap compares: `version` (default, {@link DEFAULT_COMPARE_ON}) or
    * `document` (every top-level field as read: use it while code that does not bump versions
    * writes to the collection).
    */
-  readonly compareOn?: CompareOn;
+  readonly compareOn?: CompareOn | undefined;
   /** How many write-backs are sent in one bulk write. Default: 64 ({@link DEFAULT_WRITE_BACK_BATCH_SIZE}). */
-  readonly writeBackBatchSize?: number;
+  readonly writeBackBatchSize?: number | undefined;
 }
 
 /** Default of `writeBackOnRead`. */

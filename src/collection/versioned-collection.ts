@@ -28,7 +28,7 @@ import type {
 import { BSON } from 'mongodb';
 import { InvalidOptionError, MoltError, NewerVersionError } from '../errors.js';
 import { isPromiseLike, migrateDocument, validateVersion } from '../migrate/index.js';
-import type { AnyVersionedSchema, Infer } from '../schema/index.js';
+import type { AnyVersionedSchema, Infer, VersionOf } from '../schema/index.js';
 import type { SchemaDefinition } from '../schema/types.js';
 import { stampVersion } from './compare-and-swap.js';
 import { VersionedCursor } from './cursor.js';
@@ -390,7 +390,7 @@ export class VersionedCollection<T extends Document> {
 export function versioned<S extends AnyVersionedSchema, C extends Document = Document>(
   collection: Collection<C>,
   schema: S,
-  options: VersionedCollectionOptions = {},
+  options: VersionedCollectionOptions<VersionOf<S>> = {},
 ): VersionedCollection<DocumentOf<S>> {
   if (typeof collection !== 'object' || collection === null || typeof (collection as { find?: unknown }).find !== 'function') {
     throw new InvalidOptionError('collection', 'versioned() expects a driver Collection, e.g. db.collection("users").');

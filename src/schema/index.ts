@@ -11,3 +11,4 @@ export {
   type VersionEntry,
   type VersionStep,
 } from './types.js';
+export type { VersionOf } from './version-types.js';

@@ -28,12 +28,12 @@ export interface VersionStep<From extends AnyZodSchema, To extends AnyZodSchema>
 /** Options of `defineSchema`. */
 export interface SchemaOptions {
   /** The field that stores each document's version. Default: `schemaVersion` ({@link DEFAULT_VERSION_FIELD}). */
-  readonly versionField?: string;
+  readonly versionField?: string | undefined;
   /**
    * The version of documents that have no version field (written before mongo-molt was adopted).
    * Default: `1` ({@link DEFAULT_UNVERSIONED}).
    */
-  readonly unversioned?: number;
+  readonly unversioned?: number | undefined;
 }
 
 /** Default of `SchemaOptions.versionField`. */

@@ -12,13 +12,17 @@ import {
   type VersionEntry,
   type VersionStep,
 } from './types.js';
+import type { DocumentSchema, KnownVersion, OutputAt, PositiveInteger, SchemaAt, VersionMap } from './version-types.js';
 
 /**
  * A schema with one or more registered versions. Immutable: `.version()` returns a new schema.
- * `Latest` is the latest version number, `S` its zod schema.
+ * `Latest` is the latest version number, `S` its zod schema, `Versions` every version's schema by number.
  * @public
  */
-export class VersionedSchema<const Latest extends number, S extends AnyZodSchema> {
+export class VersionedSchema<const Latest extends number, S extends AnyZodSchema, Versions extends VersionMap = { readonly [K in Latest]: S }> {
+  /** Type-level only (never set): the zod schema of every version, for `schemaOf` and `migrate({ to })`. */
+  declare readonly __versions?: Versions;
+
   /** The engine's view of this schema: names, version field, the chain of steps. */
   readonly definition: SchemaDefinition;
 
@@ -48,13 +52,16 @@ export class VersionedSchema<const Latest extends number, S extends AnyZodSchema
     return this.schemaOf(this.definition.latest) as S;
   }
 
-  /** The zod schema registered for `version`; throws a `SchemaDefinitionError` for an unknown version. */
-  schemaOf(version: number): AnyZodSchema {
+  /**
+   * The zod schema registered for `version`, typed per version; a version the schema does not
+   * have does not compile (and throws a `SchemaDefinitionError` when only known at run time).
+   */
+  schemaOf<const V extends number>(version: V & KnownVersion<Versions, V>): SchemaAt<Versions, V> {
     const entry = this.definition.entries[version - this.definition.first];
     if (entry === undefined) {
       throw new SchemaDefinitionError(this.name, `has no version ${version} (it has ${this.definition.first}..${this.definition.latest}).`);
     }
-    return entry.schema;
+    return entry.schema as SchemaAt<Versions, V>;
   }
 
   /**
@@ -63,17 +70,17 @@ export class VersionedSchema<const Latest extends number, S extends AnyZodSchema
    * compose does not compile.
    */
   version<const V extends NextVersion<Latest>, N extends AnyZodSchema>(
-    version: V,
-    schema: N,
+    version: V & PositiveInteger<V>,
+    schema: N & DocumentSchema<N>,
     step: Upcaster<S, N> | VersionStep<S, N>,
-  ): VersionedSchema<V, N> {
+  ): VersionedSchema<V, N, Versions & { readonly [K in V]: N }> {
     const name = this.definition.name;
     const expected = this.definition.latest + 1;
     checkVersionNumber(name, version, expected);
     checkZodSchema(name, version, schema, this.definition.versionField);
     const { up, down } = normalizeStep(name, version, step);
     const entry: VersionEntry = Object.freeze({ version, schema, up, ...(down ? { down } : {}) });
-    return new VersionedSchema<V, N>(
+    return new VersionedSchema<V, N, Versions & { readonly [K in V]: N }>(
       Object.freeze({ ...this.definition, latest: version, entries: Object.freeze([...this.definition.entries, entry]) }),
     );
   }
@@ -81,18 +88,25 @@ export class VersionedSchema<const Latest extends number, S extends AnyZodSchema
   /**
    * Brings a raw stored document to the latest version (or `options.to`): removes the version
    * field, runs the upcasters, validates per `options.validate`. Pure: the input is not modified
-   * and nothing is written. Resolves to `{ value, fromVersion, toVersion, changed }`.
+   * and nothing is written. Resolves to `{ value, fromVersion, toVersion, changed }`, `value`
+   * typed as the version asked for.
    */
-  migrate(raw: unknown, options?: MigrateOptions): Promise<MigrationResult<z.output<S>>> {
-    return migrate(this.definition, raw, options) as Promise<MigrationResult<z.output<S>>>;
+  migrate<const To extends number = Latest>(
+    raw: unknown,
+    options?: MigrateOptions & { readonly to?: (To & KnownVersion<Versions, To>) | undefined },
+  ): Promise<MigrationResult<OutputAt<Versions, To>>> {
+    return migrate(this.definition, raw, options) as Promise<MigrationResult<OutputAt<Versions, To>>>;
   }
 
   /**
    * `migrate` for chains whose steps are all synchronous: the result without a promise. Throws an
    * `UpcastError` if a step returns a promise.
    */
-  migrateSync(raw: unknown, options?: MigrateOptions): MigrationResult<z.output<S>> {
-    return migrateSync(this.definition, raw, options) as MigrationResult<z.output<S>>;
+  migrateSync<const To extends number = Latest>(
+    raw: unknown,
+    options?: MigrateOptions & { readonly to?: (To & KnownVersion<Versions, To>) | undefined },
+  ): MigrationResult<OutputAt<Versions, To>> {
+    return migrateSync(this.definition, raw, options) as MigrationResult<OutputAt<Versions, To>>;
   }
 }
 
@@ -113,7 +127,7 @@ export class SchemaBuilder {
   }
 
   /** Registers the first version: `1`, or the `unversioned` version when older shapes are not modelled. */
-  version<const V extends number, N extends AnyZodSchema>(version: V, schema: N): VersionedSchema<V, N> {
+  version<const V extends number, N extends AnyZodSchema>(version: V & PositiveInteger<V>, schema: N & DocumentSchema<N>): VersionedSchema<V, N> {
     const name = this.#name;
     if (version !== 1 && version !== this.#unversioned) {
       throw new SchemaDefinitionError(
@@ -163,8 +177,12 @@ export function defineSchema(name: string, options: SchemaOptions = {}): SchemaB
   return new SchemaBuilder(name, options);
 }
 
-/** The document type of a versioned schema: the output of its latest version. @public */
-export type Infer<T> = T extends VersionedSchema<number, infer S> ? z.output<S> : never;
+/**
+ * The document type of a versioned schema: the output of its latest version. Only a schema from
+ * `defineSchema(...).version(...)` is accepted (for a zod schema, use `z.output<typeof S>`).
+ * @public
+ */
+export type Infer<T extends AnyVersionedSchema> = T extends VersionedSchema<number, infer S, infer _V> ? z.output<S> : never;
 
 /** A tuple of `N` elements, to count with types. */
 type TupleOf<N extends number, T extends unknown[] = []> = T['length'] extends N ? T : TupleOf<N, [...T, unknown]>;
@@ -173,7 +191,8 @@ type TupleOf<N extends number, T extends unknown[] = []> = T['length'] extends N
 export type NextVersion<Latest extends number> = number extends Latest ? number : [...TupleOf<Latest>, unknown]['length'] & number;
 
 /** Any versioned schema, whatever its versions. @public */
-export type AnyVersionedSchema = VersionedSchema<number, AnyZodSchema>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- every version map, whatever its literal keys
+export type AnyVersionedSchema = VersionedSchema<number, AnyZodSchema, any>;
 
 function isPositiveInteger(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
