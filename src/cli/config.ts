@@ -84,7 +84,7 @@ function checkConfig(value: unknown, path: string): MoltConfig {
     } catch {
       fail(`${label}.schema must be a versioned schema made with defineSchema(name).version(1, zodSchema)...`);
     }
-    for (const runOnly of ['signal', 'logger', 'onProgress', 'clock', 'dryRun', 'retryFailed']) {
+    for (const runOnly of ['signal', 'logger', 'onProgress', 'dryRun', 'retryFailed']) {
       if (runOnly in sweepOptions) fail(`${label}.${runOnly} cannot be set in the config${runOnly === 'dryRun' ? ' (use molt sweep --dry-run)' : runOnly === 'retryFailed' ? ' (use molt sweep --retry-failed)' : ''}.`);
     }
     try {

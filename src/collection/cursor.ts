@@ -18,12 +18,17 @@ export class VersionedCursor<T, D = T> implements AsyncIterable<T> {
   #projection: CompiledProjection | undefined;
   #transform: ((doc: Document) => unknown) | undefined;
 
-  /** @internal Created by `VersionedCollection.find`. */
-  constructor(raw: FindCursor<Document>, reader: DocumentReader, projection?: CompiledProjection, transform?: (doc: Document) => unknown) {
+  /** Created by `VersionedCollection.find`: private, so the declarations name no internal class. */
+  private constructor(raw: FindCursor<Document>, reader: DocumentReader, projection?: CompiledProjection, transform?: (doc: Document) => unknown) {
     this.#raw = raw;
     this.#reader = reader;
     this.#projection = projection;
     this.#transform = transform;
+  }
+
+  /** @internal Left out of the published declarations (`stripInternal`). */
+  static open<T, D>(raw: FindCursor<Document>, reader: DocumentReader, projection?: CompiledProjection): VersionedCursor<T, D> {
+    return new VersionedCursor<T, D>(raw, reader, projection);
   }
 
   /** The driver's cursor over the raw stored documents (no upcasting). */

@@ -73,7 +73,7 @@ export class VersionedCollection<T extends Document> {
   /** Documents this code knows: a replacement never overwrites a document written by newer code. */
   readonly #notNewer: Filter<Document>;
 
-  /** @internal Use `versioned(collection, schema, options)`. */
+  /** Use `versioned(collection, schema, options)`. */
   constructor(collection: Collection<Document>, schema: AnyVersionedSchema, options: VersionedCollectionOptions = {}) {
     this.collection = collection;
     this.schema = schema;
@@ -120,7 +120,7 @@ export class VersionedCollection<T extends Document> {
   ): VersionedCursor<Projected<T, P>, T> {
     const { projection } = options;
     const cursor = this.collection.find(filter as Filter<Document>, withoutProjection(options));
-    return new VersionedCursor<Projected<T, P>, T>(cursor, this.#reader, projection ? compileProjection(projection) : undefined);
+    return VersionedCursor.open<Projected<T, P>, T>(cursor, this.#reader, projection ? compileProjection(projection) : undefined);
   }
 
   /** As `Collection.countDocuments` (counts stored documents, whatever their version). */

@@ -26,7 +26,7 @@ export class VersionedSchema<const Latest extends number, S extends AnyZodSchema
   /** The engine's view of this schema: names, version field, the chain of steps. */
   readonly definition: SchemaDefinition;
 
-  /** @internal Use `defineSchema(...).version(...)`. */
+  /** Use `defineSchema(...).version(...)`. */
   constructor(definition: SchemaDefinition) {
     this.definition = definition;
     Object.freeze(this);
@@ -119,7 +119,7 @@ export class SchemaBuilder {
   readonly #versionField: string;
   readonly #unversioned: number;
 
-  /** @internal Use `defineSchema`. */
+  /** Use `defineSchema`. */
   constructor(name: string, options: SchemaOptions) {
     this.#name = name;
     this.#versionField = options.versionField ?? DEFAULT_VERSION_FIELD;

@@ -13,7 +13,6 @@ export {
   DEFAULT_STATE_COLLECTION,
   type SweepOptions,
 } from './options.js';
-export { systemClock, type SweepClock } from './clock.js';
 export { listFailures, type FailureRecord } from './failures.js';
 export type { SweepCheckpoint, SweepLease, SweepStateDocument } from './state.js';
 export {
