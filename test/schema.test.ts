@@ -73,6 +73,7 @@ describe('defineSchema', () => {
     ['an upcaster on the first version', () => (defineSchema('s') as unknown as { version(...a: unknown[]): unknown }).version(1, V1, () => ({})), /takes no upcaster/],
     ['a bad version field', () => defineSchema('s', { versionField: 'a.b' }), /versionField/],
     ['a bad unversioned', () => defineSchema('s', { unversioned: 0 }), /unversioned/],
+    ['a first version below the unversioned version', () => defineSchema('s', { unversioned: 3 }).version(1, V1), /must start there/],
     ['a schema that declares the version field', () => defineSchema('s').version(1, z.object({ a: z.string(), schemaVersion: z.number() })), /version field mongo-molt manages/],
   ])('rejects %s when the schema is defined', (_label, define, message) => {
     expect(define).toThrow(SchemaDefinitionError);

@@ -126,13 +126,19 @@ export class SchemaBuilder {
     this.#unversioned = options.unversioned ?? DEFAULT_UNVERSIONED;
   }
 
-  /** Registers the first version: `1`, or the `unversioned` version when older shapes are not modelled. */
+  /** Registers the first version: the `unversioned` version (default 1), where documents without a version field are. */
   version<const V extends number, N extends AnyZodSchema>(version: V & PositiveInteger<V>, schema: N & DocumentSchema<N>): VersionedSchema<V, N> {
     const name = this.#name;
-    if (version !== 1 && version !== this.#unversioned) {
+    if (version !== 1 && version > this.#unversioned) {
       throw new SchemaDefinitionError(
         name,
-        `the first version must be 1${this.#unversioned !== 1 ? ` or the unversioned version ${this.#unversioned}` : ''}, got ${String(version)}. Register versions in order, starting at 1.`,
+        `the first version must be ${this.#unversioned}${this.#unversioned !== 1 ? ' (the unversioned version)' : ''}, got ${String(version)}. Register versions in order, starting at ${this.#unversioned}.`,
+      );
+    }
+    if (version < this.#unversioned) {
+      throw new SchemaDefinitionError(
+        name,
+        `documents without a version field are at version ${this.#unversioned} (the unversioned option), so the chain must start there: register .version(${this.#unversioned}, schema) first, or set unversioned to ${version} if those documents have version ${version}'s shape.`,
       );
     }
     checkVersionNumber(name, version, version);
