@@ -69,5 +69,6 @@ it('compiles every TypeScript block of the README under strict and exactOptional
     const { line } = diagnostic.file!.getLineAndCharacterOfPosition(diagnostic.start ?? 0);
     return `${diagnostic.file!.fileName.slice(dir.length + 1)}:${line + 1}: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')}`;
   });
+  rmSync(dir, { recursive: true, force: true });
   expect(messages).toEqual([]);
 }, 120_000);

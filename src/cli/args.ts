@@ -24,7 +24,7 @@ const PER_COMMAND: Record<Command, OptionSpec> = {
   },
   check: { sample: { type: 'string' }, 'batch-size': { type: 'string' } },
   failures: { limit: { type: 'string' } },
-  verify: { 'min-version': { type: 'string' } },
+  verify: { 'min-version': { type: 'string', multiple: true }, 'allow-missing': { type: 'boolean' } },
 };
 
 /** A parsed command line. */
@@ -45,7 +45,12 @@ export interface ParsedArgs {
   readonly retryFailed: boolean;
   readonly sample?: number;
   readonly limit?: number;
+  /** `--min-version N`: for every collection verified. */
   readonly minVersion?: number;
+  /** `--min-version name=N`: for one collection (over `minVersion` and the config's). */
+  readonly minVersions?: ReadonlyMap<string, number>;
+  /** `--allow-missing`: `verify` passes a collection that does not exist. */
+  readonly allowMissing?: boolean;
 }
 
 /** Parses `molt <command> [collection…] [flags]`; a wrong command line is a `UsageError`. */
@@ -93,12 +98,24 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   if (sample !== undefined) args.sample = positiveInteger('--sample', sample, command);
   const limit = flag('limit');
   if (limit !== undefined) args.limit = positiveInteger('--limit', limit, command);
-  const minVersion = flag('min-version');
-  if (minVersion !== undefined) args.minVersion = positiveInteger('--min-version', minVersion, command);
-  if (command === 'verify' && args.minVersion === undefined && !args.help) {
-    throw new UsageError('verify needs --min-version N: the version every document must have reached.', command);
-  }
+  const minVersions = values['min-version'];
+  if (Array.isArray(minVersions)) parseMinVersions(args, minVersions.map(String), command);
+  if (values['allow-missing'] === true) args.allowMissing = true;
   return args;
+}
+
+/** `--min-version 3` (every collection) or `--min-version users=3` (one), repeatable. */
+function parseMinVersions(args: { minVersion?: number; minVersions?: ReadonlyMap<string, number> }, texts: readonly string[], command: string): void {
+  const perCollection = new Map<string, number>();
+  for (const text of texts) {
+    const match = /^([^=]+)=(.*)$/.exec(text);
+    if (match === null) {
+      args.minVersion = positiveInteger('--min-version', text, command);
+    } else {
+      perCollection.set(match[1] as string, positiveInteger(`--min-version ${match[1] as string}=`, match[2] as string, command));
+    }
+  }
+  if (perCollection.size > 0) args.minVersions = perCollection;
 }
 
 function isCommand(value: string): value is Command {

@@ -91,13 +91,18 @@ Examples:
   molt failures --json`,
   verify: `Usage: molt verify [collection…] --min-version <n> [flags]
 
-Counts the documents below version n (or without a valid version). Exits 1 if there are any:
-gate the contract phase (dropping an old field, retiring an upcaster) on it in CI.
+Counts the documents below version n (or without a valid version). Exits 1 if there are any, or
+if a collection does not exist (a misspelled name must not pass the gate): gate the contract phase
+(dropping an old field, retiring an upcaster) on it in CI.
 
 Flags:
-      --min-version <n>     the version every document must have reached (required)
+      --min-version <n>     the version every document must have reached; repeat as
+                            --min-version <collection>=<n> for one collection (default: the
+                            collection's minVersion in the config; one of them is required)
+      --allow-missing       pass a collection that does not exist (created later)
 ${COMMON}
 
 Examples:
-  molt verify users --min-version 3`,
+  molt verify users --min-version 3
+  molt verify --min-version users=3 --min-version orders=4`,
 };

@@ -1,4 +1,4 @@
-import { MongoClient, type Db } from 'mongodb';
+import { MongoClient, type Db, type MongoClientOptions } from 'mongodb';
 import pino, { type Logger } from 'pino';
 import { ConfigError, InvalidOptionError } from '../errors.js';
 import { listFailures } from '../sweeper/failures.js';
@@ -89,7 +89,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
 
   let client: MongoClient;
   try {
-    client = new MongoClient(loaded.uri, { appName: 'molt', serverSelectionTimeoutMS: 15_000, ...loaded.config.clientOptions });
+    client = new MongoClient(loaded.uri, clientOptionsFor(loaded.uri, loaded.config.clientOptions));
   } catch (error) {
     const reason = redactUri(error instanceof Error ? error.message : String(error));
     return fail(`the connection string ${redactUri(loaded.uri)} is not valid: ${reason}. Fix MONGODB_URI (or uri in ${loaded.path}); special characters in a password must be percent-encoded.`, ExitCode.USAGE);
@@ -117,12 +117,23 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
         return await verify(context);
     }
   } catch (error) {
-    if (error instanceof InvalidOptionError) return fail(error.message, ExitCode.USAGE);
+    if (error instanceof InvalidOptionError || error instanceof UsageError) return fail(error.message, ExitCode.USAGE);
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     return fail(`${args.command} failed: ${message}`, ExitCode.FAILURES);
   } finally {
     await client.close().catch(() => undefined);
   }
+}
+
+/** molt's defaults apply only where neither the connection string nor `clientOptions` set the option. */
+const CLIENT_DEFAULTS: Readonly<Record<string, unknown>> = { appName: 'molt', serverSelectionTimeoutMS: 15_000 };
+
+/** The driver lets options passed in code win over the URI's, so a default must step aside for the URI's own. */
+export function clientOptionsFor(uri: string, clientOptions: MongoClientOptions | undefined): MongoClientOptions {
+  const query = uri.includes('?') ? uri.slice(uri.indexOf('?') + 1).split('#')[0] ?? '' : '';
+  const inUri = new Set(query.split('&').map((pair) => (pair.split('=')[0] ?? '').toLowerCase()));
+  const defaults = Object.fromEntries(Object.entries(CLIENT_DEFAULTS).filter(([key]) => !inUri.has(key.toLowerCase())));
+  return { ...defaults, ...clientOptions };
 }
 
 interface CommandContext {
@@ -223,6 +234,24 @@ function notStarted(entry: MoltCollectionConfig, status: SweepStatus, dryRun: bo
   return { status, scanned: 0, migrated: 0, skipped: 0, failed: 0, remaining: 0, elapsedMs: 0, collection: entry.name, targetVersion: entry.schema.definition.latest, pass: 0, dryRun };
 }
 
+/**
+ * The version `verify` requires of a collection: `--min-version name=N`, else `--min-version N`,
+ * else the config's `minVersion`. Checked against the schema here, so that the error names the flag.
+ */
+function minVersionOf(args: ParsedArgs, entry: MoltCollectionConfig): number {
+  const fromFlag = args.minVersions?.get(entry.name) ?? args.minVersion;
+  const minVersion = fromFlag ?? entry.minVersion;
+  if (minVersion === undefined) {
+    throw new UsageError(`verify needs a version for "${entry.name}": pass --min-version N (or --min-version ${entry.name}=N), or set minVersion in its config entry.`, 'verify');
+  }
+  const latest = entry.schema.definition.latest;
+  if (minVersion > latest) {
+    const source = fromFlag === undefined ? `minVersion ${minVersion} in the config of "${entry.name}"` : `--min-version ${minVersion}`;
+    throw new UsageError(`${source} is above the latest version of schema "${entry.schema.definition.name}" (v${latest}): pass a version from 1 to ${latest}.`, 'verify');
+  }
+  return minVersion;
+}
+
 /** 1 when anything failed (it needs someone), else 3 when anything is partial or locked (the next run goes on), else 0. */
 export function exitCodeOf(reports: readonly SweepReport[]): ExitCode {
   if (reports.some((report) => report.failed > 0 || report.status === SweepStatus.FAILED || report.status === SweepStatus.ABORTED)) return ExitCode.FAILURES;
@@ -259,9 +288,17 @@ async function failures(context: CommandContext): Promise<ExitCode> {
 }
 
 async function verify(context: CommandContext): Promise<ExitCode> {
-  const minVersion = context.args.minVersion as number;
+  const { args } = context;
+  for (const name of args.minVersions?.keys() ?? []) {
+    if (!context.collections.some((entry) => entry.name === name)) {
+      throw new UsageError(`--min-version ${name}=…: "${name}" is not among the collections verified (${context.collections.map((entry) => `"${entry.name}"`).join(', ')}).`, 'verify');
+    }
+  }
+  const targets = context.collections.map((entry) => ({ entry, minVersion: minVersionOf(args, entry) }));
   const reports = [];
-  for (const entry of context.collections) reports.push(await verifyVersion(context.db.collection(entry.name), entry.schema, minVersion));
+  for (const { entry, minVersion } of targets) {
+    reports.push(await verifyVersion(context.db.collection(entry.name), entry.schema, minVersion, { allowMissing: args.allowMissing === true }));
+  }
   context.out(context.args.json ? toJson(reports) : reports.map(formatVerify).join('\n'));
   return reports.every((report) => report.ok) ? ExitCode.OK : ExitCode.FAILURES;
 }

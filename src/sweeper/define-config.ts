@@ -11,6 +11,8 @@ export interface MoltCollectionConfig extends MoltCollectionSweepOptions {
   readonly name: string;
   /** Its versioned schema (`defineSchema(...).version(...)`). */
   readonly schema: SweepableSchema;
+  /** The version `molt verify` requires of every document of this collection (`--min-version` overrides it). */
+  readonly minVersion?: number | undefined;
 }
 
 /** What `molt.config.ts` exports (as its default export). @public */

@@ -24,6 +24,7 @@ export {
   type CheckReport,
   type MigrationStatus,
   type MigrationStatusOptions,
+  type VerifyOptions,
   type VerifyReport,
   type VersionCount,
 } from './inspect.js';

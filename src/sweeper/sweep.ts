@@ -127,7 +127,11 @@ class SweepRun {
       checkpoint = (await this.#retry(() => readSweepState(db, this.#options.stateCollection, this.#collection.collectionName, this.#definition.name)))?.checkpoint ?? null;
     } else {
       const lease = await this.#retry(() => this.#state.acquire());
-      if (!lease.acquired) return { status: SweepStatus.LOCKED, error: { name: 'LeaseHeld', message: describeHolder(this.#collection.collectionName, lease.holder) } };
+      if (!lease.acquired) {
+        // The report of a locked run still says how much is stale, not 0.
+        this.#remaining = await this.#retry(() => this.#collection.countDocuments(this.#stale));
+        return { status: SweepStatus.LOCKED, error: { name: 'LeaseHeld', message: describeHolder(this.#collection.collectionName, lease.holder) } };
+      }
       this.#leased = true;
       checkpoint = lease.checkpoint;
     }
