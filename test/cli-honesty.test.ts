@@ -114,6 +114,18 @@ describe('hints that lead somewhere', () => {
   });
 });
 
+describe('the time budget', () => {
+  it('counts from the start of the command: loading the config and connecting are part of it', async () => {
+    await users().insertMany(mixedUsers(5));
+    const config = writeConfig('[{ name: "users", schema: User, pauseMs: 0 }]');
+    // Loading a TypeScript config alone takes far more than a millisecond: no sweep may start.
+    const result = await molt(['sweep', '--config', config, '--max-duration', '1ms', '--json']);
+    expect(result.code).toBe(ExitCode.PARTIAL);
+    expect(JSON.parse(result.stdout)).toMatchObject([{ status: 'partial', pass: 0, scanned: 0 }]);
+    expect(await users().countDocuments({ schemaVersion: 3 })).toBe(0);
+  });
+});
+
 describe('the connection string', () => {
   it("keeps its own options over molt's defaults", () => {
     const fromUri = 'mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=500&appname=mine';

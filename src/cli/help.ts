@@ -52,7 +52,8 @@ Flags:
       --batch-size <n>      documents per batch (default 500)
       --rate <n>            documents per second, or "unlimited" (default 2000)
       --pause <ms>          pause between batches (default 50)
-      --max-duration <d>    time budget for the whole command: 90s, 10m, 1h; then exit 3
+      --max-duration <d>    time budget for the whole command, start-up and connection
+                            included: 90s, 10m, 1h; no batch starts after it; then exit 3
       --dry-run             read, upcast and validate, write nothing
       --retry-failed        first retry the recorded failures (after a fix)
 ${COMMON}

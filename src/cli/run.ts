@@ -45,6 +45,8 @@ export interface CliIo {
 
 /** Runs `molt <argv…>` and resolves to its exit code. Never throws. @public */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+  // --max-duration counts from here: loading the config and connecting are part of the budget.
+  const started = Date.now();
   let redactor = new Redactor(io.env.MONGODB_URI);
   const out = (text: string): void => io.stdout(`${redactor.redact(text)}\n`);
   const logger = createLogger(io, (text) => io.stderr(redactor.redact(text)));
@@ -103,7 +105,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     }
     logger?.info({ server: redactUri(loaded.uri), db: loaded.config.db, command: args.command }, 'connected');
     const db = client.db(loaded.config.db);
-    const context: CommandContext = { args, io, out, logger, db, collections };
+    const context: CommandContext = { args, io, out, logger, db, collections, started };
     switch (args.command) {
       case 'status':
         return await status(context);
@@ -143,6 +145,8 @@ interface CommandContext {
   readonly logger: Logger | undefined;
   readonly db: Db;
   readonly collections: readonly MoltCollectionConfig[];
+  /** When the command started (`Date.now()`): the time budget counts from there. */
+  readonly started: number;
 }
 
 /** pino JSON lines on stderr when it is not a terminal; nothing otherwise (the progress bar speaks there). */
@@ -181,8 +185,7 @@ async function status(context: CommandContext): Promise<ExitCode> {
 }
 
 async function sweepCommand(context: CommandContext): Promise<ExitCode> {
-  const { args, io, logger } = context;
-  const started = Date.now();
+  const { args, io, logger, started } = context;
   const reports: SweepReport[] = [];
   const display = io.interactive ? new ProgressDisplay(io.stderr, Math.max(40, (io.columns ?? 80) - 1)) : undefined;
   for (const entry of context.collections) {
