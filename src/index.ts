@@ -13,6 +13,7 @@ export {
 export * from './schema/index.js';
 export {
   DEFAULT_ON_NEWER_VERSION,
+  DEFAULT_UPCAST_CONCURRENCY,
   DEFAULT_VALIDATE,
   OnNewerVersion,
   ValidateMode,

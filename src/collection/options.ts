@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { InvalidOptionError } from '../errors.js';
-import { DEFAULT_ON_NEWER_VERSION, DEFAULT_VALIDATE, type OnNewerVersion, type ValidateMode } from '../migrate/index.js';
+import { DEFAULT_ON_NEWER_VERSION, DEFAULT_UPCAST_CONCURRENCY, DEFAULT_VALIDATE, type OnNewerVersion, type ValidateMode } from '../migrate/index.js';
 import type { SchemaDefinition } from '../schema/types.js';
 import type { CompareOn } from './compare-and-swap.js';
 
@@ -34,6 +34,11 @@ export interface VersionedCollectionOptions<V extends number = number> {
   readonly compareOn?: CompareOn | undefined;
   /** How many write-backs are sent in one bulk write. Default: 64 ({@link DEFAULT_WRITE_BACK_BATCH_SIZE}). */
   readonly writeBackBatchSize?: number | undefined;
+  /**
+   * How many async upcasters run at once when many documents are read together (`toArray`).
+   * Default: 16 ({@link DEFAULT_UPCAST_CONCURRENCY}).
+   */
+  readonly upcastConcurrency?: number | undefined;
 }
 
 /** Default of `writeBackOnRead`. */
@@ -52,9 +57,10 @@ export interface ResolvedOptions {
   readonly validate: ValidateMode;
   readonly writeBackBatchSize: number;
   readonly compareOn: CompareOn;
+  readonly upcastConcurrency: number;
 }
 
-const KNOWN_OPTIONS = new Set(['logger', 'writeBackOnRead', 'writeVersion', 'onNewerVersion', 'validate', 'writeBackBatchSize', 'compareOn']);
+const KNOWN_OPTIONS = new Set(['logger', 'writeBackOnRead', 'writeVersion', 'onNewerVersion', 'validate', 'writeBackBatchSize', 'compareOn', 'upcastConcurrency']);
 
 export function resolveOptions(definition: SchemaDefinition, options: VersionedCollectionOptions): ResolvedOptions {
   for (const key of Object.keys(options)) {
@@ -90,6 +96,10 @@ export function resolveOptions(definition: SchemaDefinition, options: VersionedC
   if (!Number.isSafeInteger(writeBackBatchSize) || writeBackBatchSize < 1) {
     throw new InvalidOptionError('writeBackBatchSize', `must be a positive integer, got ${String(writeBackBatchSize)}.`);
   }
+  const upcastConcurrency = options.upcastConcurrency ?? DEFAULT_UPCAST_CONCURRENCY;
+  if (!Number.isSafeInteger(upcastConcurrency) || upcastConcurrency < 1) {
+    throw new InvalidOptionError('upcastConcurrency', `must be a positive integer, got ${String(upcastConcurrency)}.`);
+  }
   const compareOn = options.compareOn ?? DEFAULT_COMPARE_ON;
   if (!['version', 'document'].includes(compareOn)) {
     throw new InvalidOptionError('compareOn', `must be 'version' or 'document', got ${JSON.stringify(compareOn)}.`);
@@ -98,5 +108,5 @@ export function resolveOptions(definition: SchemaDefinition, options: VersionedC
   if (logger !== undefined && (typeof logger !== 'object' || logger === null || typeof logger.info !== 'function')) {
     throw new InvalidOptionError('logger', 'must be a pino logger (or anything with pino\'s level methods).');
   }
-  return { logger, writeBackOnRead, writeVersion, onNewerVersion, validate, writeBackBatchSize, compareOn };
+  return { logger, writeBackOnRead, writeVersion, onNewerVersion, validate, writeBackBatchSize, compareOn, upcastConcurrency };
 }

@@ -7,3 +7,4 @@ export {
   OnNewerVersion,
   ValidateMode,
 } from './modes.js';
+export { mapBounded, DEFAULT_UPCAST_CONCURRENCY } from './bounded.js';

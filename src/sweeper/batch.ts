@@ -1,6 +1,6 @@
 import type { AnyBulkWriteOperation, Document } from 'mongodb';
 import { casFilter, stampVersion, storedVersion } from '../collection/compare-and-swap.js';
-import { isPromiseLike, migrateDocument, readVersion, type MigrateOptions } from '../migrate/index.js';
+import { DEFAULT_UPCAST_CONCURRENCY, isPromiseLike, mapBounded, migrateDocument, readVersion, type MigrateOptions } from '../migrate/index.js';
 import type { SchemaDefinition } from '../schema/types.js';
 import type { NewFailure } from './failures.js';
 
@@ -29,10 +29,14 @@ const MIGRATE_OPTIONS: MigrateOptions = Object.freeze({ validate: 'migrated', on
  * async) and builds `replaceOne({ _id, <vf>: <version read> }, <latest, stamped>)` for each. A
  * document that throws is a failure; nothing is written here.
  */
-export function migrateBatch(definition: SchemaDefinition, documents: Document[], captureDocuments: boolean): MigratedBatch | Promise<MigratedBatch> {
-  const outcomes = documents.map((raw) => migrateOne(definition, raw, captureDocuments));
-  if (outcomes.some(isPromiseLike)) return Promise.all(outcomes).then(collect);
-  return collect(outcomes as Outcome[]);
+export function migrateBatch(
+  definition: SchemaDefinition,
+  documents: Document[],
+  captureDocuments: boolean,
+  concurrency = DEFAULT_UPCAST_CONCURRENCY,
+): MigratedBatch | Promise<MigratedBatch> {
+  const outcomes = mapBounded(documents, concurrency, (raw) => migrateOne(definition, raw, captureDocuments));
+  return isPromiseLike<Outcome[]>(outcomes) ? outcomes.then(collect) : collect(outcomes);
 }
 
 function collect(outcomes: readonly Outcome[]): MigratedBatch {

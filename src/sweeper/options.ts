@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { InvalidOptionError } from '../errors.js';
+import { DEFAULT_UPCAST_CONCURRENCY } from '../migrate/index.js';
 import { systemClock, type SweepClock } from './clock.js';
 import type { SweepProgress } from './status.js';
 
@@ -22,6 +23,8 @@ export interface SweepOptions {
   readonly retryFailed?: boolean | undefined;
   /** Stop with status `failed` once this many documents failed in this run. Default: `Infinity` ({@link DEFAULT_MAX_FAILURES}). */
   readonly maxFailures?: number | undefined;
+  /** How many async upcasters run at once within a batch. Default: 16 ({@link DEFAULT_UPCAST_CONCURRENCY}). */
+  readonly upcastConcurrency?: number | undefined;
   /** Store the failing document's body in its failure record. Documents may hold personal data. Default: `false`. */
   readonly captureDocuments?: boolean | undefined;
   /** The collection (in the swept collection's database) for checkpoints and leases. Default: `molt_state` ({@link DEFAULT_STATE_COLLECTION}). */
@@ -90,6 +93,7 @@ export interface ResolvedSweepOptions {
   readonly retryFailed: boolean;
   readonly maxFailures: number;
   readonly captureDocuments: boolean;
+  readonly upcastConcurrency: number;
   readonly stateCollection: string;
   readonly failuresCollection: string;
   readonly leaseMs: number;
@@ -103,7 +107,7 @@ export interface ResolvedSweepOptions {
 
 /** The names `sweep` accepts, for the CLI's config check too. */
 export const SWEEP_OPTION_NAMES: readonly string[] = Object.freeze([
-  'batchSize', 'ratePerSecond', 'pauseMs', 'maxDurationMs', 'dryRun', 'retryFailed', 'maxFailures', 'captureDocuments',
+  'batchSize', 'ratePerSecond', 'pauseMs', 'maxDurationMs', 'dryRun', 'retryFailed', 'maxFailures', 'captureDocuments', 'upcastConcurrency',
   'stateCollection', 'failuresCollection', 'leaseMs', 'maxRetries', 'retryDelayMs', 'signal', 'logger', 'onProgress',
 ]);
 const KNOWN = new Set(SWEEP_OPTION_NAMES);
@@ -136,6 +140,7 @@ export function resolveSweepOptions(options: InternalSweepOptions): ResolvedSwee
     retryFailed: boolean('retryFailed', options.retryFailed ?? false),
     maxFailures: maxFailures(options.maxFailures ?? DEFAULT_MAX_FAILURES),
     captureDocuments: boolean('captureDocuments', options.captureDocuments ?? false),
+    upcastConcurrency: integer('upcastConcurrency', options.upcastConcurrency ?? DEFAULT_UPCAST_CONCURRENCY, 1, 10_000),
     stateCollection: collectionName('stateCollection', options.stateCollection ?? DEFAULT_STATE_COLLECTION),
     failuresCollection: collectionName('failuresCollection', options.failuresCollection ?? DEFAULT_FAILURES_COLLECTION),
     leaseMs: integer('leaseMs', options.leaseMs ?? DEFAULT_LEASE_MS, 100, Number.MAX_SAFE_INTEGER),

@@ -225,7 +225,7 @@ class SweepRun {
   /** Migrates, throttles, writes and records one batch; `false` when aborted before the write (nothing written). */
   async #processBatch(documents: Document[], retrying: boolean): Promise<boolean> {
     const { dryRun, captureDocuments, signal } = this.#options;
-    const migrated = migrateBatch(this.#definition, documents, captureDocuments);
+    const migrated = migrateBatch(this.#definition, documents, captureDocuments, this.#options.upcastConcurrency);
     const batch = migrated instanceof Promise ? await migrated : migrated;
     await this.#bucket.take(documents.length, signal);
     if (signal?.aborted) return false;
