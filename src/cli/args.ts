@@ -1,7 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from './usage-error.js';
 
-export const COMMANDS = ['status', 'sweep', 'check', 'failures', 'verify'] as const;
+export const COMMANDS = ['status', 'sweep', 'check', 'failures', 'verify', 'init'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 type OptionSpec = NonNullable<ParseArgsConfig['options']>;
@@ -25,6 +25,7 @@ const PER_COMMAND: Record<Command, OptionSpec> = {
   check: { sample: { type: 'string' }, 'batch-size': { type: 'string' } },
   failures: { limit: { type: 'string' } },
   verify: { 'min-version': { type: 'string', multiple: true }, 'allow-missing': { type: 'boolean' } },
+  init: { db: { type: 'string' }, 'version-field': { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' } },
 };
 
 /** A parsed command line. */
@@ -51,6 +52,11 @@ export interface ParsedArgs {
   readonly minVersions?: ReadonlyMap<string, number>;
   /** `--allow-missing`: `verify` passes a collection that does not exist. */
   readonly allowMissing?: boolean;
+  /** `init`: the database to take the census of, the version field, where to write, whether to overwrite. */
+  readonly db?: string;
+  readonly versionField?: string;
+  readonly out?: string;
+  readonly force?: boolean;
 }
 
 /** Parses `molt <command> [collection…] [flags]`; a wrong command line is a `UsageError`. */
@@ -101,6 +107,13 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   const minVersions = values['min-version'];
   if (Array.isArray(minVersions)) parseMinVersions(args, minVersions.map(String), command);
   if (values['allow-missing'] === true) args.allowMissing = true;
+  const db = flag('db');
+  if (db !== undefined) args.db = db;
+  const versionField = flag('version-field');
+  if (versionField !== undefined) args.versionField = versionField;
+  const out = flag('out');
+  if (out !== undefined) args.out = out;
+  if (values.force === true) args.force = true;
   return args;
 }
 

@@ -17,6 +17,7 @@ Commands:
   check      dry-run every upcaster and validation over the stale documents; writes nothing
   failures   list the documents that failed to migrate
   verify     exit 1 if any document is below --min-version N (the contract-phase gate)
+  init       write a starter molt.config.ts listing a database's collections and their versions
 
 Collections default to every collection in the config. The connection string comes from
 MONGODB_URI, else from the config's uri; credentials never appear in the output.
@@ -90,6 +91,23 @@ ${COMMON}
 Examples:
   molt failures users --limit 50
   molt failures --json`,
+  init: `Usage: molt init --db <name> [flags]
+
+Writes a commented molt.config.ts for the collections of a database (MONGODB_URI), each with its
+documents per stored version: the census to start from. Every entry is commented out until it has
+a schema. Never overwrites a file without --force. Needs no config.
+
+Flags:
+      --db <name>           the database (default: the one in MONGODB_URI's path)
+      --version-field <f>   the field that holds versions (default schemaVersion)
+      --out <file>          where to write (default molt.config.ts in the working directory)
+      --force               replace an existing file
+      --json                print the census as JSON on stdout instead of writing a file
+  -h, --help           this help
+
+Examples:
+  MONGODB_URI=mongodb://127.0.0.1:27017 molt init --db app
+  molt init --db app --out config/molt.config.ts`,
   verify: `Usage: molt verify [collection…] --min-version <n> [flags]
 
 Counts the documents below version n (or without a valid version). Exits 1 if there are any, or

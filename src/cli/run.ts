@@ -14,6 +14,7 @@ import { COMMAND_HELP, MAIN_HELP } from './help.js';
 import { ProgressDisplay } from './progress.js';
 import { Redactor, redactUri } from './redact.js';
 import { UsageError } from './usage-error.js';
+import { INIT_DEFAULT_VERSION_FIELD, initTarget, renderConfig, takeCensus, writeInitConfig } from './init.js';
 
 /** Exit codes a cron wrapper can act on. @public */
 export const ExitCode = Object.freeze({
@@ -72,6 +73,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     out(text);
     return ExitCode.OK;
   }
+
+  if (args.command === 'init') return init(args, io, out, fail);
 
   let loaded: LoadedConfig;
   try {
@@ -136,6 +139,45 @@ export function clientOptionsFor(uri: string, clientOptions: MongoClientOptions 
   const inUri = new Set(query.split('&').map((pair) => (pair.split('=')[0] ?? '').toLowerCase()));
   const defaults = Object.fromEntries(Object.entries(CLIENT_DEFAULTS).filter(([key]) => !inUri.has(key.toLowerCase())));
   return { ...defaults, ...clientOptions };
+}
+
+/** `molt init`: needs no config; connects with MONGODB_URI and writes a starter config with each collection's census. */
+async function init(args: ParsedArgs, io: CliIo, out: (text: string) => void, fail: (message: string, code: ExitCode) => ExitCode): Promise<ExitCode> {
+  const uri = io.env.MONGODB_URI;
+  if (!uri) return fail('init needs MONGODB_URI: the server whose database to list (molt init reads no config).', ExitCode.USAGE);
+  let target: string | undefined;
+  try {
+    if (!args.json) target = initTarget(args.out, io.cwd, args.force === true);
+  } catch (error) {
+    if (error instanceof UsageError) return fail(error.message, ExitCode.USAGE);
+    throw error;
+  }
+  let client: MongoClient;
+  try {
+    client = new MongoClient(uri, clientOptionsFor(uri, undefined));
+  } catch (error) {
+    return fail(`the connection string in MONGODB_URI is not valid: ${redactUri(error instanceof Error ? error.message : String(error))}.`, ExitCode.USAGE);
+  }
+  try {
+    const db = args.db === undefined ? client.db() : client.db(args.db);
+    if (args.db === undefined && db.databaseName === 'test' && !/^mongodb(\+srv)?:\/\/[^/]+\/test([?]|$)/.test(uri)) {
+      return fail('init needs a database: pass --db <name> (or put it in MONGODB_URI\'s path).', ExitCode.USAGE);
+    }
+    const versionField = args.versionField ?? INIT_DEFAULT_VERSION_FIELD;
+    const census = await takeCensus(db, versionField);
+    if (args.json) {
+      out(toJson({ db: db.databaseName, versionField, collections: census }));
+      return ExitCode.OK;
+    }
+    writeInitConfig(target as string, renderConfig(db.databaseName, versionField, census, new Date().toISOString().slice(0, 10)));
+    out(`wrote ${target as string}: ${census.length} collection${census.length === 1 ? '' : 's'} of "${db.databaseName}", each commented out until it has a schema`);
+    return ExitCode.OK;
+  } catch (error) {
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    return fail(`init failed: ${message}`, ExitCode.FAILURES);
+  } finally {
+    await client.close().catch(() => undefined);
+  }
 }
 
 interface CommandContext {
