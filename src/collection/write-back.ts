@@ -14,6 +14,8 @@ export interface WriteBackStats {
   readonly lostRaces: number;
   /** Write-backs that failed on the server; logged, never thrown into a read. */
   readonly writeBackErrors: number;
+  /** Reads of a stale document whose write-back was already queued or in flight: no second write, no lost race. */
+  readonly alreadyQueued: number;
 }
 
 /** The counters, as the wrapper's parts update them. */
@@ -21,10 +23,12 @@ export type MutableStats = { -readonly [K in keyof WriteBackStats]: WriteBackSta
 
 /** Fresh counters. */
 export function createStats(): MutableStats {
-  return { migratedOnRead: 0, writtenBack: 0, migratedBeforeUpdate: 0, lostRaces: 0, writeBackErrors: 0 };
+  return { migratedOnRead: 0, writtenBack: 0, migratedBeforeUpdate: 0, lostRaces: 0, writeBackErrors: 0, alreadyQueued: 0 };
 }
 
 interface PendingWrite {
+  /** The compare-and-swap filter as BSON (base64): one write per stored document version. */
+  readonly key: string;
   readonly id: unknown;
   readonly filter: Filter<Document>;
   readonly document: Document;
@@ -41,6 +45,8 @@ export class WriteBackQueue {
   readonly #batchSize: number;
   readonly #logger: Logger | undefined;
   readonly #inFlight = new Set<Promise<void>>();
+  /** Keys of the writes queued or in flight: a second read of the same stale document adds no write (and no lost race). */
+  readonly #queued = new Set<string>();
   #pending: PendingWrite[] = [];
   #scheduled = false;
   readonly #stats: MutableStats;
@@ -59,8 +65,14 @@ export class WriteBackQueue {
    * object it was handed.
    */
   enqueue(id: unknown, filter: Filter<Document>, value: Document, version: number): void {
+    const key = Buffer.from(BSON.serialize(filter)).toString('base64');
+    if (this.#queued.has(key)) {
+      this.#stats.alreadyQueued++;
+      return;
+    }
+    this.#queued.add(key);
     const document = BSON.deserialize(BSON.serialize(stampVersion(value, this.#versionField, version)));
-    this.#pending.push({ id, filter, document });
+    this.#pending.push({ key, id, filter, document });
     if (this.#pending.length >= this.#batchSize) {
       this.#send();
     } else if (!this.#scheduled) {
@@ -82,7 +94,10 @@ export class WriteBackQueue {
     if (this.#pending.length === 0) return;
     const batch = this.#pending;
     this.#pending = [];
-    const sending = this.#write(batch).finally(() => this.#inFlight.delete(sending));
+    const sending = this.#write(batch).finally(() => {
+      this.#inFlight.delete(sending);
+      for (const write of batch) this.#queued.delete(write.key);
+    });
     this.#inFlight.add(sending);
   }
 
