@@ -42,6 +42,8 @@ import type {
   PathOf,
   Projected,
   VersionedFilter,
+  VersionedFindOneAndDeleteOptions,
+  VersionedFindOneAndReplaceOptions,
   VersionedFindOneAndUpdateOptions,
   VersionedFindOptions,
   VersionedProjection,
@@ -258,21 +260,21 @@ export class VersionedCollection<T extends Document> {
   }
 
   /** As `Collection.findOneAndReplace`; the replacement is validated and stored at the write version. */
-  findOneAndReplace(filter: VersionedFilter<T>, replacement: WithoutId<T>, options: FindOneAndReplaceOptions & { includeResultMetadata: true }): Promise<ModifyResult<T>>;
-  findOneAndReplace(filter: VersionedFilter<T>, replacement: WithoutId<T>, options?: FindOneAndReplaceOptions): Promise<WithId<T> | null>;
-  async findOneAndReplace(filter: VersionedFilter<T>, replacement: WithoutId<T>, options: FindOneAndReplaceOptions = {}): Promise<WithId<T> | null | ModifyResult<T>> {
+  findOneAndReplace(filter: VersionedFilter<T>, replacement: WithoutId<T>, options: VersionedFindOneAndReplaceOptions<T> & { includeResultMetadata: true }): Promise<ModifyResult<T>>;
+  findOneAndReplace(filter: VersionedFilter<T>, replacement: WithoutId<T>, options?: VersionedFindOneAndReplaceOptions<T>): Promise<WithId<T> | null>;
+  async findOneAndReplace(filter: VersionedFilter<T>, replacement: WithoutId<T>, options: VersionedFindOneAndReplaceOptions<T> = {}): Promise<WithId<T> | null | ModifyResult<T>> {
     const stored = await this.#prepareWrite(replacement, true);
     const base = filter as Filter<Document>;
-    const result = await this.#refuseNewer(base, () => this.collection.findOneAndReplace(and(base, this.#notNewer), stored, { ...options, includeResultMetadata: true }));
+    const result = await this.#refuseNewer(base, () => this.collection.findOneAndReplace(and(base, this.#notNewer), stored, { ...(options as FindOneAndReplaceOptions), includeResultMetadata: true }));
     if (!result.lastErrorObject?.n && result.value === null) await this.#throwIfNewerMatches(base, options.session);
     return this.#modifyResult(result, options.includeResultMetadata === true);
   }
 
   /** As `Collection.findOneAndDelete`; the deleted document is returned upcast. */
-  findOneAndDelete(filter: VersionedFilter<T>, options: FindOneAndDeleteOptions & { includeResultMetadata: true }): Promise<ModifyResult<T>>;
-  findOneAndDelete(filter: VersionedFilter<T>, options?: FindOneAndDeleteOptions): Promise<WithId<T> | null>;
-  async findOneAndDelete(filter: VersionedFilter<T>, options: FindOneAndDeleteOptions = {}): Promise<WithId<T> | null | ModifyResult<T>> {
-    const result = await this.collection.findOneAndDelete(filter as Filter<Document>, { ...options, includeResultMetadata: true });
+  findOneAndDelete(filter: VersionedFilter<T>, options: VersionedFindOneAndDeleteOptions<T> & { includeResultMetadata: true }): Promise<ModifyResult<T>>;
+  findOneAndDelete(filter: VersionedFilter<T>, options?: VersionedFindOneAndDeleteOptions<T>): Promise<WithId<T> | null>;
+  async findOneAndDelete(filter: VersionedFilter<T>, options: VersionedFindOneAndDeleteOptions<T> = {}): Promise<WithId<T> | null | ModifyResult<T>> {
+    const result = await this.collection.findOneAndDelete(filter as Filter<Document>, { ...(options as FindOneAndDeleteOptions), includeResultMetadata: true });
     return this.#modifyResult(result, options.includeResultMetadata === true);
   }
 

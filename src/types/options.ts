@@ -1,4 +1,4 @@
-import type { FindOneAndUpdateOptions, FindOptions, UpdateOptions } from 'mongodb';
+import type { FindOneAndDeleteOptions, FindOneAndReplaceOptions, FindOneAndUpdateOptions, FindOptions, UpdateOptions } from 'mongodb';
 import type { ExactProjection } from './projection.js';
 import type { VersionedSort } from './sort.js';
 
@@ -12,6 +12,16 @@ export type VersionedFindOptions<T, P = undefined> = Omit<FindOptions, 'sort' | 
 /** `UpdateOptions` with `sort` (which document `updateOne` picks) typed on the latest shape. @public */
 export type VersionedUpdateOptions<T> = Omit<UpdateOptions, 'sort'> & { readonly sort?: VersionedSort<T> | undefined };
 
-/** `FindOneAndUpdateOptions` with `sort` typed on the latest shape. @public */
-export type VersionedFindOneAndUpdateOptions<T> = Omit<FindOneAndUpdateOptions, 'sort'> & { readonly sort?: VersionedSort<T> | undefined };
+/**
+ * `FindOneAndUpdateOptions` with `sort` typed on the latest shape, and no `projection`: the server
+ * would project the stored document before it is upcast (read it with `findOne` and a projection).
+ * @public
+ */
+export type VersionedFindOneAndUpdateOptions<T> = Omit<FindOneAndUpdateOptions, 'sort' | 'projection'> & { readonly sort?: VersionedSort<T> | undefined };
+
+/** `FindOneAndReplaceOptions` with `sort` typed on the latest shape, and no `projection` (see findOneAndUpdate's). @public */
+export type VersionedFindOneAndReplaceOptions<T> = Omit<FindOneAndReplaceOptions, 'sort' | 'projection'> & { readonly sort?: VersionedSort<T> | undefined };
+
+/** `FindOneAndDeleteOptions` with `sort` typed on the latest shape, and no `projection` (see findOneAndUpdate's). @public */
+export type VersionedFindOneAndDeleteOptions<T> = Omit<FindOneAndDeleteOptions, 'sort' | 'projection'> & { readonly sort?: VersionedSort<T> | undefined };
 

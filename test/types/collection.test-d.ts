@@ -133,6 +133,22 @@ describe('projections type the documents returned', () => {
   });
 });
 
+describe('findOneAnd* take no projection (the server would project the stored, un-upcast document)', () => {
+  test('sorts typed, projections refused', () => {
+    void customers.findOneAndUpdate({}, { $inc: { age: 1 } }, { sort: { age: -1 }, returnDocument: 'after' });
+    void customers.findOneAndDelete({}, { sort: { createdAt: 1 } });
+    void customers.findOneAndReplace({ _id: 'a' }, { display_name: 'A', tags: [], orders: [], createdAt: new Date() }, { upsert: false });
+    // @ts-expect-error a projection would apply before the upcast
+    void customers.findOneAndUpdate({}, { $inc: { age: 1 } }, { projection: { age: 1 } });
+    // @ts-expect-error a projection would apply before the upcast
+    void customers.findOneAndDelete({}, { projection: { age: 1 } });
+    // @ts-expect-error a projection would apply before the upcast
+    void customers.findOneAndReplace({ _id: 'a' }, { display_name: 'A', tags: [], orders: [], createdAt: new Date() }, { projection: { age: 1 } });
+    // @ts-expect-error sorting on an old field
+    void customers.findOneAndDelete({}, { sort: { full_name: 1 } });
+  });
+});
+
 describe('distinct is typed like the driver', () => {
   test('keys and values', async () => {
     expectTypeOf(await customers.distinct('display_name')).toEqualTypeOf<string[]>();
