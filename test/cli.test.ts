@@ -142,7 +142,9 @@ describe('molt (as a process)', () => {
 
   it('sweep --max-duration: exit 3 with status partial; the next run resumes', async () => {
     await users().insertMany(mixedUsers(300));
-    const partial = await run('sweep', ['users', '--rate', '100', '--batch-size', '10', '--max-duration', '1s', '--json']);
+    // The budget counts from the start of the command (config and connection included): 5 s leaves
+    // room for a slow start-up, and 20 docs/s cannot migrate all 300 within it.
+    const partial = await run('sweep', ['users', '--rate', '20', '--batch-size', '10', '--max-duration', '5s', '--json']);
     expect(partial.code).toBe(3);
     const report = JSON.parse(partial.stdout) as { status: string; migrated: number };
     expect(report.status).toBe('partial');
