@@ -3,6 +3,7 @@ import type { Collection, Document, Filter } from 'mongodb';
 import { InvalidOptionError } from '../errors.js';
 import type { SchemaDefinition } from '../schema/types.js';
 import { describeError, migrateBatch } from './batch.js';
+import { cutAtFailureBudget } from './failure-budget.js';
 import { FailureStore, idKey } from './failures.js';
 import { MAX_RETRY_DELAY_MS, resolveSweepOptions, type ResolvedSweepOptions, type SweepOptions } from './options.js';
 import { withRetry } from './retry.js';
@@ -83,6 +84,8 @@ class SweepRun {
   #skipped = 0;
   #failed = 0;
   #remaining = 0;
+  /** Set when a batch was cut at the `maxFailures` budget: the checkpoint goes after its last kept document. */
+  #cutAfter: { readonly id: unknown } | undefined;
   #pass = 0;
   #lastId: unknown = null;
   #passBase: Pick<SweepCheckpoint, 'scanned' | 'migrated' | 'skipped' | 'failed' | 'startedAt'> = { scanned: 0, migrated: 0, skipped: 0, failed: 0, startedAt: new Date() };
@@ -182,7 +185,7 @@ class SweepRun {
           if (known.size > 0) documents = page.filter((doc) => !known.has(idKey(doc._id)));
         }
         if (!(await this.#processBatch(documents, false))) return this.#interrupted();
-        this.#lastId = last._id;
+        this.#lastId = this.#takeCut()?.id ?? last._id;
         const after = await this.#afterBatch(page.length);
         if (after) return after;
         if (page.length < batchSize) return this.#completePass();
@@ -223,10 +226,14 @@ class SweepRun {
   }
 
   /** Migrates, throttles, writes and records one batch; `false` when aborted before the write (nothing written). */
-  async #processBatch(documents: Document[], retrying: boolean): Promise<boolean> {
+  async #processBatch(page: Document[], retrying: boolean): Promise<boolean> {
     const { dryRun, captureDocuments, signal } = this.#options;
-    const migrated = migrateBatch(this.#definition, documents, captureDocuments, this.#options.upcastConcurrency);
-    const batch = migrated instanceof Promise ? await migrated : migrated;
+    const migrated = migrateBatch(this.#definition, page, captureDocuments, this.#options.upcastConcurrency);
+    const whole = migrated instanceof Promise ? await migrated : migrated;
+    const cut = cutAtFailureBudget(page, whole, this.#options.maxFailures - this.#failed);
+    this.#cutAfter = cut === undefined ? undefined : { id: cut.lastId };
+    const batch = cut?.batch ?? whole;
+    const documents = cut?.documents ?? page;
     await this.#bucket.take(documents.length, signal);
     if (signal?.aborted) return false;
     const { matched, failures: writeFailures } = dryRun || batch.operations.length === 0
@@ -250,6 +257,13 @@ class SweepRun {
     this.#failed += failures.length;
     this.#remaining = Math.max(0, this.#remaining - matched - skipped);
     return true;
+  }
+
+  /** Where the last batch was cut at the failure budget, if it was; read once. */
+  #takeCut(): { readonly id: unknown } | undefined {
+    const cut = this.#cutAfter;
+    this.#cutAfter = undefined;
+    return cut;
   }
 
   /** After a batch: checkpoint and lease, progress, failure limit, pauses. */
