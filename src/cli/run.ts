@@ -39,9 +39,9 @@ export interface CliIo {
   /** Whether stderr is a terminal: a progress bar there, else pino JSON lines. */
   readonly interactive: boolean;
   /** Terminal width for the progress bar. */
-  readonly columns?: number;
+  readonly columns?: number | undefined;
   /** Aborted on SIGINT/SIGTERM: the sweep stops between batches. */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** Runs `molt <argv…>` and resolves to its exit code. Never throws. @public */

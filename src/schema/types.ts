@@ -22,7 +22,7 @@ export type Downcaster<From extends AnyZodSchema, To extends AnyZodSchema> = (
 /** The step from one version to the next: `up` always, `down` when the information allows. */
 export interface VersionStep<From extends AnyZodSchema, To extends AnyZodSchema> {
   readonly up: Upcaster<From, To>;
-  readonly down?: Downcaster<From, To>;
+  readonly down?: Downcaster<From, To> | undefined;
 }
 
 /** Options of `defineSchema`. */

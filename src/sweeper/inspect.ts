@@ -35,9 +35,9 @@ export interface MigrationStatus {
 /** Options of `migrationStatus`. @public */
 export interface MigrationStatusOptions {
   /** Default: `molt_state`. */
-  readonly stateCollection?: string;
+  readonly stateCollection?: string | undefined;
   /** Default: `molt_failures`. */
-  readonly failuresCollection?: string;
+  readonly failuresCollection?: string | undefined;
 }
 
 /** The version histogram, stale count, checkpoint, lease, failures count and last run of a collection. Reads only. @public */
@@ -118,9 +118,9 @@ export interface CheckReport {
 /** Options of `checkMigration`. @public */
 export interface CheckOptions {
   /** Check a random sample of this many stale documents instead of all of them. */
-  readonly sample?: number;
+  readonly sample?: number | undefined;
   /** Documents read per query. Default: 500. */
-  readonly batchSize?: number;
+  readonly batchSize?: number | undefined;
 }
 
 const EXAMPLES = 5;

@@ -1,6 +1,7 @@
 import { test } from 'vitest';
 import type { Collection, Document } from 'mongodb';
-import { defineConfig, sweep } from 'mongo-molt';
+import { checkMigration, defineConfig, listFailures, migrationStatus, sweep, verifyVersion } from 'mongo-molt';
+import { runCli } from 'mongo-molt/cli';
 import { User } from '../fixtures/user-schema.js';
 
 declare const raw: Collection<Document>;
@@ -17,6 +18,14 @@ test('defineConfig catches misspelled and run-only options', () => {
   // @ts-expect-error unknown top-level field
   void defineConfig({ db: 'app', database: 'app', collections: [{ name: 'users', schema: User }] });
   void defineConfig({ db: 'app', uri: process.env.MONGODB_URI, collections: [{ name: 'users', schema: User }] });
+});
+
+test('inspection options and the CLI io accept undefined', () => {
+  void migrationStatus(raw, User, { stateCollection: undefined, failuresCollection: undefined });
+  void checkMigration(raw, User, { sample: undefined, batchSize: undefined });
+  void verifyVersion(raw, User, 3, { allowMissing: undefined });
+  void listFailures(raw, { limit: undefined, failuresCollection: undefined });
+  void runCli([], { stdout: () => undefined, stderr: () => undefined, env: {}, cwd: '.', interactive: false, columns: undefined, signal: undefined });
 });
 
 test('sweep options: no clock, undefined accepted', () => {

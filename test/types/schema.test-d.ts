@@ -66,5 +66,6 @@ describe('versioned() options', () => {
     const options: VersionedCollectionOptions<1 | 2 | 3> = { writeBackOnRead: fromEnv, writeVersion: undefined, logger: undefined, validate: undefined };
     void versioned(raw, User, options);
     void User.migrateSync({}, { validate: undefined, onNewerVersion: undefined, to: undefined });
+    void defineSchema('x', { versionField: undefined, unversioned: undefined }).version(1, V1).version(2, V2, { up: () => ({ _id: '', display_name: '', email: null }), down: undefined });
   });
 });
