@@ -17,6 +17,7 @@ export * from './schema/index.js';
 export { step, type AddStep, type ConvertFunctions, type ConvertStep, type DeclarativeStep, type Expression, type RemoveStep, type RenameStep } from './steps/index.js';
 export {
   DEFAULT_ON_NEWER_VERSION,
+  DEFAULT_UPCAST_CONCURRENCY,
   DEFAULT_VALIDATE,
   OnNewerVersion,
   ValidateMode,
@@ -24,4 +25,5 @@ export {
   type MigrationResult,
 } from './migrate/index.js';
 export * from './collection/index.js';
+export type * from './types/index.js';
 export * from './sweeper/index.js';

@@ -29,6 +29,7 @@ describe('defineSchema', () => {
     expect(User.versionField).toBe('schemaVersion');
     expect(User.schema).toBe(V3);
     expect(User.schemaOf(1)).toBe(V1);
+    // @ts-expect-error the schema has no version 4: a compile error, and a SchemaDefinitionError at run time
     expect(() => User.schemaOf(4)).toThrow(SchemaDefinitionError);
   });
 
@@ -72,6 +73,7 @@ describe('defineSchema', () => {
     ['an upcaster on the first version', () => (defineSchema('s') as unknown as { version(...a: unknown[]): unknown }).version(1, V1, () => ({})), /takes no upcaster/],
     ['a bad version field', () => defineSchema('s', { versionField: 'a.b' }), /versionField/],
     ['a bad unversioned', () => defineSchema('s', { unversioned: 0 }), /unversioned/],
+    ['a first version below the unversioned version', () => defineSchema('s', { unversioned: 3 }).version(1, V1), /must start there/],
     ['a schema that declares the version field', () => defineSchema('s').version(1, z.object({ a: z.string(), schemaVersion: z.number() })), /version field mongo-molt manages/],
   ])('rejects %s when the schema is defined', (_label, define, message) => {
     expect(define).toThrow(SchemaDefinitionError);
@@ -130,6 +132,7 @@ describe('migrate', () => {
     const result = User.migrateSync({ _id: 'u4', display_name: 'Linus', email: 'l@x', tags: ['a'], schemaVersion: 3 }, { to: 2 });
     expect(result).toEqual({ value: { _id: 'u4', display_name: 'Linus', email: 'l@x' }, fromVersion: 3, toVersion: 2, changed: true });
     expect(() => User.migrateSync({ _id: 'u', display_name: 'x', email: null, schemaVersion: 2 }, { to: 1 })).toThrow(/no downcaster/);
+    // @ts-expect-error the schema has no version 9: a compile error, and an InvalidOptionError at run time
     expect(() => User.migrateSync({ _id: 'u', full_name: 'x' }, { to: 9 })).toThrow(InvalidOptionError);
   });
 

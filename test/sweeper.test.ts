@@ -9,7 +9,7 @@ import {
   type SweepStateDocument,
 } from 'mongo-molt';
 import { FixedUser, mixedUsers, User, type RawUser } from './fixtures/schemas.js';
-import { ManualClock } from './fixtures/manual-clock.js';
+import { ManualClock, withClock } from './fixtures/manual-clock.js';
 import { itWithAtomicUpdates, useTestDatabase } from './support/database.js';
 
 const { db, uri } = useTestDatabase('sweeper');
@@ -153,7 +153,7 @@ describe('sweep', () => {
     await users().insertMany(mixedUsers(25));
     const progress: SweepProgress[] = [];
     const clock = new ManualClock();
-    const report = await sweep(users(), User, { batchSize: 10, ratePerSecond: 10, pauseMs: 0, clock, onProgress: (p) => progress.push(p) });
+    const report = await sweep(users(), User, withClock({ batchSize: 10, ratePerSecond: 10, pauseMs: 0, onProgress: (p) => progress.push(p) }, clock));
     expect(report.status).toBe('complete');
     expect(progress.map((p) => p.scanned)).toEqual([10, 20, 25]);
     expect(progress.map((p) => p.remaining)).toEqual([15, 5, 0]);
@@ -165,7 +165,7 @@ describe('sweep', () => {
   it('throttles with a token bucket: waits only for the tokens it lacks (injected clock)', async () => {
     await users().insertMany(mixedUsers(100));
     const clock = new ManualClock();
-    const report = await sweep(users(), User, { batchSize: 10, ratePerSecond: 20, pauseMs: 0, clock });
+    const report = await sweep(users(), User, withClock({ batchSize: 10, ratePerSecond: 20, pauseMs: 0 }, clock));
     expect(report.migrated).toBe(100);
     // A one-second burst (20 documents) is free; the other 80 documents wait for tokens at 20/s.
     expect(clock.slept).toBeCloseTo(4000, 0);
@@ -173,14 +173,14 @@ describe('sweep', () => {
 
     const paused = new ManualClock();
     await users().updateMany({}, { $set: { schemaVersion: 2 } });
-    await sweep(users(), User, { batchSize: 25, ratePerSecond: Infinity, pauseMs: 100, clock: paused });
+    await sweep(users(), User, withClock({ batchSize: 25, ratePerSecond: Infinity, pauseMs: 100 }, paused));
     expect(paused.sleeps).toEqual([100, 100, 100, 100]);
   });
 
   it('stops at the time budget with status partial and the next run resumes at the checkpoint', async () => {
     await users().insertMany(mixedUsers(60));
     const clock = new ManualClock();
-    const first = await sweep(users(), User, { batchSize: 10, ratePerSecond: 10, pauseMs: 0, maxDurationMs: 1500, clock });
+    const first = await sweep(users(), User, withClock({ batchSize: 10, ratePerSecond: 10, pauseMs: 0, maxDurationMs: 1500 }, clock));
     expect(first.status).toBe(SweepStatus.PARTIAL);
     expect(first.migrated).toBe(30); // 10 free, then 1 s per batch: the budget is spent after the third batch
     const state = await states().findOne({ _id: `${name}:user` });

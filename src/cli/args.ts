@@ -1,7 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from './usage-error.js';
 
-export const COMMANDS = ['status', 'sweep', 'check', 'failures', 'verify', 'restore', 'prune'] as const;
+export const COMMANDS = ['status', 'sweep', 'check', 'failures', 'verify', 'restore', 'prune', 'init'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 type OptionSpec = NonNullable<ParseArgsConfig['options']>;
@@ -26,9 +26,10 @@ const PER_COMMAND: Record<Command, OptionSpec> = {
   },
   check: { sample: { type: 'string' }, 'batch-size': { type: 'string' } },
   failures: { limit: { type: 'string' } },
-  verify: { 'min-version': { type: 'string' } },
+  verify: { 'min-version': { type: 'string', multiple: true }, 'allow-missing': { type: 'boolean' } },
   restore: { since: { type: 'string' }, 'dry-run': { type: 'boolean' } },
   prune: {},
+  init: { db: { type: 'string' }, 'version-field': { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' } },
 };
 
 /** A parsed command line. */
@@ -49,12 +50,22 @@ export interface ParsedArgs {
   readonly retryFailed: boolean;
   readonly sample?: number;
   readonly limit?: number;
+  /** `--min-version N`: for every collection verified. */
   readonly minVersion?: number;
   /** `molt sweep --to k`: a reverse sweep down to version k. */
   readonly to?: number;
   readonly mode?: 'auto' | 'client' | 'server';
   /** `molt restore --since <ISO date>`. */
   readonly since?: Date;
+  /** `--min-version name=N`: for one collection (over `minVersion` and the config's). */
+  readonly minVersions?: ReadonlyMap<string, number>;
+  /** `--allow-missing`: `verify` passes a collection that does not exist. */
+  readonly allowMissing?: boolean;
+  /** `init`: the database to take the census of, the version field, where to write, whether to overwrite. */
+  readonly db?: string;
+  readonly versionField?: string;
+  readonly out?: string;
+  readonly force?: boolean;
 }
 
 /** Parses `molt <command> [collection…] [flags]`; a wrong command line is a `UsageError`. */
@@ -115,12 +126,31 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
     if (Number.isNaN(date.getTime())) throw new UsageError(`--since expects a date or time, such as 2026-11-27 or 2026-11-27T10:00:00Z; got "${since}".`, command);
     args.since = date;
   }
-  const minVersion = flag('min-version');
-  if (minVersion !== undefined) args.minVersion = positiveInteger('--min-version', minVersion, command);
-  if (command === 'verify' && args.minVersion === undefined && !args.help) {
-    throw new UsageError('verify needs --min-version N: the version every document must have reached.', command);
-  }
+  const minVersions = values['min-version'];
+  if (Array.isArray(minVersions)) parseMinVersions(args, minVersions.map(String), command);
+  if (values['allow-missing'] === true) args.allowMissing = true;
+  const db = flag('db');
+  if (db !== undefined) args.db = db;
+  const versionField = flag('version-field');
+  if (versionField !== undefined) args.versionField = versionField;
+  const out = flag('out');
+  if (out !== undefined) args.out = out;
+  if (values.force === true) args.force = true;
   return args;
+}
+
+/** `--min-version 3` (every collection) or `--min-version users=3` (one), repeatable. */
+function parseMinVersions(args: { minVersion?: number; minVersions?: ReadonlyMap<string, number> }, texts: readonly string[], command: string): void {
+  const perCollection = new Map<string, number>();
+  for (const text of texts) {
+    const match = /^([^=]+)=(.*)$/.exec(text);
+    if (match === null) {
+      args.minVersion = positiveInteger('--min-version', text, command);
+    } else {
+      perCollection.set(match[1] as string, positiveInteger(`--min-version ${match[1] as string}=`, match[2] as string, command));
+    }
+  }
+  if (perCollection.size > 0) args.minVersions = perCollection;
 }
 
 function isCommand(value: string): value is Command {

@@ -64,6 +64,10 @@ function checkConfig(value: unknown, path: string): MoltConfig {
     return fail('the default export must be defineConfig({ db, collections: [...] }), got ' + (value === null ? 'null' : typeof value) + '.');
   }
   const config = value as Partial<MoltConfig> & Record<string, unknown>;
+  const named = Object.keys(config).find((key) => key !== 'default' && looksLikeConfig(config[key]));
+  if (!('db' in config) && !('collections' in config) && named !== undefined) {
+    fail(`the config is exported as "${named}", a named export: molt reads the default export. Write export default defineConfig({ ... }).`);
+  }
   const known = new Set(['uri', 'db', 'collections', 'clientOptions']);
   for (const key of Object.keys(config)) if (!known.has(key)) fail(`unknown field "${key}"; the fields are ${[...known].join(', ')}.`);
   if (config.uri !== undefined && typeof config.uri !== 'string') fail('uri must be a string (or leave it out and set MONGODB_URI).');
@@ -74,17 +78,21 @@ function checkConfig(value: unknown, path: string): MoltConfig {
   (config.collections as unknown[]).forEach((entry, index) => {
     const where = `collections[${index}]`;
     if (typeof entry !== 'object' || entry === null) fail(`${where} must be { name, schema, ...sweepOptions }.`);
-    const { name, schema, ...sweepOptions } = entry as Partial<MoltCollectionConfig>;
+    const { name, schema, minVersion, ...sweepOptions } = entry as Partial<MoltCollectionConfig>;
     if (typeof name !== 'string' || name.length === 0) fail(`${where}.name must be the collection's name.`);
     const label = `${where} ("${String(name)}")`;
     if (names.has(name as string)) fail(`${label} is listed twice.`);
     names.add(name as string);
+    let latest = 0;
     try {
-      definitionOf(schema);
+      latest = definitionOf(schema).latest;
     } catch {
       fail(`${label}.schema must be a versioned schema made with defineSchema(name).version(1, zodSchema)...`);
     }
-    for (const runOnly of ['signal', 'logger', 'onProgress', 'clock', 'dryRun', 'retryFailed']) {
+    if (minVersion !== undefined && (!Number.isSafeInteger(minVersion) || minVersion < 1 || minVersion > latest)) {
+      fail(`${label}.minVersion must be a version of its schema (1..${latest}), got ${JSON.stringify(minVersion)}.`);
+    }
+    for (const runOnly of ['signal', 'logger', 'onProgress', 'dryRun', 'retryFailed']) {
       if (runOnly in sweepOptions) fail(`${label}.${runOnly} cannot be set in the config${runOnly === 'dryRun' ? ' (use molt sweep --dry-run)' : runOnly === 'retryFailed' ? ' (use molt sweep --retry-failed)' : ''}.`);
     }
     try {
@@ -95,4 +103,8 @@ function checkConfig(value: unknown, path: string): MoltConfig {
     }
   });
   return config as MoltConfig;
+}
+
+function looksLikeConfig(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && 'db' in value && 'collections' in value;
 }

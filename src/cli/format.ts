@@ -27,14 +27,23 @@ function date(value: Date | null | undefined): string {
 
 export function formatSweepReport(report: SweepReport): string {
   const rate = report.elapsedMs > 0 ? (report.scanned * 1000) / report.elapsedMs : 0;
+  const timing = `${formatDuration(report.elapsedMs)}${report.scanned > 0 ? `, ${formatCount(rate)} docs/s` : ''}`;
   const lines = [
     `${report.collection}: ${report.status}${report.dryRun ? ' (dry run: nothing written)' : ''}, pass ${report.pass}, target v${report.targetVersion}` +
       (report.mode === 'server' ? `, on the server for ${report.serverVersions.map((version) => (version === null ? 'unversioned' : `v${version}`)).join(', ')}` : ''),
-    `  ${report.dryRun ? 'would migrate' : 'migrated'} ${formatCount(report.migrated)}, skipped ${formatCount(report.skipped)} (changed meanwhile), failed ${formatCount(report.failed)}, scanned ${formatCount(report.scanned)}`,
-    `  remaining ${formatCount(report.remaining)} stale, ${formatDuration(report.elapsedMs)}${report.scanned > 0 ? `, ${formatCount(rate)} docs/s` : ''}`,
+    `  ${report.dryRun ? 'would migrate' : 'migrated'} ${formatCount(report.migrated)}, skipped ${formatCount(report.skipped)} (changed meanwhile), ${report.dryRun ? 'would fail' : 'failed'} ${formatCount(report.failed)}, scanned ${formatCount(report.scanned)}`,
+    report.dryRun
+      ? `  still stale ${formatCount(report.remaining + report.migrated + report.skipped)} (a dry run migrates nothing), ${timing}`
+      : `  remaining ${formatCount(report.remaining)} stale, ${timing}`,
   ];
   if (report.error) lines.push(`  ${report.error.name}: ${report.error.message}`);
-  if (report.failed > 0) lines.push(`  see: molt failures ${report.collection}`);
+  if (report.failed > 0) {
+    lines.push(
+      report.dryRun
+        ? `  a dry run records no failures: molt check ${report.collection} lists them by error`
+        : `  see: molt failures ${report.collection}; after a fix: molt sweep ${report.collection} --retry-failed`,
+    );
+  }
   return lines.join('\n');
 }
 
@@ -92,6 +101,11 @@ export function formatFailures(collection: string, failures: readonly FailureRec
 }
 
 export function formatVerify(report: VerifyReport): string {
+  if (report.missing) {
+    return report.ok
+      ? `${report.collection}: ok, the collection does not exist (--allow-missing)`
+      : `${report.collection}: the collection does not exist in this database: check its name and the database (db in the config), or pass --allow-missing if it is created later`;
+  }
   if (report.ok) return `${report.collection}: ok, every document is at v${report.minVersion} or above`;
   return `${report.collection}: ${formatCount(report.below)} document${report.below === 1 ? '' : 's'} below v${report.minVersion}, e.g. ${report.examples.map(formatId).join(', ')} (run molt sweep ${report.collection})`;
 }

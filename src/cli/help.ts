@@ -19,6 +19,7 @@ Commands:
   verify     exit 1 if any document is below --min-version N (the contract-phase gate)
   restore    put archived originals back (swept with archive: true), never over a changed document
   prune      delete expired archived originals (where the server has no TTL indexes)
+  init       write a starter molt.config.ts listing a database's collections and their versions
 
 Collections default to every collection in the config. The connection string comes from
 MONGODB_URI, else from the config's uri; credentials never appear in the output.
@@ -54,7 +55,8 @@ Flags:
       --batch-size <n>      documents per batch (default 500)
       --rate <n>            documents per second, or "unlimited" (default 2000)
       --pause <ms>          pause between batches (default 50)
-      --max-duration <d>    time budget for the whole command: 90s, 10m, 1h; then exit 3
+      --max-duration <d>    time budget for the whole command, start-up and connection
+                            included: 90s, 10m, 1h; no batch starts after it; then exit 3
       --dry-run             read, upcast and validate, write nothing
       --retry-failed        first retry the recorded failures (after a fix)
       --to <k>              a reverse sweep: bring every document above version k down to k
@@ -93,17 +95,39 @@ ${COMMON}
 Examples:
   molt failures users --limit 50
   molt failures --json`,
-  verify: `Usage: molt verify [collection…] --min-version <n> [flags]
+  init: `Usage: molt init --db <name> [flags]
 
-Counts the documents below version n (or without a valid version). Exits 1 if there are any:
-gate the contract phase (dropping an old field, retiring an upcaster) on it in CI.
+Writes a commented molt.config.ts for the collections of a database (MONGODB_URI), each with its
+documents per stored version: the census to start from. Every entry is commented out until it has
+a schema. Never overwrites a file without --force. Needs no config.
 
 Flags:
-      --min-version <n>     the version every document must have reached (required)
+      --db <name>           the database (default: the one in MONGODB_URI's path)
+      --version-field <f>   the field that holds versions (default schemaVersion)
+      --out <file>          where to write (default molt.config.ts in the working directory)
+      --force               replace an existing file
+      --json                print the census as JSON on stdout instead of writing a file
+  -h, --help           this help
+
+Examples:
+  MONGODB_URI=mongodb://127.0.0.1:27017 molt init --db app
+  molt init --db app --out config/molt.config.ts`,
+  verify: `Usage: molt verify [collection…] --min-version <n> [flags]
+
+Counts the documents below version n (or without a valid version). Exits 1 if there are any, or
+if a collection does not exist (a misspelled name must not pass the gate): gate the contract phase
+(dropping an old field, retiring an upcaster) on it in CI.
+
+Flags:
+      --min-version <n>     the version every document must have reached; repeat as
+                            --min-version <collection>=<n> for one collection (default: the
+                            collection's minVersion in the config; one of them is required)
+      --allow-missing       pass a collection that does not exist (created later)
 ${COMMON}
 
 Examples:
-  molt verify users --min-version 3`,
+  molt verify users --min-version 3
+  molt verify --min-version users=3 --min-version orders=4`,
   restore: `Usage: molt restore [collection…] [flags]
 
 Puts back the originals a sweep with archive: true kept (each document as it was before its first

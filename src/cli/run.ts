@@ -1,4 +1,4 @@
-import { MongoClient, type Db } from 'mongodb';
+import { MongoClient, type Db, type MongoClientOptions } from 'mongodb';
 import pino, { type Logger } from 'pino';
 import { ConfigError, InvalidOptionError } from '../errors.js';
 import { listFailures } from '../sweeper/failures.js';
@@ -16,6 +16,7 @@ import { COMMAND_HELP, MAIN_HELP } from './help.js';
 import { ProgressDisplay } from './progress.js';
 import { Redactor, redactUri } from './redact.js';
 import { UsageError } from './usage-error.js';
+import { INIT_DEFAULT_VERSION_FIELD, initTarget, renderConfig, takeCensus, writeInitConfig } from './init.js';
 
 /** Exit codes a cron wrapper can act on. @public */
 export const ExitCode = Object.freeze({
@@ -40,13 +41,15 @@ export interface CliIo {
   /** Whether stderr is a terminal: a progress bar there, else pino JSON lines. */
   readonly interactive: boolean;
   /** Terminal width for the progress bar. */
-  readonly columns?: number;
+  readonly columns?: number | undefined;
   /** Aborted on SIGINT/SIGTERM: the sweep stops between batches. */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** Runs `molt <argv…>` and resolves to its exit code. Never throws. @public */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+  // --max-duration counts from here: loading the config and connecting are part of the budget.
+  const started = Date.now();
   let redactor = new Redactor(io.env.MONGODB_URI);
   const out = (text: string): void => io.stdout(`${redactor.redact(text)}\n`);
   const logger = createLogger(io, (text) => io.stderr(redactor.redact(text)));
@@ -73,6 +76,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     return ExitCode.OK;
   }
 
+  if (args.command === 'init') return init(args, io, out, fail);
+
   let loaded: LoadedConfig;
   try {
     loaded = await loadConfig({ path: args.config, cwd: io.cwd, env: io.env });
@@ -91,7 +96,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
 
   let client: MongoClient;
   try {
-    client = new MongoClient(loaded.uri, { appName: 'molt', serverSelectionTimeoutMS: 15_000, ...loaded.config.clientOptions });
+    client = new MongoClient(loaded.uri, clientOptionsFor(loaded.uri, loaded.config.clientOptions));
   } catch (error) {
     const reason = redactUri(error instanceof Error ? error.message : String(error));
     return fail(`the connection string ${redactUri(loaded.uri)} is not valid: ${reason}. Fix MONGODB_URI (or uri in ${loaded.path}); special characters in a password must be percent-encoded.`, ExitCode.USAGE);
@@ -105,7 +110,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     }
     logger?.info({ server: redactUri(loaded.uri), db: loaded.config.db, command: args.command }, 'connected');
     const db = client.db(loaded.config.db);
-    const context: CommandContext = { args, io, out, logger, db, collections };
+    const context: CommandContext = { args, io, out, logger, db, collections, started };
     switch (args.command) {
       case 'status':
         return await status(context);
@@ -123,9 +128,59 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
         return await prune(context);
     }
   } catch (error) {
-    if (error instanceof InvalidOptionError) return fail(error.message, ExitCode.USAGE);
+    if (error instanceof InvalidOptionError || error instanceof UsageError) return fail(error.message, ExitCode.USAGE);
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     return fail(`${args.command} failed: ${message}`, ExitCode.FAILURES);
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+}
+
+/** molt's defaults apply only where neither the connection string nor `clientOptions` set the option. */
+const CLIENT_DEFAULTS: Readonly<Record<string, unknown>> = { appName: 'molt', serverSelectionTimeoutMS: 15_000 };
+
+/** The driver lets options passed in code win over the URI's, so a default must step aside for the URI's own. */
+export function clientOptionsFor(uri: string, clientOptions: MongoClientOptions | undefined): MongoClientOptions {
+  const query = uri.includes('?') ? uri.slice(uri.indexOf('?') + 1).split('#')[0] ?? '' : '';
+  const inUri = new Set(query.split('&').map((pair) => (pair.split('=')[0] ?? '').toLowerCase()));
+  const defaults = Object.fromEntries(Object.entries(CLIENT_DEFAULTS).filter(([key]) => !inUri.has(key.toLowerCase())));
+  return { ...defaults, ...clientOptions };
+}
+
+/** `molt init`: needs no config; connects with MONGODB_URI and writes a starter config with each collection's census. */
+async function init(args: ParsedArgs, io: CliIo, out: (text: string) => void, fail: (message: string, code: ExitCode) => ExitCode): Promise<ExitCode> {
+  const uri = io.env.MONGODB_URI;
+  if (!uri) return fail('init needs MONGODB_URI: the server whose database to list (molt init reads no config).', ExitCode.USAGE);
+  let target: string | undefined;
+  try {
+    if (!args.json) target = initTarget(args.out, io.cwd, args.force === true);
+  } catch (error) {
+    if (error instanceof UsageError) return fail(error.message, ExitCode.USAGE);
+    throw error;
+  }
+  let client: MongoClient;
+  try {
+    client = new MongoClient(uri, clientOptionsFor(uri, undefined));
+  } catch (error) {
+    return fail(`the connection string in MONGODB_URI is not valid: ${redactUri(error instanceof Error ? error.message : String(error))}.`, ExitCode.USAGE);
+  }
+  try {
+    const db = args.db === undefined ? client.db() : client.db(args.db);
+    if (args.db === undefined && db.databaseName === 'test' && !/^mongodb(\+srv)?:\/\/[^/]+\/test([?]|$)/.test(uri)) {
+      return fail('init needs a database: pass --db <name> (or put it in MONGODB_URI\'s path).', ExitCode.USAGE);
+    }
+    const versionField = args.versionField ?? INIT_DEFAULT_VERSION_FIELD;
+    const census = await takeCensus(db, versionField);
+    if (args.json) {
+      out(toJson({ db: db.databaseName, versionField, collections: census }));
+      return ExitCode.OK;
+    }
+    writeInitConfig(target as string, renderConfig(db.databaseName, versionField, census, new Date().toISOString().slice(0, 10)));
+    out(`wrote ${target as string}: ${census.length} collection${census.length === 1 ? '' : 's'} of "${db.databaseName}", each commented out until it has a schema`);
+    return ExitCode.OK;
+  } catch (error) {
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    return fail(`init failed: ${message}`, ExitCode.FAILURES);
   } finally {
     await client.close().catch(() => undefined);
   }
@@ -138,6 +193,8 @@ interface CommandContext {
   readonly logger: Logger | undefined;
   readonly db: Db;
   readonly collections: readonly MoltCollectionConfig[];
+  /** When the command started (`Date.now()`): the time budget counts from there. */
+  readonly started: number;
 }
 
 /** pino JSON lines on stderr when it is not a terminal; nothing otherwise (the progress bar speaks there). */
@@ -176,8 +233,7 @@ async function status(context: CommandContext): Promise<ExitCode> {
 }
 
 async function sweepCommand(context: CommandContext): Promise<ExitCode> {
-  const { args, io, logger } = context;
-  const started = Date.now();
+  const { args, io, logger, started } = context;
   const reports: SweepReport[] = [];
   const display = io.interactive ? new ProgressDisplay(io.stderr, Math.max(40, (io.columns ?? 80) - 1)) : undefined;
   for (const entry of context.collections) {
@@ -229,6 +285,24 @@ async function sweepCommand(context: CommandContext): Promise<ExitCode> {
 
 function notStarted(entry: MoltCollectionConfig, status: SweepStatus, dryRun: boolean): SweepReport {
   return { status, scanned: 0, migrated: 0, skipped: 0, failed: 0, remaining: 0, elapsedMs: 0, collection: entry.name, targetVersion: entry.schema.latest, pass: 0, dryRun, mode: 'client', serverVersions: [] };
+}
+
+/**
+ * The version `verify` requires of a collection: `--min-version name=N`, else `--min-version N`,
+ * else the config's `minVersion`. Checked against the schema here, so that the error names the flag.
+ */
+function minVersionOf(args: ParsedArgs, entry: MoltCollectionConfig): number {
+  const fromFlag = args.minVersions?.get(entry.name) ?? args.minVersion;
+  const minVersion = fromFlag ?? entry.minVersion;
+  if (minVersion === undefined) {
+    throw new UsageError(`verify needs a version for "${entry.name}": pass --min-version N (or --min-version ${entry.name}=N), or set minVersion in its config entry.`, 'verify');
+  }
+  const latest = entry.schema.latest;
+  if (minVersion > latest) {
+    const source = fromFlag === undefined ? `minVersion ${minVersion} in the config of "${entry.name}"` : `--min-version ${minVersion}`;
+    throw new UsageError(`${source} is above the latest version of schema "${entry.schema.name}" (v${latest}): pass a version from 1 to ${latest}.`, 'verify');
+  }
+  return minVersion;
 }
 
 /** 1 when anything failed (it needs someone), else 3 when anything is partial or locked (the next run goes on), else 0. */
@@ -290,9 +364,17 @@ async function prune(context: CommandContext): Promise<ExitCode> {
 }
 
 async function verify(context: CommandContext): Promise<ExitCode> {
-  const minVersion = context.args.minVersion as number;
+  const { args } = context;
+  for (const name of args.minVersions?.keys() ?? []) {
+    if (!context.collections.some((entry) => entry.name === name)) {
+      throw new UsageError(`--min-version ${name}=…: "${name}" is not among the collections verified (${context.collections.map((entry) => `"${entry.name}"`).join(', ')}).`, 'verify');
+    }
+  }
+  const targets = context.collections.map((entry) => ({ entry, minVersion: minVersionOf(args, entry) }));
   const reports = [];
-  for (const entry of context.collections) reports.push(await verifyVersion(context.db.collection(entry.name), entry.schema, minVersion));
+  for (const { entry, minVersion } of targets) {
+    reports.push(await verifyVersion(context.db.collection(entry.name), entry.schema, minVersion, { allowMissing: args.allowMissing === true }));
+  }
   context.out(context.args.json ? toJson(reports) : reports.map(formatVerify).join('\n'));
   return reports.every((report) => report.ok) ? ExitCode.OK : ExitCode.FAILURES;
 }

@@ -1,24 +1,26 @@
 import type { CollationOptions, Document, FindCursor, Hint, Sort, SortDirection } from 'mongodb';
 import { isPromiseLike } from '../migrate/index.js';
 import type { MaybePromise } from '../schema/types.js';
+import type { ExactProjection, Projected, VersionedProjection, VersionedSort } from '../types/index.js';
 import { compileProjection, type CompiledProjection } from './projection.js';
 import type { DocumentReader } from './reader.js';
 
 /**
  * A `find` cursor that hands out documents of the latest shape. It wraps the driver's cursor,
  * so sorting, limits and batching happen on the server; each document is upcast as it arrives.
- * A projection applies to the latest shape, in memory, after the upcast.
+ * A projection applies to the latest shape, in memory, after the upcast. `T` is what the cursor
+ * hands out, `D` the latest shape that sorts and projections are typed against.
  * @public
  */
-export class VersionedCursor<T> implements AsyncIterable<T> {
+export class VersionedCursor<T, D = T> implements AsyncIterable<T> {
   readonly #raw: FindCursor<Document>;
   readonly #reader: DocumentReader;
   #projection: CompiledProjection | undefined;
   #transform: ((doc: Document) => unknown) | undefined;
   readonly #checkSort: ((sort: Sort) => void) | undefined;
 
-  /** @internal Created by `VersionedCollection.find`. */
-  constructor(
+  /** Created by `VersionedCollection.find`: private, so the declarations name no internal class. */
+  private constructor(
     raw: FindCursor<Document>,
     reader: DocumentReader,
     projection?: CompiledProjection,
@@ -32,6 +34,11 @@ export class VersionedCursor<T> implements AsyncIterable<T> {
     this.#checkSort = checkSort;
   }
 
+  /** @internal Left out of the published declarations (`stripInternal`). */
+  static open<T, D>(raw: FindCursor<Document>, reader: DocumentReader, projection?: CompiledProjection, checkSort?: (sort: Sort) => void): VersionedCursor<T, D> {
+    return new VersionedCursor<T, D>(raw, reader, projection, undefined, checkSort);
+  }
+
   /** The driver's cursor over the raw stored documents (no upcasting). */
   get rawCursor(): FindCursor<Document> {
     return this.#raw;
@@ -41,9 +48,9 @@ export class VersionedCursor<T> implements AsyncIterable<T> {
    * Sorts on the server, as `FindCursor.sort`. With query translation, a sort on a field that a
    * step changes (stored under another name or value by older documents) is a `QueryTranslationError`.
    */
-  sort(sort: Sort | string, direction?: SortDirection): this {
-    this.#checkSort?.(direction === undefined ? sort : ({ [String(sort)]: direction } as Sort));
-    this.#raw.sort(sort, direction);
+  sort(sort: VersionedSort<D>, direction?: SortDirection): this {
+    this.#checkSort?.(direction === undefined ? (sort as Sort) : ({ [String(sort)]: direction } as Sort));
+    this.#raw.sort(sort as Sort, direction);
     return this;
   }
 
@@ -82,17 +89,20 @@ export class VersionedCursor<T> implements AsyncIterable<T> {
     return this;
   }
 
-  /** Keeps only the given fields of the latest shape (applied after the upcast). */
-  project<P = Partial<T>>(projection: Document): VersionedCursor<P> {
+  /**
+   * Keeps only the given fields of the latest shape (applied after the upcast). The documents are
+   * typed from the projection, never from a type argument the cursor cannot check.
+   */
+  project<const P extends VersionedProjection<D>>(projection: ExactProjection<D, P>): VersionedCursor<Projected<D, P>, D> {
     this.#projection = compileProjection(projection);
-    return this as unknown as VersionedCursor<P>;
+    return this as unknown as VersionedCursor<Projected<D, P>, D>;
   }
 
   /** Maps every latest-shape document, as `FindCursor.map`. */
-  map<U>(transform: (doc: T) => U): VersionedCursor<U> {
+  map<U>(transform: (doc: T) => U): VersionedCursor<U, D> {
     const previous = this.#transform;
     const next = previous === undefined ? (doc: Document) => transform(doc as T) : (doc: Document) => transform(previous(doc) as T);
-    return new VersionedCursor<U>(this.#raw, this.#reader, this.#projection, next, this.#checkSort);
+    return new VersionedCursor<U, D>(this.#raw, this.#reader, this.#projection, next, this.#checkSort);
   }
 
   async next(): Promise<T | null> {

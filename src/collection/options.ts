@@ -1,55 +1,64 @@
 import type { Logger } from 'pino';
 import { InvalidOptionError } from '../errors.js';
-import { DEFAULT_ON_NEWER_VERSION, DEFAULT_VALIDATE, type OnNewerVersion, type ValidateMode } from '../migrate/index.js';
+import { DEFAULT_ON_NEWER_VERSION, DEFAULT_UPCAST_CONCURRENCY, DEFAULT_VALIDATE, type OnNewerVersion, type ValidateMode } from '../migrate/index.js';
 import type { AnyVersionedSchema } from '../schema/index.js';
 import { definitionOf } from '../schema/definition.js';
 import type { SchemaDefinition } from '../schema/types.js';
 import { DEFAULT_SHADOW_QUEUE_SIZE } from './shadow.js';
 import type { CompareOn } from '../storage/index.js';
 
-/** Options of `versioned(collection, schema, options)`. @public */
-export interface VersionedCollectionOptions {
+/**
+ * Options of `versioned(collection, schema, options)`; `V` is the schema's versions (`1 | 2 | 3`).
+ * Every option may be `undefined`, which means its default.
+ * @public
+ */
+export interface VersionedCollectionOptions<V extends number = number> {
   /** A pino logger for migrations, write-backs, lost races and errors (`_id`s, never bodies). Default: silent. */
-  readonly logger?: Logger;
+  readonly logger?: Logger | undefined;
   /**
    * Persist documents upcast on read, batched, with compare-and-swap, without delaying the read.
    * Default: `false` ({@link DEFAULT_WRITE_BACK_ON_READ}).
    */
-  readonly writeBackOnRead?: boolean;
+  readonly writeBackOnRead?: boolean | undefined;
   /**
    * The version new writes are stored at. Pin it to the previous version during the expand phase
    * of a rolling deploy, while older code still reads the collection. Default: the schema's latest.
    */
-  readonly writeVersion?: number;
+  readonly writeVersion?: V | undefined;
   /** A stored document newer than this code knows: `error` (default) or `passthrough` (handed out untouched, never written). */
-  readonly onNewerVersion?: OnNewerVersion;
+  readonly onNewerVersion?: OnNewerVersion | undefined;
   /** When reads are checked with zod: `always`, `migrated` (default), `never`. */
-  readonly validate?: ValidateMode;
+  readonly validate?: ValidateMode | undefined;
   /**
    * What each compare-and-swap compares: `version` (default, {@link DEFAULT_COMPARE_ON}) or
    * `document` (every top-level field as read: use it while code that does not bump versions
    * writes to the collection).
    */
-  readonly compareOn?: CompareOn;
+  readonly compareOn?: CompareOn | undefined;
   /** How many write-backs are sent in one bulk write. Default: 64 ({@link DEFAULT_WRITE_BACK_BATCH_SIZE}). */
-  readonly writeBackBatchSize?: number;
+  readonly writeBackBatchSize?: number | undefined;
   /**
    * Rewrite filters (written against the latest shape) so that they match older stored documents
    * through the chain's declarative steps, and refuse sorts that cannot be done right. Default: on
    * when the chain has declarative steps. `false` sends filters to the server as written.
    */
-  readonly translateQueries?: boolean;
+  readonly translateQueries?: boolean | undefined;
   /**
    * The next release's schema, rehearsed on live reads: each sampled document is also run through
    * its chain off the read path, validated and round-tripped through `down` where it has one;
    * outcomes are counted in `stats.shadow` and failures logged with `_id`s, never bodies. Nothing
    * is written. Default: none.
    */
-  readonly shadow?: AnyVersionedSchema;
+  readonly shadow?: AnyVersionedSchema | undefined;
   /** The share of reads rehearsed with `shadow`, from 0 to 1. Default: 1. */
-  readonly shadowRate?: number;
+  readonly shadowRate?: number | undefined;
   /** Sampled documents waiting to be rehearsed, at most; beyond it they are dropped and counted. Default: 1000. */
-  readonly shadowQueueSize?: number;
+  readonly shadowQueueSize?: number | undefined;
+  /**
+   * How many async upcasters run at once when many documents are read together (`toArray`).
+   * Default: 16 ({@link DEFAULT_UPCAST_CONCURRENCY}).
+   */
+  readonly upcastConcurrency?: number | undefined;
 }
 
 /** Default of `writeBackOnRead`. */
@@ -73,9 +82,10 @@ export interface ResolvedOptions {
   readonly shadow: SchemaDefinition | undefined;
   readonly shadowRate: number;
   readonly shadowQueueSize: number;
+  readonly upcastConcurrency: number;
 }
 
-const KNOWN_OPTIONS = new Set(['logger', 'writeBackOnRead', 'writeVersion', 'onNewerVersion', 'validate', 'writeBackBatchSize', 'compareOn', 'translateQueries', 'shadow', 'shadowRate', 'shadowQueueSize']);
+const KNOWN_OPTIONS = new Set(['logger', 'writeBackOnRead', 'writeVersion', 'onNewerVersion', 'validate', 'writeBackBatchSize', 'compareOn', 'translateQueries', 'shadow', 'shadowRate', 'shadowQueueSize', 'upcastConcurrency']);
 
 export function resolveOptions(definition: SchemaDefinition, options: VersionedCollectionOptions): ResolvedOptions {
   for (const key of Object.keys(options)) {
@@ -111,6 +121,10 @@ export function resolveOptions(definition: SchemaDefinition, options: VersionedC
   if (!Number.isSafeInteger(writeBackBatchSize) || writeBackBatchSize < 1) {
     throw new InvalidOptionError('writeBackBatchSize', `must be a positive integer, got ${String(writeBackBatchSize)}.`);
   }
+  const upcastConcurrency = options.upcastConcurrency ?? DEFAULT_UPCAST_CONCURRENCY;
+  if (!Number.isSafeInteger(upcastConcurrency) || upcastConcurrency < 1) {
+    throw new InvalidOptionError('upcastConcurrency', `must be a positive integer, got ${String(upcastConcurrency)}.`);
+  }
   const compareOn = options.compareOn ?? DEFAULT_COMPARE_ON;
   if (!['version', 'document'].includes(compareOn)) {
     throw new InvalidOptionError('compareOn', `must be 'version' or 'document', got ${JSON.stringify(compareOn)}.`);
@@ -135,5 +149,5 @@ export function resolveOptions(definition: SchemaDefinition, options: VersionedC
   if (!Number.isSafeInteger(shadowQueueSize) || shadowQueueSize < 1) {
     throw new InvalidOptionError('shadowQueueSize', `must be a positive integer, got ${String(shadowQueueSize)}.`);
   }
-  return { logger, writeBackOnRead, writeVersion, onNewerVersion, validate, writeBackBatchSize, compareOn, translateQueries, shadow, shadowRate, shadowQueueSize };
+  return { logger, writeBackOnRead, writeVersion, onNewerVersion, validate, writeBackBatchSize, compareOn, translateQueries, shadow, shadowRate, shadowQueueSize, upcastConcurrency };
 }

@@ -19,6 +19,12 @@ export async function prepareWrite(definition: SchemaDefinition, writeVersion: n
   const latestCheck = validateVersion(definition, definition.latest, value, id, WRITE_ACTION, isReplacement);
   if (isPromiseLike(latestCheck)) await latestCheck;
   if (writeVersion === definition.latest) return stampVersion(value, definition.versionField, writeVersion);
-  const down = await migrateDocument(definition, stampVersion(value, definition.versionField, definition.latest), { to: writeVersion, validate: 'migrated' }, false);
+  // Down without validation, then one check at the pinned version that, like the latest one,
+  // allows a replacement without `_id` (the stored one is kept).
+  const down = await migrateDocument(definition, stampVersion(value, definition.versionField, definition.latest), { to: writeVersion, validate: 'never' }, false);
+  // A downcaster's `_id: undefined` must not replace the stored `_id`.
+  if (isReplacement && id === undefined) delete down.value._id;
+  const pinnedCheck = validateVersion(definition, writeVersion, down.value, id, WRITE_ACTION, isReplacement);
+  if (isPromiseLike(pinnedCheck)) await pinnedCheck;
   return stampVersion(down.value, definition.versionField, writeVersion);
 }

@@ -1,6 +1,6 @@
 import type { Document } from 'mongodb';
 import type { Logger } from 'pino';
-import { isPromiseLike, migrateDocument, migrationTarget, type MigrationResult, type MigrationTarget } from '../migrate/index.js';
+import { isPromiseLike, mapBounded, migrateDocument, migrationTarget, type MigrationResult, type MigrationTarget } from '../migrate/index.js';
 import type { MaybePromise, SchemaDefinition } from '../schema/types.js';
 import { readState, storedVersion, storedWrite, type ReadState } from '../storage/index.js';
 import type { ResolvedOptions } from './options.js';
@@ -56,16 +56,9 @@ export class DocumentReader {
     return this.#afterMigration(result, state, pinnedCopy);
   }
 
-  /** Reads many; stays synchronous when every document does. */
+  /** Reads many, at most `upcastConcurrency` async upcasts at once; stays synchronous when every document does. */
   readAll(raws: readonly Document[]): MaybePromise<Document[]> {
-    const out: MaybePromise<Document>[] = new Array<MaybePromise<Document>>(raws.length);
-    let async = false;
-    for (let index = 0; index < raws.length; index++) {
-      const value = this.read(raws[index] as Document);
-      if (!async && isPromiseLike(value)) async = true;
-      out[index] = value;
-    }
-    return async ? Promise.all(out) : (out as Document[]);
+    return mapBounded(raws, this.#options.upcastConcurrency, (raw) => this.read(raw));
   }
 
   /** With a pinned write version, a document at or below it is written back at it (never one above: no downcast on read). */

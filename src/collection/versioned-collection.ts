@@ -27,7 +27,7 @@ import type {
 } from 'mongodb';
 import { InvalidOptionError, NewerVersionError } from '../errors.js';
 import { andFilters } from '../migrate/index.js';
-import type { AnyVersionedSchema, Infer } from '../schema/index.js';
+import type { AnyVersionedSchema, Infer, VersionOf } from '../schema/index.js';
 import { definitionOf } from '../schema/definition.js';
 import type { SchemaDefinition } from '../schema/types.js';
 import { databaseOf, serverCapabilities } from '../server/index.js';
@@ -42,6 +42,19 @@ import { compileProjection } from './projection.js';
 import { DocumentReader } from './reader.js';
 import { StaleMatchMigrator } from './stale-matches.js';
 import { UpdateRunner } from './updates.js';
+import type { DistinctValue } from '../types/distinct.js';
+import type {
+  PathOf,
+  Projected,
+  VersionedFilter,
+  VersionedFindOneAndDeleteOptions,
+  VersionedFindOneAndReplaceOptions,
+  VersionedFindOneAndUpdateOptions,
+  VersionedFindOptions,
+  VersionedProjection,
+  VersionedUpdateOptions,
+  VersionedUpdateOrPipeline,
+} from '../types/index.js';
 import { createStats, WriteBackQueue, type MutableStats, type WriteBackStats } from './write-back.js';
 
 /**
@@ -65,7 +78,7 @@ export class VersionedCollection<T extends Document> {
   /** Documents this code knows: a replacement never overwrites a document written by newer code. */
   readonly #notNewer: Filter<Document>;
 
-  /** @internal Use `versioned(collection, schema, options)`. */
+  /** Use `versioned(collection, schema, options)`. */
   constructor(collection: Collection<Document>, schema: AnyVersionedSchema, options: VersionedCollectionOptions = {}) {
     this.collection = collection;
     this.schema = schema;
@@ -89,7 +102,7 @@ export class VersionedCollection<T extends Document> {
   }
 
   /** The filter as the server sees it (checked, and translated for every stored version). */
-  #stored(filter: Filter<T> | undefined): Filter<Document> {
+  #stored(filter: VersionedFilter<T> | undefined): Filter<Document> {
     return this.#queries.filter(filter as Filter<Document>).stored;
   }
 
@@ -106,25 +119,31 @@ export class VersionedCollection<T extends Document> {
   // --- reads -------------------------------------------------------------------------------
 
   /** As `Collection.findOne`; the document is upcast to the latest shape. */
-  async findOne(filter: Filter<T> = {}, options: FindOptions = {}): Promise<WithId<T> | null> {
+  async findOne<const P extends VersionedProjection<T> | undefined = undefined>(
+    filter: VersionedFilter<T> = {},
+    options: VersionedFindOptions<T, P> = {},
+  ): Promise<Projected<T, P> | null> {
     const { projection } = options;
-    this.#queries.sort(options.sort);
-    const raw = await this.collection.findOne(this.#stored(filter), projection === undefined ? options : withoutProjection(options));
+    this.#queries.sort(options.sort as Sort | undefined);
+    const raw = await this.collection.findOne(this.#stored(filter), withoutProjection(options));
     if (raw === null) return null;
     const doc = await this.#reader.read(raw);
-    return (projection ? compileProjection(projection).apply(doc) : doc) as WithId<T>;
+    return (projection ? compileProjection(projection).apply(doc) : doc) as Projected<T, P>;
   }
 
   /** As `Collection.find`: a cursor of latest-shape documents. */
-  find(filter: Filter<T> = {}, options: FindOptions = {}): VersionedCursor<WithId<T>> {
+  find<const P extends VersionedProjection<T> | undefined = undefined>(
+    filter: VersionedFilter<T> = {},
+    options: VersionedFindOptions<T, P> = {},
+  ): VersionedCursor<Projected<T, P>, T> {
     const { projection } = options;
-    this.#queries.sort(options.sort);
-    const cursor = this.collection.find(this.#stored(filter), projection === undefined ? options : withoutProjection(options));
-    return new VersionedCursor<WithId<T>>(cursor, this.#reader, projection ? compileProjection(projection) : undefined, undefined, (sort) => this.#queries.sort(sort));
+    this.#queries.sort(options.sort as Sort | undefined);
+    const cursor = this.collection.find(this.#stored(filter), withoutProjection(options));
+    return VersionedCursor.open<Projected<T, P>, T>(cursor, this.#reader, projection ? compileProjection(projection) : undefined, (sort) => this.#queries.sort(sort));
   }
 
   /** As `Collection.countDocuments` (counts stored documents, whatever their version). */
-  countDocuments(filter: Filter<T> = {}, options: CountDocumentsOptions = {}): Promise<number> {
+  countDocuments(filter: VersionedFilter<T> = {}, options: CountDocumentsOptions = {}): Promise<number> {
     return this.collection.countDocuments(this.#stored(filter), options);
   }
 
@@ -137,8 +156,8 @@ export class VersionedCollection<T extends Document> {
    * As `Collection.distinct`, over the latest shape: documents at the latest version are asked of
    * the server; stale ones matching the filter are upcast and their values merged in.
    */
-  distinct(key: string, filter: Filter<T> = {}, options: DistinctOptions = {}): Promise<unknown[]> {
-    return distinctLatest(this.collection, this.#definition, this.#reader, key, this.#stored(filter), options);
+  async distinct<const K extends PathOf<WithId<T>>>(key: K, filter: VersionedFilter<T> = {}, options: DistinctOptions = {}): Promise<DistinctValue<T, K>[]> {
+    return (await distinctLatest(this.collection, this.#definition, this.#reader, key, this.#stored(filter), options)) as DistinctValue<T, K>[];
   }
 
   // --- writes ------------------------------------------------------------------------------
@@ -161,7 +180,7 @@ export class VersionedCollection<T extends Document> {
   }
 
   /** As `Collection.replaceOne`; the replacement is validated and stored at the write version. */
-  async replaceOne(filter: Filter<T>, replacement: WithoutId<T>, options: ReplaceOptions = {}): Promise<UpdateResult<T>> {
+  async replaceOne(filter: VersionedFilter<T>, replacement: WithoutId<T>, options: ReplaceOptions = {}): Promise<UpdateResult<T>> {
     const base = this.#stored(filter);
     const stored = await this.#prepareWrite(replacement, true);
     const result = await this.#refuseNewer(base, () => this.collection.replaceOne(andFilters(base, this.#notNewer) as Filter<Document>, stored, options));
@@ -173,55 +192,55 @@ export class VersionedCollection<T extends Document> {
    * As `Collection.updateOne`. The document the update touches is migrated first if it is stale
    * (with compare-and-swap); the operators then run only on a document at the write version.
    */
-  async updateOne(filter: Filter<T>, update: UpdateFilter<T> | Document[], options: UpdateOptions & { sort?: Sort } = {}): Promise<UpdateResult<T>> {
-    if (options.sort !== undefined) this.#queries.sort(options.sort);
-    return (await this.#updates.updateOne(this.#queries.filter(filter as Filter<Document>), update as UpdateFilter<Document>, options)) as UpdateResult<T>;
+  async updateOne(filter: VersionedFilter<T>, update: VersionedUpdateOrPipeline<T>, options: VersionedUpdateOptions<T> = {}): Promise<UpdateResult<T>> {
+    if (options.sort !== undefined) this.#queries.sort(options.sort as Sort);
+    return (await this.#updates.updateOne(this.#queries.filter(filter as Filter<Document>), update as UpdateFilter<Document>, options as UpdateOptions & { sort?: Sort })) as UpdateResult<T>;
   }
 
   /**
    * As `Collection.updateMany`: migrates every stale match, updates the documents at the write
    * version, then repeats for documents that turned up stale meanwhile (written by older code).
    */
-  async updateMany(filter: Filter<T>, update: UpdateFilter<T> | Document[], options: UpdateOptions = {}): Promise<UpdateResult<T>> {
+  async updateMany(filter: VersionedFilter<T>, update: VersionedUpdateOrPipeline<T>, options: UpdateOptions = {}): Promise<UpdateResult<T>> {
     return (await this.#updates.updateMany(this.#queries.filter(filter as Filter<Document>), update as UpdateFilter<Document>, options)) as UpdateResult<T>;
   }
 
   /** As `Collection.findOneAndUpdate`, with `updateOne`'s migration first; the document returned is upcast. */
-  findOneAndUpdate(filter: Filter<T>, update: UpdateFilter<T> | Document[], options: FindOneAndUpdateOptions & { includeResultMetadata: true }): Promise<ModifyResult<T>>;
-  findOneAndUpdate(filter: Filter<T>, update: UpdateFilter<T> | Document[], options?: FindOneAndUpdateOptions): Promise<WithId<T> | null>;
-  async findOneAndUpdate(filter: Filter<T>, update: UpdateFilter<T> | Document[], options: FindOneAndUpdateOptions = {}): Promise<WithId<T> | null | ModifyResult<T>> {
-    this.#queries.sort(options.sort);
-    const result = await this.#updates.findOneAndUpdate(this.#queries.filter(filter as Filter<Document>), update as UpdateFilter<Document>, options);
+  findOneAndUpdate(filter: VersionedFilter<T>, update: VersionedUpdateOrPipeline<T>, options: VersionedFindOneAndUpdateOptions<T> & { includeResultMetadata: true }): Promise<ModifyResult<T>>;
+  findOneAndUpdate(filter: VersionedFilter<T>, update: VersionedUpdateOrPipeline<T>, options?: VersionedFindOneAndUpdateOptions<T>): Promise<WithId<T> | null>;
+  async findOneAndUpdate(filter: VersionedFilter<T>, update: VersionedUpdateOrPipeline<T>, options: VersionedFindOneAndUpdateOptions<T> = {}): Promise<WithId<T> | null | ModifyResult<T>> {
+    this.#queries.sort(options.sort as Sort | undefined);
+    const result = await this.#updates.findOneAndUpdate(this.#queries.filter(filter as Filter<Document>), update as UpdateFilter<Document>, options as FindOneAndUpdateOptions);
     return this.#modifyResult(result, options.includeResultMetadata === true);
   }
 
   /** As `Collection.findOneAndReplace`; the replacement is validated and stored at the write version. */
-  findOneAndReplace(filter: Filter<T>, replacement: WithoutId<T>, options: FindOneAndReplaceOptions & { includeResultMetadata: true }): Promise<ModifyResult<T>>;
-  findOneAndReplace(filter: Filter<T>, replacement: WithoutId<T>, options?: FindOneAndReplaceOptions): Promise<WithId<T> | null>;
-  async findOneAndReplace(filter: Filter<T>, replacement: WithoutId<T>, options: FindOneAndReplaceOptions = {}): Promise<WithId<T> | null | ModifyResult<T>> {
+  findOneAndReplace(filter: VersionedFilter<T>, replacement: WithoutId<T>, options: VersionedFindOneAndReplaceOptions<T> & { includeResultMetadata: true }): Promise<ModifyResult<T>>;
+  findOneAndReplace(filter: VersionedFilter<T>, replacement: WithoutId<T>, options?: VersionedFindOneAndReplaceOptions<T>): Promise<WithId<T> | null>;
+  async findOneAndReplace(filter: VersionedFilter<T>, replacement: WithoutId<T>, options: VersionedFindOneAndReplaceOptions<T> = {}): Promise<WithId<T> | null | ModifyResult<T>> {
     const base = this.#stored(filter);
     const stored = await this.#prepareWrite(replacement, true);
-    const result = await this.#refuseNewer(base, () => this.collection.findOneAndReplace(andFilters(base, this.#notNewer) as Filter<Document>, stored, { ...options, includeResultMetadata: true }));
+    const result = await this.#refuseNewer(base, () => this.collection.findOneAndReplace(andFilters(base, this.#notNewer) as Filter<Document>, stored, { ...(options as FindOneAndReplaceOptions), includeResultMetadata: true }));
     if (!result.lastErrorObject?.n && result.value === null) await this.#throwIfNewerMatches(base, options.session);
     return this.#modifyResult(result, options.includeResultMetadata === true);
   }
 
   /** As `Collection.findOneAndDelete`; the deleted document is returned upcast. */
-  findOneAndDelete(filter: Filter<T>, options: FindOneAndDeleteOptions & { includeResultMetadata: true }): Promise<ModifyResult<T>>;
-  findOneAndDelete(filter: Filter<T>, options?: FindOneAndDeleteOptions): Promise<WithId<T> | null>;
-  async findOneAndDelete(filter: Filter<T>, options: FindOneAndDeleteOptions = {}): Promise<WithId<T> | null | ModifyResult<T>> {
-    this.#queries.sort(options.sort);
-    const result = await this.collection.findOneAndDelete(this.#stored(filter), { ...options, includeResultMetadata: true });
+  findOneAndDelete(filter: VersionedFilter<T>, options: VersionedFindOneAndDeleteOptions<T> & { includeResultMetadata: true }): Promise<ModifyResult<T>>;
+  findOneAndDelete(filter: VersionedFilter<T>, options?: VersionedFindOneAndDeleteOptions<T>): Promise<WithId<T> | null>;
+  async findOneAndDelete(filter: VersionedFilter<T>, options: VersionedFindOneAndDeleteOptions<T> = {}): Promise<WithId<T> | null | ModifyResult<T>> {
+    this.#queries.sort(options.sort as Sort | undefined);
+    const result = await this.collection.findOneAndDelete(this.#stored(filter), { ...(options as FindOneAndDeleteOptions), includeResultMetadata: true });
     return this.#modifyResult(result, options.includeResultMetadata === true);
   }
 
   /** As `Collection.deleteOne` (passes through). */
-  deleteOne(filter: Filter<T> = {}, options: DeleteOptions = {}): Promise<DeleteResult> {
+  deleteOne(filter: VersionedFilter<T> = {}, options: DeleteOptions = {}): Promise<DeleteResult> {
     return this.collection.deleteOne(this.#stored(filter), options);
   }
 
   /** As `Collection.deleteMany` (passes through). */
-  deleteMany(filter: Filter<T> = {}, options: DeleteOptions = {}): Promise<DeleteResult> {
+  deleteMany(filter: VersionedFilter<T> = {}, options: DeleteOptions = {}): Promise<DeleteResult> {
     return this.collection.deleteMany(this.#stored(filter), options);
   }
 
@@ -282,7 +301,7 @@ export class VersionedCollection<T extends Document> {
 export function versioned<S extends AnyVersionedSchema, C extends Document = Document>(
   collection: Collection<C>,
   schema: S,
-  options: VersionedCollectionOptions = {},
+  options: VersionedCollectionOptions<VersionOf<S>> = {},
 ): VersionedCollection<DocumentOf<S>> {
   if (typeof collection !== 'object' || collection === null || typeof (collection as { find?: unknown }).find !== 'function') {
     throw new InvalidOptionError('collection', 'versioned() expects a driver Collection, e.g. db.collection("users").');
@@ -295,9 +314,9 @@ export function versioned<S extends AnyVersionedSchema, C extends Document = Doc
 export type DocumentOf<S extends AnyVersionedSchema> = Infer<S> extends Document ? Infer<S> : never;
 
 /** Documents are fetched whole: the projection applies to the latest shape, after the upcast. */
-function withoutProjection(options: FindOptions): FindOptions {
+function withoutProjection(options: { readonly projection?: unknown; readonly sort?: unknown }): FindOptions {
   const { projection: _projection, ...rest } = options;
-  return rest;
+  return rest as FindOptions;
 }
 
 /** The driver sets `_id` on the documents it inserts; the app's own object gets it too. */

@@ -17,6 +17,8 @@ export interface WriteBackStats {
   readonly writeBackErrors: number;
   /** With `shadow`: what rehearsing the next release on the documents read found. */
   readonly shadow?: ShadowStats;
+  /** Reads of a stale document whose write-back was already queued or in flight: no second write, no lost race. */
+  readonly alreadyQueued: number;
 }
 
 /** The counters, as the wrapper's parts update them. */
@@ -24,7 +26,7 @@ export type MutableStats = { -readonly [K in Exclude<keyof WriteBackStats, 'shad
 
 /** Fresh counters. */
 export function createStats(): MutableStats {
-  return { migratedOnRead: 0, writtenBack: 0, migratedBeforeUpdate: 0, lostRaces: 0, writeBackErrors: 0 };
+  return { migratedOnRead: 0, writtenBack: 0, migratedBeforeUpdate: 0, lostRaces: 0, writeBackErrors: 0, alreadyQueued: 0 };
 }
 
 /**
@@ -37,6 +39,8 @@ export class WriteBackQueue {
   readonly #batchSize: number;
   readonly #logger: Logger | undefined;
   readonly #inFlight = new Set<Promise<void>>();
+  /** Keys (the compare-and-swap filter as BSON) of the writes queued or in flight: a second read of the same stale document adds no write, and no lost race. */
+  readonly #queued = new Set<string>();
   #pending: StoredWrite[] = [];
   #scheduled = false;
   readonly #stats: MutableStats;
@@ -53,6 +57,12 @@ export class WriteBackQueue {
    * change the object it was handed.
    */
   enqueue(write: StoredWrite): void {
+    const key = queueKey(write);
+    if (this.#queued.has(key)) {
+      this.#stats.alreadyQueued++;
+      return;
+    }
+    this.#queued.add(key);
     const replacement = BSON.deserialize(BSON.serialize(write.replacement));
     this.#pending.push({ ...write, replacement });
     if (this.#pending.length >= this.#batchSize) {
@@ -76,7 +86,10 @@ export class WriteBackQueue {
     if (this.#pending.length === 0) return;
     const batch = this.#pending;
     this.#pending = [];
-    const sending = this.#write(batch).finally(() => this.#inFlight.delete(sending));
+    const sending = this.#write(batch).finally(() => {
+      this.#inFlight.delete(sending);
+      for (const write of batch) this.#queued.delete(queueKey(write));
+    });
     this.#inFlight.add(sending);
   }
 
@@ -96,4 +109,8 @@ export class WriteBackQueue {
       this.#logger?.error({ err: error, ids: batch.map((write) => write.id) }, 'mongo-molt: write-back failed; the documents stay at their stored version');
     }
   }
+}
+
+function queueKey(write: StoredWrite): string {
+  return Buffer.from(BSON.serialize(write.filter)).toString('base64');
 }

@@ -8,11 +8,11 @@ import { validateVersion } from './validate.js';
 /** Options of `migrate`. */
 export interface MigrateOptions {
   /** The version to bring the document to. Default: the schema's latest. Lower versions run downcasters. */
-  readonly to?: number;
+  readonly to?: number | undefined;
   /** When to check the result with zod. Default: `migrated` ({@link DEFAULT_VALIDATE}). */
-  readonly validate?: ValidateMode;
+  readonly validate?: ValidateMode | undefined;
   /** A document newer than the schema's latest: `error` (default) or `passthrough`. */
-  readonly onNewerVersion?: OnNewerVersion;
+  readonly onNewerVersion?: OnNewerVersion | undefined;
 }
 
 /** What `migrate` returns. @public */

@@ -9,3 +9,4 @@ export {
   OnNewerVersion,
   ValidateMode,
 } from './modes.js';
+export { mapBounded, DEFAULT_UPCAST_CONCURRENCY } from './bounded.js';

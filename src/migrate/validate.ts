@@ -24,25 +24,40 @@ export function validateVersion(
   } catch (error) {
     if (!(error instanceof z.core.$ZodAsyncError)) throw error;
     return z.safeParseAsync(schema, value).then((asyncResult) => {
-      if (!asyncResult.success && !onlyMissingId(asyncResult.error, value, idMayBeMissing)) {
-        throw toValidationError(definition, version, asyncResult.error, id, action);
-      }
+      if (!asyncResult.success) throwUnlessOnlyMissingId(definition, version, asyncResult.error, value, id, action, idMayBeMissing);
     });
   }
-  if (!result.success && !onlyMissingId(result.error, value, idMayBeMissing)) {
-    throw toValidationError(definition, version, result.error, id, action);
-  }
+  if (!result.success) throwUnlessOnlyMissingId(definition, version, result.error, value, id, action, idMayBeMissing);
 }
 
-/** A replacement may leave `_id` out (the server keeps the stored one): that alone is no error. */
-function onlyMissingId(error: z.ZodError, value: unknown, idMayBeMissing: boolean): boolean {
-  if (!idMayBeMissing || (value as { _id?: unknown })._id !== undefined) return false;
-  return error.issues.every((issue) => issue.path.length === 1 && issue.path[0] === '_id');
+/**
+ * A replacement may leave `_id` out (the server keeps the stored one): a missing `_id` is no
+ * issue then, neither alone nor in the list of an otherwise invalid replacement.
+ */
+function throwUnlessOnlyMissingId(
+  definition: SchemaDefinition,
+  version: number,
+  error: z.ZodError,
+  value: unknown,
+  id: unknown,
+  action: string,
+  idMayBeMissing: boolean,
+): void {
+  if (!idMayBeMissing || (value as { _id?: unknown })._id !== undefined) throw toValidationError(definition, version, error.issues, error, id, action);
+  const issues = error.issues.filter((issue) => !(issue.path.length === 1 && issue.path[0] === '_id'));
+  if (issues.length > 0) throw toValidationError(definition, version, issues, error, id, action);
 }
 
-function toValidationError(definition: SchemaDefinition, version: number, error: z.ZodError, id: unknown, action: string): ValidationError {
+function toValidationError(
+  definition: SchemaDefinition,
+  version: number,
+  issues: z.core.$ZodIssue[],
+  error: z.ZodError,
+  id: unknown,
+  action: string,
+): ValidationError {
   return new ValidationError(
-    { schemaName: definition.name, _id: id, version, issues: error.issues, action },
+    { schemaName: definition.name, _id: id, version, issues, action },
     { cause: error },
   );
 }

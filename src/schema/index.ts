@@ -9,3 +9,4 @@ export {
   type Upcaster,
   type VersionStep,
 } from './types.js';
+export type { VersionOf } from './version-types.js';

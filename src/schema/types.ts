@@ -23,18 +23,18 @@ export type Downcaster<From extends AnyZodSchema, To extends AnyZodSchema> = (
 /** The step from one version to the next: `up` always, `down` when the information allows. */
 export interface VersionStep<From extends AnyZodSchema, To extends AnyZodSchema> {
   readonly up: Upcaster<From, To>;
-  readonly down?: Downcaster<From, To>;
+  readonly down?: Downcaster<From, To> | undefined;
 }
 
 /** Options of `defineSchema`. */
 export interface SchemaOptions {
   /** The field that stores each document's version. Default: `schemaVersion` ({@link DEFAULT_VERSION_FIELD}). */
-  readonly versionField?: string;
+  readonly versionField?: string | undefined;
   /**
    * The version of documents that have no version field (written before mongo-molt was adopted).
    * Default: `1` ({@link DEFAULT_UNVERSIONED}).
    */
-  readonly unversioned?: number;
+  readonly unversioned?: number | undefined;
 }
 
 /** Default of `SchemaOptions.versionField`. */

@@ -18,16 +18,19 @@ import { checkSteps } from '../steps/check.js';
 import { isInvertible } from '../steps/apply.js';
 import { isDeclarativeStep, type DeclarativeStep } from '../steps/step.js';
 import type { StepsProducing } from '../steps/types.js';
+import type { DocumentSchema, KnownVersion, OutputAt, PositiveInteger, SchemaAt, VersionMap } from './version-types.js';
 
 /**
  * A schema with one or more registered versions. Immutable: `.version()` returns a new schema.
- * `Latest` is the latest version number, `S` its zod schema.
+ * `Latest` is the latest version number, `S` its zod schema, `Versions` every version's schema by number.
  * @public
  */
-export class VersionedSchema<const Latest extends number, S extends AnyZodSchema> {
+export class VersionedSchema<const Latest extends number, S extends AnyZodSchema, Versions extends VersionMap = { readonly [K in Latest]: S }> {
+  /** Type-level only (never set): the zod schema of every version, for `schemaOf` and `migrate({ to })`. */
+  declare readonly __versions?: Versions;
   readonly #definition: SchemaDefinition;
 
-  /** @internal Use `defineSchema(...).version(...)`. */
+  /** Use `defineSchema(...).version(...)`. */
   constructor(definition: SchemaDefinition) {
     this.#definition = definition;
     attachDefinition(this, definition);
@@ -54,13 +57,16 @@ export class VersionedSchema<const Latest extends number, S extends AnyZodSchema
     return this.schemaOf(this.#definition.latest) as S;
   }
 
-  /** The zod schema registered for `version`; throws a `SchemaDefinitionError` for an unknown version. */
-  schemaOf(version: number): AnyZodSchema {
+  /**
+   * The zod schema registered for `version`, typed per version; a version the schema does not
+   * have does not compile (and throws a `SchemaDefinitionError` when only known at run time).
+   */
+  schemaOf<const V extends number>(version: V & KnownVersion<Versions, V>): SchemaAt<Versions, V> {
     const entry = this.#definition.entries[version - this.#definition.first];
     if (entry === undefined) {
       throw new SchemaDefinitionError(this.name, `has no version ${version} (it has ${this.#definition.first}..${this.#definition.latest}).`);
     }
-    return entry.schema;
+    return entry.schema as SchemaAt<Versions, V>;
   }
 
   /**
@@ -71,16 +77,16 @@ export class VersionedSchema<const Latest extends number, S extends AnyZodSchema
    * against both schemas when the version is registered.
    */
   version<const V extends NextVersion<Latest>, N extends AnyZodSchema, const L extends readonly DeclarativeStep[]>(
-    version: V,
-    schema: N,
+    version: V & PositiveInteger<V>,
+    schema: N & DocumentSchema<N>,
     steps: StepsProducing<z.output<S>, z.input<N>, L>,
-  ): VersionedSchema<V, N>;
+  ): VersionedSchema<V, N, Versions & { readonly [K in V]: N }>;
   version<const V extends NextVersion<Latest>, N extends AnyZodSchema>(
-    version: V,
-    schema: N,
+    version: V & PositiveInteger<V>,
+    schema: N & DocumentSchema<N>,
     step: Upcaster<S, N> | VersionStep<S, N>,
-  ): VersionedSchema<V, N>;
-  version(version: number, schema: AnyZodSchema, step: unknown): VersionedSchema<number, AnyZodSchema> {
+  ): VersionedSchema<V, N, Versions & { readonly [K in V]: N }>;
+  version(version: number, schema: AnyZodSchema, step: unknown): VersionedSchema<number, AnyZodSchema, any> { // eslint-disable-line @typescript-eslint/no-explicit-any
     const name = this.#definition.name;
     const expected = this.#definition.latest + 1;
     checkVersionNumber(name, version, expected);
@@ -96,18 +102,25 @@ export class VersionedSchema<const Latest extends number, S extends AnyZodSchema
   /**
    * Brings a raw stored document to the latest version (or `options.to`): removes the version
    * field, runs the upcasters, validates per `options.validate`. Pure: the input is not modified
-   * and nothing is written. Resolves to `{ value, fromVersion, toVersion, changed }`.
+   * and nothing is written. Resolves to `{ value, fromVersion, toVersion, changed }`, `value`
+   * typed as the version asked for.
    */
-  migrate(raw: unknown, options?: MigrateOptions): Promise<MigrationResult<z.output<S>>> {
-    return migrate(this.#definition, raw, options) as Promise<MigrationResult<z.output<S>>>;
+  migrate<const To extends number = Latest>(
+    raw: unknown,
+    options?: MigrateOptions & { readonly to?: (To & KnownVersion<Versions, To>) | undefined },
+  ): Promise<MigrationResult<OutputAt<Versions, To>>> {
+    return migrate(this.#definition, raw, options) as Promise<MigrationResult<OutputAt<Versions, To>>>;
   }
 
   /**
    * `migrate` for chains whose steps are all synchronous: the result without a promise. Throws an
    * `UpcastError` if a step returns a promise.
    */
-  migrateSync(raw: unknown, options?: MigrateOptions): MigrationResult<z.output<S>> {
-    return migrateSync(this.#definition, raw, options) as MigrationResult<z.output<S>>;
+  migrateSync<const To extends number = Latest>(
+    raw: unknown,
+    options?: MigrateOptions & { readonly to?: (To & KnownVersion<Versions, To>) | undefined },
+  ): MigrationResult<OutputAt<Versions, To>> {
+    return migrateSync(this.#definition, raw, options) as MigrationResult<OutputAt<Versions, To>>;
   }
 }
 
@@ -120,20 +133,26 @@ export class SchemaBuilder {
   readonly #versionField: string;
   readonly #unversioned: number;
 
-  /** @internal Use `defineSchema`. */
+  /** Use `defineSchema`. */
   constructor(name: string, options: SchemaOptions) {
     this.#name = name;
     this.#versionField = options.versionField ?? DEFAULT_VERSION_FIELD;
     this.#unversioned = options.unversioned ?? DEFAULT_UNVERSIONED;
   }
 
-  /** Registers the first version: `1`, or the `unversioned` version when older shapes are not modelled. */
-  version<const V extends number, N extends AnyZodSchema>(version: V, schema: N): VersionedSchema<V, N> {
+  /** Registers the first version: the `unversioned` version (default 1), where documents without a version field are. */
+  version<const V extends number, N extends AnyZodSchema>(version: V & PositiveInteger<V>, schema: N & DocumentSchema<N>): VersionedSchema<V, N> {
     const name = this.#name;
-    if (version !== 1 && version !== this.#unversioned) {
+    if (version !== 1 && version > this.#unversioned) {
       throw new SchemaDefinitionError(
         name,
-        `the first version must be 1${this.#unversioned !== 1 ? ` or the unversioned version ${this.#unversioned}` : ''}, got ${String(version)}. Register versions in order, starting at 1.`,
+        `the first version must be ${this.#unversioned}${this.#unversioned !== 1 ? ' (the unversioned version)' : ''}, got ${String(version)}. Register versions in order, starting at ${this.#unversioned}.`,
+      );
+    }
+    if (version < this.#unversioned) {
+      throw new SchemaDefinitionError(
+        name,
+        `documents without a version field are at version ${this.#unversioned} (the unversioned option), so the chain must start there: register .version(${this.#unversioned}, schema) first, or set unversioned to ${version} if those documents have version ${version}'s shape.`,
       );
     }
     checkVersionNumber(name, version, version);
@@ -178,8 +197,12 @@ export function defineSchema(name: string, options: SchemaOptions = {}): SchemaB
   return new SchemaBuilder(name, options);
 }
 
-/** The document type of a versioned schema: the output of its latest version. @public */
-export type Infer<T> = T extends VersionedSchema<number, infer S> ? z.output<S> : never;
+/**
+ * The document type of a versioned schema: the output of its latest version. Only a schema from
+ * `defineSchema(...).version(...)` is accepted (for a zod schema, use `z.output<typeof S>`).
+ * @public
+ */
+export type Infer<T extends AnyVersionedSchema> = T extends VersionedSchema<number, infer S, infer _V> ? z.output<S> : never;
 
 /** A tuple of `N` elements, to count with types. */
 type TupleOf<N extends number, T extends unknown[] = []> = T['length'] extends N ? T : TupleOf<N, [...T, unknown]>;
@@ -188,7 +211,8 @@ type TupleOf<N extends number, T extends unknown[] = []> = T['length'] extends N
 export type NextVersion<Latest extends number> = number extends Latest ? number : [...TupleOf<Latest>, unknown]['length'] & number;
 
 /** Any versioned schema, whatever its versions. @public */
-export type AnyVersionedSchema = VersionedSchema<number, AnyZodSchema>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- every version map, whatever its literal keys
+export type AnyVersionedSchema = VersionedSchema<number, AnyZodSchema, any>;
 
 function isPositiveInteger(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;

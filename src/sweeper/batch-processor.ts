@@ -2,6 +2,7 @@ import type { Document } from 'mongodb';
 import type { Logger } from 'pino';
 import type { Archive, BulkWriter } from '../storage/index.js';
 import { migrateBatch, toFailure, type BatchPlan } from './batch.js';
+import { cutAtFailureBudget } from './failure-budget.js';
 import { idKey, type FailureStore } from './failures.js';
 import type { ResolvedSweepOptions } from './options.js';
 import type { Pacer } from './pacing.js';
@@ -21,6 +22,8 @@ export class BatchProcessor {
   readonly #log: Logger | undefined;
   readonly #retry: <T>(operation: () => Promise<T>) => Promise<T>;
   readonly #archive: Archive | undefined;
+  /** Set when a batch was cut at the `maxFailures` budget: the checkpoint goes after its last kept document. */
+  #cutAfter: { readonly id: unknown } | undefined;
 
   constructor(
     plan: BatchPlan,
@@ -38,14 +41,26 @@ export class BatchProcessor {
     this.#archive = parts.archive;
   }
 
+  /** The `_id` the checkpoint goes after when the last batch was cut at the failure budget (then cleared). */
+  takeCut(): unknown {
+    const cut = this.#cutAfter;
+    this.#cutAfter = undefined;
+    return cut?.id;
+  }
+
   /**
    * Processes one batch; `false` when the signal aborted while it waited for its tokens: then
    * nothing of it was written and it is not counted, and the checkpoint stays before it.
    */
-  async process(documents: Document[], retrying: boolean): Promise<boolean> {
+  async process(page: Document[], retrying: boolean): Promise<boolean> {
     const { dryRun, signal } = this.#options;
-    const migrated = migrateBatch(this.#plan, documents);
-    const batch = migrated instanceof Promise ? await migrated : migrated;
+    const migrated = migrateBatch(this.#plan, page, this.#options.upcastConcurrency);
+    const whole = migrated instanceof Promise ? await migrated : migrated;
+    // A batch with more failures than the budget has left is cut after the one that spends it.
+    const cut = cutAtFailureBudget(page, whole, this.#options.maxFailures - this.#tally.failed);
+    this.#cutAfter = cut === undefined ? undefined : { id: cut.lastId };
+    const batch = cut?.batch ?? whole;
+    const documents = cut?.documents ?? page;
     await this.#pacer.take(documents.length);
     if (signal?.aborted) return false;
     if (this.#archive && !dryRun && batch.writes.length > 0) {

@@ -1,6 +1,6 @@
 import type { Document } from 'mongodb';
 import { describeError } from '../errors.js';
-import { isPromiseLike, migrateDocument, readVersion, type MigrateOptions, type MigrationTarget } from '../migrate/index.js';
+import { DEFAULT_UPCAST_CONCURRENCY, isPromiseLike, mapBounded, migrateDocument, readVersion, type MigrateOptions, type MigrationTarget } from '../migrate/index.js';
 import type { SchemaDefinition } from '../schema/types.js';
 import { readState, storedWrite, type CompareOn, type StoredWrite } from '../storage/index.js';
 import type { NewFailure } from './failures.js';
@@ -38,10 +38,10 @@ export interface BatchPlan {
  * async) and builds its compare-and-swap replace when its stored version field is not the
  * target. A document that throws is a failure; nothing is written here.
  */
-export function migrateBatch(plan: BatchPlan, documents: Document[]): MigratedBatch | Promise<MigratedBatch> {
-  const outcomes = documents.map((raw) => migrateOne(plan, raw));
-  if (outcomes.some(isPromiseLike)) return Promise.all(outcomes).then(collect);
-  return collect(outcomes as Outcome[]);
+export function migrateBatch(plan: BatchPlan, documents: Document[], concurrency = DEFAULT_UPCAST_CONCURRENCY): MigratedBatch | Promise<MigratedBatch> {
+  // At most `concurrency` async upcasters at once; synchronous chains stay synchronous.
+  const outcomes = mapBounded(documents, concurrency, (raw) => migrateOne(plan, raw));
+  return isPromiseLike<Outcome[]>(outcomes) ? outcomes.then(collect) : collect(outcomes);
 }
 
 function collect(outcomes: readonly Outcome[]): MigratedBatch {

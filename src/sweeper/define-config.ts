@@ -3,7 +3,7 @@ import type { SweepOptions } from './options.js';
 import type { SweepableSchema } from './sweep.js';
 
 /** The sweep options a config may set per collection (the run's own are flags: `--dry-run`, `--retry-failed`). @public */
-export type MoltCollectionSweepOptions = Omit<SweepOptions, 'signal' | 'logger' | 'onProgress' | 'clock' | 'dryRun' | 'retryFailed'>;
+export type MoltCollectionSweepOptions = Omit<SweepOptions, 'signal' | 'logger' | 'onProgress' | 'dryRun' | 'retryFailed'>;
 
 /** One collection the CLI manages. @public */
 export interface MoltCollectionConfig extends MoltCollectionSweepOptions {
@@ -11,21 +11,24 @@ export interface MoltCollectionConfig extends MoltCollectionSweepOptions {
   readonly name: string;
   /** Its versioned schema (`defineSchema(...).version(...)`). */
   readonly schema: SweepableSchema;
+  /** The version `molt verify` requires of every document of this collection (`--min-version` overrides it). */
+  readonly minVersion?: number | undefined;
 }
 
 /** What `molt.config.ts` exports (as its default export). @public */
 export interface MoltConfig {
   /** The connection string. `MONGODB_URI` overrides it; keep credentials in the environment, not in the file. */
-  readonly uri?: string;
+  readonly uri?: string | undefined;
   /** The database that holds the collections (and the state and failures collections). */
   readonly db: string;
   readonly collections: readonly MoltCollectionConfig[];
   /** Passed to `new MongoClient(uri, clientOptions)`. */
-  readonly clientOptions?: MongoClientOptions;
+  readonly clientOptions?: MongoClientOptions | undefined;
 }
 
 /**
- * Types a `molt.config.ts`, the `molt` CLI's configuration (it returns its argument). Exported by
+ * Types a `molt.config.ts`, the `molt` CLI's configuration (it returns its argument): a misspelled
+ * option (`batchsize`) or a run-only one (`dryRun`, a flag of `molt sweep`) does not compile. Exported by
  * both `mongo-molt` and `mongo-molt/cli`; importing it does not load the CLI.
  *
  * ```ts
@@ -35,6 +38,6 @@ export interface MoltConfig {
  * ```
  * @public
  */
-export function defineConfig<const C extends MoltConfig>(config: C): C {
+export function defineConfig(config: MoltConfig): MoltConfig {
   return config;
 }

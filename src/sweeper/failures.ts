@@ -120,7 +120,7 @@ export class FailureStore {
 /** The failure records of a collection, newest first (for `molt failures`). @public */
 export async function listFailures<T extends Document>(
   collection: Collection<T>,
-  options: { readonly limit?: number; readonly failuresCollection?: string } = {},
+  options: { readonly limit?: number | undefined; readonly failuresCollection?: string | undefined } = {},
 ): Promise<FailureRecord[]> {
   const limit = options.limit ?? 0;
   if (!Number.isSafeInteger(limit) || limit < 0) throw new InvalidOptionError('limit', `must be a whole number, 0 for all, got ${String(limit)}.`);

@@ -17,7 +17,6 @@ export {
   SweepMode,
   type SweepOptions,
 } from './options.js';
-export { systemClock, type SweepClock } from './clock.js';
 export { listFailures, type FailureRecord } from './failures.js';
 export type { SweepCheckpoint, SweepLease, SweepStateDocument } from './state.js';
 export {
@@ -29,6 +28,7 @@ export {
   type CheckReport,
   type MigrationStatus,
   type MigrationStatusOptions,
+  type VerifyOptions,
   type VerifyReport,
   type VersionCount,
 } from './inspect.js';

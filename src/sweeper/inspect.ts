@@ -38,9 +38,9 @@ export interface MigrationStatus {
 /** Options of `migrationStatus`. @public */
 export interface MigrationStatusOptions {
   /** Default: `molt_state`. */
-  readonly stateCollection?: string;
+  readonly stateCollection?: string | undefined;
   /** Default: `molt_failures`. */
-  readonly failuresCollection?: string;
+  readonly failuresCollection?: string | undefined;
 }
 
 /** The version histogram, stale count, checkpoint, lease, failures count and last run of a collection. Reads only. @public */
@@ -118,9 +118,9 @@ export interface CheckReport {
 /** Options of `checkMigration`. @public */
 export interface CheckOptions {
   /** Check a random sample of this many stale documents instead of all of them. */
-  readonly sample?: number;
+  readonly sample?: number | undefined;
   /** Documents read per query. Default: 500. */
-  readonly batchSize?: number;
+  readonly batchSize?: number | undefined;
 }
 
 const EXAMPLES = 5;
@@ -209,14 +209,28 @@ export interface VerifyReport {
   readonly below: number;
   /** Up to 5 of their `_id`s. */
   readonly examples: readonly unknown[];
+  /** The collection does not exist (a typo in its name or the database's?): not ok unless `allowMissing`. */
+  readonly missing: boolean;
+}
+
+/** Options of `verifyVersion`. @public */
+export interface VerifyOptions {
+  /** Pass when the collection does not exist (an environment where it is created later). Default: `false`. */
+  readonly allowMissing?: boolean | undefined;
 }
 
 /**
  * Counts the documents below `minVersion`: the gate before the contract phase (retiring an
- * upcaster, dropping an old field). Reads only.
+ * upcaster, dropping an old field). Reads only. A collection that does not exist fails the gate
+ * (a misspelled name must not pass it) unless `options.allowMissing`.
  * @public
  */
-export async function verifyVersion<T extends Document>(collection: Collection<T>, schema: SweepableSchema, minVersion: number): Promise<VerifyReport> {
+export async function verifyVersion<T extends Document>(
+  collection: Collection<T>,
+  schema: SweepableSchema,
+  minVersion: number,
+  options: VerifyOptions = {},
+): Promise<VerifyReport> {
   const raw = checkCollection(collection);
   const definition = definitionOf(schema);
   if (!Number.isSafeInteger(minVersion) || minVersion < 1 || minVersion > definition.latest) {
@@ -227,9 +241,12 @@ export async function verifyVersion<T extends Document>(collection: Collection<T
   const below: Filter<Document> = definition.unversioned >= minVersion
     ? { $and: [{ [vf]: { $ne: null } }, { [vf]: { $not: { $gte: minVersion } } }] }
     : { [vf]: { $not: { $gte: minVersion } } };
-  const [count, examples] = await Promise.all([
+  const [count, examples, existing] = await Promise.all([
     raw.countDocuments(below),
     raw.find(below, { projection: { _id: 1 } }).sort({ _id: 1 }).limit(EXAMPLES).toArray(),
+    databaseOf(raw).listCollections({ name: raw.collectionName }, { nameOnly: true }).toArray(),
   ]);
-  return { collection: raw.collectionName, minVersion, ok: count === 0, below: count, examples: examples.map((doc) => doc._id) };
+  const missing = existing.length === 0;
+  const ok = count === 0 && (!missing || options.allowMissing === true);
+  return { collection: raw.collectionName, minVersion, ok, below: count, examples: examples.map((doc) => doc._id), missing };
 }

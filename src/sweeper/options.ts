@@ -1,65 +1,66 @@
 import type { Logger } from 'pino';
 import { InvalidOptionError } from '../errors.js';
 import { DEFAULT_ARCHIVE_COLLECTION, DEFAULT_ARCHIVE_TTL_MS, type CompareOn } from '../storage/index.js';
+import { DEFAULT_UPCAST_CONCURRENCY } from '../migrate/index.js';
 import { systemClock, type SweepClock } from './clock.js';
 import type { SweepProgress } from './status.js';
 
 /** Options of `sweep(collection, schema, options)`. @public */
 export interface SweepOptions {
   /** Stale documents read and written per batch (one query, one bulk write). Default: 500 ({@link DEFAULT_BATCH_SIZE}). */
-  readonly batchSize?: number;
+  readonly batchSize?: number | undefined;
   /**
    * Documents per second, enforced with a token bucket (time spent working counts toward it).
    * `Infinity` turns the limit off. Default: 2000 ({@link DEFAULT_RATE_PER_SECOND}).
    */
-  readonly ratePerSecond?: number;
+  readonly ratePerSecond?: number | undefined;
   /** A pause between batches, on top of the rate limit, for the server's other work. Default: 50 ({@link DEFAULT_PAUSE_MS}). */
-  readonly pauseMs?: number;
+  readonly pauseMs?: number | undefined;
   /** The time budget: no batch starts after it; the run reports `partial`. Default: `Infinity` (none). */
-  readonly maxDurationMs?: number;
+  readonly maxDurationMs?: number | undefined;
   /** Read, upcast and validate, but write nothing: no documents, checkpoint, lease, index or failure records. Default: `false`. */
-  readonly dryRun?: boolean;
+  readonly dryRun?: boolean | undefined;
   /** First drive again the documents recorded in the failures collection (after a fix), clearing those that now succeed. Default: `false`. */
-  readonly retryFailed?: boolean;
+  readonly retryFailed?: boolean | undefined;
   /** Stop with status `failed` once this many documents failed in this run. Default: `Infinity` ({@link DEFAULT_MAX_FAILURES}). */
-  readonly maxFailures?: number;
+  readonly maxFailures?: number | undefined;
+  /** How many async upcasters run at once within a batch. Default: 16 ({@link DEFAULT_UPCAST_CONCURRENCY}). */
+  readonly upcastConcurrency?: number | undefined;
   /** Store the failing document's body in its failure record. Documents may hold personal data. Default: `false`. */
-  readonly captureDocuments?: boolean;
+  readonly captureDocuments?: boolean | undefined;
   /** The collection (in the swept collection's database) for checkpoints and leases. Default: `molt_state` ({@link DEFAULT_STATE_COLLECTION}). */
-  readonly stateCollection?: string;
+  readonly stateCollection?: string | undefined;
   /** The collection for failure records. Default: `molt_failures` ({@link DEFAULT_FAILURES_COLLECTION}). */
-  readonly failuresCollection?: string;
+  readonly failuresCollection?: string | undefined;
   /**
    * How long the lease lasts without renewal; it is renewed after every batch, so it must exceed
    * the longest batch (retries included). A crashed run's lease is taken over once it expires.
    * Default: 60000 ({@link DEFAULT_LEASE_MS}).
    */
-  readonly leaseMs?: number;
+  readonly leaseMs?: number | undefined;
   /** Retries of a read or write that failed with a transient error (network, failover, busy server). Default: 5 ({@link DEFAULT_MAX_RETRIES}). */
-  readonly maxRetries?: number;
+  readonly maxRetries?: number | undefined;
   /** The first backoff delay; it doubles each retry, with jitter, up to 10 s. Default: 200 ({@link DEFAULT_RETRY_DELAY_MS}). */
-  readonly retryDelayMs?: number;
+  readonly retryDelayMs?: number | undefined;
   /** Stops the sweep between batches (the CLI wires SIGINT/SIGTERM to it); the run reports `partial`. */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /** A pino logger: batches at `debug`, the run at `info`, failures at `warn`; `_id`s, never document bodies. Default: silent. */
-  readonly logger?: Logger;
+  readonly logger?: Logger | undefined;
   /** Called after every batch with counts, rate and an estimate of what remains. */
-  readonly onProgress?: (progress: SweepProgress) => void;
-  /** The clock for throttling, backoff and the time budget. Default: the system clock. */
-  readonly clock?: SweepClock;
+  readonly onProgress?: ((progress: SweepProgress) => void) | undefined;
   /**
    * What each compare-and-swap compares, as for `versioned()`: `version` (default) or `document`
    * (every top-level field as read: use it while code that does not bump versions writes to the
    * collection in place, so that the sweep never overwrites such a write).
    */
-  readonly compareOn?: CompareOn;
+  readonly compareOn?: CompareOn | undefined;
   /**
    * The version to bring documents to. Default: the schema's latest. Below it, a reverse sweep:
    * every document above `to` goes down through the downcasters (refused before any write when
    * one is missing). The rollback recipe: pin `writeVersion: to` in the app, sweep down, deploy
    * the old code.
    */
-  readonly to?: number;
+  readonly to?: number | undefined;
   /**
    * Where documents are migrated: `client` (read, migrate and validate here, write back with
    * compare-and-swap), `server` (one update pipeline per batch, no document crosses the wire; every
@@ -67,18 +68,29 @@ export interface SweepOptions {
    * expressible on the server), or `auto` (default, {@link DEFAULT_SWEEP_MODE}: server for the
    * versions that can, where the server runs update pipelines; client for the rest).
    */
-  readonly mode?: SweepMode;
+  readonly mode?: SweepMode | undefined;
   /**
    * Keep each document as it was before its first migration in `archiveCollection`, with an
    * expiry, so that `restore` (`molt restore`) can put it back, even after a lossy upcaster. The
    * original is archived before the migration is written. Batches then run on the client.
    * Default: `false`.
    */
-  readonly archive?: boolean;
+  readonly archive?: boolean | undefined;
   /** Default: `molt_archive` ({@link DEFAULT_ARCHIVE_COLLECTION}). */
-  readonly archiveCollection?: string;
+  readonly archiveCollection?: string | undefined;
   /** How long originals are kept. Default: 30 days ({@link DEFAULT_ARCHIVE_TTL_MS}). */
-  readonly archiveTtlMs?: number;
+  readonly archiveTtlMs?: number | undefined;
+}
+
+/**
+ * Not an option: the key under which tests hand the sweeper a manual clock. A symbol, so it is no
+ * option name, and the public `SweepOptions` type does not have it.
+ */
+export const SWEEP_CLOCK: unique symbol = Symbol('mongo-molt.sweepClock');
+
+/** `SweepOptions` as the sweeper reads them, with the clock a test may inject. */
+export interface InternalSweepOptions extends SweepOptions {
+  readonly [SWEEP_CLOCK]?: SweepClock;
 }
 
 /** Where a sweep migrates documents. @public */
@@ -121,6 +133,7 @@ export interface ResolvedSweepOptions {
   readonly retryFailed: boolean;
   readonly maxFailures: number;
   readonly captureDocuments: boolean;
+  readonly upcastConcurrency: number;
   readonly stateCollection: string;
   readonly failuresCollection: string;
   readonly leaseMs: number;
@@ -141,13 +154,14 @@ export interface ResolvedSweepOptions {
 
 /** The names `sweep` accepts, for the CLI's config check too. */
 export const SWEEP_OPTION_NAMES: readonly string[] = Object.freeze([
-  'batchSize', 'ratePerSecond', 'pauseMs', 'maxDurationMs', 'dryRun', 'retryFailed', 'maxFailures', 'captureDocuments',
-  'stateCollection', 'failuresCollection', 'leaseMs', 'maxRetries', 'retryDelayMs', 'signal', 'logger', 'onProgress', 'clock', 'compareOn', 'to', 'mode', 'archive', 'archiveCollection', 'archiveTtlMs',
+  'batchSize', 'ratePerSecond', 'pauseMs', 'maxDurationMs', 'dryRun', 'retryFailed', 'maxFailures', 'captureDocuments', 'upcastConcurrency',
+  'stateCollection', 'failuresCollection', 'leaseMs', 'maxRetries', 'retryDelayMs', 'signal', 'logger', 'onProgress', 'compareOn', 'to', 'mode',
+  'archive', 'archiveCollection', 'archiveTtlMs',
 ]);
 const KNOWN = new Set(SWEEP_OPTION_NAMES);
 
 /** Applies the defaults and checks every option: a bad value is an `InvalidOptionError`, thrown before any I/O. */
-export function resolveSweepOptions(options: SweepOptions): ResolvedSweepOptions {
+export function resolveSweepOptions(options: InternalSweepOptions): ResolvedSweepOptions {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidOptionError('options', `sweep() takes an options object, got ${options === null ? 'null' : typeof options}.`);
   }
@@ -162,10 +176,6 @@ export function resolveSweepOptions(options: SweepOptions): ResolvedSweepOptions
   if (signal !== undefined && (typeof signal !== 'object' || signal === null || typeof signal.aborted !== 'boolean')) {
     throw new InvalidOptionError('signal', 'must be an AbortSignal.');
   }
-  const clock = options.clock ?? systemClock;
-  if (typeof clock.now !== 'function' || typeof clock.sleep !== 'function') {
-    throw new InvalidOptionError('clock', 'must have now() and sleep(ms, signal).');
-  }
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
     throw new InvalidOptionError('onProgress', `must be a function, got ${typeof options.onProgress}.`);
   }
@@ -178,6 +188,7 @@ export function resolveSweepOptions(options: SweepOptions): ResolvedSweepOptions
     retryFailed: boolean('retryFailed', options.retryFailed ?? false),
     maxFailures: maxFailures(options.maxFailures ?? DEFAULT_MAX_FAILURES),
     captureDocuments: boolean('captureDocuments', options.captureDocuments ?? false),
+    upcastConcurrency: integer('upcastConcurrency', options.upcastConcurrency ?? DEFAULT_UPCAST_CONCURRENCY, 1, 10_000),
     stateCollection: collectionName('stateCollection', options.stateCollection ?? DEFAULT_STATE_COLLECTION),
     failuresCollection: collectionName('failuresCollection', options.failuresCollection ?? DEFAULT_FAILURES_COLLECTION),
     leaseMs: integer('leaseMs', options.leaseMs ?? DEFAULT_LEASE_MS, 100, Number.MAX_SAFE_INTEGER),
@@ -186,13 +197,13 @@ export function resolveSweepOptions(options: SweepOptions): ResolvedSweepOptions
     signal,
     logger,
     onProgress: options.onProgress,
-    clock,
     compareOn: compareOn(options.compareOn ?? 'version'),
     to: options.to === undefined ? undefined : integer('to', options.to, 1, Number.MAX_SAFE_INTEGER),
     mode: sweepMode(options.mode ?? DEFAULT_SWEEP_MODE),
     archive: boolean('archive', options.archive ?? false),
     archiveCollection: collectionName('archiveCollection', options.archiveCollection ?? DEFAULT_ARCHIVE_COLLECTION),
     archiveTtlMs: positive('archiveTtlMs', options.archiveTtlMs ?? DEFAULT_ARCHIVE_TTL_MS, false),
+    clock: options[SWEEP_CLOCK] ?? systemClock,
   };
 }
 

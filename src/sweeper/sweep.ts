@@ -134,7 +134,11 @@ class SweepRun {
       keeper.startPass(await this.#retry(() => readSweepState(db, stateCollection, name, this.#definition.name)));
     } else {
       const lease = await this.#retry(() => state.acquire());
-      if (!lease.acquired) return { status: SweepStatus.LOCKED, error: { name: 'LeaseHeld', message: describeHolder(name, lease.holder) } };
+      if (!lease.acquired) {
+        // The report of a locked run still says how much is stale, not 0.
+        this.#tally.remaining = await this.#retry(() => this.#collection.countDocuments(this.#target.staleFilter));
+        return { status: SweepStatus.LOCKED, error: { name: 'LeaseHeld', message: describeHolder(name, lease.holder) } };
+      }
       onLeased();
       keeper.startPass(lease.state);
     }
@@ -195,7 +199,7 @@ class SweepRun {
         }
         const processed = this.#serverProcessor ? await this.#serverProcessor.process(documents) : await this.#processBatch(documents, false);
         if (!processed) return this.#interrupted();
-        keeper.lastId = last._id;
+        keeper.lastId = this.#processor?.takeCut() ?? last._id;
         const after = await this.#afterBatch(page.length);
         if (after) return after;
         if (page.length < batchSize) return this.#completePass(keeper);

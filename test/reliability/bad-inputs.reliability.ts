@@ -73,7 +73,7 @@ const STORED_DOCUMENT_METHODS: readonly [string, (users: ReturnType<typeof versi
   ['find() async iteration', async (users) => {
     for await (const doc of users.find({})) void doc;
   }],
-  ['find().project()', (users, _id) => users.find({ _id } as never).project({ display_name: 1 }).toArray()],
+  ['find().project()', (users, _id) => users.find({ _id } as never).project({ display_name: 1 } as never).toArray()],
   ['findOneAndUpdate', (users, _id) => users.findOneAndUpdate({ _id } as never, { $set: { touched: true } } as never)],
   ['updateOne', (users, _id) => users.updateOne({ _id } as never, { $set: { touched: true } } as never)],
   ['updateMany', (users, _id) => users.updateMany({ _id } as never, { $set: { touched: true } } as never)],

@@ -1,0 +1,41 @@
+import type { Document, NumericType, Timestamp, WithId } from 'mongodb';
+import type { ElementOf, PathOf, PathOfType, UpdateIndex, ValueAt } from './paths.js';
+
+type Paths<T> = PathOf<WithId<T>, UpdateIndex>;
+type At<T, P extends string> = ValueAt<WithId<T>, P>;
+
+/** `{ path: value }` for every path of the latest shape, each value of that path's type. @public */
+export type UpdateFields<T> = { readonly [P in Paths<T>]?: At<T, P> };
+
+type FieldsOfType<T, V, Value> = { readonly [P in PathOfType<T, V, UpdateIndex>]?: Value };
+type EachOf<E> = E | { readonly $each: readonly E[]; readonly $position?: number; readonly $slice?: number; readonly $sort?: 1 | -1 | Document };
+
+/**
+ * Update operators on the latest shape of a versioned collection: `$set: { 'address.city': 42 }`
+ * on a string field, `$inc` on a field that is not a number, `$push` on one that is not an array,
+ * and every unknown or old path (the version field included) do not compile. Positional paths
+ * (`items.$.qty`, `items.$[].qty`, `items.$[x].qty`) are paths too. An aggregation pipeline
+ * (an array of stages) is accepted unchecked.
+ * @public
+ */
+export interface VersionedUpdate<T> {
+  $set?: UpdateFields<T>;
+  $setOnInsert?: UpdateFields<T>;
+  $min?: UpdateFields<T>;
+  $max?: UpdateFields<T>;
+  $inc?: FieldsOfType<T, NumericType, NumericType>;
+  $mul?: FieldsOfType<T, NumericType, NumericType>;
+  $unset?: { readonly [P in Paths<T>]?: '' | true | 1 };
+  $rename?: { readonly [P in Paths<T>]?: string };
+  $currentDate?: FieldsOfType<T, Date | Timestamp, true | { readonly $type: 'date' | 'timestamp' }>;
+  $push?: { readonly [P in PathOfType<T, ReadonlyArray<unknown>, UpdateIndex>]?: EachOf<ElementOf<NonNullable<At<T, P>>>> };
+  $addToSet?: { readonly [P in PathOfType<T, ReadonlyArray<unknown>, UpdateIndex>]?: ElementOf<NonNullable<At<T, P>>> | { readonly $each: readonly ElementOf<NonNullable<At<T, P>>>[] } };
+  /** A value, or a condition on the elements (not checked against the element type). */
+  $pull?: { readonly [P in PathOfType<T, ReadonlyArray<unknown>, UpdateIndex>]?: ElementOf<NonNullable<At<T, P>>> | Document };
+  $pullAll?: { readonly [P in PathOfType<T, ReadonlyArray<unknown>, UpdateIndex>]?: readonly ElementOf<NonNullable<At<T, P>>>[] };
+  $pop?: { readonly [P in PathOfType<T, ReadonlyArray<unknown>, UpdateIndex>]?: 1 | -1 };
+  $bit?: FieldsOfType<T, NumericType, { and: number } | { or: number } | { xor: number }>;
+}
+
+/** What the update methods take: operators on the latest shape, or a pipeline (unchecked). @public */
+export type VersionedUpdateOrPipeline<T> = VersionedUpdate<T> | readonly Document[];
