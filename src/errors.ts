@@ -206,6 +206,28 @@ export class DocumentWriteError extends DocumentError {
   }
 }
 
+/**
+ * A document to write is larger than the server's limit for one document (16 MiB of BSON).
+ * Nothing was written.
+ * @public
+ */
+export class DocumentTooLargeError extends DocumentError {
+  override name = 'DocumentTooLargeError' as const;
+  /** The document's size as BSON, in bytes. */
+  readonly size: number;
+  readonly maxSize: number;
+
+  constructor(context: DocumentErrorContext & { size: number; maxSize: number }) {
+    super(
+      context,
+      `Document ${describeId(context._id)} of schema "${context.schemaName}" is ${context.size} bytes of BSON, over the ${context.maxSize}-byte limit of one MongoDB document. ` +
+        'Nothing was written; keep large data out of the document (GridFS, or a collection of its own).',
+    );
+    this.size = context.size;
+    this.maxSize = context.maxSize;
+  }
+}
+
 /** The name and message of anything thrown (for logs and failure records). */
 export function describeError(error: unknown): { name: string; message: string } {
   if (error instanceof Error) return { name: error.name, message: error.message };

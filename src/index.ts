@@ -11,6 +11,7 @@ export {
   QueryTranslationError,
   UpdateContentionError,
   DocumentWriteError,
+  DocumentTooLargeError,
   type DocumentErrorContext,
 } from './errors.js';
 export * from './schema/index.js';

@@ -1,6 +1,5 @@
 import { BSON, type Collection, type DistinctOptions, type Document, type Filter } from 'mongodb';
-import { andFilters } from '../migrate/index.js';
-import { isPromiseLike } from '../migrate/index.js';
+import { andFilters, isPromiseLike, migrationTarget } from '../migrate/index.js';
 import type { SchemaDefinition } from '../schema/types.js';
 import type { DocumentReader } from './reader.js';
 
@@ -16,13 +15,14 @@ export async function distinctLatest(
   filter: Filter<Document>,
   options: DistinctOptions,
 ): Promise<unknown[]> {
-  const field = definition.versionField;
-  const current = await collection.distinct(key, andFilters(filter, { [field]: definition.latest }) as Filter<Document>, options);
+  // The one definition of "at the latest version" (an array holding the version is not).
+  const latest = migrationTarget(definition, definition.latest, 'any');
+  const current = await collection.distinct(key, andFilters(filter, latest.atTarget) as Filter<Document>, options);
   const seen = new Map<string, unknown>();
   for (const value of current) seen.set(distinctKey(value), value);
   const staleOptions = options.session ? { session: options.session } : {};
   const path = key.split('.');
-  for await (const raw of collection.find(andFilters(filter, { [field]: { $ne: definition.latest } }) as Filter<Document>, staleOptions)) {
+  for await (const raw of collection.find(andFilters(filter, latest.notAtTarget) as Filter<Document>, staleOptions)) {
     const read = reader.read(raw);
     const doc = isPromiseLike<Document>(read) ? await read : read;
     for (const value of valuesAt(doc, path)) {

@@ -1,5 +1,5 @@
-import type { Document } from 'mongodb';
-import { InvalidOptionError } from '../errors.js';
+import { BSON, type Document } from 'mongodb';
+import { DocumentTooLargeError, InvalidOptionError } from '../errors.js';
 import { isPromiseLike, migrateDocument, validateVersion } from '../migrate/index.js';
 import type { SchemaDefinition } from '../schema/types.js';
 import { stampVersion } from '../storage/index.js';
@@ -11,6 +11,25 @@ const WRITE_ACTION = 'Nothing was written; pass a document of the latest shape.'
  * stored at the write version: downcast when the write version is pinned below the latest, stamped.
  */
 export async function prepareWrite(definition: SchemaDefinition, writeVersion: number, doc: unknown, isReplacement = false): Promise<Document> {
+  return checkSize(definition, await stored(definition, writeVersion, doc, isReplacement));
+}
+
+/** The largest document MongoDB stores (`maxBsonObjectSize`). */
+const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
+
+/** Refuses, with a typed error naming it, a document the server could not store (the driver would throw a bare RangeError). */
+function checkSize(definition: SchemaDefinition, document: Document): Document {
+  let size: number;
+  try {
+    size = BSON.calculateObjectSize(document);
+  } catch {
+    size = Infinity;
+  }
+  if (size > MAX_DOCUMENT_BYTES) throw new DocumentTooLargeError({ schemaName: definition.name, _id: document._id, size, maxSize: MAX_DOCUMENT_BYTES });
+  return document;
+}
+
+async function stored(definition: SchemaDefinition, writeVersion: number, doc: unknown, isReplacement: boolean): Promise<Document> {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     throw new InvalidOptionError('document', `a write expects a document (a plain object), got ${doc === null ? 'null' : Array.isArray(doc) ? 'an array' : typeof doc}.`);
   }

@@ -124,11 +124,13 @@ export class VersionedCollection<T extends Document> {
     options: VersionedFindOptions<T, P> = {},
   ): Promise<Projected<T, P> | null> {
     const { projection } = options;
+    // Options are checked before any I/O, whatever the data: a projection that matches nothing is still refused.
+    const compiled = projection ? compileProjection(projection) : undefined;
     this.#queries.sort(options.sort as Sort | undefined);
     const raw = await this.collection.findOne(this.#stored(filter), withoutProjection(options));
     if (raw === null) return null;
     const doc = await this.#reader.read(raw);
-    return (projection ? compileProjection(projection).apply(doc) : doc) as Projected<T, P>;
+    return (compiled ? compiled.apply(doc) : doc) as Projected<T, P>;
   }
 
   /** As `Collection.find`: a cursor of latest-shape documents. */

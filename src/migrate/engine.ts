@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { InvalidOptionError, NewerVersionError, UpcastError } from '../errors.js';
 import type { MaybePromise, SchemaDefinition } from '../schema/types.js';
 import { compiledChain, type CompiledStep } from './compile.js';
@@ -62,8 +63,16 @@ export function migrateDocument(
     if (validate !== 'always') return { value, fromVersion, toVersion: target, changed: false };
     return settle(validateVersion(definition, target, value, raw._id, READ_ACTION), { value, fromVersion, toVersion: target, changed: false });
   }
-  const stepped = runSteps(definition, value, fromVersion, target, raw._id);
+  const id: unknown = raw._id;
+  const stepped = runSteps(definition, value, fromVersion, target, id);
   const finish = (migrated: RawDocument): MaybePromise<MigrationResult<RawDocument>> => {
+    // `_id` is what every compare-and-swap and write-back is keyed on: a step may not change it.
+    if (id !== undefined && migrated._id !== id && !isDeepStrictEqual(migrated._id, id)) {
+      throw new UpcastError({
+        schemaName: definition.name, _id: id, fromVersion, toVersion: target,
+        reason: `a step changed _id (to ${String(describeIdValue(migrated._id))}); steps must keep the document's _id`,
+      });
+    }
     const result = { value: migrated, fromVersion, toVersion: target, changed: true };
     if (validate === 'never') return result;
     return settle(validateVersion(definition, target, migrated, raw._id, READ_ACTION), result);
@@ -95,6 +104,14 @@ export function migrateSync(definition: SchemaDefinition, raw: unknown, options?
     });
   }
   return result;
+}
+
+function describeIdValue(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
 }
 
 const READ_ACTION = 'The stored document was left unchanged; fix the upcaster or the document (molt check lists such documents).';

@@ -58,7 +58,9 @@ export function migrationTarget(definition: SchemaDefinition, version: number, d
   const includesNull = direction === 'up' ? unversioned <= version : direction === 'down' ? unversioned >= version : true;
   const staleVersions: (number | null)[] = includesNull ? [null, ...versions] : versions;
   const numeric = new Set(versions);
-  const atTarget = Object.freeze({ [field]: version });
+  // `$eq` alone would also match an array holding the version (MongoDB's array semantics): such a
+  // field is not a version, and an update must not run on it.
+  const atTarget = Object.freeze({ [field]: { $eq: version, $not: { $type: 'array' } } });
   return Object.freeze({
     version,
     direction,
@@ -67,7 +69,8 @@ export function migrationTarget(definition: SchemaDefinition, version: number, d
     staleFilter: Object.freeze({ [field]: { $in: staleVersions } }),
     staleVersions: Object.freeze(staleVersions),
     atTarget,
-    notAtTarget: Object.freeze({ [field]: { $ne: version } }),
+    // Not `$ne`: that would also skip an array holding the version, which is not at any version.
+    notAtTarget: Object.freeze({ $nor: [atTarget] }),
     isStaleValue: (stored: unknown) => (stored === null || stored === undefined ? includesNull : typeof stored === 'number' && numeric.has(stored)),
     needsWrite: (raw: Readonly<Record<string, unknown>>) => raw[field] !== version,
     restrictToTarget: (filter: PlainFilter) => andFilters(filter, atTarget),

@@ -137,10 +137,9 @@ describe('stored versions of every wrong type: InvalidVersionError', () => {
   it('schemaVersion: an array holding a version below the latest ([1])', async () => {
     await storedDocumentCase({ _id: 'bad-array-1', full_name: 'Ada', schemaVersion: [1] }, Good, InvalidVersionError, 'records');
   });
-  // DEFECT: the update phase's filter { schemaVersion: <write version> } matches an array that holds
-  // the write version (MongoDB's array semantics), so updateOne/updateMany/findOneAndUpdate run their
-  // operators on a document whose version field is not a version, and change the store.
-  it.fails('DEFECT schemaVersion: an array holding the latest version ([2]): updates run on it', async () => {
+  // Was a defect: the update phase's filter { schemaVersion: <write version> } matched an array that
+  // holds the write version (MongoDB's array semantics); it now excludes arrays.
+  it('schemaVersion: an array holding the latest version ([2]): updates refuse it too', async () => {
     await storedDocumentCase({ _id: 'bad-array-2', full_name: 'Ada', schemaVersion: [2] }, Good, InvalidVersionError, 'passes');
   });
 });
@@ -184,9 +183,8 @@ describe('upcasters that misbehave', () => {
     });
   }
 
-  // DEFECT: nothing checks that an upcaster keeps the document's _id: findOne hands out a document
-  // with another _id than the one stored (and a write-back then fails on the server's immutable _id).
-  it.fails('DEFECT an upcaster that returns a document with a different _id: not detected', async () => {
+  // Was a defect: nothing checked that an upcaster keeps the document's _id; the engine now refuses it.
+  it('an upcaster that returns a document with a different _id: an UpcastError', async () => {
     await storedDocumentCase({ _id: 'up-changes-id', full_name: 'Ada', schemaVersion: 1 }, withUpcaster((v1) => ({ _id: `${v1._id}-changed`, display_name: v1.full_name })), UpcastError);
   });
 
@@ -279,12 +277,10 @@ describe('projections the wrapper cannot apply: InvalidOptionError', () => {
       expect(await snapshot(raw)).toEqual([{ _id: 'p', full_name: 'Ada', schemaVersion: 1 }]);
     };
     it(`projection ${JSON.stringify(projection)} on findOne, find and find().project() of a stored document`, check('p', false));
-    // DEFECT (issue 10, item 3): the projection is compiled only when a document comes back, so a
-    // read that matches nothing accepts any projection; options must be checked before any I/O.
-    it.fails(`DEFECT projection ${JSON.stringify(projection)} on findOne, find and find().project() that match nothing: accepted`, check('no-such-document', false));
-    // DEFECT (same cause): with write-back on, the refused read has already fetched and upcast the
-    // stale document and queued its write-back, which is then stored although the read failed.
-    it.fails(`DEFECT projection ${JSON.stringify(projection)} with writeBackOnRead: the refused read still writes back`, check('p', true));
+    // Were defects: findOne compiled the projection only when a document came back, so a read that
+    // matched nothing accepted any projection, and a refused read had already queued its write-back.
+    it(`projection ${JSON.stringify(projection)} on findOne, find and find().project() that match nothing: refused`, check('no-such-document', false));
+    it(`projection ${JSON.stringify(projection)} with writeBackOnRead: the refused read writes nothing back`, check('p', true));
   }
 });
 
@@ -355,9 +351,8 @@ describe('oversized documents', () => {
     expect(await snapshot(raw)).toEqual(before);
   }, 120_000);
 
-  // DEFECT: the driver's BSON serializer throws a RangeError ("The value of "offset" is out of range")
-  // that reaches the app as it is: no typed error, nothing naming the document.
-  it.fails('DEFECT insertOne of a document over 16 MiB: a typed error naming the document, nothing written', async () => {
+  // Was a defect: the driver's BSON serializer threw a bare RangeError; now a DocumentTooLargeError.
+  it('insertOne of a document over 16 MiB: a typed error naming the document, nothing written', async () => {
     const raw = await store({ _id: 'seed', display_name: 'Ada', schemaVersion: 2 });
     const users = versioned(raw, Good);
     const error = await rejection(users.insertOne({ _id: 'huge', display_name: `${big}${big}` } as never));
