@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { documentDbAvailable, provisionDocumentDb, startDocumentDb, stopDocumentDb } from './documentdb.js';
+import { documentDbAvailable, isAlive, provisionDocumentDb, startDocumentDb, stopDocumentDb } from './documentdb.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const STATE_DIR = join(ROOT, '.molt');
@@ -175,15 +175,6 @@ export function readRunningServers(): RunningServer[] {
 export function writeRunningServers(servers: readonly RunningServer[]): void {
   mkdirSync(STATE_DIR, { recursive: true });
   writeFileSync(STATE_FILE, `${JSON.stringify(servers, null, 2)}\n`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function hasCommand(file: string, args: string[]): boolean {
