@@ -37,6 +37,9 @@ export function formatSweepReport(report: SweepReport): string {
       : `  remaining ${formatCount(report.remaining)} stale, ${timing}`,
   ];
   if (report.error) lines.push(`  ${report.error.name}: ${report.error.message}`);
+  if (report.undeclaredKeys !== undefined && report.undeclaredKeys.length > 0) {
+    lines.push(`  stored keys v${report.targetVersion} does not declare: ${report.undeclaredKeys.join(', ')} (leftovers of an upcaster? molt check lists them before a sweep)`);
+  }
   if (report.failed > 0) {
     lines.push(
       report.dryRun
@@ -87,6 +90,13 @@ export function formatCheck(report: CheckReport): string {
     lines.push(`  ${formatCount(group.count)} × ${group.error}: ${group.message}`);
     lines.push(`      e.g. ${group.examples.map(formatId).join(', ')}`);
   }
+  if (report.undeclaredKeys.length > 0) {
+    lines.push(`  the migrated documents keep keys v${report.targetVersion} does not declare: ${report.undeclaredKeys.join(', ')} (stored as the step returns them: drop them in the upcaster, e.g. ({ old, ...rest }) => ({ ...rest, new: old }))`);
+  }
+  const { versions, clientOnly } = report.serverSide;
+  const named = (version: number | null) => (version === null ? 'unversioned' : `v${version}`);
+  if (versions.length > 0) lines.push(`  a sweep can run on the server for ${versions.map(named).join(', ')} (where the server runs update pipelines)`);
+  for (const { version, reason } of clientOnly) lines.push(`  ${named(version)} sweeps on the client: ${reason}`);
   return lines.join('\n');
 }
 

@@ -2,6 +2,7 @@ import type { Document } from 'mongodb';
 import type { Logger } from 'pino';
 import type { Archive, BulkWriter } from '../storage/index.js';
 import { migrateBatch, toFailure, type BatchPlan } from './batch.js';
+import { declaredKeys, undeclaredKeys } from '../steps/undeclared.js';
 import { cutAtFailureBudget } from './failure-budget.js';
 import { idKey, type FailureStore } from './failures.js';
 import type { ResolvedSweepOptions } from './options.js';
@@ -24,6 +25,7 @@ export class BatchProcessor {
   readonly #archive: Archive | undefined;
   /** Set when a batch was cut at the `maxFailures` budget: the checkpoint goes after its last kept document. */
   #cutAfter: { readonly id: unknown } | undefined;
+  readonly #declared: ReadonlySet<string> | undefined;
 
   constructor(
     plan: BatchPlan,
@@ -39,6 +41,17 @@ export class BatchProcessor {
     this.#log = parts.log;
     this.#retry = parts.retry;
     this.#archive = parts.archive;
+    const targetSchema = plan.definition.entries[plan.target.version - plan.definition.first]?.schema;
+    this.#declared = targetSchema === undefined ? undefined : declaredKeys(targetSchema);
+  }
+
+  /** Keys a step's output has that the target schema does not declare: stored as returned, so reported. */
+  #noteUndeclaredKeys(values: readonly Document[]): void {
+    const declared = this.#declared;
+    if (declared === undefined || this.#tally.undeclaredKeys.size >= 20) return;
+    for (const value of values) {
+      for (const key of undeclaredKeys(declared, value, this.#plan.target.versionField)) this.#tally.undeclaredKeys.add(key);
+    }
   }
 
   /** The `_id` the checkpoint goes after when the last batch was cut at the failure budget (then cleared). */
@@ -70,6 +83,7 @@ export class BatchProcessor {
       const version = this.#plan.target.version;
       await this.#retry(() => archive.keep(batch.writes.map((write) => ({ original: originals.get(idKey(write.id)) as Document, migrated: write.replacement, version }))));
     }
+    this.#noteUndeclaredKeys(batch.writes.map((write) => write.replacement));
     const written = dryRun || batch.writes.length === 0 ? { matched: batch.writes.length, failures: [] } : await this.#writer.write(batch.writes);
     const writeFailures = written.failures.map((failure) =>
       toFailure(this.#plan.definition, this.#plan.target, failure.write.id, failure.write.fromVersion, writeError(failure.code, failure.message)),

@@ -1,11 +1,14 @@
 import type { Collection, Document, Filter } from 'mongodb';
 import { describeId, InvalidOptionError } from '../errors.js';
-import { migrationTarget } from '../migrate/index.js';
+import { migrationTarget, type MigrationTarget } from '../migrate/index.js';
+import type { SchemaDefinition } from '../schema/types.js';
+import { declaredKeys, undeclaredKeys } from '../steps/undeclared.js';
 import { definitionOf } from '../schema/definition.js';
 import { databaseOf } from '../server/index.js';
 import { checkCollection } from './arguments.js';
 import { migrateBatch } from './batch.js';
 import { DEFAULT_BATCH_SIZE, DEFAULT_FAILURES_COLLECTION, DEFAULT_STATE_COLLECTION } from './options.js';
+import { serverPlan } from './server-plan.js';
 import { pageFilter } from './stale.js';
 import { readSweepState, type SweepCheckpoint, type SweepLease, type SweepStateDocument } from './state.js';
 import type { SweepableSchema } from './sweep.js';
@@ -113,6 +116,10 @@ export interface CheckReport {
   readonly sample: 'all' | 'random' | 'first';
   /** Grouped by error, most frequent first. */
   readonly groups: readonly CheckFailureGroup[];
+  /** Top-level keys the migrated documents would keep that the latest schema does not declare (leftovers of a spread, misspellings). */
+  readonly undeclaredKeys: readonly string[];
+  /** The stale versions a sweep can migrate on the server (declarative steps with server forms; `null`: no version field), and why the others cannot. */
+  readonly serverSide: { readonly versions: readonly (number | null)[]; readonly clientOnly: readonly { readonly version: number | null; readonly reason: string }[] };
 }
 
 /** Options of `checkMigration`. @public */
@@ -144,8 +151,11 @@ export async function checkMigration<T extends Document>(collection: Collection<
   const groups = new Map<string, { error: string; message: string; count: number; examples: unknown[] }>();
   let checked = 0;
   let failed = 0;
+  const declared = declaredKeys(definition.entries[definition.latest - definition.first]?.schema as never);
+  const undeclared = new Set<string>();
   const checkPage = async (documents: Document[]): Promise<void> => {
     const result = await migrateBatch(plan, documents);
+    for (const write of result.writes) for (const key of undeclaredKeys(declared, write.replacement, definition.versionField)) undeclared.add(key);
     checked += documents.length;
     failed += result.failures.length;
     for (const failure of result.failures) {
@@ -190,7 +200,14 @@ export async function checkMigration<T extends Document>(collection: Collection<
     failed,
     sample,
     groups: [...groups.values()].sort((a, b) => b.count - a.count),
+    undeclaredKeys: [...undeclared].sort(),
+    serverSide: serverSideOf(definition, target),
   };
+}
+
+function serverSideOf(definition: SchemaDefinition, target: MigrationTarget): CheckReport['serverSide'] {
+  const { plan, clientOnly } = serverPlan(definition, target);
+  return { versions: [...plan.keys()], clientOnly: [...clientOnly].map(([version, reason]) => ({ version, reason })) };
 }
 
 /** A server without `$sample` (FerretDB 1.x answers "not implemented", code 238). */

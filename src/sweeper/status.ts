@@ -50,6 +50,11 @@ export interface SweepReport extends SweepCounts {
   readonly mode: 'client' | 'server';
   /** The stored versions migrated on the server (`null`: documents without a version field). */
   readonly serverVersions: readonly (number | null)[];
+  /**
+   * Top-level keys the migrated documents have (and that were stored) which the target schema does
+   * not declare: usually leftovers of a spread in an upcaster. Server-side batches are not inspected.
+   */
+  readonly undeclaredKeys?: readonly string[];
   /** Set when `status` is `aborted` (and when `locked`: who holds the lease). */
   readonly error?: { readonly name: string; readonly message: string };
 }

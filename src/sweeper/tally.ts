@@ -18,6 +18,8 @@ export class Tally {
   remaining = 0;
   /** The stored versions migrated on the server in this run (the others, if any, on the client). */
   serverVersions: readonly (number | null)[] = [];
+  /** Keys of migrated documents that the target schema does not declare (at most 20 kept). */
+  readonly undeclaredKeys = new Set<string>();
   readonly #options: ResolvedSweepOptions;
   readonly #collection: string;
   readonly #targetVersion: number;
@@ -73,6 +75,7 @@ export class Tally {
       dryRun: this.#options.dryRun,
       mode: this.serverVersions.length === 0 ? 'client' : 'server',
       serverVersions: this.serverVersions,
+      undeclaredKeys: [...this.undeclaredKeys].sort(),
       ...(outcome.error ? { error: outcome.error } : {}),
     };
   }

@@ -1,0 +1,29 @@
+import { expect, it } from 'vitest';
+import { z } from 'zod';
+import { checkMigration, defineSchema, step, sweep } from 'mongo-molt';
+import { useTestDatabase } from './support/database.js';
+
+const { db } = useTestDatabase('undeclared');
+
+const V1 = z.object({ _id: z.string(), full_name: z.string() });
+const V2 = z.object({ _id: z.string(), name: z.string() });
+// A spread keeps full_name, and a typo adds nmae: both would be stored as returned.
+const Leaky = defineSchema('leaky').version(1, V1).version(2, V2, (v1) => ({ ...v1, name: v1.full_name, nmae: 'x' }));
+
+it('molt check and the sweep report list the keys a step keeps that the target schema does not declare', async () => {
+  const users = db.collection<{ _id: string; full_name: string }>('users');
+  await users.insertMany([{ _id: 'a', full_name: 'Ada' }, { _id: 'b', full_name: 'Bob' }]);
+  const check = await checkMigration(users, Leaky);
+  expect(check).toMatchObject({ checked: 2, failed: 0, undeclaredKeys: ['full_name', 'nmae'] });
+  expect(check.serverSide).toEqual({ versions: [], clientOnly: [{ version: null, reason: expect.stringMatching(/is a function/) }, { version: 1, reason: expect.stringMatching(/is a function/) }] });
+  const report = await sweep(users, Leaky, { ratePerSecond: Infinity, pauseMs: 0 });
+  expect(report.undeclaredKeys).toEqual(['full_name', 'nmae']);
+});
+
+it('molt check says which versions a sweep can run on the server', async () => {
+  const Clean = defineSchema('clean').version(1, V1).version(2, V2, [step.rename('full_name', 'name')]);
+  const users = db.collection<{ _id: string; full_name: string }>('clean');
+  await users.insertOne({ _id: 'a', full_name: 'Ada' });
+  const check = await checkMigration(users, Clean);
+  expect(check).toMatchObject({ undeclaredKeys: [], serverSide: { versions: [null, 1], clientOnly: [] } });
+});
