@@ -65,7 +65,7 @@ export function formatStatus(status: MigrationStatus): string {
     `${status.collection} (schema "${status.schema}", latest v${status.latest}, field ${status.versionField})`,
     `  documents   ${formatCount(status.total)}, stale ${formatCount(status.stale)}${percent}`,
     `  versions    ${histogram.length > 0 ? histogram.join('  ') : '(empty)'}`,
-    `  checkpoint  ${checkpoint ? `pass ${checkpoint.pass} ${checkpoint.completedAt ? `complete at ${date(checkpoint.completedAt)}` : `after _id ${formatId(checkpoint.lastId)}`}, v${checkpoint.targetVersion}, migrated ${formatCount(checkpoint.migrated)} this pass, updated ${date(checkpoint.updatedAt)}` : 'none (never swept)'}`,
+    `  checkpoint  ${checkpoint ? `pass ${checkpoint.pass} ${checkpoint.completedAt ? `complete at ${date(checkpoint.completedAt)}` : `after _id ${formatId(checkpoint.lastId)}`}, ${checkpoint.target?.startsWith('down:') ? `down to v${checkpoint.targetVersion} (a reverse sweep)` : `v${checkpoint.targetVersion}`}, migrated ${formatCount(checkpoint.migrated)} this pass, updated ${date(checkpoint.updatedAt)}` : 'none (never swept)'}`,
     `  lease       ${status.lease ? `held by ${status.lease.host} (pid ${status.lease.pid}) until ${date(status.lease.expiresAt)}` : 'free'}`,
     `  failures    ${formatCount(status.failures)}${status.failures > 0 ? ` (molt failures ${status.collection})` : ''}`,
     `  last run    ${lastRun ? `${lastRun.status} at ${date(lastRun.finishedAt)}: migrated ${formatCount(lastRun.migrated)}, failed ${formatCount(lastRun.failed)}, ${formatDuration(lastRun.elapsedMs)}` : 'none'}`,
