@@ -9,6 +9,7 @@ import { MongoClient } from 'mongodb';
 import { resolveServer } from '../scripts/servers.js';
 import { runPeersBench } from './peers.js';
 import { runReadBench } from './read.js';
+import { runRollbackBench } from './rollback.js';
 import { runServerSweepBench } from './server-sweep.js';
 import { runSweepBench } from './sweep.js';
 
@@ -35,6 +36,7 @@ try {
     // 100,000-document sweeps are long: a third of the rounds (at least 3), alternating with the baseline.
     if (wanted('sweep')) await runSweepBench(db, { uri: server.uri, rounds: Math.max(3, Math.round(rounds / 3)) });
     if (wanted('server-sweep')) await runServerSweepBench(db, { rounds });
+    if (wanted('rollback')) await runRollbackBench(db, { rounds });
   } finally {
     await db.dropDatabase();
   }
