@@ -58,9 +58,10 @@ export function migrationTarget(definition: SchemaDefinition, version: number, d
   const includesNull = direction === 'up' ? unversioned <= version : direction === 'down' ? unversioned >= version : true;
   const staleVersions: (number | null)[] = includesNull ? [null, ...versions] : versions;
   const numeric = new Set(versions);
-  // `$eq` alone would also match an array holding the version (MongoDB's array semantics): such a
-  // field is not a version, and an update must not run on it.
-  const atTarget = Object.freeze({ [field]: { $eq: version, $not: { $type: 'array' } } });
+  // The equality alone would also match an array holding the version (MongoDB's array semantics):
+  // such a field is not a version, and an update must not run on it. The equality stays a plain
+  // `{ <vf>: version }`, so that an upsert takes the version from it on every server.
+  const atTarget = Object.freeze({ [field]: version, $nor: [{ [field]: { $type: 'array' } }] });
   return Object.freeze({
     version,
     direction,
@@ -70,7 +71,7 @@ export function migrationTarget(definition: SchemaDefinition, version: number, d
     staleVersions: Object.freeze(staleVersions),
     atTarget,
     // Not `$ne`: that would also skip an array holding the version, which is not at any version.
-    notAtTarget: Object.freeze({ $nor: [atTarget] }),
+    notAtTarget: Object.freeze({ $or: [{ [field]: { $ne: version } }, { [field]: { $type: 'array' } }] }),
     isStaleValue: (stored: unknown) => (stored === null || stored === undefined ? includesNull : typeof stored === 'number' && numeric.has(stored)),
     needsWrite: (raw: Readonly<Record<string, unknown>>) => raw[field] !== version,
     restrictToTarget: (filter: PlainFilter) => andFilters(filter, atTarget),
