@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { defineConfig as fromMain, type SweepReport, type SweepStatus } from 'mongo-molt';
 import { defineConfig, ExitCode, runCli } from 'mongo-molt/cli';
 import { parseCommandLine, parseDuration } from '../src/cli/args.js';
-import { exitCodeOf } from '../src/cli/run.js';
+import { exitCodeOf, progressTotal } from '../src/cli/run.js';
 import { formatDuration, ProgressDisplay, renderProgress } from '../src/cli/progress.js';
 import { Redactor, redactUri } from '../src/cli/redact.js';
 import { mixedUsers, type RawUser } from './fixtures/schemas.js';
@@ -114,5 +114,26 @@ describe('runCli on a terminal (in process)', () => {
     expect(stderr.at(-1)).toBe('\n');
     expect(stderr.join('')).not.toContain('{"level"'); // no JSON logs on a terminal
     expect(stdout.join('')).toMatch(/^users: complete, pass 1, target v3\n {2}migrated 120, skipped 0 \(changed meanwhile\), failed 0, scanned 120\n/);
+  });
+});
+
+describe('--json output', () => {
+  it('prints dates as ISO strings in every command, ObjectIds as relaxed EJSON', async () => {
+    const { toJson } = await import('../src/cli/format.js');
+    const { ObjectId } = await import('mongodb');
+    const at = new Date('2026-11-27T10:00:00.000Z');
+    const id = new ObjectId('64b7f0c2a1b2c3d4e5f60718');
+    expect(JSON.parse(toJson({ failures: [{ lastAt: at, documentId: id, nested: { firstAt: at } }] }))).toEqual({
+      failures: [{ lastAt: '2026-11-27T10:00:00.000Z', documentId: { $oid: '64b7f0c2a1b2c3d4e5f60718' }, nested: { firstAt: '2026-11-27T10:00:00.000Z' } }],
+    });
+  });
+});
+
+describe('the progress total', () => {
+  it('stays the stale count as documents fail (they are scanned, and still stale)', () => {
+    // 100 stale: after a batch of 50 with 10 failures, 40 were migrated and 60 remain (10 of them the failed ones).
+    expect(progressTotal({ scanned: 0, remaining: 100, failed: 0 })).toBe(100);
+    expect(progressTotal({ scanned: 50, remaining: 60, failed: 10 })).toBe(100);
+    expect(progressTotal({ scanned: 100, remaining: 20, failed: 20 })).toBe(100);
   });
 });

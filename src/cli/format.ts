@@ -17,8 +17,21 @@ export function formatId(id: unknown): string {
 }
 
 /** Values as JSON: `_id`s and dates as extended JSON (relaxed), so any BSON type survives. */
+/**
+ * JSON for `--json`: relaxed EJSON (an ObjectId stays recognisable), with every date as an ISO
+ * string, the same in every command (EJSON alone would print `{ "$date": … }`).
+ */
 export function toJson(value: unknown): string {
-  return BSON.EJSON.stringify(value as BSON.Document, undefined, 2, { relaxed: true });
+  return BSON.EJSON.stringify(isoDates(value) as BSON.Document, undefined, 2, { relaxed: true });
+}
+
+function isoDates(value: unknown): unknown {
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return value.map(isoDates);
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, isoDates(item)]));
+  }
+  return value;
 }
 
 function date(value: Date | null | undefined): string {

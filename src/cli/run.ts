@@ -264,7 +264,7 @@ async function sweepCommand(context: CommandContext): Promise<ExitCode> {
         display?.update({
           label: entry.name,
           done: progress.scanned,
-          total: progress.scanned + progress.remaining,
+          total: progressTotal(progress),
           ratePerSecond: progress.ratePerSecond,
           etaMs: progress.etaMs,
           failed: progress.failed,
@@ -303,6 +303,15 @@ function minVersionOf(args: ParsedArgs, entry: MoltCollectionConfig): number {
     throw new UsageError(`${source} is above the latest version of schema "${entry.schema.name}" (v${latest}): pass a version from 1 to ${latest}.`, 'verify');
   }
   return minVersion;
+}
+
+/**
+ * The progress bar's total: what was scanned plus what is left. `remaining` still counts the
+ * documents that failed (they stay stale), which `scanned` already holds: without taking them out
+ * once, the total would grow with every failure.
+ */
+export function progressTotal(progress: { readonly scanned: number; readonly remaining: number; readonly failed: number }): number {
+  return progress.scanned + Math.max(0, progress.remaining - progress.failed);
 }
 
 /** 1 when anything failed (it needs someone), else 3 when anything is partial or locked (the next run goes on), else 0. */
