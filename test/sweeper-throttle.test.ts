@@ -2,6 +2,8 @@ import { MongoNetworkError, MongoServerError } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { backoffDelay, isTransientError, withRetry } from '../src/sweeper/retry.js';
 import { TokenBucket } from '../src/sweeper/token-bucket.js';
+import { Pacer } from '../src/sweeper/pacing.js';
+import { resolveSweepOptions, SWEEP_CLOCK } from '../src/sweeper/options.js';
 import { ManualClock } from './fixtures/manual-clock.js';
 
 describe('TokenBucket', () => {
@@ -23,6 +25,24 @@ describe('TokenBucket', () => {
     clock.time += 10_000;
     expect(bucket.delayFor(100)).toBe(0); // never more than the capacity
     expect(bucket.delayFor(150)).toBeCloseTo(500);
+  });
+
+  it('starts with one batch of tokens, not a second\'s burst, when given its initial tokens', async () => {
+    const clock = new ManualClock();
+    const bucket = new TokenBucket(100, 100, clock, 50);
+    expect(await bucket.take(50)).toBe(0);
+    expect(await bucket.take(50)).toBeCloseTo(500); // a full bucket would have let this through at once
+    expect(clock.time).toBeCloseTo(500);
+  });
+
+  it('a sweep\'s pace: --rate 100 with batches of 50 lets the first batch go, then holds the rate (no burst up front)', async () => {
+    const clock = new ManualClock();
+    const pacer = new Pacer(resolveSweepOptions({ ratePerSecond: 100, batchSize: 50, [SWEEP_CLOCK]: clock }), undefined);
+    await pacer.take(50);
+    expect(clock.time).toBe(0);
+    await pacer.take(50);
+    await pacer.take(50);
+    expect(clock.time).toBeCloseTo(1000); // 150 documents in the first second would be a burst
   });
 
   it('holds at least one batch, and never waits with an infinite rate', async () => {

@@ -16,7 +16,9 @@ export class Pacer {
   constructor(options: ResolvedSweepOptions, log: Logger | undefined) {
     this.#options = options;
     this.#log = log;
-    this.#bucket = new TokenBucket(options.ratePerSecond, Math.max(options.batchSize, options.ratePerSecond), options.clock);
+    // The first batch goes at once; from there the rate holds. A full bucket at the start would let
+    // a whole second's worth through in a burst on top of it.
+    this.#bucket = new TokenBucket(options.ratePerSecond, Math.max(options.batchSize, options.ratePerSecond), options.clock, options.batchSize);
   }
 
   /** Waits for the tokens of `documents` (returns early when the signal aborts). */

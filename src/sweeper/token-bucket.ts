@@ -12,11 +12,12 @@ export class TokenBucket {
   #tokens: number;
   #last: number;
 
-  constructor(ratePerSecond: number, capacity: number, clock: SweepClock) {
+  /** `initialTokens` (default: full): what may go at once before the rate applies. */
+  constructor(ratePerSecond: number, capacity: number, clock: SweepClock, initialTokens = capacity) {
     this.#rate = ratePerSecond;
     this.#capacity = Math.max(capacity, 1);
     this.#clock = clock;
-    this.#tokens = this.#capacity;
+    this.#tokens = Math.min(this.#capacity, Math.max(0, initialTokens));
     this.#last = clock.now();
   }
 
