@@ -49,3 +49,13 @@ describe('molt restore and molt prune', () => {
     expect(since.code).toBe(2);
   });
 });
+
+describe('molt check --round-trip', () => {
+  it('reports the round trip in the JSON report and the summary', async () => {
+    await db.collection('users').insertMany([{ _id: 'rt1', full_name: 'Ada' }] as never[]);
+    const json = await runMolt(['check', 'users', '--config', FIXTURE_CONFIG, '--round-trip', '--json'], { env });
+    expect(JSON.parse(json.stdout)).toMatchObject([{ roundTrip: { checked: expect.any(Number), noDown: expect.any(Number) } }]);
+    const text = await runMolt(['check', 'users', '--config', FIXTURE_CONFIG, '--round-trip'], { env });
+    expect(text.stdout).toMatch(/round trip \(up to v3, down to the stored version\)/);
+  });
+});

@@ -27,3 +27,17 @@ it('molt check says which versions a sweep can run on the server', async () => {
   const check = await checkMigration(users, Clean);
   expect(check).toMatchObject({ undeclaredKeys: [], serverSide: { versions: [null, 1], clientOnly: [] } });
 });
+
+it('molt check --round-trip reports documents that do not come back the same, and chains with no way down', async () => {
+  // v2 keeps the name but drops the nickname going up; its down cannot bring it back.
+  const Lossy = defineSchema('lossy')
+    .version(1, z.object({ _id: z.string(), full_name: z.string(), nick: z.string().optional() }))
+    .version(2, V2, { up: ({ _id, full_name }) => ({ _id, name: full_name }), down: ({ _id, name }) => ({ _id, full_name: name }) });
+  const users = db.collection<{ _id: string; full_name: string; nick?: string }>('lossy');
+  await users.insertMany([{ _id: 'a', full_name: 'Ada' }, { _id: 'b', full_name: 'Bob', nick: 'B' }]);
+  const check = await checkMigration(users, Lossy, { roundTrip: true });
+  expect(check.roundTrip).toEqual({ checked: 2, lossy: 1, noDown: 0, examples: ['b'] });
+  const noDown = await checkMigration(users, Leaky, { roundTrip: true });
+  expect(noDown.roundTrip).toMatchObject({ checked: 2, lossy: 0, noDown: 2 });
+  expect(await users.countDocuments({ schemaVersion: { $exists: true } })).toBe(0); // nothing written
+});

@@ -24,7 +24,7 @@ const PER_COMMAND: Record<Command, OptionSpec> = {
     to: { type: 'string' },
     mode: { type: 'string' },
   },
-  check: { sample: { type: 'string' }, 'batch-size': { type: 'string' } },
+  check: { sample: { type: 'string' }, 'batch-size': { type: 'string' }, 'round-trip': { type: 'boolean' } },
   failures: { limit: { type: 'string' } },
   verify: { 'min-version': { type: 'string', multiple: true }, 'allow-missing': { type: 'boolean' } },
   restore: { since: { type: 'string' }, 'dry-run': { type: 'boolean' } },
@@ -55,6 +55,8 @@ export interface ParsedArgs {
   /** `molt sweep --to k`: a reverse sweep down to version k. */
   readonly to?: number;
   readonly mode?: 'auto' | 'client' | 'server';
+  /** `molt check --round-trip`. */
+  readonly roundTrip?: boolean;
   /** `molt restore --since <ISO date>`. */
   readonly since?: Date;
   /** `--min-version name=N`: for one collection (over `minVersion` and the config's). */
@@ -120,6 +122,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
     if (mode !== 'auto' && mode !== 'client' && mode !== 'server') throw new UsageError(`--mode expects auto, client or server; got "${mode}".`, command);
     args.mode = mode;
   }
+  if (values['round-trip'] === true) args.roundTrip = true;
   const since = flag('since');
   if (since !== undefined) {
     const date = new Date(since);

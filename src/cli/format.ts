@@ -106,6 +106,11 @@ export function formatCheck(report: CheckReport): string {
   if (report.undeclaredKeys.length > 0) {
     lines.push(`  the migrated documents keep keys v${report.targetVersion} does not declare: ${report.undeclaredKeys.join(', ')} (stored as the step returns them: drop them in the upcaster, e.g. ({ old, ...rest }) => ({ ...rest, new: old }))`);
   }
+  if (report.roundTrip) {
+    const { checked, lossy, noDown, examples } = report.roundTrip;
+    lines.push(`  round trip (up to v${report.targetVersion}, down to the stored version): ${formatCount(checked - lossy - noDown)} of ${formatCount(checked)} come back unchanged, ${formatCount(lossy)} lossy, ${formatCount(noDown)} with no way down` +
+      (examples.length > 0 ? `; e.g. ${examples.map(formatId).join(', ')}` : ''));
+  }
   const { versions, clientOnly } = report.serverSide;
   const named = (version: number | null) => (version === null ? 'unversioned' : `v${version}`);
   if (versions.length > 0) lines.push(`  a sweep can run on the server for ${versions.map(named).join(', ')} (where the server runs update pipelines)`);

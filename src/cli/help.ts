@@ -79,6 +79,7 @@ reports the failures grouped by error with example _ids. Writes nothing. Exits 1
 Flags:
       --sample <n>          check a random sample of n stale documents
       --batch-size <n>      documents read per query (default 500)
+      --round-trip          also bring each document back down to its stored version and report lossy steps
 ${COMMON}
 
 Examples:

@@ -328,6 +328,7 @@ async function check(context: CommandContext): Promise<ExitCode> {
     reports.push(await checkMigration(context.db.collection(entry.name), entry.schema, {
       ...(args.sample !== undefined ? { sample: args.sample } : {}),
       ...(args.batchSize !== undefined ? { batchSize: args.batchSize } : {}),
+      ...(args.roundTrip ? { roundTrip: true } : {}),
     }));
   }
   context.out(args.json ? toJson(reports) : reports.map(formatCheck).join('\n\n'));

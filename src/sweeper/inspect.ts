@@ -1,6 +1,7 @@
 import type { Collection, Document, Filter } from 'mongodb';
 import { describeId, InvalidOptionError } from '../errors.js';
-import { migrationTarget, type MigrationTarget } from '../migrate/index.js';
+import { isDeepStrictEqual } from 'node:util';
+import { migrate, migrationTarget, readVersion, type MigrationTarget } from '../migrate/index.js';
 import type { SchemaDefinition } from '../schema/types.js';
 import { declaredKeys, undeclaredKeys } from '../steps/undeclared.js';
 import { definitionOf } from '../schema/definition.js';
@@ -118,6 +119,11 @@ export interface CheckReport {
   readonly groups: readonly CheckFailureGroup[];
   /** Top-level keys the migrated documents would keep that the latest schema does not declare (leftovers of a spread, misspellings). */
   readonly undeclaredKeys: readonly string[];
+  /**
+   * With `roundTrip`: documents migrated up and brought back down to their stored version that did
+   * not come back the same (lossy steps), and those whose chain has no way down.
+   */
+  readonly roundTrip?: { readonly checked: number; readonly lossy: number; readonly noDown: number; readonly examples: readonly unknown[] };
   /** The stale versions a sweep can migrate on the server (declarative steps with server forms; `null`: no version field), and why the others cannot. */
   readonly serverSide: { readonly versions: readonly (number | null)[]; readonly clientOnly: readonly { readonly version: number | null; readonly reason: string }[] };
 }
@@ -128,6 +134,8 @@ export interface CheckOptions {
   readonly sample?: number | undefined;
   /** Documents read per query. Default: 500. */
   readonly batchSize?: number | undefined;
+  /** Also bring each migrated document back down to its stored version and compare (`molt check --round-trip`). */
+  readonly roundTrip?: boolean | undefined;
 }
 
 const EXAMPLES = 5;
@@ -153,7 +161,9 @@ export async function checkMigration<T extends Document>(collection: Collection<
   let failed = 0;
   const declared = declaredKeys(definition.entries[definition.latest - definition.first]?.schema as never);
   const undeclared = new Set<string>();
+  const trip = { checked: 0, lossy: 0, noDown: 0, examples: [] as unknown[] };
   const checkPage = async (documents: Document[]): Promise<void> => {
+    if (options.roundTrip) await roundTrips(definition, documents, trip);
     const result = await migrateBatch(plan, documents);
     for (const write of result.writes) for (const key of undeclaredKeys(declared, write.replacement, definition.versionField)) undeclared.add(key);
     checked += documents.length;
@@ -201,8 +211,34 @@ export async function checkMigration<T extends Document>(collection: Collection<
     sample,
     groups: [...groups.values()].sort((a, b) => b.count - a.count),
     undeclaredKeys: [...undeclared].sort(),
+    ...(options.roundTrip ? { roundTrip: trip } : {}),
     serverSide: serverSideOf(definition, target),
   };
+}
+
+/** Up to the latest and back down to the stored version, compared with the stored document (the version field aside). */
+async function roundTrips(definition: SchemaDefinition, documents: readonly Document[], trip: { checked: number; lossy: number; noDown: number; examples: unknown[] }): Promise<void> {
+  const field = definition.versionField;
+  for (const raw of documents) {
+    let from: number;
+    let up: Document;
+    try {
+      from = readVersion(definition, raw);
+      up = (await migrate(definition, raw, { validate: 'never' })).value;
+    } catch {
+      continue; // a failure of its own, counted by the check itself
+    }
+    trip.checked++;
+    const { [field]: _stored, ...original } = raw;
+    try {
+      const back = (await migrate(definition, { ...up, [field]: definition.latest }, { to: from, validate: 'never' })).value;
+      if (isDeepStrictEqual(back, original)) continue;
+      trip.lossy++;
+    } catch {
+      trip.noDown++;
+    }
+    if (trip.examples.length < EXAMPLES) trip.examples.push(raw._id);
+  }
 }
 
 function serverSideOf(definition: SchemaDefinition, target: MigrationTarget): CheckReport['serverSide'] {
