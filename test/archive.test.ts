@@ -48,3 +48,22 @@ describe('the archive of originals', () => {
     expect(await archive.countDocuments({})).toBe(0);
   });
 });
+
+describe('archiveOnWriteBack', () => {
+  it('keeps the original of every document written back on read; restore brings it back', async () => {
+    const items = db.collection<{ _id: string; [field: string]: unknown }>('lazy');
+    const originals = [{ _id: 'a', name: 'A', legacy: 'x' }, { _id: 'b', name: 'B', legacy: 'y', schemaVersion: 1 }];
+    await items.insertMany(originals.map((doc) => ({ ...doc })));
+    const lazy = versioned(items, Item, { writeBackOnRead: true, archiveOnWriteBack: true, archiveCollection: 'lazy_archive' });
+    expect(await lazy.find({}).sort({ _id: 1 }).toArray()).toEqual([{ _id: 'a', title: 'A' }, { _id: 'b', title: 'B' }]);
+    await lazy.flush();
+    expect(await items.countDocuments({ schemaVersion: 2 })).toBe(2);
+    expect(await db.collection('lazy_archive').countDocuments({})).toBe(2);
+    expect(await restore(items, { archiveCollection: 'lazy_archive' })).toMatchObject({ restored: 2, skipped: 0, missing: 0 });
+    expect(await items.find({}).sort({ _id: 1 }).toArray()).toEqual(originals);
+  });
+
+  it('needs writeBackOnRead', () => {
+    expect(() => versioned(db.collection('lazy'), Item, { archiveOnWriteBack: true })).toThrow(/needs writeBackOnRead/);
+  });
+});

@@ -5,7 +5,7 @@ import type { AnyVersionedSchema } from '../schema/index.js';
 import { definitionOf } from '../schema/definition.js';
 import type { SchemaDefinition } from '../schema/types.js';
 import { DEFAULT_SHADOW_QUEUE_SIZE } from './shadow.js';
-import type { CompareOn } from '../storage/index.js';
+import { DEFAULT_ARCHIVE_COLLECTION, DEFAULT_ARCHIVE_TTL_MS, type CompareOn } from '../storage/index.js';
 
 /**
  * Options of `versioned(collection, schema, options)`; `V` is the schema's versions (`1 | 2 | 3`).
@@ -50,6 +50,15 @@ export interface VersionedCollectionOptions<V extends number = number> {
    * is written. Default: none.
    */
   readonly shadow?: AnyVersionedSchema | undefined;
+  /**
+   * With `writeBackOnRead`: keep each document as it was stored before its write-back in the archive
+   * collection (as `sweep({ archive: true })` does), so that `restore` can put it back. Default: `false`.
+   */
+  readonly archiveOnWriteBack?: boolean | undefined;
+  /** The archive collection. Default: `molt_archive`. */
+  readonly archiveCollection?: string | undefined;
+  /** How long archived originals are kept. Default: 30 days. */
+  readonly archiveTtlMs?: number | undefined;
   /** The share of reads rehearsed with `shadow`, from 0 to 1. Default: 1. */
   readonly shadowRate?: number | undefined;
   /** Sampled documents waiting to be rehearsed, at most; beyond it they are dropped and counted. Default: 1000. */
@@ -83,9 +92,12 @@ export interface ResolvedOptions {
   readonly shadowRate: number;
   readonly shadowQueueSize: number;
   readonly upcastConcurrency: number;
+  readonly archiveOnWriteBack: boolean;
+  readonly archiveCollection: string;
+  readonly archiveTtlMs: number;
 }
 
-const KNOWN_OPTIONS = new Set(['logger', 'writeBackOnRead', 'writeVersion', 'onNewerVersion', 'validate', 'writeBackBatchSize', 'compareOn', 'translateQueries', 'shadow', 'shadowRate', 'shadowQueueSize', 'upcastConcurrency']);
+const KNOWN_OPTIONS = new Set(['logger', 'writeBackOnRead', 'writeVersion', 'onNewerVersion', 'validate', 'writeBackBatchSize', 'compareOn', 'translateQueries', 'shadow', 'shadowRate', 'shadowQueueSize', 'upcastConcurrency', 'archiveOnWriteBack', 'archiveCollection', 'archiveTtlMs']);
 
 export function resolveOptions(definition: SchemaDefinition, options: VersionedCollectionOptions): ResolvedOptions {
   for (const key of Object.keys(options)) {
@@ -149,5 +161,18 @@ export function resolveOptions(definition: SchemaDefinition, options: VersionedC
   if (!Number.isSafeInteger(shadowQueueSize) || shadowQueueSize < 1) {
     throw new InvalidOptionError('shadowQueueSize', `must be a positive integer, got ${String(shadowQueueSize)}.`);
   }
-  return { logger, writeBackOnRead, writeVersion, onNewerVersion, validate, writeBackBatchSize, compareOn, translateQueries, shadow, shadowRate, shadowQueueSize, upcastConcurrency };
+  const archiveOnWriteBack = options.archiveOnWriteBack ?? false;
+  if (typeof archiveOnWriteBack !== 'boolean') throw new InvalidOptionError('archiveOnWriteBack', `must be true or false, got ${JSON.stringify(archiveOnWriteBack)}.`);
+  if (archiveOnWriteBack && !writeBackOnRead) {
+    throw new InvalidOptionError('archiveOnWriteBack', 'archives the originals of write-backs on read: it needs writeBackOnRead: true.');
+  }
+  const archiveCollection = options.archiveCollection ?? DEFAULT_ARCHIVE_COLLECTION;
+  if (typeof archiveCollection !== 'string' || archiveCollection.length === 0 || archiveCollection.includes('$')) {
+    throw new InvalidOptionError('archiveCollection', `must be a collection name, got ${JSON.stringify(archiveCollection)}.`);
+  }
+  const archiveTtlMs = options.archiveTtlMs ?? DEFAULT_ARCHIVE_TTL_MS;
+  if (typeof archiveTtlMs !== 'number' || !Number.isFinite(archiveTtlMs) || archiveTtlMs <= 0) {
+    throw new InvalidOptionError('archiveTtlMs', `must be a positive number of milliseconds, got ${String(archiveTtlMs)}.`);
+  }
+  return { logger, writeBackOnRead, writeVersion, onNewerVersion, validate, writeBackBatchSize, compareOn, translateQueries, shadow, shadowRate, shadowQueueSize, upcastConcurrency, archiveOnWriteBack, archiveCollection, archiveTtlMs };
 }

@@ -1,4 +1,4 @@
-import type { Document } from 'mongodb';
+import { BSON, type Document } from 'mongodb';
 import type { Logger } from 'pino';
 import { isPromiseLike, mapBounded, migrateDocument, migrationTarget, type MigrationResult, type MigrationTarget } from '../migrate/index.js';
 import type { MaybePromise, SchemaDefinition } from '../schema/types.js';
@@ -49,11 +49,13 @@ export class DocumentReader {
     }
     const state = this.#writeBack === undefined ? undefined : readState(raw, this.#target, this.#options.compareOn);
     const pinnedCopy = state !== undefined && this.#needsPinnedWrite(raw, state) ? { ...raw } : undefined;
+    // With archiveOnWriteBack, the document as stored is kept (a deep copy: the migration consumes `raw`).
+    const original = state?.needsWrite && this.#options.archiveOnWriteBack ? BSON.deserialize(BSON.serialize(raw)) : undefined;
     const result = migrateDocument(this.#definition, raw, this.#migrateOptions, true);
     if (isPromiseLike<MigrationResult<Document>>(result)) {
-      return result.then((settled) => this.#afterMigration(settled, state, pinnedCopy));
+      return result.then((settled) => this.#afterMigration(settled, state, pinnedCopy, original));
     }
-    return this.#afterMigration(result, state, pinnedCopy);
+    return this.#afterMigration(result, state, pinnedCopy, original);
   }
 
   /** Reads many, at most `upcastConcurrency` async upcasts at once; stays synchronous when every document does. */
@@ -67,16 +69,16 @@ export class DocumentReader {
     return (storedVersion(raw, this.#definition.versionField) ?? this.#definition.unversioned) <= this.#options.writeVersion;
   }
 
-  async #pinnedWriteBack(state: ReadState, raw: Document): Promise<void> {
+  async #pinnedWriteBack(state: ReadState, raw: Document, original: Document | undefined): Promise<void> {
     try {
       const atWriteVersion = await migrateDocument(this.#definition, raw, { to: this.#target.version, validate: 'migrated' }, true);
-      this.#writeBack?.enqueue(storedWrite(state, atWriteVersion.value, this.#target));
+      this.#writeBack?.enqueue(storedWrite(state, atWriteVersion.value, this.#target), original);
     } catch (error) {
       this.#logger?.error({ err: error, _id: state.id }, 'mongo-molt: cannot write back at the pinned write version');
     }
   }
 
-  #afterMigration(result: MigrationResult<Document>, state: ReadState | undefined, pinnedCopy: Document | undefined): Document {
+  #afterMigration(result: MigrationResult<Document>, state: ReadState | undefined, pinnedCopy: Document | undefined, original: Document | undefined): Document {
     if (result.changed) {
       this.#stats.migratedOnRead++;
       if (this.#logger?.isLevelEnabled('debug')) {
@@ -85,9 +87,9 @@ export class DocumentReader {
     }
     if (state !== undefined && state.needsWrite) {
       if (pinnedCopy !== undefined) {
-        void this.#pinnedWriteBack(state, pinnedCopy);
+        void this.#pinnedWriteBack(state, pinnedCopy, original);
       } else if (!this.#pinned && result.toVersion === this.#target.version) {
-        this.#writeBack?.enqueue(storedWrite(state, result.value, this.#target));
+        this.#writeBack?.enqueue(storedWrite(state, result.value, this.#target), original);
       }
     }
     return result.value;

@@ -31,7 +31,7 @@ import type { AnyVersionedSchema, Infer, VersionOf } from '../schema/index.js';
 import { definitionOf } from '../schema/definition.js';
 import type { SchemaDefinition } from '../schema/types.js';
 import { databaseOf, serverCapabilities } from '../server/index.js';
-import { BulkWriter } from '../storage/index.js';
+import { Archive, BulkWriter } from '../storage/index.js';
 import { VersionedCursor } from './cursor.js';
 import { distinctLatest } from './distinct.js';
 import { resolveOptions, type ResolvedOptions, type VersionedCollectionOptions } from './options.js';
@@ -88,7 +88,9 @@ export class VersionedCollection<T extends Document> {
     const { logger, writeBackBatchSize } = this.#options;
     // One writer for write-backs and update-time migration, within the server's bulk limit.
     const writer = new BulkWriter(collection, { capabilities: () => serverCapabilities(databaseOf(collection)), log: logger });
-    this.#writeBack = this.#options.writeBackOnRead ? new WriteBackQueue(writer, writeBackBatchSize, logger, this.#stats) : undefined;
+    const { archiveOnWriteBack, archiveCollection, archiveTtlMs, writeVersion } = this.#options;
+    const archive = archiveOnWriteBack ? { archive: new Archive(databaseOf(collection), archiveCollection, collection.collectionName, archiveTtlMs), version: writeVersion } : undefined;
+    this.#writeBack = this.#options.writeBackOnRead ? new WriteBackQueue(writer, writeBackBatchSize, logger, this.#stats, archive) : undefined;
     const { shadow, shadowRate, shadowQueueSize } = this.#options;
     this.#shadow = shadow === undefined ? undefined : new ShadowReader(this.#definition, shadow, { rate: shadowRate, maxQueue: shadowQueueSize, logger });
     this.#reader = new DocumentReader(this.#definition, this.#options, this.#writeBack, this.#stats, this.#shadow);

@@ -1,7 +1,7 @@
 import type { ShadowStats } from './shadow.js';
-import { BSON } from 'mongodb';
+import { BSON, type Document } from 'mongodb';
 import type { Logger } from 'pino';
-import type { BulkWriter, StoredWrite } from '../storage/index.js';
+import type { Archive, BulkWriter, StoredWrite } from '../storage/index.js';
 
 /** Counters of what the wrapper did on its own: migrations on read and their write-backs. @public */
 export interface WriteBackStats {
@@ -42,11 +42,17 @@ export class WriteBackQueue {
   /** Keys (the compare-and-swap filter as BSON) of the writes queued or in flight: a second read of the same stale document adds no write, and no lost race. */
   readonly #queued = new Set<string>();
   #pending: StoredWrite[] = [];
+  /** With an archive: the original of each pending write, by its queue key. */
+  readonly #originals = new Map<string, Document>();
   #scheduled = false;
   readonly #stats: MutableStats;
+  readonly #archive: Archive | undefined;
+  readonly #targetVersion: number;
 
-  constructor(writer: BulkWriter, batchSize: number, logger: Logger | undefined, stats: MutableStats) {
+  constructor(writer: BulkWriter, batchSize: number, logger: Logger | undefined, stats: MutableStats, archive?: { archive: Archive; version: number }) {
     this.#stats = stats;
+    this.#archive = archive?.archive;
+    this.#targetVersion = archive?.version ?? 0;
     this.#writer = writer;
     this.#batchSize = batchSize;
     this.#logger = logger;
@@ -56,13 +62,14 @@ export class WriteBackQueue {
    * Queues a compare-and-swap write. The replacement is copied now (through BSON), so the app may
    * change the object it was handed.
    */
-  enqueue(write: StoredWrite): void {
+  enqueue(write: StoredWrite, original?: Document): void {
     const key = queueKey(write);
     if (this.#queued.has(key)) {
       this.#stats.alreadyQueued++;
       return;
     }
     this.#queued.add(key);
+    if (this.#archive && original !== undefined) this.#originals.set(key, original);
     const replacement = BSON.deserialize(BSON.serialize(write.replacement));
     this.#pending.push({ ...write, replacement });
     if (this.#pending.length >= this.#batchSize) {
@@ -88,13 +95,24 @@ export class WriteBackQueue {
     this.#pending = [];
     const sending = this.#write(batch).finally(() => {
       this.#inFlight.delete(sending);
-      for (const write of batch) this.#queued.delete(queueKey(write));
+      for (const write of batch) {
+        this.#queued.delete(queueKey(write));
+        this.#originals.delete(queueKey(write));
+      }
     });
     this.#inFlight.add(sending);
   }
 
   async #write(batch: readonly StoredWrite[]): Promise<void> {
     try {
+      if (this.#archive) {
+        // The originals first: a write-back is never stored without its original archived.
+        const entries = batch.flatMap((write) => {
+          const original = this.#originals.get(queueKey(write));
+          return original === undefined ? [] : [{ original, migrated: write.replacement, version: this.#targetVersion }];
+        });
+        await this.#archive.keep(entries);
+      }
       const outcome = await this.#writer.write(batch);
       this.#stats.writtenBack += outcome.matched;
       this.#stats.writeBackErrors += outcome.failures.length;
