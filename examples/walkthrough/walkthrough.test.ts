@@ -5,12 +5,12 @@ import { itWithLargeBulkWrites } from '../support/server.js';
 
 const database = useTestDatabase('examples_walkthrough');
 
-itWithLargeBulkWrites('walks expand -> switch -> migrate -> contract and prints each step', async () => {
+itWithLargeBulkWrites('walks expand -> switch -> migrate -> roll back and forward -> contract and prints each step', async () => {
   const walk = await run(['examples/walkthrough/walkthrough.ts'], { MONGODB_URI: database.uri, MOLT_DB: database.db.databaseName }, 90_000);
   expect(walk.stderr).toBe('');
   expect(walk.code).toBe(0);
   const out = walk.stdout;
-  expect(out.match(/── Step \d/g)).toHaveLength(5);
+  expect(out.match(/── Step \d/g)).toHaveLength(6);
   // Expand: release 3 writes v2 (the downcaster joins the name), release 2 reads it.
   expect(out).toMatch(/release 3 inserts new-1, stored as\s+\{.*"display_name":"Barbara Liskov","schemaVersion":2\}/);
   expect(out).toMatch(/release 2 reads new-1 as\s+\{.*"display_name":"Barbara Liskov"\}/);
@@ -25,6 +25,10 @@ itWithLargeBulkWrites('walks expand -> switch -> migrate -> contract and prints 
   expect(out).toContain('migrated 2,000, skipped 0 (changed meanwhile), failed 0');
   expect(out).toMatch(/users: ok, every document is at v3 or above\n\s+\(exit 0\)/);
   expect(out).toContain('stored: v3: 2002');
+  // The escape hatch: down to v2 (release 2 reads everything again), then forward again.
+  expect(out).toMatch(/molt sweep users --to 2\n[\s\S]*?target v2[\s\S]*?\(exit 0\)/);
+  expect(out).toContain('stored: v2: 2002');
+  expect(out).toMatch(/release 2 reads new-2 as\s+\{.*"email":"edsger@example.org".*"display_name":"Edsger Dijkstra"/);
   // Contract: no upcasters left; the gate catches a straggler.
   expect(out).toContain('release 4 reads all 2002 users without an upcaster');
   expect(out).toContain('release 4 would read InvalidVersionError');

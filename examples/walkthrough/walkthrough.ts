@@ -1,6 +1,6 @@
 /**
- * The zero-downtime schema change, step by step, on one collection: expand, switch, migrate,
- * contract. Release 2 of an app stores users as `{ display_name, email }`; release 3 splits the
+ * The zero-downtime schema change, step by step, on one collection: expand, switch, migrate, the
+ * escape hatch (roll back, then forward again), contract. Release 2 of an app stores users as `{ display_name, email }`; release 3 splits the
  * name into `name.given` and `name.family` (schemas/users.ts). Old and new code run side by side
  * during the rolling deploy; nothing stops, nothing breaks.
  *
@@ -97,6 +97,16 @@ try {
   await molt('check', 'users');
   await molt('sweep', 'users');
   await molt('verify', 'users', '--min-version', '3');
+  say(`stored: ${await histogram(raw, User)}`);
+
+  step('the escape hatch: roll back to v2, then forward again', 'Say release 3 turns out bad after the sweep. Pin its writes at v2 (release 2 can read them), sweep every document down to v2 through the downcaster, and release 2 can be deployed again. Once fixed, sweep forward.');
+  const release3Pinned = versioned(db.collection('users'), User, { writeVersion: 2 });
+  await release3Pinned.updateOne({ _id: 'new-2' }, { $set: { email: 'edsger@example.org' } });
+  say('release 3, pinned at v2 again, updates new-2 (stored at v2)');
+  await molt('sweep', 'users', '--to', '2');
+  say(`stored: ${await histogram(raw, User)}`);
+  show('release 2 reads new-2 as', await release2.findOne({ _id: 'new-2' }));
+  await molt('sweep', 'users');
   say(`stored: ${await histogram(raw, User)}`);
 
   step('contract: retire the upcasters from v1 and v2', "With the gate green, release 4 defines users from v3 on: UserV1, UserV2 and both upcasters can be deleted. 'unversioned: 3' because a schema starts at 1 or at its unversioned version.");
