@@ -7,6 +7,8 @@ import { useTestDatabase } from './support/database.js';
 const { db } = useTestDatabase('sweeper_modes');
 const { updatePipelines, kind } = inject('serverFeatures');
 const fast = { ratePerSecond: Infinity, pauseMs: 0 } as const;
+if (!updatePipelines) process.stderr.write(`[skipped] "store exactly what a client-side sweep stores": ${kind} has no update pipelines, so sweeps run on the client there\n`);
+if (updatePipelines) process.stderr.write(`[skipped] "mode server stops with a clear error where the server has no update pipelines": ${kind} runs update pipelines\n`);
 
 const V1 = z.object({ _id: z.string(), full_name: z.string(), price: z.string() });
 const V2 = z.object({ _id: z.string(), display_name: z.string().min(1), email: z.string().nullable(), priceCents: z.number().int() });

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { InvalidOptionError } from '../errors.js';
-import { DEFAULT_ON_NEWER_VERSION, DEFAULT_UPCAST_CONCURRENCY, DEFAULT_VALIDATE, type OnNewerVersion, type ValidateMode } from '../migrate/index.js';
+import { DEFAULT_ON_NEWER_VERSION, DEFAULT_UPCAST_CONCURRENCY, DEFAULT_VALIDATE, missingDowncaster, type OnNewerVersion, type ValidateMode } from '../migrate/index.js';
 import type { AnyVersionedSchema } from '../schema/index.js';
 import { definitionOf } from '../schema/definition.js';
 import type { SchemaDefinition } from '../schema/types.js';
@@ -109,13 +109,12 @@ export function resolveOptions(definition: SchemaDefinition, options: VersionedC
   if (!Number.isSafeInteger(writeVersion) || writeVersion < definition.first || writeVersion > definition.latest) {
     throw new InvalidOptionError('writeVersion', `must be a version of schema "${definition.name}" (${definition.first}..${definition.latest}), got ${JSON.stringify(writeVersion)}.`);
   }
-  for (let version = definition.latest; version > writeVersion; version--) {
-    if (definition.entries[version - definition.first]?.down === undefined) {
-      throw new InvalidOptionError(
-        'writeVersion',
-        `pins writes at version ${writeVersion}, but schema "${definition.name}" has no downcaster from version ${version} to ${version - 1}: give .version(${version}, schema, { up, down }), or pin a version the chain can reach.`,
-      );
-    }
+  const version = missingDowncaster(definition, writeVersion);
+  if (version !== undefined) {
+    throw new InvalidOptionError(
+      'writeVersion',
+      `pins writes at version ${writeVersion}, but schema "${definition.name}" has no downcaster from version ${version} to ${version - 1}: give .version(${version}, schema, { up, down }), or pin a version the chain can reach.`,
+    );
   }
   const validate = options.validate ?? DEFAULT_VALIDATE;
   if (!['always', 'migrated', 'never'].includes(validate)) {

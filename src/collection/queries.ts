@@ -8,7 +8,7 @@ import type { Document, Filter, Sort } from 'mongodb';
 import { InvalidOptionError } from '../errors.js';
 import type { SchemaDefinition } from '../schema/types.js';
 import { fieldSchema } from '../steps/check.js';
-import { checkSort, translateFilter, translateFilterAt, type TranslationChain } from '../translate/index.js';
+import { checkSort, fieldPaths, translateFilter, translateFilterAt, type TranslationChain } from '../translate/index.js';
 
 /** A filter as the server sees it: over stored documents of every version, and at the write version. */
 export interface QueryFilters {
@@ -59,11 +59,10 @@ export class QueryPlanner {
    * one an upcaster keeps on purpose: it is left to the server.)
    */
   #checkFields(filter: Record<string, unknown>): void {
-    const schemas = this.#definition.entries.map((entry) => entry.schema);
-    const latest = schemas.at(-1);
+    const latest = this.#definition.entries.at(-1)?.schema;
     if (latest === undefined) return;
     for (const path of fieldPaths(filter)) {
-      if (path === '_id' || path.startsWith('_id.') || path === this.#definition.versionField) continue;
+      if (path.startsWith('$') || path === '_id' || path.startsWith('_id.') || path === this.#definition.versionField) continue;
       if (fieldSchema(latest, path) !== 'absent') continue;
       const older = this.#definition.entries.find((entry) => !['absent', 'unknown'].includes(fieldSchema(entry.schema, path) as string));
       if (older === undefined) continue;
@@ -91,19 +90,6 @@ function translationChain(definition: SchemaDefinition): TranslationChain {
 /** Whether the schema has a declarative step (query translation is on by default then). */
 export function hasDeclarativeSteps(definition: SchemaDefinition): boolean {
   return definition.entries.some((entry) => entry.up?.kind === 'declarative');
-}
-
-/** Every field path a filter names, through $and/$or/$nor. */
-function fieldPaths(filter: Record<string, unknown>): string[] {
-  const paths: string[] = [];
-  for (const [key, value] of Object.entries(filter)) {
-    if ((key === '$and' || key === '$or' || key === '$nor') && Array.isArray(value)) {
-      for (const sub of value) if (typeof sub === 'object' && sub !== null) paths.push(...fieldPaths(sub as Record<string, unknown>));
-    } else if (!key.startsWith('$')) {
-      paths.push(key);
-    }
-  }
-  return paths;
 }
 
 function normalizeSort(sort: Sort): Record<string, unknown> {

@@ -10,7 +10,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { BSON, type Document } from 'mongodb';
 import type { Logger } from 'pino';
 import { describeError } from '../errors.js';
-import { migrateDocument } from '../migrate/index.js';
+import { migrateDocument, missingDowncaster } from '../migrate/index.js';
 import type { SchemaDefinition } from '../schema/types.js';
 
 /** What shadow reads found so far. @public */
@@ -47,7 +47,7 @@ export class ShadowReader {
     this.#rate = options.rate;
     this.#maxQueue = options.maxQueue;
     this.#logger = options.logger;
-    this.#roundTrip = next.latest > current.latest && hasDowncastersTo(next, current.latest);
+    this.#roundTrip = next.latest > current.latest && missingDowncaster(next, current.latest) === undefined;
   }
 
   /** Samples a raw document as read (before it is migrated in place). Never throws, never waits. */
@@ -110,11 +110,4 @@ export class ShadowReader {
     }
     this.stats.passed++;
   }
-}
-
-function hasDowncastersTo(definition: SchemaDefinition, version: number): boolean {
-  for (let above = definition.latest; above > version; above--) {
-    if (definition.entries[above - definition.first]?.down === undefined) return false;
-  }
-  return true;
 }

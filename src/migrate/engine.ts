@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { InvalidOptionError, NewerVersionError, UpcastError } from '../errors.js';
+import { describeId, InvalidOptionError, NewerVersionError, UpcastError } from '../errors.js';
 import type { MaybePromise, SchemaDefinition } from '../schema/types.js';
 import { compiledChain, type CompiledStep } from './compile.js';
 import { DEFAULT_ON_NEWER_VERSION, DEFAULT_VALIDATE, type OnNewerVersion, type ValidateMode } from './modes.js';
@@ -70,7 +70,7 @@ export function migrateDocument(
     if (id !== undefined && migrated._id !== id && !isDeepStrictEqual(migrated._id, id)) {
       throw new UpcastError({
         schemaName: definition.name, _id: id, fromVersion, toVersion: target,
-        reason: `a step changed _id (to ${String(describeIdValue(migrated._id))}); steps must keep the document's _id`,
+        reason: `a step changed _id (to ${describeId(migrated._id)}); steps must keep the document's _id`,
       });
     }
     const result = { value: migrated, fromVersion, toVersion: target, changed: true };
@@ -104,14 +104,6 @@ export function migrateSync(definition: SchemaDefinition, raw: unknown, options?
     });
   }
   return result;
-}
-
-function describeIdValue(value: unknown): string {
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
 }
 
 const READ_ACTION = 'The stored document was left unchanged; fix the upcaster or the document (molt check lists such documents).';

@@ -2,7 +2,7 @@ export { migrate, migrateSync, migrateDocument, isPromiseLike, type MigrateOptio
 export { readVersion } from './read-version.js';
 export { validateVersion } from './validate.js';
 export { compiledChain, compileStep, type CompiledChain, type CompiledStep } from './compile.js';
-export { andFilters, migrationTarget, type Direction, type MigrationTarget, type PlainFilter } from './target.js';
+export { andFilters, migrationTarget, missingDowncaster, type Direction, type MigrationTarget, type PlainFilter } from './target.js';
 export {
   DEFAULT_ON_NEWER_VERSION,
   DEFAULT_VALIDATE,

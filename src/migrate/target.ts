@@ -88,3 +88,15 @@ export function andFilters(a: PlainFilter, b: PlainFilter): PlainFilter {
   }
   return { ...a, ...b };
 }
+
+/**
+ * The first version (from the latest down) without a downcaster on the way to `version`, or
+ * `undefined` when the chain can go all the way down: one check for pinned writes, reverse sweeps
+ * and shadow round trips.
+ */
+export function missingDowncaster(definition: SchemaDefinition, version: number): number | undefined {
+  for (let above = definition.latest; above > version; above--) {
+    if (definition.entries[above - definition.first]?.down === undefined) return above;
+  }
+  return undefined;
+}

@@ -8,6 +8,10 @@ import type { Collection, Db, Document, Filter } from 'mongodb';
 import { InvalidOptionError } from '../errors.js';
 import { databaseOf } from '../server/index.js';
 import { DEFAULT_ARCHIVE_COLLECTION, fingerprint, type ArchiveEntry } from '../storage/index.js';
+import { idKey } from './failures.js';
+
+/** Archive entries restored per page (one query reads their documents). */
+const RESTORE_PAGE = 500;
 
 /** Options of `restore`. @public */
 export interface RestoreOptions {
@@ -55,25 +59,37 @@ export async function restore<T extends Document>(collection: Collection<T>, opt
     skipped++;
     if (skippedIds.length < 10) skippedIds.push(id);
   };
-  for await (const entry of archive.find(filter).sort({ _id: 1 })) {
-    const current = await raw.findOne({ _id: entry.documentId } as Filter<Document>);
-    if (current === null) {
+  const restoreOne = async (entry: ArchiveEntry, current: Document | undefined): Promise<void> => {
+    if (current === undefined) {
       missing++;
-      continue;
+      return;
     }
     if (fingerprint(current) !== entry.migratedFingerprint) {
       skip(entry.documentId);
-      continue;
+      return;
     }
     if (options.dryRun) {
       restored++;
-      continue;
+      return;
     }
     // The whole document as read: any change between this read and the write makes it miss.
     const result = await raw.replaceOne(current as Filter<Document>, entry.original);
     if (result.matchedCount === 1) restored++;
     else skip(entry.documentId);
+  };
+  // A page of archive entries, then their documents in one query (not one read per document).
+  let page: ArchiveEntry[] = [];
+  const flush = async (): Promise<void> => {
+    const found = await raw.find({ _id: { $in: page.map((entry) => entry.documentId) } } as Filter<Document>).toArray();
+    const byId = new Map(found.map((doc) => [idKey(doc._id), doc]));
+    for (const entry of page) await restoreOne(entry, byId.get(idKey(entry.documentId)));
+    page = [];
+  };
+  for await (const entry of archive.find(filter).sort({ _id: 1 })) {
+    page.push(entry);
+    if (page.length >= RESTORE_PAGE) await flush();
   }
+  if (page.length > 0) await flush();
   return { collection: raw.collectionName, restored, skipped, missing, skippedIds, dryRun: options.dryRun === true };
 }
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Collection, Document } from 'mongodb';
 import { describeError, InvalidOptionError } from '../errors.js';
-import { migrationTarget, type MigrationTarget } from '../migrate/index.js';
+import { migrationTarget, missingDowncaster, type MigrationTarget } from '../migrate/index.js';
 import { definitionOf } from '../schema/definition.js';
 import type { AnyVersionedSchema } from '../schema/index.js';
 import type { SchemaDefinition } from '../schema/types.js';
@@ -62,14 +62,13 @@ function sweepTarget(definition: SchemaDefinition, to: number | undefined): Migr
   if (version < definition.first || version > definition.latest) {
     throw new InvalidOptionError('to', `must be a version of schema "${definition.name}" (${definition.first}..${definition.latest}), got ${version}.`);
   }
-  for (let above = definition.latest; above > version; above--) {
-    if (definition.entries[above - definition.first]?.down === undefined) {
-      throw new InvalidOptionError(
-        'to',
-        `a reverse sweep to version ${version} needs a downcaster for every step above it, and schema "${definition.name}" has none from version ${above} to ${above - 1}: ` +
-          `give .version(${above}, schema, { up, down }) (or invertible declarative steps). Nothing was read or written.`,
-      );
-    }
+  const above = missingDowncaster(definition, version);
+  if (above !== undefined) {
+    throw new InvalidOptionError(
+      'to',
+      `a reverse sweep to version ${version} needs a downcaster for every step above it, and schema "${definition.name}" has none from version ${above} to ${above - 1}: ` +
+        `give .version(${above}, schema, { up, down }) (or invertible declarative steps). Nothing was read or written.`,
+    );
   }
   return migrationTarget(definition, version, version < definition.latest ? 'down' : 'up');
 }

@@ -1,2 +1,2 @@
 export type { Filter, TranslationChain, TranslationStep } from './chain.js';
-export { checkSort, translateFilter, translateFilterAt } from './translate-filter.js';
+export { checkSort, fieldPaths, translateFilter, translateFilterAt } from './translate-filter.js';

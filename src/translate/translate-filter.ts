@@ -112,13 +112,15 @@ function backOne(s: DeclarativeStep, filter: Filter): Translated {
   return and(parts);
 }
 
-/** Every field path a filter names, through $and/$or/$nor. */
-function fieldPaths(filter: Filter): string[] {
+/** Every key a filter names through $and/$or/$nor: field paths, and top-level operators such as `$expr`. */
+export function fieldPaths(filter: Filter): string[] {
   const paths: string[] = [];
   for (const [key, value] of Object.entries(filter)) {
-    if ((key === '$and' || key === '$or' || key === '$nor') && Array.isArray(value)) paths.push(...value.flatMap((sub: unknown) => fieldPaths(sub as Filter)));
-    else if (key === '$comment') continue;
-    else paths.push(key);
+    if ((key === '$and' || key === '$or' || key === '$nor') && Array.isArray(value)) {
+      for (const sub of value) if (typeof sub === 'object' && sub !== null) paths.push(...fieldPaths(sub as Filter));
+    } else if (key !== '$comment') {
+      paths.push(key);
+    }
   }
   return paths;
 }
