@@ -1,6 +1,6 @@
 import { BSON, type Document } from 'mongodb';
 import { DocumentTooLargeError, InvalidOptionError } from '../errors.js';
-import { isPromiseLike, migrateDocument, validateVersion } from '../migrate/index.js';
+import { migrateDocument, validateVersion } from '../migrate/index.js';
 import type { SchemaDefinition } from '../schema/types.js';
 import { stampVersion } from '../storage/index.js';
 
@@ -33,17 +33,16 @@ async function stored(definition: SchemaDefinition, writeVersion: number, doc: u
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     throw new InvalidOptionError('document', `a write expects a document (a plain object), got ${doc === null ? 'null' : Array.isArray(doc) ? 'an array' : typeof doc}.`);
   }
-  const { [definition.versionField]: _ignored, ...value } = doc as Document;
-  const id: unknown = value._id;
-  const latestCheck = validateVersion(definition, definition.latest, value, id, WRITE_ACTION, isReplacement);
-  if (isPromiseLike(latestCheck)) await latestCheck;
+  const { [definition.versionField]: _ignored, ...given } = doc as Document;
+  const id: unknown = given._id;
+  // The latest shape with its defaults filled in: what reads will hand out.
+  const value = await validateVersion(definition, definition.latest, given, id, WRITE_ACTION, isReplacement);
   if (writeVersion === definition.latest) return stampVersion(value, definition.versionField, writeVersion);
   // Down without validation, then one check at the pinned version that, like the latest one,
   // allows a replacement without `_id` (the stored one is kept).
   const down = await migrateDocument(definition, stampVersion(value, definition.versionField, definition.latest), { to: writeVersion, validate: 'never' }, false);
   // A downcaster's `_id: undefined` must not replace the stored `_id`.
   if (isReplacement && id === undefined) delete down.value._id;
-  const pinnedCheck = validateVersion(definition, writeVersion, down.value, id, WRITE_ACTION, isReplacement);
-  if (isPromiseLike(pinnedCheck)) await pinnedCheck;
-  return stampVersion(down.value, definition.versionField, writeVersion);
+  const pinned = await validateVersion(definition, writeVersion, down.value, id, WRITE_ACTION, isReplacement);
+  return stampVersion(pinned, definition.versionField, writeVersion);
 }

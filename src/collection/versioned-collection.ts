@@ -27,7 +27,9 @@ import type {
 } from 'mongodb';
 import { InvalidOptionError, NewerVersionError } from '../errors.js';
 import { andFilters } from '../migrate/index.js';
-import type { AnyVersionedSchema, Infer, VersionOf } from '../schema/index.js';
+import type { z } from 'zod';
+import type { AnyVersionedSchema, Infer, VersionedSchema, VersionOf } from '../schema/index.js';
+import type { OutputAt } from '../schema/version-types.js';
 import { definitionOf } from '../schema/definition.js';
 import type { SchemaDefinition } from '../schema/types.js';
 import { databaseOf, serverCapabilities } from '../server/index.js';
@@ -60,9 +62,12 @@ import { createStats, WriteBackQueue, type MutableStats, type WriteBackStats } f
 /**
  * A MongoDB collection whose documents are always handed out at the latest version of a schema
  * and written at the write version. Method names, arguments and options are the driver's.
+ * `T` is the document read (the latest version's output), `W` what inserts and replacements take
+ * (its input: `.default()` fields may be left out, they are filled in), `U` the shape update
+ * operators run on (the write version's: the latest unless writes are pinned).
  * @public
  */
-export class VersionedCollection<T extends Document> {
+export class VersionedCollection<T extends Document, W extends Document = T, U extends Document = T> {
   /** The driver's collection, for what the wrapper does not cover (aggregate, indexes). No upcasting. */
   readonly collection: Collection<Document>;
   /** The schema documents are read and written with. */
@@ -167,7 +172,7 @@ export class VersionedCollection<T extends Document> {
   // --- writes ------------------------------------------------------------------------------
 
   /** As `Collection.insertOne`; the document is validated and stored at the write version. */
-  async insertOne(doc: OptionalUnlessRequiredId<T>, options: InsertOneOptions = {}): Promise<InsertOneResult<T>> {
+  async insertOne(doc: OptionalUnlessRequiredId<W>, options: InsertOneOptions = {}): Promise<InsertOneResult<T>> {
     const stored = await this.#prepareWrite(doc);
     const result = await this.collection.insertOne(stored, options);
     adoptId(doc, stored);
@@ -175,7 +180,7 @@ export class VersionedCollection<T extends Document> {
   }
 
   /** As `Collection.insertMany`; every document is validated first: an invalid one means none is written. */
-  async insertMany(docs: readonly OptionalUnlessRequiredId<T>[], options: BulkWriteOptions = {}): Promise<InsertManyResult<T>> {
+  async insertMany(docs: readonly OptionalUnlessRequiredId<W>[], options: BulkWriteOptions = {}): Promise<InsertManyResult<T>> {
     if (!Array.isArray(docs)) throw new InvalidOptionError('docs', 'insertMany expects an array of documents.');
     const stored = await Promise.all(docs.map((doc) => this.#prepareWrite(doc)));
     const result = await this.collection.insertMany(stored, options);
@@ -184,7 +189,7 @@ export class VersionedCollection<T extends Document> {
   }
 
   /** As `Collection.replaceOne`; the replacement is validated and stored at the write version. */
-  async replaceOne(filter: VersionedFilter<T>, replacement: WithoutId<T>, options: ReplaceOptions = {}): Promise<UpdateResult<T>> {
+  async replaceOne(filter: VersionedFilter<T>, replacement: WithoutId<W>, options: ReplaceOptions = {}): Promise<UpdateResult<T>> {
     const base = this.#stored(filter);
     const stored = await this.#prepareWrite(replacement, true);
     const result = await this.#refuseNewer(base, () => this.collection.replaceOne(andFilters(base, this.#notNewer) as Filter<Document>, stored, options));
@@ -196,7 +201,7 @@ export class VersionedCollection<T extends Document> {
    * As `Collection.updateOne`. The document the update touches is migrated first if it is stale
    * (with compare-and-swap); the operators then run only on a document at the write version.
    */
-  async updateOne(filter: VersionedFilter<T>, update: VersionedUpdateOrPipeline<T>, options: VersionedUpdateOptions<T> = {}): Promise<UpdateResult<T>> {
+  async updateOne(filter: VersionedFilter<T>, update: VersionedUpdateOrPipeline<U>, options: VersionedUpdateOptions<T> = {}): Promise<UpdateResult<T>> {
     if (options.sort !== undefined) this.#queries.sort(options.sort as Sort);
     return (await this.#updates.updateOne(this.#queries.filter(filter as Filter<Document>), update as UpdateFilter<Document>, options as UpdateOptions & { sort?: Sort })) as UpdateResult<T>;
   }
@@ -205,23 +210,23 @@ export class VersionedCollection<T extends Document> {
    * As `Collection.updateMany`: migrates every stale match, updates the documents at the write
    * version, then repeats for documents that turned up stale meanwhile (written by older code).
    */
-  async updateMany(filter: VersionedFilter<T>, update: VersionedUpdateOrPipeline<T>, options: UpdateOptions = {}): Promise<UpdateResult<T>> {
+  async updateMany(filter: VersionedFilter<T>, update: VersionedUpdateOrPipeline<U>, options: UpdateOptions = {}): Promise<UpdateResult<T>> {
     return (await this.#updates.updateMany(this.#queries.filter(filter as Filter<Document>), update as UpdateFilter<Document>, options)) as UpdateResult<T>;
   }
 
   /** As `Collection.findOneAndUpdate`, with `updateOne`'s migration first; the document returned is upcast. */
-  findOneAndUpdate(filter: VersionedFilter<T>, update: VersionedUpdateOrPipeline<T>, options: VersionedFindOneAndUpdateOptions<T> & { includeResultMetadata: true }): Promise<ModifyResult<T>>;
-  findOneAndUpdate(filter: VersionedFilter<T>, update: VersionedUpdateOrPipeline<T>, options?: VersionedFindOneAndUpdateOptions<T>): Promise<WithId<T> | null>;
-  async findOneAndUpdate(filter: VersionedFilter<T>, update: VersionedUpdateOrPipeline<T>, options: VersionedFindOneAndUpdateOptions<T> = {}): Promise<WithId<T> | null | ModifyResult<T>> {
+  findOneAndUpdate(filter: VersionedFilter<T>, update: VersionedUpdateOrPipeline<U>, options: VersionedFindOneAndUpdateOptions<T> & { includeResultMetadata: true }): Promise<ModifyResult<T>>;
+  findOneAndUpdate(filter: VersionedFilter<T>, update: VersionedUpdateOrPipeline<U>, options?: VersionedFindOneAndUpdateOptions<T>): Promise<WithId<T> | null>;
+  async findOneAndUpdate(filter: VersionedFilter<T>, update: VersionedUpdateOrPipeline<U>, options: VersionedFindOneAndUpdateOptions<T> = {}): Promise<WithId<T> | null | ModifyResult<T>> {
     this.#queries.sort(options.sort as Sort | undefined);
     const result = await this.#updates.findOneAndUpdate(this.#queries.filter(filter as Filter<Document>), update as UpdateFilter<Document>, options as FindOneAndUpdateOptions);
     return this.#modifyResult(result, options.includeResultMetadata === true);
   }
 
   /** As `Collection.findOneAndReplace`; the replacement is validated and stored at the write version. */
-  findOneAndReplace(filter: VersionedFilter<T>, replacement: WithoutId<T>, options: VersionedFindOneAndReplaceOptions<T> & { includeResultMetadata: true }): Promise<ModifyResult<T>>;
-  findOneAndReplace(filter: VersionedFilter<T>, replacement: WithoutId<T>, options?: VersionedFindOneAndReplaceOptions<T>): Promise<WithId<T> | null>;
-  async findOneAndReplace(filter: VersionedFilter<T>, replacement: WithoutId<T>, options: VersionedFindOneAndReplaceOptions<T> = {}): Promise<WithId<T> | null | ModifyResult<T>> {
+  findOneAndReplace(filter: VersionedFilter<T>, replacement: WithoutId<W>, options: VersionedFindOneAndReplaceOptions<T> & { includeResultMetadata: true }): Promise<ModifyResult<T>>;
+  findOneAndReplace(filter: VersionedFilter<T>, replacement: WithoutId<W>, options?: VersionedFindOneAndReplaceOptions<T>): Promise<WithId<T> | null>;
+  async findOneAndReplace(filter: VersionedFilter<T>, replacement: WithoutId<W>, options: VersionedFindOneAndReplaceOptions<T> = {}): Promise<WithId<T> | null | ModifyResult<T>> {
     const base = this.#stored(filter);
     const stored = await this.#prepareWrite(replacement, true);
     const result = await this.#refuseNewer(base, () => this.collection.findOneAndReplace(andFilters(base, this.#notNewer) as Filter<Document>, stored, { ...(options as FindOneAndReplaceOptions), includeResultMetadata: true }));
@@ -302,20 +307,35 @@ export class VersionedCollection<T extends Document> {
  * ```
  * @public
  */
-export function versioned<S extends AnyVersionedSchema, C extends Document = Document>(
+export function versioned<S extends AnyVersionedSchema, C extends Document = Document, const V extends VersionOf<S> = LatestOf<S> & VersionOf<S>>(
   collection: Collection<C>,
   schema: S,
-  options: VersionedCollectionOptions<VersionOf<S>> = {},
-): VersionedCollection<DocumentOf<S>> {
+  options: VersionedCollectionOptions<V> = {},
+): VersionedCollection<DocumentOf<S>, InputOf<S>, DocumentAt<S, V>> {
   if (typeof collection !== 'object' || collection === null || typeof (collection as { find?: unknown }).find !== 'function') {
     throw new InvalidOptionError('collection', 'versioned() expects a driver Collection, e.g. db.collection("users").');
   }
   definitionOf(schema);
-  return new VersionedCollection<DocumentOf<S>>(collection as unknown as Collection<Document>, schema, options);
+  return new VersionedCollection<DocumentOf<S>, InputOf<S>, DocumentAt<S, V>>(collection as unknown as Collection<Document>, schema, options);
 }
 
 /** The document type a schema's collection hands out: the latest version's output. @public */
 export type DocumentOf<S extends AnyVersionedSchema> = Infer<S> extends Document ? Infer<S> : never;
+
+/** What a schema's collection takes on insert and replace: the latest version's input (defaults optional). @public */
+export type InputOf<S extends AnyVersionedSchema> = S extends VersionedSchema<number, infer L, infer _V> ? (z.input<L> extends Document ? z.input<L> : never) : never;
+
+/** The latest version number of a schema, as a literal. */
+type LatestOf<S extends AnyVersionedSchema> = S extends VersionedSchema<infer L, infer _S, infer _V> ? L : never;
+
+/** The document type of version `V` of a schema (the write version's shape, which update operators run on). @public */
+export type DocumentAt<S extends AnyVersionedSchema, V extends number> = S extends VersionedSchema<number, infer _S, infer Versions>
+  ? number extends V
+    ? DocumentOf<S>
+    : OutputAt<Versions, V> extends Document
+      ? OutputAt<Versions, V>
+      : never
+  : never;
 
 /** Documents are fetched whole: the projection applies to the latest shape, after the upcast. */
 function withoutProjection(options: { readonly projection?: unknown; readonly sort?: unknown }): FindOptions {

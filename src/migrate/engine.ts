@@ -4,7 +4,7 @@ import type { MaybePromise, SchemaDefinition } from '../schema/types.js';
 import { compiledChain, type CompiledStep } from './compile.js';
 import { DEFAULT_ON_NEWER_VERSION, DEFAULT_VALIDATE, type OnNewerVersion, type ValidateMode } from './modes.js';
 import { readVersion } from './read-version.js';
-import { validateVersion } from './validate.js';
+import { completeDefaults, validateVersion } from './validate.js';
 
 /** Options of `migrate`. */
 export interface MigrateOptions {
@@ -60,8 +60,11 @@ export function migrateDocument(
 
   const value = withoutVersionField(raw, definition.versionField, inPlace);
   if (fromVersion === target) {
+    // Trusted as stored (every write through mongo-molt fills defaults in): no copy, no zod. A
+    // default filled in by `always` is handed out but never written back: a same-version write-back
+    // could overwrite an update made in between.
     if (validate !== 'always') return { value, fromVersion, toVersion: target, changed: false };
-    return settle(validateVersion(definition, target, value, raw._id, READ_ACTION), { value, fromVersion, toVersion: target, changed: false });
+    return settleWith(validateVersion(definition, target, value, raw._id, READ_ACTION), (checked) => ({ value: checked, fromVersion, toVersion: target, changed: false }));
   }
   const id: unknown = raw._id;
   const stepped = runSteps(definition, value, fromVersion, target, id);
@@ -73,9 +76,8 @@ export function migrateDocument(
         reason: `a step changed _id (to ${describeId(migrated._id)}); steps must keep the document's _id`,
       });
     }
-    const result = { value: migrated, fromVersion, toVersion: target, changed: true };
-    if (validate === 'never') return result;
-    return settle(validateVersion(definition, target, migrated, raw._id, READ_ACTION), result);
+    const checked = validate === 'never' ? completeDefaults(definition, target, migrated) : validateVersion(definition, target, migrated, raw._id, READ_ACTION);
+    return settleWith(checked, (value) => ({ value, fromVersion, toVersion: target, changed: true }));
   };
   return isPromiseLike(stepped) ? stepped.then(finish) : finish(stepped);
 }
@@ -112,8 +114,10 @@ function runSteps(definition: SchemaDefinition, value: RawDocument, from: number
   let current = value;
   for (let version = from; version !== to; ) {
     const next = version < to ? version + 1 : version - 1;
-    const out = applyStep(definition, current, version, next, id);
-    if (isPromiseLike(out)) {
+    const stepped = applyStep(definition, current, version, next, id);
+    // A version passed through gets its defaults too: the next step is typed with them present.
+    const out = next === to ? stepped : settleWith(stepped, (done) => completeDefaults(definition, next, done));
+    if (isPromiseLike<RawDocument>(out)) {
       const resumeAt = next;
       return out.then((resolved) => runSteps(definition, resolved, resumeAt, to, id));
     }
@@ -182,8 +186,8 @@ function withoutVersionField(raw: RawDocument, versionField: string, inPlace: bo
   return copy;
 }
 
-function settle<T>(pending: MaybePromise<void>, result: T): MaybePromise<T> {
-  return isPromiseLike(pending) ? pending.then(() => result) : result;
+function settleWith<T, R>(pending: MaybePromise<T>, then: (value: T) => MaybePromise<R>): MaybePromise<R> {
+  return isPromiseLike<T>(pending) ? pending.then(then) : then(pending);
 }
 
 function isDocument(value: unknown): value is RawDocument {

@@ -1,33 +1,61 @@
 import { z } from 'zod';
 import { ValidationError } from '../errors.js';
-import type { SchemaDefinition } from '../schema/types.js';
-import type { MaybePromise } from '../schema/types.js';
+import type { AnyZodSchema, MaybePromise, SchemaDefinition } from '../schema/types.js';
+import { withDefaults } from '../schema/zod-traits.js';
 
 /**
- * Checks `value` against the zod schema of `version`. zod is a check here, not a transform: the
- * caller keeps its own value, so fields zod would strip are never lost. Schemas with async
+ * Checks `value` against the zod schema of `version` and returns it with the schema's defaults
+ * filled in where missing. zod is a check here, not a transform: nothing of `value` is stripped or
+ * converted (schemas that would convert are refused when registered), so fields zod would strip
+ * are never lost and the document type (`z.output`) is what is stored. Schemas with async
  * refinements fall back to zod's async parse.
  */
-export function validateVersion(
+export function validateVersion<T>(
   definition: SchemaDefinition,
   version: number,
-  value: unknown,
+  value: T,
   id: unknown,
   action: string,
   idMayBeMissing = false,
-): MaybePromise<void> {
-  const schema = definition.entries[version - definition.first]?.schema;
-  if (schema === undefined) return;
-  let result: z.ZodSafeParseResult<unknown>;
+): MaybePromise<T> {
+  const entry = definition.entries[version - definition.first];
+  if (entry === undefined) return value;
+  const settle = (result: z.ZodSafeParseResult<unknown>): T => {
+    if (!result.success) throwUnlessOnlyMissingId(definition, version, result.error, value, id, action, idMayBeMissing);
+    // A replacement without `_id` fails only on `_id`: its other defaults are still filled in.
+    return entry.fillsDefaults ? withDefaults(value, result.success ? result.data : parsedWithId(entry.schema, value)) : value;
+  };
   try {
-    result = z.safeParse(schema, value);
+    return settle(z.safeParse(entry.schema, value));
   } catch (error) {
     if (!(error instanceof z.core.$ZodAsyncError)) throw error;
-    return z.safeParseAsync(schema, value).then((asyncResult) => {
-      if (!asyncResult.success) throwUnlessOnlyMissingId(definition, version, asyncResult.error, value, id, action, idMayBeMissing);
-    });
+    return z.safeParseAsync(entry.schema, value).then(settle);
   }
-  if (!result.success) throwUnlessOnlyMissingId(definition, version, result.error, value, id, action, idMayBeMissing);
+}
+
+/**
+ * `value` with the defaults of `version` filled in where they parse, without a check: for the
+ * versions a chain passes through (the next upcaster is typed with them present) and for
+ * `validate: 'never'`. A value the schema refuses is returned as it is.
+ */
+export function completeDefaults<T>(definition: SchemaDefinition, version: number, value: T): MaybePromise<T> {
+  const entry = definition.entries[version - definition.first];
+  if (entry === undefined || !entry.fillsDefaults) return value;
+  const settle = (result: z.ZodSafeParseResult<unknown>): T => (result.success ? withDefaults(value, result.data) : value);
+  try {
+    return settle(z.safeParse(entry.schema, value));
+  } catch (error) {
+    if (!(error instanceof z.core.$ZodAsyncError)) throw error;
+    return z.safeParseAsync(entry.schema, value).then(settle);
+  }
+}
+
+/** The parse output of a replacement that left `_id` out (its only issue), by the object schema without `_id`. */
+function parsedWithId(schema: AnyZodSchema, value: unknown): unknown {
+  const omit = (schema as { omit?: (mask: { _id: true }) => AnyZodSchema }).omit;
+  if (typeof omit !== 'function') return undefined;
+  const result = z.safeParse(omit.call(schema, { _id: true }), value);
+  return result.success ? result.data : undefined;
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   type VersionStep,
 } from './types.js';
 import { attachDefinition } from './definition.js';
+import { zodTraits } from './zod-traits.js';
 import { checkSteps } from '../steps/check.js';
 import { isInvertible } from '../steps/apply.js';
 import { isDeclarativeStep, type DeclarativeStep } from '../steps/step.js';
@@ -90,10 +91,10 @@ export class VersionedSchema<const Latest extends number, S extends AnyZodSchema
     const name = this.#definition.name;
     const expected = this.#definition.latest + 1;
     checkVersionNumber(name, version, expected);
-    checkZodSchema(name, version, schema, this.#definition.versionField);
+    const fillsDefaults = checkZodSchema(name, version, schema, this.#definition.versionField);
     const previous = this.#definition.entries.at(-1)?.schema as AnyZodSchema;
     const { up, down } = Array.isArray(step) ? declarativeSteps(name, version, step, previous, schema) : normalizeStep(name, version, step);
-    const entry: VersionEntry = Object.freeze({ version, schema, up, ...(down ? { down } : {}) });
+    const entry: VersionEntry = Object.freeze({ version, schema, fillsDefaults, up, ...(down ? { down } : {}) });
     return new VersionedSchema(
       Object.freeze({ ...this.#definition, latest: version, entries: Object.freeze([...this.#definition.entries, entry]) }),
     );
@@ -156,7 +157,7 @@ export class SchemaBuilder {
       );
     }
     checkVersionNumber(name, version, version);
-    checkZodSchema(name, version, schema, this.#versionField);
+    const fillsDefaults = checkZodSchema(name, version, schema, this.#versionField);
     if (arguments.length > 2) {
       throw new SchemaDefinitionError(name, `version ${version} is the first version: it takes no upcaster. Remove the third argument.`);
     }
@@ -167,7 +168,7 @@ export class SchemaBuilder {
         unversioned: this.#unversioned,
         first: version,
         latest: version,
-        entries: Object.freeze([Object.freeze({ version, schema })]),
+        entries: Object.freeze([Object.freeze({ version, schema, fillsDefaults })]),
       }),
     );
   }
@@ -230,7 +231,8 @@ function checkVersionNumber(name: string, version: unknown, expected: number): v
   }
 }
 
-function checkZodSchema(name: string, version: number, schema: unknown, versionField: string): void {
+/** Refuses what is not a zod schema of a storable document; tells whether it fills defaults. */
+function checkZodSchema(name: string, version: number, schema: unknown, versionField: string): boolean {
   const isZod = typeof schema === 'object' && schema !== null && '_zod' in schema;
   if (!isZod) {
     throw new SchemaDefinitionError(name, `version ${version} must be given a zod 4 schema (e.g. z.object({...})), got ${describeKind(schema)}.`);
@@ -242,6 +244,14 @@ function checkZodSchema(name: string, version: number, schema: unknown, versionF
       `the schema of version ${version} declares "${versionField}", the version field mongo-molt manages (it is removed before validation and stamped on writes): remove it from the schema.`,
     );
   }
+  const traits = zodTraits(schema as AnyZodSchema);
+  if (traits.changesValues !== undefined) {
+    throw new SchemaDefinitionError(
+      name,
+      `the schema of version ${version} converts values when parsing, at ${traits.changesValues}. mongo-molt stores documents as validated, not as zod's parse output, so the document type would not be what is stored: validate the stored form (e.g. z.date() instead of z.coerce.date()) and convert in an upcaster or step.convert.`,
+    );
+  }
+  return traits.fillsDefaults;
 }
 
 /** A list of declarative steps, checked against the schemas around it; down exists when every step is invertible. */

@@ -61,6 +61,10 @@ export function serverPlan(definition: SchemaDefinition, target: MigrationTarget
 function stepsBetween(definition: SchemaDefinition, from: number, to: number): PipelineStage[] | string {
   const stages: PipelineStage[] = [];
   const entry = (version: number) => definition.entries[version - definition.first];
+  // zod fills defaults in on the client only: a version that has some is migrated there.
+  for (let version = Math.min(from, to); version <= Math.max(from, to); version++) {
+    if (version !== from && entry(version)?.fillsDefaults === true) return `version ${version}'s zod schema fills in defaults (.default()), which only the client applies`;
+  }
   if (from < to) {
     for (let version = from + 1; version <= to; version++) {
       const step = entry(version)?.up;

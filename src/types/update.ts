@@ -7,7 +7,11 @@ type At<T, P extends string> = ValueAt<WithId<T>, P>;
 /** `{ path: value }` for every path of the latest shape, each value of that path's type. @public */
 export type UpdateFields<T> = { readonly [P in Paths<T>]?: At<T, P> };
 
-type FieldsOfType<T, V, Value> = { readonly [P in PathOfType<T, V, UpdateIndex>]?: Value };
+/** No field fits: an object with no keys (a mapped type over no keys would be `{}`, which takes anything). */
+type NoFields = { readonly [key: string]: never };
+type Fitting<K, M> = [K] extends [never] ? NoFields : M;
+type FieldsOfType<T, V, Value> = Fitting<PathOfType<T, V, UpdateIndex>, { readonly [P in PathOfType<T, V, UpdateIndex>]?: Value }>;
+type ArrayPaths<T> = PathOfType<T, ReadonlyArray<unknown>, UpdateIndex>;
 type EachOf<E> = E | { readonly $each: readonly E[]; readonly $position?: number; readonly $slice?: number; readonly $sort?: 1 | -1 | Document };
 
 /**
@@ -28,12 +32,12 @@ export interface VersionedUpdate<T> {
   $unset?: { readonly [P in Paths<T>]?: '' | true | 1 };
   $rename?: { readonly [P in Paths<T>]?: string };
   $currentDate?: FieldsOfType<T, Date | Timestamp, true | { readonly $type: 'date' | 'timestamp' }>;
-  $push?: { readonly [P in PathOfType<T, ReadonlyArray<unknown>, UpdateIndex>]?: EachOf<ElementOf<NonNullable<At<T, P>>>> };
-  $addToSet?: { readonly [P in PathOfType<T, ReadonlyArray<unknown>, UpdateIndex>]?: ElementOf<NonNullable<At<T, P>>> | { readonly $each: readonly ElementOf<NonNullable<At<T, P>>>[] } };
+  $push?: Fitting<ArrayPaths<T>, { readonly [P in ArrayPaths<T>]?: EachOf<ElementOf<NonNullable<At<T, P>>>> }>;
+  $addToSet?: Fitting<ArrayPaths<T>, { readonly [P in ArrayPaths<T>]?: ElementOf<NonNullable<At<T, P>>> | { readonly $each: readonly ElementOf<NonNullable<At<T, P>>>[] } }>;
   /** A value, or a condition on the elements (not checked against the element type). */
-  $pull?: { readonly [P in PathOfType<T, ReadonlyArray<unknown>, UpdateIndex>]?: ElementOf<NonNullable<At<T, P>>> | Document };
-  $pullAll?: { readonly [P in PathOfType<T, ReadonlyArray<unknown>, UpdateIndex>]?: readonly ElementOf<NonNullable<At<T, P>>>[] };
-  $pop?: { readonly [P in PathOfType<T, ReadonlyArray<unknown>, UpdateIndex>]?: 1 | -1 };
+  $pull?: Fitting<ArrayPaths<T>, { readonly [P in ArrayPaths<T>]?: ElementOf<NonNullable<At<T, P>>> | Document }>;
+  $pullAll?: Fitting<ArrayPaths<T>, { readonly [P in ArrayPaths<T>]?: readonly ElementOf<NonNullable<At<T, P>>>[] }>;
+  $pop?: Fitting<ArrayPaths<T>, { readonly [P in ArrayPaths<T>]?: 1 | -1 }>;
   $bit?: FieldsOfType<T, NumericType, { and: number } | { or: number } | { xor: number }>;
 }
 

@@ -1,6 +1,6 @@
 import { describe, expectTypeOf, test } from 'vitest';
 import { z } from 'zod';
-import type { Collection, Document } from 'mongodb';
+import type { Collection, Document, WithId } from 'mongodb';
 import { defineSchema, versioned } from 'mongo-molt';
 
 const Customer = defineSchema('customer')
@@ -160,5 +160,45 @@ describe('distinct is typed like the driver', () => {
     void customers.distinct('full_name');
     // @ts-expect-error the filter is typed too
     void customers.distinct('tags', { full_name: 'x' });
+  });
+});
+
+const Member = defineSchema('member')
+  .version(1, z.object({ _id: z.string(), name: z.string(), nick: z.string().optional() }))
+  .version(2, z.object({ _id: z.string(), name: z.string(), role: z.string().default('member'), score: z.number() }), (v1) => ({ _id: v1._id, name: v1.name, score: 0 }));
+
+describe('defaults: read as present (they are filled in), optional on insert and replace', () => {
+  const members = versioned(raw, Member);
+  test('reads', async () => {
+    expectTypeOf(await members.findOne({})).toEqualTypeOf<WithId<{ _id: string; name: string; role: string; score: number }> | null>();
+  });
+  test('writes', () => {
+    void members.insertOne({ _id: 'a', name: 'A', score: 1 });
+    void members.insertOne({ _id: 'a', name: 'A', score: 1, role: 'admin' });
+    void members.replaceOne({ _id: 'a' }, { name: 'A', score: 2 });
+    void members.findOneAndReplace({ _id: 'a' }, { name: 'A', score: 2 });
+    // @ts-expect-error score has no default
+    void members.insertOne({ _id: 'a', name: 'A' });
+  });
+});
+
+describe('with writes pinned at an older version, update operators are typed against that version', () => {
+  test('pinned at 1', () => {
+    const pinned = versioned(raw, Member, { writeVersion: 1 });
+    void pinned.updateOne({ _id: 'a' }, { $set: { nick: 'x' } });
+    // @ts-expect-error score is not a field of version 1, where the update runs
+    void pinned.updateOne({ _id: 'a' }, { $inc: { score: 1 } });
+    // @ts-expect-error version 1 has no array to push to
+    void pinned.updateOne({ _id: 'a' }, { $push: { nick: 'x' } });
+    // @ts-expect-error neither is role
+    void pinned.updateMany({}, { $set: { role: 'admin' } });
+    // Reads and filters stay in the latest shape.
+    void pinned.find({ score: { $gt: 1 } });
+  });
+  test('not pinned: the latest shape', () => {
+    const latest = versioned(raw, Member);
+    void latest.updateOne({ _id: 'a' }, { $inc: { score: 1 } });
+    // @ts-expect-error nick is a field of version 1 only
+    void latest.updateOne({ _id: 'a' }, { $set: { nick: 'x' } });
   });
 });

@@ -1,0 +1,102 @@
+/**
+ * What a version's zod schema means for what is stored. mongo-molt uses zod as a check, not as a
+ * transform (what is stored is the upcaster's result, never zod's stripped parse output), so the
+ * document type `z.output` tells the truth only if parsing changes nothing but missing defaults:
+ * - `.default()` / `.prefault()` values are filled in by mongo-molt (see `completeDefaults`), so a
+ *   defaulted field is present on reads and in what is written, as its type says;
+ * - transforms, codecs, `z.preprocess`, `z.coerce.*` and `.catch()` make zod's output differ from the
+ *   stored value (a string typed as a Date, a length typed as a number): refused when the version is
+ *   registered, with the field that has one.
+ */
+import type { AnyZodSchema } from './types.js';
+
+interface Def {
+  readonly type: string;
+  readonly coerce?: boolean;
+  readonly transform?: unknown;
+  readonly getter?: () => AnyZodSchema;
+  readonly shape?: Readonly<Record<string, AnyZodSchema>>;
+  readonly [child: string]: unknown;
+}
+
+/** The traits of one version's schema, computed once when the version is registered. */
+export interface ZodTraits {
+  /** Some field (at any depth) has `.default()` or `.prefault()`: validation fills it in. */
+  readonly fillsDefaults: boolean;
+  /** The first place where parsing would change a stored value, e.g. `"born" (z.coerce)`; absent when none. */
+  readonly changesValues?: string;
+}
+
+// Where a schema's def keeps the schemas it is made of.
+const CHILD_KEYS = ['innerType', 'element', 'catchall', 'rest', 'keyType', 'valueType', 'in', 'out', 'left', 'right'] as const;
+const CHILD_LISTS = ['items', 'options'] as const;
+
+function defOf(schema: AnyZodSchema): Def {
+  return (schema as unknown as { _zod: { def: Def } })._zod.def;
+}
+
+function isSchema(value: unknown): value is AnyZodSchema {
+  return typeof value === 'object' && value !== null && '_zod' in value;
+}
+
+/** Walks a schema once (a lazy or recursive schema is visited once per node). */
+export function zodTraits(root: AnyZodSchema): ZodTraits {
+  let fillsDefaults = false;
+  let changesValues: string | undefined;
+  const seen = new Set<AnyZodSchema>();
+  const visit = (schema: AnyZodSchema, path: string): void => {
+    if (seen.has(schema) || changesValues !== undefined) return;
+    seen.add(schema);
+    const def = defOf(schema);
+    const where = path === '' ? 'the document' : `"${path}"`;
+    if (def.type === 'transform') changesValues = `${where} (a transform)`;
+    else if (def.type === 'pipe' && typeof def.transform === 'function') changesValues = `${where} (a codec)`;
+    else if (def.type === 'catch') changesValues = `${where} (.catch())`;
+    else if (def.coerce === true) changesValues = `${where} (z.coerce)`;
+    if (changesValues !== undefined) return;
+    if (def.type === 'default' || def.type === 'prefault') fillsDefaults = true;
+    if (def.type === 'lazy' && def.getter !== undefined) visit(def.getter(), path);
+    for (const [key, child] of Object.entries(def.shape ?? {})) visit(child, path === '' ? key : `${path}.${key}`);
+    for (const key of CHILD_KEYS) {
+      const child = def[key];
+      if (isSchema(child)) visit(child, def.type === 'array' ? `${path}[]` : path);
+    }
+    for (const key of CHILD_LISTS) {
+      const list = def[key];
+      if (Array.isArray(list)) for (const child of list) if (isSchema(child)) visit(child, path);
+    }
+  };
+  visit(root, '');
+  return changesValues === undefined ? { fillsDefaults } : { fillsDefaults, changesValues };
+}
+
+/**
+ * `value` with the fields zod's `parsed` output has and `value` lacks (its defaults), at any
+ * depth; nothing else of `parsed` is taken (so nothing is stripped or converted). Copies only the
+ * objects it fills: `value` itself is not modified.
+ */
+export function withDefaults<T>(value: T, parsed: unknown): T {
+  if (Array.isArray(value)) {
+    if (!Array.isArray(parsed) || parsed.length !== value.length) return value;
+    let copy: unknown[] | undefined;
+    value.forEach((element: unknown, index) => {
+      const filled = withDefaults(element, parsed[index]);
+      if (filled !== element) (copy ??= [...(value as unknown[])])[index] = filled;
+    });
+    return (copy ?? value) as T;
+  }
+  if (!isPlainObject(value) || !isPlainObject(parsed)) return value;
+  let copy: Record<string, unknown> | undefined;
+  for (const [key, parsedValue] of Object.entries(parsed)) {
+    const current = value[key];
+    const filled = current === undefined ? parsedValue : withDefaults(current, parsedValue);
+    if (filled !== current) (copy ??= { ...value })[key] = filled;
+  }
+  return (copy ?? value) as T;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
