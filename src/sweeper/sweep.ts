@@ -182,15 +182,28 @@ class SweepRun {
     const { batchSize } = this.#options;
     const projection = this.#serverProcessor ? ServerBatchProcessor.projection(this.#target) : undefined;
     const pages = new StalePages(this.#collection, this.#target.staleFilter, batchSize, projection);
+    // The next page is read while this one is upcast and written: the server's getMore overlaps the
+    // client's work instead of following it. Used only when the checkpoint lands where it was read from.
+    let readAhead: { readonly after: unknown; readonly page: Promise<Document[]> } | undefined;
     try {
       for (;;) {
         const stop = this.#shouldStop();
         if (stop) return stop;
         this.#batchServerMs = 0;
         const lastId = keeper.lastId;
-        const page = await this.#timed(() => pages.next(lastId));
+        const ahead = readAhead;
+        readAhead = undefined;
+        const page = ahead !== undefined && ahead.after === lastId ? await ahead.page : await this.#freshPage(pages, ahead, lastId);
         const last = page.at(-1);
         if (last === undefined) return this.#completePass(keeper);
+        if (page.length === batchSize) {
+          // Not timed: it overlaps this batch (and its waits for tokens), so its time is not the server's
+          // answer time the pacer backs off on. Handled now, awaited later: a read that fails while this
+          // batch runs is thrown when its page is taken.
+          const next = this.#retry(() => pages.next(last._id));
+          next.catch(() => undefined);
+          readAhead = { after: last._id, page: next };
+        }
         let documents = page;
         if (this.#hasFailures) {
           const known = await this.#retry(() => failures.recorded(page.map((doc) => doc._id)));
@@ -204,8 +217,18 @@ class SweepRun {
         if (page.length < batchSize) return this.#completePass(keeper);
       }
     } finally {
+      await readAhead?.page.catch(() => undefined);
       await pages.close();
     }
+  }
+
+  /** A page read after `lastId`, once a read-ahead from elsewhere (if any) has settled and its cursor is dropped. */
+  async #freshPage(pages: StalePages, unused: { readonly page: Promise<Document[]> } | undefined, lastId: unknown): Promise<Document[]> {
+    if (unused !== undefined) {
+      await unused.page.catch(() => undefined);
+      await pages.close();
+    }
+    return this.#timed(() => pages.next(lastId));
   }
 
   /**
