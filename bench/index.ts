@@ -3,12 +3,14 @@
  * `resolveServer`) and prints Markdown tables of ratios against baselines measured in the same run.
  * `npm run bench -- read` runs only the read part (`sweep`, `server-sweep` likewise; `peers`, the
  * peer comparison, only when named); `--rounds N` changes the number of rounds. Each benchmark
- * writes its figures to `bench/results/<benchmark>-<server>.json`.
+ * writes its figures to `bench/results/<benchmark>-<server>.json`, and the charts are drawn again
+ * from every results file at the end; `npm run bench -- charts` only draws them (no server).
  */
 import os from 'node:os';
 import { MongoClient } from 'mongodb';
 import { resolveServer } from '../scripts/servers.js';
 import { serverCapabilities } from '../src/server/index.js';
+import { renderCharts } from './charts.js';
 import { runPeersBench } from './peers.js';
 import { runReadBench } from './read.js';
 import { runRollbackBench } from './rollback.js';
@@ -23,6 +25,11 @@ const parts = args.filter((arg, index) => !arg.startsWith('--') && args[index - 
 const wanted = (part: string) => parts.length === 0 || parts.includes(part);
 /** Parts only run when asked for by name. */
 const asked = (part: string) => parts.includes(part);
+
+if (parts.length === 1 && parts[0] === 'charts') {
+  for (const path of await renderCharts()) console.log(`drew ${path}`);
+  process.exit(0);
+}
 
 const server = await resolveServer();
 const client = new MongoClient(server.uri);
@@ -48,6 +55,7 @@ try {
   } finally {
     await db.dropDatabase();
   }
+  for (const path of await renderCharts()) console.log(`drew ${path}`);
 } finally {
   await client.close();
   await server.stop();
