@@ -218,15 +218,20 @@ export async function toSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
+/** The file name and spec of every chart that `results` feed. */
+export function chartSpecs(results: readonly BenchResult[]): [string, TopLevelSpec][] {
+  return CHARTS.flatMap(([name, draw]): [string, TopLevelSpec][] => {
+    const spec = draw(results);
+    return spec === undefined ? [] : [[name, spec]];
+  });
+}
+
 /** Draws every chart that has results into `charts/`; a file whose content would not change is left alone. Returns the files written. */
 export async function renderCharts(): Promise<string[]> {
-  const results = readResults();
   const dir = join(outputDir(), 'charts');
   mkdirSync(dir, { recursive: true });
   const written: string[] = [];
-  for (const [name, draw] of CHARTS) {
-    const spec = draw(results);
-    if (spec === undefined) continue;
+  for (const [name, spec] of chartSpecs(readResults())) {
     const path = join(dir, name);
     const svg = await toSvg(spec);
     let before: string | undefined;

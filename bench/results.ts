@@ -63,9 +63,8 @@ export function writeResult(result: BenchResult): string {
   return path;
 }
 
-/** Every result file, sorted by name (so that the charts come out the same from the same files). */
-export function readResults(): BenchResult[] {
-  const dir = join(outputDir(), 'results');
+/** Every result file of `dir`, sorted by name (so that the charts come out the same from the same files). */
+export function readResults(dir = join(outputDir(), 'results')): BenchResult[] {
   let names: string[];
   try {
     names = readdirSync(dir).filter((name) => name.endsWith('.json')).sort();
