@@ -103,6 +103,12 @@ const MIGRATIONS: Record<number, Migration> = { 1: renameFullName as unknown as 
 
 // ---- reads --------------------------------------------------------------------------------------
 
+/** What the peer benchmark measured: `x` = contender / mongo-molt (time for reads, throughput for the migration). */
+export interface PeersFigures {
+  readonly reads: readonly { readonly documents: string; readonly contender: string; readonly findMs: number; readonly findX: number; readonly findOneMs: number; readonly findOneX: number }[];
+  readonly migration: { readonly documents: number; readonly rows: readonly { readonly run: string; readonly ms: number; readonly docsPerSecond: number; readonly xSweep: number }[] };
+}
+
 interface Contender {
   readonly name: string;
   readonly findAll: () => Promise<unknown[]>;
@@ -122,7 +128,7 @@ async function rotate(contenders: readonly (() => Promise<unknown>)[], rounds: n
   return samples.map((values) => median(values));
 }
 
-async function readBench(db: Db, options: PeersBenchOptions): Promise<void> {
+async function readBench(db: Db, options: PeersBenchOptions): Promise<PeersFigures['reads']> {
   const docs = options.documents ?? 10_000;
   const lookups = options.lookups ?? 1_000;
   const ids = Array.from({ length: lookups }, (_, index) => (index * 7919) % docs);
@@ -133,6 +139,7 @@ async function readBench(db: Db, options: PeersBenchOptions): Promise<void> {
   await connection.asPromise();
   try {
     const rows: string[][] = [];
+    const figures: PeersFigures['reads'][number][] = [];
     for (const [label, name] of [['latest (v2)', 'peers_latest'], ['stale (v1, rename)', 'peers_stale']] as const) {
       const raw = db.collection<Document>(name);
       const wrapped = versioned(raw, Person);
@@ -183,6 +190,7 @@ async function readBench(db: Db, options: PeersBenchOptions): Promise<void> {
         const f = findAllMs[index] as number;
         const o = findOneMs[index] as number;
         rows.push([label, contender.name, fmt(f, 1), index === 1 ? '1.00' : fmt(f / molt.find), fmt(o, 1), index === 1 ? '1.00' : fmt(o / molt.findOne)]);
+        figures.push({ documents: label, contender: contender.name, findMs: f, findX: f / molt.find, findOneMs: o, findOneX: o / molt.findOne });
       });
       await wrapped.close();
     }
@@ -191,6 +199,7 @@ async function readBench(db: Db, options: PeersBenchOptions): Promise<void> {
         `medians of ${options.rounds} and ${Math.max(3, Math.floor(options.rounds / 2))} rotating rounds; x = contender / mongo-molt, above 1.00 is slower than mongo-molt)\n`,
     );
     printTable(['documents', 'contender', 'find ms', 'find x', 'findOne x1k ms', 'findOne x'], rows);
+    return figures;
   } finally {
     await connection.close();
   }
@@ -232,7 +241,7 @@ export async function down() {}
   return { pipeline, bulk };
 }
 
-async function migrateBench(db: Db, options: PeersBenchOptions): Promise<void> {
+async function migrateBench(db: Db, options: PeersBenchOptions): Promise<PeersFigures['migration']> {
   const count = options.migrateDocuments ?? Number(process.env.PEERS_MIGRATE_DOCS ?? 10_000);
   const rounds = options.migrateRounds ?? 3;
   const capabilities = await serverCapabilities(db);
@@ -292,9 +301,11 @@ async function migrateBench(db: Db, options: PeersBenchOptions): Promise<void> {
       return [contender.name, fmt(ms, 0), fmt(count / (ms / 1000), 0), fmt(sweepMs / ms)];
     }),
   );
+  return { documents: count, rows: contenders.map((contender, index) => ({ run: contender.name, ms: medians[index] as number, docsPerSecond: count / ((medians[index] as number) / 1000), xSweep: sweepMs / (medians[index] as number) })) };
 }
 
-export async function runPeersBench(db: Db, options: PeersBenchOptions): Promise<void> {
-  await readBench(db, options);
-  await migrateBench(db, options);
+export async function runPeersBench(db: Db, options: PeersBenchOptions): Promise<PeersFigures> {
+  const reads = await readBench(db, options);
+  const migration = await migrateBench(db, options);
+  return { reads, migration };
 }

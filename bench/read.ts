@@ -30,10 +30,25 @@ async function seed(db: Db, name: string, version: 1 | 2): Promise<void> {
   }
 }
 
-export async function runReadBench(db: Db, options: { rounds: number }): Promise<void> {
+/** One row of the read benchmark: wrapper / raw driver (`rawMs`, `wrapperMs` absent in figures copied from a table of ratios). */
+export interface ReadFigure {
+  readonly operation: string;
+  readonly documents: string;
+  readonly rawMs?: number;
+  readonly wrapperMs?: number;
+  readonly ratio: number;
+}
+
+export interface ReadFigures {
+  readonly rounds: number;
+  readonly rows: readonly ReadFigure[];
+}
+
+export async function runReadBench(db: Db, options: { rounds: number }): Promise<ReadFigures> {
   await seed(db, 'read_latest', 2);
   await seed(db, 'read_stale', 1);
   const rows: string[][] = [];
+  const figures: ReadFigure[] = [];
   const ids = Array.from({ length: FIND_ONE_LOOKUPS }, (_, index) => (index * 7919) % DOCS);
 
   for (const [label, name] of [['latest (v2)', 'read_latest'], ['stale (v1, rename upcast)', 'read_stale']] as const) {
@@ -46,6 +61,7 @@ export async function runReadBench(db: Db, options: { rounds: number }): Promise
       { rounds: options.rounds, warmup: 2 },
     );
     rows.push([`find ${DOCS.toLocaleString('en')} docs, toArray`, label, fmt(findAll.baselineMs, 1), fmt(findAll.candidateMs, 1), fmt(findAll.ratio)]);
+    figures.push({ operation: `find ${DOCS.toLocaleString('en')}, toArray`, documents: label, rawMs: findAll.baselineMs, wrapperMs: findAll.candidateMs, ratio: findAll.ratio });
 
     const findOne = await compare(
       async () => {
@@ -57,8 +73,10 @@ export async function runReadBench(db: Db, options: { rounds: number }): Promise
       { rounds: Math.max(3, Math.floor(options.rounds / 2)), warmup: 1 },
     );
     rows.push([`findOne by _id x ${FIND_ONE_LOOKUPS.toLocaleString('en')}`, label, fmt(findOne.baselineMs, 1), fmt(findOne.candidateMs, 1), fmt(findOne.ratio)]);
+    figures.push({ operation: `findOne by _id x ${FIND_ONE_LOOKUPS.toLocaleString('en')}`, documents: label, rawMs: findOne.baselineMs, wrapperMs: findOne.candidateMs, ratio: findOne.ratio });
   }
 
   console.log(`\nReads: wrapper vs raw driver (median of ${options.rounds} alternating rounds; ratio = wrapper / raw, target <= 1.10 for latest)\n`);
   printTable(['operation', 'documents', 'raw ms', 'wrapper ms', 'ratio'], rows);
+  return { rounds: options.rounds, rows: figures };
 }

@@ -35,7 +35,16 @@ async function seed(db: Db, name: string, count: number, version: 1 | 2): Promis
   await collection.createIndex({ schemaVersion: 1, _id: 1 }, uniqueStaleIndex ? { unique: true } : {});
 }
 
-export async function runRollbackBench(db: Db, options: { rounds: number }): Promise<void> {
+/** What the rollback benchmark measured. */
+export interface RollbackFigures {
+  readonly documents: number;
+  readonly forwardMs: number;
+  readonly reverseMs: number;
+  /** Read-path ratios of `find` with shadow reads against without, per `shadowRate`. */
+  readonly shadow: readonly { readonly rate: number; readonly readPathRatio: number; readonly drainedRatio: number }[];
+}
+
+export async function runRollbackBench(db: Db, options: { rounds: number }): Promise<RollbackFigures> {
   const count = Number(process.env.MOLT_BENCH_ROLLBACK_DOCS) > 0 ? Number(process.env.MOLT_BENCH_ROLLBACK_DOCS) : 20_000;
   const fast = { batchSize: 500, ratePerSecond: Infinity, pauseMs: 0, mode: 'client', stateCollection: 'rb_state', failuresCollection: 'rb_failures' } as const;
   const forward: number[] = [];
@@ -64,6 +73,7 @@ export async function runRollbackBench(db: Db, options: { rounds: number }): Pro
   const raw = db.collection('shadow');
   const plain = versioned(raw, Person);
   const rows: string[][] = [];
+  const shadow: RollbackFigures['shadow'][number][] = [];
   for (const rate of [1, 0.1]) {
     const shadowed = versioned(raw, Person, { shadow: Next, shadowRate: rate, shadowQueueSize: 20_000 });
     const result = await compare(() => plain.find({}).toArray(), async () => {
@@ -73,8 +83,10 @@ export async function runRollbackBench(db: Db, options: { rounds: number }): Pro
     const readOnly = await compare(() => plain.find({}).toArray(), () => shadowed.find({}).toArray(), { rounds: options.rounds, warmup: 1 });
     await shadowed.flush();
     rows.push([String(rate), fmt(readOnly.baselineMs, 1), fmt(readOnly.candidateMs, 1), fmt(readOnly.ratio), fmt(result.ratio)]);
+    shadow.push({ rate, readPathRatio: readOnly.ratio, drainedRatio: result.ratio });
   }
   await raw.drop().catch(() => undefined);
   console.log('\n## Shadow reads: find of 10,000 latest documents, with the next release rehearsed on them\n');
   printTable(['shadowRate', 'without (ms)', 'with (ms)', 'read path ratio (the read returns)', 'ratio including the rehearsal drained'], rows);
+  return { documents: count, forwardMs, reverseMs, shadow };
 }

@@ -51,16 +51,25 @@ async function sweepWith(db: Db, name: string, mode: 'server' | 'client', batchS
   return report.migrated;
 }
 
-export async function runServerSweepBench(db: Db, options: { rounds: number; sizes?: readonly number[] }): Promise<void> {
+/** What the server-side sweep benchmark measured, per collection size; `undefined` where the server has no update pipelines. */
+export interface ServerSweepFigures {
+  readonly batchSize: number;
+  readonly sizes: readonly { readonly documents: number; readonly updateManyMs: number; readonly serverSweepMs: number; readonly clientSweepMs: number }[];
+  /** A translated `findOne` by a renamed field on version-1 documents / the same on migrated ones. */
+  readonly translatedFindRatio: number;
+}
+
+export async function runServerSweepBench(db: Db, options: { rounds: number; sizes?: readonly number[] }): Promise<ServerSweepFigures | undefined> {
   const capabilities = await serverCapabilities(db);
   if (!capabilities.updatePipelines) {
     console.log(`\n## Server-side sweep: skipped (${capabilities.kind} has no update pipelines)\n`);
-    return;
+    return undefined;
   }
   const sizes = options.sizes ?? (Number(process.env.MOLT_BENCH_SERVER_SIZES) > 0 ? [Number(process.env.MOLT_BENCH_SERVER_SIZES)] : [10_000, 100_000]);
   const batchSize = 500;
   const pipeline = [...(upPipeline(steps) ?? []), { $set: { [VF]: 2 } }];
   const rows: string[][] = [];
+  const figures: ServerSweepFigures['sizes'][number][] = [];
   for (const size of sizes) {
     const rounds = size >= 100_000 ? 1 : Math.max(1, Math.round(options.rounds / 5));
     const limit: number[] = [];
@@ -82,6 +91,7 @@ export async function runServerSweepBench(db: Db, options: { rounds: number; siz
       }));
     }
     const [limitMs, serverMs, clientMs] = [median(limit), median(server), median(client)];
+    figures.push({ documents: size, updateManyMs: limitMs, serverSweepMs: serverMs, clientSweepMs: clientMs });
     rows.push([
       size.toLocaleString('en-US'), fmt(limitMs, 0), fmt(serverMs, 0), fmt(clientMs, 0),
       `${fmt(limitMs / serverMs)}x`, `${fmt(clientMs / serverMs)}x`,
@@ -113,4 +123,5 @@ export async function runServerSweepBench(db: Db, options: { rounds: number; siz
     ['the same on version-1 documents (translated to full_name)', fmt(result.candidateMs, 0), fmt(result.ratio)],
   ]);
   for (const name of ['translated_old', 'translated_new']) await db.collection(name).drop().catch(() => undefined);
+  return { batchSize, sizes: figures, translatedFindRatio: result.ratio };
 }

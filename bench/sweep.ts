@@ -110,18 +110,42 @@ function sweepInChild(uri: string, db: Db, name: string, batchSize: number, dryR
   return { maxRssMiB: result.maxRssKiB / 1024, ms, migrated: result.migrated };
 }
 
+/** What the sweep benchmark measured (fields absent in figures copied from a table that did not give them). */
+export interface SweepFigures {
+  readonly documents: number;
+  readonly batchSize: number;
+  readonly rounds: number;
+  readonly handWrittenMs?: number;
+  readonly handWrittenSortedMs?: number;
+  readonly sweepMs?: number;
+  /** Throughputs: sweep() / the hand-written loop, sweep() / the `_id`-order loop, that loop / the hand-written one. */
+  readonly sweepVsHandWritten: number;
+  readonly sweepVsSorted: number;
+  readonly sortedVsHandWritten: number;
+  readonly naiveDocuments: number;
+  readonly naiveMs?: number;
+  readonly sweepNaiveDocumentsMs?: number;
+  /** sweep() throughput / the naive per-document loop's. */
+  readonly sweepVsNaive: number;
+  /** Cost per document as the collection grows. */
+  readonly scale: readonly { readonly documents: number; readonly baselineUsPerDoc: number; readonly sweepUsPerDoc: number; readonly dryRunUsPerDoc?: number }[];
+  /** Peak RSS of a sweeping process. */
+  readonly rss: readonly { readonly documents: number; readonly dryRunMiB?: number; readonly writingMiB: number }[];
+}
+
 /**
  * Every figure runs at 100,000 documents (`MOLT_BENCH_SWEEP_DOCS` overrides it), and a table shows
  * how the cost per document grows with N: on servers that do not serve a range query from an
  * index (mongo-java-server), every keyset page is a scan.
  */
-export async function runSweepBench(db: Db, options: SweepBenchOptions): Promise<void> {
+export async function runSweepBench(db: Db, options: SweepBenchOptions): Promise<SweepFigures> {
   const override = Number(process.env.MOLT_BENCH_SWEEP_DOCS);
   const documents = options.documents ?? (override > 0 ? override : 100_000);
   const naiveDocuments = options.naiveDocuments ?? Math.min(documents, 10_000);
   const batchSize = options.batchSize ?? 500;
   const rounds = options.rounds ?? 3;
-  const rssSizes = options.sizes ?? [10_000, 30_000, 100_000];
+  const sizesOverride = (process.env.MOLT_BENCH_SCALE_SIZES ?? '').split(',').map(Number).filter((size) => size > 0);
+  const rssSizes = options.sizes ?? (sizesOverride.length > 0 ? sizesOverride : [10_000, 30_000, 100_000]);
   const scaleSizes = rssSizes;
 
   console.log(`\n## Sweep: ${documents.toLocaleString('en-US')} stale documents, rename upcaster, batch ${batchSize}, unthrottled\n`);
@@ -153,17 +177,20 @@ export async function runSweepBench(db: Db, options: SweepBenchOptions): Promise
 
   console.log(`\n## Sweep: cost per document as the collection grows (batch ${batchSize})\n`);
   const scaleRows: string[][] = [];
+  const scale: SweepFigures['scale'][number][] = [];
   for (const size of scaleSizes) {
     const baselineMs = await timed(db, 'sweep_scale', size, () => handWritten(db, 'sweep_scale', batchSize));
     const sweeperMs = await timed(db, 'sweep_scale', size, () => sweeper(db, 'sweep_scale', batchSize));
     await seed(db, 'sweep_scale', size);
     const dry = await time(() => sweep(db.collection('sweep_scale'), BenchUser, { batchSize, ratePerSecond: Infinity, pauseMs: 0, dryRun: true }));
     scaleRows.push([String(size), fmt((baselineMs * 1000) / size, 0), fmt((sweeperMs * 1000) / size, 0), fmt((dry * 1000) / size, 0)]);
+    scale.push({ documents: size, baselineUsPerDoc: (baselineMs * 1000) / size, sweepUsPerDoc: (sweeperMs * 1000) / size, dryRunUsPerDoc: (dry * 1000) / size });
   }
   printTable(['documents', 'baseline µs/doc', 'sweep() µs/doc', 'sweep() dry run µs/doc (reads + upcasts, no writes)'], scaleRows);
 
   console.log(`\n## Sweep: peak RSS of a sweeping process (batch ${batchSize})\n`);
   const rssRows: string[][] = [];
+  const rss: SweepFigures['rss'][number][] = [];
   for (const size of rssSizes) {
     await seed(db, 'sweep_rss', size);
     const dry = sweepInChild(options.uri, db, 'sweep_rss', batchSize, true);
@@ -171,8 +198,16 @@ export async function runSweepBench(db: Db, options: SweepBenchOptions): Promise
     const real = sweepInChild(options.uri, db, 'sweep_rss', batchSize, false);
     if (real.migrated !== size) throw new Error(`sweep migrated ${real.migrated} of ${size}`);
     rssRows.push([String(size), fmt(dry.maxRssMiB, 1), fmt(real.maxRssMiB, 1)]);
+    rss.push({ documents: size, dryRunMiB: dry.maxRssMiB, writingMiB: real.maxRssMiB });
   }
   for (const name of ['sweep_bench', 'sweep_naive', 'sweep_scale', 'sweep_rss']) await db.collection(name).drop().catch(() => undefined);
   printTable(['documents', 'peak RSS, dry run (MiB)', 'peak RSS, writing (MiB)'], rssRows);
   console.log('(The whole Node process: driver, zod, tsx. Flat means the sweeper holds one batch, never the collection.)');
+  return {
+    documents, batchSize, rounds,
+    handWrittenMs: baseMs, handWrittenSortedMs: baseSortedMs, sweepMs,
+    sweepVsHandWritten: baseMs / sweepMs, sweepVsSorted: baseSortedMs / sweepMs, sortedVsHandWritten: baseMs / baseSortedMs,
+    naiveDocuments, naiveMs, sweepNaiveDocumentsMs: sweepSmallMs, sweepVsNaive: naiveMs / sweepSmallMs,
+    scale, rss,
+  };
 }

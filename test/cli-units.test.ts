@@ -3,6 +3,7 @@ import { defineConfig as fromMain, type SweepReport, type SweepStatus } from 'mo
 import { defineConfig, ExitCode, runCli } from 'mongo-molt/cli';
 import { parseCommandLine, parseDuration } from '../src/cli/args.js';
 import { exitCodeOf, progressTotal } from '../src/cli/run.js';
+import { bar, censusStyle, renderCensus } from '../src/cli/census.js';
 import { formatDuration, ProgressDisplay, renderProgress } from '../src/cli/progress.js';
 import { Redactor, redactUri } from '../src/cli/redact.js';
 import { mixedUsers, type RawUser } from './fixtures/schemas.js';
@@ -10,6 +11,56 @@ import { FIXTURE_CONFIG } from './fixtures/run-molt.js';
 import { useTestDatabase } from './support/database.js';
 
 const { db, uri } = useTestDatabase('cli_units');
+
+describe('the version census as bars', () => {
+  const histogram = [{ version: null, count: 16 }, { version: 1, count: 17 }, { version: 3, count: 15 }, { version: '"x"', count: 1 }];
+
+  it('draws one line per version: label, a bar as long as its share, the count and the share', () => {
+    const lines = renderCensus(histogram, 3, { width: 80, color: false });
+    const cells = (text: string) => text.padEnd(40);
+    expect(lines).toEqual([
+      `none         ${cells('█'.repeat(13))}  16   32.7%`,
+      `v1           ${cells(`${'█'.repeat(13)}▉`)}  17   34.7%`,
+      `v3           ${cells(`${'█'.repeat(12)}▎`)}  15   30.6%`,
+      `invalid "x"  ${cells('▉')}   1    2.0%`,
+    ]);
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(80);
+  });
+
+  it('bars in eighths of a cell; any document shows; the whole collection fills the bar', () => {
+    expect(bar(1, 10)).toBe('█'.repeat(10));
+    expect(bar(0.5, 10)).toBe('█████');
+    expect(bar(0.55, 10)).toBe('█████▌');
+    expect(bar(0.0001, 10)).toBe('▏');
+    expect(bar(0, 10)).toBe('');
+  });
+
+  it('fits the terminal width, down to a 10-cell bar', () => {
+    const narrow = renderCensus([{ version: 2, count: 1_000_000 }], 2, { width: 50, color: false }, 14);
+    expect(narrow[0]?.length).toBe(50 - 14);
+    expect(narrow[0]).toMatch(/^v2 {2}█{13} {2}1,000,000 {2}100\.0%$/);
+    expect(renderCensus([{ version: 2, count: 5 }], 2, { width: 20, color: false })[0]).toMatch(/^v2 {2}█{10} {2}5 {2}100\.0%$/);
+    expect(renderCensus([], 2, { width: 80, color: false })).toEqual(['(empty)']);
+  });
+
+  it('colours the latest version green, other versions yellow, values that are not versions red', () => {
+    const [none, , latest, invalid] = renderCensus(histogram, 3, { width: 80, color: true });
+    expect(none).toContain('\x1b[33m█');
+    expect(latest).toContain('\x1b[32m█');
+    expect(invalid).toContain('\x1b[31m▉');
+    expect(latest).toContain('\x1b[0m');
+  });
+
+  it('bars on a terminal or with MOLT_BARS=1, never with MOLT_BARS=0; colour only on a terminal without NO_COLOR', () => {
+    expect(censusStyle({}, false, undefined)).toBeUndefined();
+    expect(censusStyle({}, true, 120)).toEqual({ width: 120, color: true });
+    expect(censusStyle({ MOLT_BARS: '0' }, true, 120)).toBeUndefined();
+    expect(censusStyle({ MOLT_BARS: '1' }, false, undefined)).toEqual({ width: 80, color: false });
+    expect(censusStyle({ NO_COLOR: '1' }, true, 100)).toEqual({ width: 100, color: false });
+    expect(censusStyle({ NO_COLOR: '' }, true, 100)).toEqual({ width: 100, color: true });
+    expect(censusStyle({ TERM: 'dumb' }, true, 100)).toEqual({ width: 100, color: false });
+  });
+});
 
 describe('the progress bar', () => {
   const frame = { label: 'users', done: 5000, total: 10_000, ratePerSecond: 1950.4, etaMs: 2564, failed: 0 };

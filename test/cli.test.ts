@@ -201,6 +201,26 @@ describe('molt (as a process)', () => {
     expect(after.stdout).toMatch(/last run {4}complete at .*migrated 45, failed 3/);
   });
 
+  it('status draws the census as bars with MOLT_BARS=1 (as on a terminal); plain through a pipe', async () => {
+    await seedWithFailures();
+    const bars = await run('status', ['users'], { MOLT_BARS: '1', NO_COLOR: undefined });
+    expect(bars.code).toBe(0);
+    const lines = bars.stdout.split('\n');
+    const first = lines.findIndex((line) => line.startsWith('  versions    '));
+    const census = lines.slice(first, first + 3).map((line) => line.slice(14));
+    expect(census).toEqual([
+      expect.stringMatching(/^none {2}█+[▉-▏]? +16 {2} 33\.3%$/),
+      expect.stringMatching(/^v1 {4}█+[▉-▏]? +17 {2} 35\.4%$/),
+      expect.stringMatching(/^v2 {4}█+[▉-▏]? +15 {2} 31\.3%$/),
+    ]);
+    for (const line of census) expect(line.length).toBe(census[0]?.length);
+    expect(lines[first + 3]).toMatch(/^ {2}checkpoint {2}none/);
+    expect(bars.stdout).not.toContain('\x1b['); // not a terminal: no colour
+    const plain = await run('status', ['users']);
+    expect(plain.stdout).toContain('  versions    none: 16  v1: 17  v2: 15\n');
+    expect(plain.stdout).not.toContain('█');
+  });
+
   it('check: groups failures by error with example _ids, writes nothing, exit 1 (0 when all pass)', async () => {
     await seedWithFailures();
     const result = await run('check', ['--json']);

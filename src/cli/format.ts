@@ -3,6 +3,7 @@ import type { FailureRecord } from '../sweeper/failures.js';
 import type { CheckReport, MigrationStatus, VerifyReport } from '../sweeper/inspect.js';
 import type { SweepReport } from '../sweeper/status.js';
 import type { RestoreReport } from '../sweeper/restore.js';
+import { renderCensus, versionLabel, type CensusStyle } from './census.js';
 import { formatCount, formatDuration } from './progress.js';
 
 /** An `_id` as text: `"u1"`, `ObjectId("…")`, `42`. */
@@ -69,15 +70,19 @@ export function formatRestore(report: RestoreReport): string {
   return lines.join('\n');
 }
 
-export function formatStatus(status: MigrationStatus): string {
+/** `molt status` as text; with `census`, the versions drawn as one bar per version (on a terminal). */
+export function formatStatus(status: MigrationStatus, census?: CensusStyle): string {
   const percent = status.total > 0 ? ` (${((status.stale / status.total) * 100).toFixed(1)}%)` : '';
-  const histogram = status.histogram.map((entry) => `${entry.version === null ? 'none' : typeof entry.version === 'number' ? `v${entry.version}` : `invalid ${entry.version}`}: ${formatCount(entry.count)}`);
+  const histogram = status.histogram.map((entry) => `${versionLabel(entry.version)}: ${formatCount(entry.count)}`);
+  const versions = census
+    ? renderCensus(status.histogram, status.latest, census, 14).join(`\n${' '.repeat(14)}`)
+    : histogram.length > 0 ? histogram.join('  ') : '(empty)';
   const checkpoint = status.checkpoint;
   const lastRun = status.lastRun;
   const lines = [
     `${status.collection} (schema "${status.schema}", latest v${status.latest}, field ${status.versionField})`,
     `  documents   ${formatCount(status.total)}, stale ${formatCount(status.stale)}${percent}`,
-    `  versions    ${histogram.length > 0 ? histogram.join('  ') : '(empty)'}`,
+    `  versions    ${versions}`,
     `  checkpoint  ${checkpoint ? `pass ${checkpoint.pass} ${checkpoint.completedAt ? `complete at ${date(checkpoint.completedAt)}` : `after _id ${formatId(checkpoint.lastId)}`}, ${checkpoint.target?.startsWith('down:') ? `down to v${checkpoint.targetVersion} (a reverse sweep)` : `v${checkpoint.targetVersion}`}, migrated ${formatCount(checkpoint.migrated)} this pass, updated ${date(checkpoint.updatedAt)}` : 'none (never swept)'}`,
     `  lease       ${status.lease ? `held by ${status.lease.host} (pid ${status.lease.pid}) until ${date(status.lease.expiresAt)}` : 'free'}`,
     `  failures    ${formatCount(status.failures)}${status.failures > 0 ? ` (molt failures ${status.collection})` : ''}`,

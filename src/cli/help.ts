@@ -38,6 +38,8 @@ export const COMMAND_HELP: Record<Command, string> = {
 
 Shows, per collection: documents per stored version (one aggregation), the stale count, the
 sweeper's checkpoint, who holds the lease, the failures count, the last run's report and an ETA.
+On a terminal the versions are drawn as one bar per version with its count and share;
+MOLT_BARS=1 draws them anywhere (a pipe, a log), MOLT_BARS=0 never; NO_COLOR turns colour off.
 
 Flags:
 ${COMMON}

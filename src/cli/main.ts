@@ -23,6 +23,8 @@ const code = await runCli(process.argv.slice(2), {
   cwd: process.cwd(),
   interactive: process.stderr.isTTY === true,
   columns: process.stderr.columns || 80,
+  stdoutTerminal: process.stdout.isTTY === true,
+  stdoutColumns: process.stdout.columns || 80,
   signal: controller.signal,
 });
 process.exitCode = code;

@@ -9,6 +9,7 @@ import { sweep } from '../sweeper/sweep.js';
 import { pruneArchive, restore } from '../sweeper/restore.js';
 import { DEFAULT_ARCHIVE_COLLECTION } from '../storage/index.js';
 import { parseCommandLine, type ParsedArgs } from './args.js';
+import { censusStyle } from './census.js';
 import { loadConfig, type LoadedConfig } from './config.js';
 import type { MoltCollectionConfig } from '../sweeper/define-config.js';
 import { formatCheck, formatFailures, formatRestore, formatStatus, formatSweepReport, formatVerify, toJson } from './format.js';
@@ -42,6 +43,10 @@ export interface CliIo {
   readonly interactive: boolean;
   /** Terminal width for the progress bar. */
   readonly columns?: number | undefined;
+  /** Whether stdout is a terminal: `molt status` draws its version census as bars there (see `censusStyle`). */
+  readonly stdoutTerminal?: boolean | undefined;
+  /** Terminal width of stdout, for those bars. */
+  readonly stdoutColumns?: number | undefined;
   /** Aborted on SIGINT/SIGTERM: the sweep stops between batches. */
   readonly signal?: AbortSignal | undefined;
 }
@@ -228,7 +233,8 @@ async function status(context: CommandContext): Promise<ExitCode> {
       ...(failuresCollection ? { failuresCollection } : {}),
     }));
   }
-  context.out(context.args.json ? toJson(results) : results.map(formatStatus).join('\n\n'));
+  const census = censusStyle(context.io.env, context.io.stdoutTerminal === true, context.io.stdoutColumns);
+  context.out(context.args.json ? toJson(results) : results.map((result) => formatStatus(result, census)).join('\n\n'));
   return ExitCode.OK;
 }
 
