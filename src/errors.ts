@@ -302,7 +302,7 @@ export class QueryTranslationError extends MoltError {
     const where = context.versions.length === 1 ? `version ${context.versions[0]}` : `versions ${context.versions.join(', ')}`;
     super(
       `Schema "${context.schemaName}": cannot translate ${context.operator ? `${context.operator} on ` : ''}"${context.field}" for documents stored at ${where}: ${context.reason}. ` +
-        `Nothing was read or written. Migrate those documents first (molt sweep), query through .collection with the stored field names, or pass translateQueries: false.`,
+        `Nothing was read or written. Query through .collection with the stored field names, or pass translateQueries: false; translation follows the schema's versions, not the data, so once every document is migrated (molt verify), retire the older versions (start the chain at the latest: defineSchema(name, { unversioned: N }).version(N, …)).`,
     );
     this.schemaName = context.schemaName;
     this.field = context.field;

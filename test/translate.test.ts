@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { QueryTranslationError } from 'mongo-molt';
 import { checkSort, translateFilter, type TranslationChain } from '../src/translate/index.js';
+import { step, type DeclarativeStep } from '../src/steps/index.js';
 import { chain, filterArb, matches, storedDoc } from './fixtures/translation-chain.js';
 
 describe('translateFilter', () => {
@@ -28,9 +29,13 @@ describe('translateFilter', () => {
     });
   });
 
-  it('maps a converted value through down for equality and $in, and refuses ranges, naming field, operator and versions', () => {
+  it('compares a converted value on the server through upExpr (exact whatever the stored form), and refuses ranges, naming field, operator and versions', () => {
+    const age = (n: number) => ({ $expr: { $eq: [{ $toDouble: '$age' }, { $literal: n }] } });
     expect(translateFilter(chain, { age: { $in: [1, 2] } })).toEqual({
-      $or: [{ schemaVersion: { $in: [null, 1] }, age: { $in: ['1', '2'] } }, { schemaVersion: { $nin: [null, 1] }, age: { $in: [1, 2] } }],
+      $or: [{ schemaVersion: { $in: [null, 1] }, $or: [age(1), age(2)] }, { schemaVersion: { $nin: [null, 1] }, age: { $in: [1, 2] } }],
+    });
+    expect(translateFilter(chain, { age: { $ne: 1 } })).toEqual({
+      $or: [{ schemaVersion: { $in: [null, 1] }, $nor: [age(1)] }, { schemaVersion: { $nin: [null, 1] }, age: { $ne: 1 } }],
     });
     const error = (() => {
       try {
@@ -45,11 +50,28 @@ describe('translateFilter', () => {
     expect((error as Error).message).toMatch(/Nothing was read or written/);
   });
 
+  it('maps a converted value through down only when the step says stored values are canonical; without that or upExpr it refuses', () => {
+    const convertWith = (extra: object): TranslationChain => ({
+      ...chain,
+      steps: [{ kind: 'declarative', steps: [step.convert('age', 'age', { up: (s: string) => Number(s), down: (n: number) => String(n), ...extra })] as DeclarativeStep[] }, chain.steps[1]!],
+    });
+    expect(translateFilter(convertWith({ canonical: true }), { age: { $in: [1, 2] } })).toEqual({
+      $or: [{ schemaVersion: { $in: [null, 1] }, age: { $in: ['1', '2'] } }, { schemaVersion: { $nin: [null, 1] }, age: { $in: [1, 2] } }],
+    });
+    // Mapping '1.50' -> 150 -> '1.5' would miss the stored '1.50': refused, with both ways out named.
+    expect(() => translateFilter(convertWith({}), { age: 1 })).toThrow(/give the step an upExpr .* or canonical: true/);
+    expect(translateFilter(convertWith({}), { age: { $exists: true } })).toEqual({ age: { $exists: true } });
+  });
+
   it('refuses a path through a function step, but lets _id through', () => {
     const mixed: TranslationChain = { ...chain, steps: [{ kind: 'function' }, chain.steps[1]!] };
     expect(() => translateFilter(mixed, { display_name: 'Ada' })).toThrow(QueryTranslationError);
     expect(translateFilter(mixed, { _id: 3 })).toEqual({ _id: 3 });
-    expect(() => translateFilter(chain, { $expr: { $eq: ['$a', 1] } })).toThrow(/\$expr cannot be translated/);
+    // An aggregation expression passes the steps that change none of its fields, and only those.
+    expect(translateFilter(chain, { $expr: { $eq: ['$a', 1] } })).toEqual({ $expr: { $eq: ['$a', 1] } });
+    expect(() => translateFilter(chain, { $expr: { $eq: ['$display_name', 'Ada'] } })).toThrow(/expression on "display_name" cannot be carried through step.rename/);
+    expect(() => translateFilter(chain, { $expr: { $eq: ['$$ROOT', {}] } })).toThrow(QueryTranslationError);
+    expect(() => translateFilter(chain, { $where: 'true' })).toThrow(/\$where cannot be translated/);
   });
 
   it('refuses sorts on fields a step changes, and allows the others', () => {

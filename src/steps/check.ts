@@ -90,6 +90,7 @@ export function checkSteps(steps: readonly DeclarativeStep[], before: ZodType, a
         if (s.kind === 'rename' && s.from === s.to) return `${name}: renames a field to itself.`;
         if (s.kind === 'convert' && typeof s.up !== 'function') return `${name}: needs an up function.`;
         if (s.kind === 'convert' && s.down !== undefined && typeof s.down !== 'function') return `${name}: down must be a function.`;
+        if (s.kind === 'convert' && s.canonical === true && s.down === undefined) return `${name}: canonical needs a down function (conditions map back through it).`;
         if (s.to !== s.from && (s.to.startsWith(`${s.from}.`) || s.from.startsWith(`${s.to}.`))) {
           return `${name}: one path lies inside the other; move the field in two steps.`;
         }

@@ -36,6 +36,14 @@ export interface ConvertFunctions<In, Out> {
   readonly upExpr?: Expression;
   /** The server form of `down`: an aggregation expression over the document (`'$priceCents'` is the new value). */
   readonly downExpr?: Expression;
+  /**
+   * Every stored value is in the one form `down` gives back (`down(up(x))` is `x`: no `'1.50'` next
+   * to `'1.5'`), so a condition on the new value maps back through `down` to one stored value and
+   * can use an index. Without it, conditions on the new value are compared on the server through
+   * `upExpr` (exact whatever the stored form), or refused. `molt check --round-trip` finds stored
+   * values that are not in that form.
+   */
+  readonly canonical?: boolean;
 }
 
 /** Converts a field's value (and may move it: `to` may equal `from`). */

@@ -9,7 +9,7 @@
 import { Query } from 'mingo';
 import { isPlainObject, isWithin, rebase, setPath } from '../steps/paths.js';
 import type { AnyConvertStep, DeclarativeStep } from '../steps/step.js';
-import { and, or, type Translated } from './logic.js';
+import { and, nor, or, type Translated } from './logic.js';
 
 /** A condition that cannot be carried back exactly; the caller adds the schema and versions. */
 export class Untranslatable extends Error {
@@ -90,7 +90,14 @@ export function backField(s: DeclarativeStep, path: string, condition: unknown):
 function backConvert(s: AnyConvertStep, path: string, condition: unknown): Translated {
   if (isWithin(path, s.to)) {
     if (path !== s.to) throw new Untranslatable(path, operatorOf(condition), `it lies inside the converted value of ${s.to}`);
-    return { [s.from]: mapCondition(s, condition) };
+    // `down` maps a value back to one stored form: exact only where every stored value is in that form.
+    if (onlyExists(condition) || s.canonical === true) return { [s.from]: mapCondition(s, condition) };
+    if (s.upExpr !== undefined) return compareConverted(s, s.upExpr, condition);
+    throw new Untranslatable(
+      path,
+      operatorOf(condition) ?? '$eq',
+      `${s.from} -> ${s.to} is a conversion: give the step an upExpr (the server converts each stored value and compares it), or canonical: true if every stored value is in the one form down gives (then the condition maps back through down); mapping through down alone would miss stored values in other forms ('1.50' next to '1.5')`,
+    );
   }
   if (s.from !== s.to && isWithin(path, s.from)) return holds(path, condition, {});
   if (isWithin(s.from, path) || isWithin(s.to, path)) {
@@ -100,7 +107,48 @@ function backConvert(s: AnyConvertStep, path: string, condition: unknown): Trans
   return { [path]: condition };
 }
 
-/** Equality, `$in`, `$ne`, `$nin` and `$exists` on a converted value, mapped through `down`. */
+/**
+ * Equality, `$in`, `$ne` and `$nin` on a converted value, compared on the server with the value
+ * `upExpr` computes from the stored one: exact whatever form the stored value has. `null` keeps its
+ * query meaning (the converted field is missing exactly when its source is).
+ */
+function compareConverted(s: AnyConvertStep, upExpr: unknown, condition: unknown): Translated {
+  const field = s.to;
+  const equals = (value: unknown, operator: string): Translated => {
+    if (value === null) return { [s.from]: null };
+    if (value instanceof RegExp) throw new Untranslatable(field, operator, 'a regular expression cannot be compared with a converted value');
+    return { $expr: { $eq: [upExpr, { $literal: value }] } };
+  };
+  const operators = operatorsOf(condition);
+  if (operators === undefined) return equals(condition, '$eq');
+  const parts: Translated[] = [];
+  for (const operator of operators) {
+    const value = (condition as Record<string, unknown>)[operator];
+    switch (operator) {
+      case '$eq':
+        parts.push(equals(value, operator));
+        break;
+      case '$ne':
+        parts.push(nor([equals(value, operator)]));
+        break;
+      case '$in':
+      case '$nin': {
+        if (!Array.isArray(value)) throw new Untranslatable(field, operator, `${operator} needs an array`);
+        const any = or(value.map((item: unknown) => equals(item, operator)));
+        parts.push(operator === '$in' ? any : nor([any]));
+        break;
+      }
+      case '$exists':
+        parts.push({ [s.from]: { $exists: value } });
+        break;
+      default:
+        throw new Untranslatable(field, operator, `only equality, $in, $ne, $nin and $exists can be carried through a conversion (${operator} would need the conversion to preserve order)`);
+    }
+  }
+  return and(parts);
+}
+
+/** Equality, `$in`, `$ne`, `$nin` and `$exists` on a converted value, mapped through `down` (canonical stored values). */
 function mapCondition(s: AnyConvertStep, condition: unknown): unknown {
   const down = s.down as ((value: unknown) => unknown) | undefined;
   const field = s.to;

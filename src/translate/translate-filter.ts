@@ -16,7 +16,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { QueryTranslationError } from '../errors.js';
 import { isWithin } from '../steps/paths.js';
-import type { DeclarativeStep } from '../steps/step.js';
+import { describeStep, type DeclarativeStep } from '../steps/step.js';
 import type { Filter, TranslationChain, TranslationStep } from './chain.js';
 import { backField, Untranslatable } from './field-condition.js';
 import { and, nor, or, toFilter, type Translated } from './logic.js';
@@ -103,6 +103,11 @@ function backOne(s: DeclarativeStep, filter: Filter): Translated {
       parts.push(key === '$and' ? and(subs) : key === '$or' ? or(subs) : nor(subs));
     } else if (key === '$comment') {
       parts.push({ $comment: value });
+    } else if (key === '$expr') {
+      // An expression (a converted value's comparison, carried back) passes a step that changes none of its fields.
+      const touched = expressionFields(value).find((path) => path === '$$ROOT' || touches(s, path));
+      if (touched !== undefined) throw new Untranslatable(touched, '$expr', `an aggregation expression on "${touched}" cannot be carried through ${describeStep(s)}`);
+      parts.push({ $expr: value });
     } else if (key.startsWith('$')) {
       throw new Untranslatable(key, key, `${key} cannot be translated (only field conditions, $and, $or and $nor)`);
     } else {
@@ -148,6 +153,19 @@ export function checkSort(chain: TranslationChain, sort: Record<string, unknown>
       }
     }
   }
+}
+
+/** The field paths an aggregation expression reads (`'$a.b'` is `a.b`); `$$ROOT` when it reads the whole document. */
+function expressionFields(expression: unknown): string[] {
+  if (typeof expression === 'string') {
+    if (expression === '$$ROOT' || expression === '$$CURRENT' || expression.startsWith('$$ROOT.') || expression.startsWith('$$CURRENT.')) return ['$$ROOT'];
+    return expression.startsWith('$') && !expression.startsWith('$$') ? [expression.slice(1)] : [];
+  }
+  if (Array.isArray(expression)) return expression.flatMap(expressionFields);
+  if (typeof expression === 'object' && expression !== null && !(expression instanceof Date) && !(expression instanceof RegExp)) {
+    return Object.entries(expression).flatMap(([key, value]) => (key === '$literal' ? [] : expressionFields(value)));
+  }
+  return [];
 }
 
 function touches(s: DeclarativeStep, path: string): boolean {
