@@ -59,6 +59,9 @@ describe('retries', () => {
 
   it('recognises transient errors by name, code and label', () => {
     expect(isTransientError(new MongoNetworkError('socket hang up'))).toBe(true);
+    // A Node socket error the driver let through unwrapped (seen on mongo-java-server with connections reset by a proxy).
+    expect(isTransientError(Object.assign(new Error('write ECONNRESET'), { code: 'ECONNRESET', syscall: 'write' }))).toBe(true);
+    expect(isTransientError(Object.assign(new Error('no such file'), { code: 'ENOENT' }))).toBe(false);
     expect(isTransientError(Object.assign(new MongoServerError({ message: 'not primary' }), { code: 10107 }))).toBe(true);
     const labelled = new MongoServerError({ message: 'write conflict' });
     labelled.addErrorLabel('RetryableWriteError');

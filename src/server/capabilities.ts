@@ -1,4 +1,5 @@
 import type { Db, MongoClient } from 'mongodb';
+import { limited, type OperationLimit } from './operation-limit.js';
 
 /** Which implementation of the MongoDB wire protocol answers. */
 export type ServerKind = 'mongod' | 'ferretdb' | 'mongo-java-server';
@@ -41,11 +42,11 @@ const DEFAULT_MAX_WRITE_BATCH = 100_000;
 const detected = new WeakMap<MongoClient | Db, Promise<ServerCapabilities>>();
 
 /** The capabilities of the server behind `db`, detected on first use per client and cached. */
-export function serverCapabilities(db: Db): Promise<ServerCapabilities> {
+export function serverCapabilities(db: Db, limit?: OperationLimit): Promise<ServerCapabilities> {
   const key = (db as { client?: MongoClient }).client ?? db;
   let pending = detected.get(key);
   if (pending === undefined) {
-    pending = detect(db);
+    pending = detect(db, limit);
     detected.set(key, pending);
     // A failed detection (server down) is not remembered: the next caller asks again.
     pending.catch(() => detected.delete(key));
@@ -53,12 +54,16 @@ export function serverCapabilities(db: Db): Promise<ServerCapabilities> {
   return pending;
 }
 
-async function detect(db: Db): Promise<ServerCapabilities> {
+async function detect(db: Db, limit: OperationLimit | undefined): Promise<ServerCapabilities> {
   const admin = db.admin();
   const before = Date.now();
-  const hello = await admin.command({ isMaster: 1 });
+  const hello = await admin.command({ isMaster: 1 }, limited({}, limit));
   const after = Date.now();
-  const buildInfo = await admin.command({ buildInfo: 1 }).catch(() => ({}) as Record<string, unknown>);
+  const buildInfo = await admin.command({ buildInfo: 1 }, limited({}, limit)).catch((error: unknown) => {
+    // A server without buildInfo is told apart by that; a cut-off call is not an answer.
+    if (limit?.signal?.aborted) throw error;
+    return {} as Record<string, unknown>;
+  });
   return capabilitiesFrom(buildInfo, hello, (before + after) / 2);
 }
 

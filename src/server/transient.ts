@@ -25,6 +25,9 @@ const TRANSIENT_NAMES: ReadonlySet<string> = new Set([
   'MongoWaitQueueTimeoutError',
 ]);
 
+/** Node's own socket errors, which the driver lets through unwrapped on some paths (a write to a reset connection). */
+const TRANSIENT_SYSTEM_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT']);
+
 const TRANSIENT_LABELS = ['RetryableWriteError', 'TransientTransactionError', 'ResetPool'] as const;
 
 /**
@@ -37,6 +40,7 @@ export function isTransientError(error: unknown): boolean {
   const candidate = error as { name?: unknown; code?: unknown; hasErrorLabel?: unknown };
   if (typeof candidate.name === 'string' && TRANSIENT_NAMES.has(candidate.name)) return true;
   if (typeof candidate.code === 'number' && TRANSIENT_CODES.has(candidate.code)) return true;
+  if (typeof candidate.code === 'string' && TRANSIENT_SYSTEM_CODES.has(candidate.code)) return true;
   if (typeof candidate.hasErrorLabel === 'function') {
     const hasLabel = candidate.hasErrorLabel as (label: string) => boolean;
     return TRANSIENT_LABELS.some((label) => hasLabel.call(error, label));

@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { BSON, type AnyBulkWriteOperation, type Collection, type Db, type Document } from 'mongodb';
+import { limited, type OperationLimit } from '../server/index.js';
 
 /** Default of the sweep option `archiveCollection`. */
 export const DEFAULT_ARCHIVE_COLLECTION = 'molt_archive';
@@ -49,9 +50,12 @@ export class Archive {
   readonly #entries: Collection<ArchiveEntry>;
   readonly #collection: string;
   readonly #ttlMs: number;
+  readonly #limit: OperationLimit | undefined;
   #indexed = false;
 
-  constructor(db: Db, archiveCollection: string, sourceCollection: string, ttlMs: number) {
+  /** `limit` bounds every call. */
+  constructor(db: Db, archiveCollection: string, sourceCollection: string, ttlMs: number, limit?: OperationLimit) {
+    this.#limit = limit;
     this.#entries = db.collection<ArchiveEntry>(archiveCollection);
     this.#collection = sourceCollection;
     this.#ttlMs = ttlMs;
@@ -75,13 +79,13 @@ export class Archive {
         upsert: true,
       },
     }));
-    await this.#entries.bulkWrite(operations, { ordered: false });
+    await this.#entries.bulkWrite(operations, limited({ ordered: false }, this.#limit));
   }
 
   /** A TTL index on `expiresAt` where the server has TTL indexes; elsewhere `molt prune` deletes expired entries. */
   async #ensureTtlIndex(): Promise<void> {
     if (this.#indexed) return;
     this.#indexed = true;
-    await this.#entries.createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0 }).catch(() => undefined);
+    await this.#entries.createIndex({ expiresAt: 1 }, limited({ expireAfterSeconds: 0 }, this.#limit)).catch(() => undefined);
   }
 }

@@ -1,7 +1,7 @@
 import type { AnyBulkWriteOperation, ClientSession, Collection, Document } from 'mongodb';
 import type { Logger } from 'pino';
 import { describeError } from '../errors.js';
-import { isTransientError, type ServerCapabilities } from '../server/index.js';
+import { isTransientError, limited, TimeBudgetSpentError, type OperationLimit, type ServerCapabilities } from '../server/index.js';
 import type { StoredWrite } from './compare-and-swap.js';
 
 /** A document the server refused to store (a unique index, a validator, a size limit). */
@@ -30,6 +30,8 @@ export interface BulkWriterOptions {
   readonly log?: Logger | undefined;
   /** Wraps every server call (retries, timing). */
   readonly call?: ServerCall;
+  /** Bounds every call (the sweep's time budget). */
+  readonly limit?: OperationLimit | undefined;
 }
 
 /**
@@ -43,12 +45,14 @@ export class BulkWriter {
   readonly #capabilities: () => Promise<ServerCapabilities>;
   readonly #log: Logger | undefined;
   readonly #call: ServerCall;
+  readonly #limit: OperationLimit | undefined;
 
   constructor(collection: Collection<Document>, options: BulkWriterOptions) {
     this.#collection = collection;
     this.#capabilities = options.capabilities;
     this.#log = options.log;
     this.#call = options.call ?? once;
+    this.#limit = options.limit;
   }
 
   /** Writes every compare-and-swap replace, in as many bulks as the server's limit asks. */
@@ -70,12 +74,12 @@ export class BulkWriter {
     const operations: AnyBulkWriteOperation<Document>[] = writes.map((write) => ({ replaceOne: { filter: write.filter, replacement: write.replacement } }));
     const options = session ? { ordered: false, session } : { ordered: false };
     try {
-      const result = await this.#call(() => this.#collection.bulkWrite(operations, options));
+      const result = await this.#call(() => this.#collection.bulkWrite(operations, limited(options, this.#limit)));
       return { matched: result.matchedCount, failures: [] };
     } catch (error) {
       const writeErrors = bulkWriteErrors(error);
       if (writeErrors === undefined) {
-        if (isTransientError(error)) throw error;
+        if (notAboutDocuments(error)) throw error;
         return this.#writeOneByOne(writes, session, error);
       }
       const failures = writeErrors.flatMap((entry) => {
@@ -98,9 +102,9 @@ export class BulkWriter {
     const failures: WriteFailure[] = [];
     for (const write of writes) {
       try {
-        matched += (await this.#call(() => this.#collection.replaceOne(write.filter, write.replacement, session ? { session } : {}))).matchedCount;
+        matched += (await this.#call(() => this.#collection.replaceOne(write.filter, write.replacement, limited(session ? { session } : {}, this.#limit)))).matchedCount;
       } catch (error) {
-        if (isTransientError(error)) throw error;
+        if (notAboutDocuments(error)) throw error;
         const { code, message } = error as { code?: number; message?: string };
         failures.push({ write, code, message: message ?? String(error) });
       }
@@ -122,4 +126,9 @@ function bulkWriteErrors(error: unknown): BulkWriteErrorEntry[] | undefined {
   if (writeErrors === undefined || writeErrors === null) return undefined;
   const list = (Array.isArray(writeErrors) ? writeErrors : [writeErrors]) as BulkWriteErrorEntry[];
   return list.length > 0 && list.every((entry) => typeof entry.index === 'number') ? list : undefined;
+}
+
+/** An error of the connection or of the time budget: no document is to blame, the caller decides. */
+function notAboutDocuments(error: unknown): boolean {
+  return isTransientError(error) || error instanceof TimeBudgetSpentError;
 }

@@ -10,6 +10,19 @@ export interface SweepClock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
+/**
+ * A signal that aborts with `reason` once `ms` of real time have passed, or `undefined` for a clock
+ * other than the system clock (a test's manual clock: no real time to cut operations off at).
+ * `cancel` clears the timer.
+ */
+export function realTimeLimit(clock: SweepClock, ms: number, reason: () => unknown): { readonly signal: AbortSignal; cancel(): void } | undefined {
+  if (clock !== systemClock || !Number.isFinite(ms)) return undefined;
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(reason()), Math.max(0, ms));
+  timer.unref();
+  return { signal: controller.signal, cancel: () => clearTimeout(timer) };
+}
+
 /** The system clock: `performance.now()` and `setTimeout`. @public */
 export const systemClock: SweepClock = Object.freeze({
   now: () => performance.now(),

@@ -1,6 +1,6 @@
 import { InvalidOptionError } from '../errors.js';
 import { DEFAULT_FAILURES_COLLECTION } from './options.js';
-import { databaseOf } from '../server/index.js';
+import { databaseOf, limited, type OperationLimit } from '../server/index.js';
 import { BSON, type AnyBulkWriteOperation, type Collection, type Db, type Document, type FindCursor } from 'mongodb';
 
 /** One document that failed to migrate, in the failures collection. No body unless `captureDocuments`. @public */
@@ -43,9 +43,11 @@ export class FailureStore {
   readonly #schema: string;
   #indexed = false;
   readonly #maxBulk: number;
+  readonly #limit: OperationLimit | undefined;
 
-  /** `maxBulk`: the statements one bulk write may carry on this server. */
-  constructor(db: Db, failuresCollection: string, collectionName: string, schemaName: string, maxBulk = Infinity) {
+  /** `maxBulk`: the statements one bulk write may carry on this server; `limit` bounds every call. */
+  constructor(db: Db, failuresCollection: string, collectionName: string, schemaName: string, maxBulk = Infinity, limit?: OperationLimit) {
+    this.#limit = limit;
     this.#maxBulk = maxBulk;
     this.#failures = db.collection<FailureRecord>(failuresCollection);
     this.#collection = collectionName;
@@ -58,14 +60,14 @@ export class FailureStore {
 
   /** Whether this collection has any failure record. */
   async any(): Promise<boolean> {
-    return (await this.#failures.countDocuments({ collection: this.#collection }, { limit: 1 })) > 0;
+    return (await this.#failures.countDocuments({ collection: this.#collection }, limited({ limit: 1 }, this.#limit))) > 0;
   }
 
   /** The keys (see `idKey`) of the given `_id`s that have a failure record. */
   async recorded(ids: readonly unknown[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
     const found = await this.#failures
-      .find({ _id: { $in: ids.map((id) => this.#recordId(id)) } }, { projection: { documentId: 1 } })
+      .find({ _id: { $in: ids.map((id) => this.#recordId(id)) } }, limited({ projection: { documentId: 1 } }, this.#limit))
       .toArray();
     return new Set(found.map((record) => idKey(record.documentId)));
   }
@@ -74,7 +76,7 @@ export class FailureStore {
   async record(failures: readonly NewFailure[]): Promise<void> {
     if (failures.length === 0) return;
     if (!this.#indexed) {
-      await this.#failures.createIndex({ collection: 1, lastAt: -1 }).catch(() => undefined);
+      await this.#failures.createIndex({ collection: 1, lastAt: -1 }, limited({}, this.#limit)).catch(() => undefined);
       this.#indexed = true;
     }
     const now = new Date();
@@ -100,20 +102,20 @@ export class FailureStore {
     }));
     const size = Math.min(this.#maxBulk, operations.length);
     for (let start = 0; start < operations.length; start += size) {
-      await this.#failures.bulkWrite(operations.slice(start, start + size), { ordered: false });
+      await this.#failures.bulkWrite(operations.slice(start, start + size), limited({ ordered: false }, this.#limit));
     }
   }
 
   /** Removes the records of these `_id`s (they migrated, or are no longer stale). */
   async clear(ids: readonly unknown[]): Promise<number> {
     if (ids.length === 0) return 0;
-    const result = await this.#failures.deleteMany({ _id: { $in: ids.map((id) => this.#recordId(id)) } });
+    const result = await this.#failures.deleteMany({ _id: { $in: ids.map((id) => this.#recordId(id)) } }, limited({}, this.#limit));
     return result.deletedCount;
   }
 
   /** All of this collection's records, in `_id` order, for `retryFailed`. */
   cursor(batchSize: number): FindCursor<FailureRecord> {
-    return this.#failures.find({ collection: this.#collection }).sort({ _id: 1 }).batchSize(batchSize);
+    return this.#failures.find({ collection: this.#collection }, limited({}, this.#limit)).sort({ _id: 1 }).batchSize(batchSize);
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Collection, Document } from 'mongodb';
 import type { Logger } from 'pino';
 import type { MigrationTarget } from '../migrate/index.js';
+import { limited, untilLimit, type OperationLimit } from '../server/index.js';
 import { idKey, type FailureStore } from './failures.js';
 import { idsFilter } from './stale.js';
 import type { Outcome } from './tally.js';
@@ -13,6 +14,7 @@ export interface RetryFailedContext {
   readonly batchSize: number;
   readonly dryRun: boolean;
   readonly log: Logger | undefined;
+  readonly limit: OperationLimit | undefined;
   shouldStop(): Outcome | undefined;
   interrupted(): Outcome;
   startBatch(): void;
@@ -35,12 +37,12 @@ export async function retryFailedPhase(run: RetryFailedContext): Promise<Outcome
       run.startBatch();
       const ids: unknown[] = [];
       while (ids.length < run.batchSize) {
-        const record = await cursor.next();
+        const record = await untilLimit(cursor.next(), run.limit);
         if (record === null) break;
         ids.push(record.documentId);
       }
       if (ids.length === 0) return undefined;
-      const documents = await run.timed(() => run.collection.find(idsFilter(run.target.staleFilter, ids)).toArray());
+      const documents = await run.timed(() => run.collection.find(idsFilter(run.target.staleFilter, ids), limited({}, run.limit)).toArray());
       const found = new Set(documents.map((doc) => idKey(doc._id)));
       const gone = ids.filter((id) => !found.has(idKey(id)));
       if (!run.dryRun && gone.length > 0) await run.retry(() => run.failures.clear(gone));

@@ -9,7 +9,7 @@ import type { Collection, Document, Filter } from 'mongodb';
 import type { Logger } from 'pino';
 import { describeError } from '../errors.js';
 import type { MigrationTarget } from '../migrate/index.js';
-import { isTransientError } from '../server/index.js';
+import { isTransientError, limited, TimeBudgetSpentError, type OperationLimit } from '../server/index.js';
 import type { BatchProcessor } from './batch-processor.js';
 import type { ResolvedSweepOptions } from './options.js';
 import type { Pacer } from './pacing.js';
@@ -26,9 +26,11 @@ export class ServerBatchProcessor {
   readonly #tally: Tally;
   readonly #timed: <T>(operation: () => Promise<T>) => Promise<T>;
   readonly #log: Logger | undefined;
+  readonly #limit: OperationLimit | undefined;
 
   constructor(parts: {
     log: Logger | undefined;
+    limit: OperationLimit | undefined;
     collection: Collection<Document>;
     target: MigrationTarget;
     plan: ServerPlan;
@@ -47,6 +49,7 @@ export class ServerBatchProcessor {
     this.#tally = parts.tally;
     this.#timed = parts.timed;
     this.#log = parts.log;
+    this.#limit = parts.limit;
   }
 
   /** The projection of the pages this processor reads: nothing but what it needs to group them. */
@@ -76,20 +79,20 @@ export class ServerBatchProcessor {
       let updated = false;
       try {
         // By `_id` alone: the pipeline itself checks that each document is still at `stored`.
-        await this.#timed(() => this.#collection.updateMany({ _id: { $in: ids } } as Filter<Document>, [...(this.#plan.get(stored) ?? [])]));
+        await this.#timed(() => this.#collection.updateMany({ _id: { $in: ids } } as Filter<Document>, [...(this.#plan.get(stored) ?? [])], limited({}, this.#limit)));
         updated = true;
       } catch (error) {
         // An expression that fails on one document (a server form that cannot convert a bad value)
         // fails the whole command; the documents it did not reach go through the client path,
         // which records the bad one as a failure, as client mode would.
-        if (isTransientError(error)) throw error;
+        if (isTransientError(error) || error instanceof TimeBudgetSpentError) throw error;
         this.#log?.warn({ error: describeError(error), storedVersion: stored, documents: ids.length }, 'server-side batch failed: these documents go through the client path');
       }
-      const stillStale = (await this.#timed(() => this.#collection.find(filter, { projection: { _id: 1 } }).toArray())).map((doc) => doc._id);
+      const stillStale = (await this.#timed(() => this.#collection.find(filter, limited({ projection: { _id: 1 } }, this.#limit)).toArray())).map((doc) => doc._id);
       leftovers.push(...stillStale);
       // At the target now: migrated here (or, in the same instant, by another writer).
       const migrated = updated || stillStale.length < ids.length
-        ? await this.#timed(() => this.#collection.countDocuments({ _id: { $in: ids }, ...this.#target.atTarget } as Filter<Document>))
+        ? await this.#timed(() => this.#collection.countDocuments({ _id: { $in: ids }, ...this.#target.atTarget } as Filter<Document>, limited({}, this.#limit)))
         : 0;
       const tally = this.#tally;
       const skipped = ids.length - stillStale.length - migrated;
@@ -100,7 +103,7 @@ export class ServerBatchProcessor {
     }
     if (leftovers.length === 0) return true;
     // The client path reads them whole, migrates (or records) each one, and counts them.
-    const documents = await this.#timed(() => this.#collection.find({ _id: { $in: leftovers }, ...this.#target.staleFilter } as Filter<Document>).sort({ _id: 1 }).toArray());
+    const documents = await this.#timed(() => this.#collection.find({ _id: { $in: leftovers }, ...this.#target.staleFilter } as Filter<Document>, limited({}, this.#limit)).sort({ _id: 1 }).toArray());
     this.#tally.skipped += leftovers.length - documents.length;
     return this.#client.process(documents, false);
   }

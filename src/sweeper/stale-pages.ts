@@ -1,4 +1,5 @@
 import type { Collection, Document, FindCursor } from 'mongodb';
+import { limited, untilLimit, type OperationLimit } from '../server/index.js';
 import { pageFilter } from './stale.js';
 
 /** The server forgot the cursor (it timed out between batches, or the server restarted). */
@@ -16,10 +17,12 @@ export class StalePages {
   readonly #stale: Readonly<Document>;
   readonly #batchSize: number;
   readonly #projection: Document | undefined;
+  readonly #limit: OperationLimit | undefined;
   #cursor: FindCursor<Document> | undefined;
 
-  /** `projection`: read only these fields (server-side batches need `_id` and the version). */
-  constructor(collection: Collection<Document>, stale: Readonly<Document>, batchSize: number, projection?: Document) {
+  /** `projection`: read only these fields (server-side batches need `_id` and the version); `limit` bounds the reads. */
+  constructor(collection: Collection<Document>, stale: Readonly<Document>, batchSize: number, projection?: Document, limit?: OperationLimit) {
+    this.#limit = limit;
     this.#collection = collection;
     this.#stale = stale;
     this.#batchSize = batchSize;
@@ -45,9 +48,10 @@ export class StalePages {
   }
 
   async #read(lastId: unknown): Promise<Document[]> {
-    this.#cursor ??= this.#collection.find(pageFilter(this.#stale, lastId), this.#projection ? { projection: this.#projection } : {}).sort({ _id: 1 }).batchSize(this.#batchSize);
+    this.#cursor ??= this.#collection.find(pageFilter(this.#stale, lastId), limited(this.#projection ? { projection: this.#projection } : {}, this.#limit)).sort({ _id: 1 }).batchSize(this.#batchSize);
     const page: Document[] = [];
-    while (page.length < this.#batchSize && (await this.#cursor.hasNext())) {
+    // The first batch comes with the find, which carries the signal; getMore does not: it is awaited up to the limit.
+    while (page.length < this.#batchSize && (await untilLimit(this.#cursor.hasNext(), this.#limit))) {
       page.push(...this.#cursor.readBufferedDocuments(this.#batchSize - page.length));
     }
     return page;

@@ -1,4 +1,5 @@
 import type { Collection, Document, Filter } from 'mongodb';
+import { limited, type OperationLimit } from '../server/index.js';
 
 /** The index that serves the stale filter sorted by `_id`. */
 export function staleIndexKey(versionField: string): Record<string, 1> {
@@ -14,21 +15,21 @@ export function staleIndexKey(versionField: string): Record<string, 1> {
  * documents up, see `ServerCapabilities.uniqueStaleIndex`). It holds `_id`, so uniqueness can
  * never be violated.
  */
-export async function ensureStaleIndex(collection: Collection<Document>, versionField: string, unique: boolean): Promise<void> {
+export async function ensureStaleIndex(collection: Collection<Document>, versionField: string, unique: boolean, limit?: OperationLimit): Promise<void> {
   const key = staleIndexKey(versionField);
-  if (await hasIndex(collection, key)) return;
+  if (await hasIndex(collection, key, limit)) return;
   try {
-    await collection.createIndex(key, unique ? { unique: true } : {});
+    await collection.createIndex(key, limited(unique ? { unique: true } : {}, limit));
   } catch (error) {
-    if (await hasIndex(collection, key)) return;
+    if (await hasIndex(collection, key, limit)) return;
     throw error;
   }
 }
 
-async function hasIndex(collection: Collection<Document>, key: Record<string, 1>): Promise<boolean> {
+async function hasIndex(collection: Collection<Document>, key: Record<string, 1>, limit: OperationLimit | undefined): Promise<boolean> {
   let indexes: Document[];
   try {
-    indexes = await collection.listIndexes().toArray();
+    indexes = await collection.listIndexes(limited({}, limit)).toArray();
   } catch (error) {
     if ((error as { code?: unknown }).code === 26) return false; // NamespaceNotFound: no collection yet
     throw error;

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
+import { limited, type OperationLimit } from '../server/index.js';
 import type { SweepReport } from './status.js';
 
 /** Where a pass stands: saved after every batch, so a killed run resumes after the last completed batch. @public */
@@ -74,7 +75,11 @@ export class SweepState {
   /** Unique per run: a second run in the same process is another owner. */
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
 
-  constructor(db: Db, stateCollection: string, collectionName: string, schemaName: string, leaseMs: number, clockOffsetMs = 0) {
+  readonly #limit: OperationLimit | undefined;
+
+  /** `limit`: bounds every call (the sweep's time budget). */
+  constructor(db: Db, stateCollection: string, collectionName: string, schemaName: string, leaseMs: number, clockOffsetMs = 0, limit?: OperationLimit) {
+    this.#limit = limit;
     this.#clockOffsetMs = clockOffsetMs;
     this.#states = db.collection<SweepStateDocument>(stateCollection);
     this.#key = stateKey(collectionName, schemaName);
@@ -91,12 +96,12 @@ export class SweepState {
       const state = await this.#states.findOneAndUpdate(
         { _id: this.#key, $or: [{ lease: null }, { 'lease.expiresAt': { $lte: now } }, { 'lease.owner': this.owner }] },
         { $set: { lease }, $setOnInsert: { collection: this.#collection, schema: this.#schema, checkpoint: null, lastRun: null } },
-        { upsert: true, returnDocument: 'after' },
+        limited({ upsert: true, returnDocument: 'after' } as const, this.#limit),
       );
       return { acquired: true, state };
     } catch (error) {
       if (!isDuplicateKey(error)) throw error;
-      const current = await this.#states.findOne({ _id: this.#key });
+      const current = await this.#states.findOne({ _id: this.#key }, limited({}, this.#limit));
       return { acquired: false, holder: current?.lease ?? null };
     }
   }
@@ -106,6 +111,7 @@ export class SweepState {
     const result = await this.#states.updateOne(
       { _id: this.#key, 'lease.owner': this.owner },
       { $set: { checkpoint, [`checkpoints.${target}`]: checkpoint, 'lease.expiresAt': new Date(this.#now().getTime() + this.#leaseMs) } },
+      limited({}, this.#limit),
     );
     return result.matchedCount === 1;
   }
@@ -115,6 +121,7 @@ export class SweepState {
     await this.#states.updateOne(
       { _id: this.#key, 'lease.owner': this.owner },
       { $set: { lease: null, lastRun: { ...lastRun, finishedAt: this.#now() }, ...(checkpoint ? { checkpoint, [`checkpoints.${target}`]: checkpoint } : {}) } },
+      limited({}, this.#limit),
     );
   }
 
@@ -124,8 +131,8 @@ export class SweepState {
 }
 
 /** Reads a collection's state document (for `molt status`). */
-export async function readSweepState(db: Db, stateCollection: string, collectionName: string, schemaName: string): Promise<SweepStateDocument | null> {
-  return db.collection<SweepStateDocument>(stateCollection).findOne({ _id: stateKey(collectionName, schemaName) });
+export async function readSweepState(db: Db, stateCollection: string, collectionName: string, schemaName: string, limit?: OperationLimit): Promise<SweepStateDocument | null> {
+  return db.collection<SweepStateDocument>(stateCollection).findOne({ _id: stateKey(collectionName, schemaName) }, limited({}, limit));
 }
 
 /** A duplicate-key error (11000; some servers use 11001 or only say so in the message). */

@@ -5,11 +5,12 @@ import { migrationTarget, missingDowncaster, type MigrationTarget } from '../mig
 import { definitionOf } from '../schema/definition.js';
 import type { AnyVersionedSchema } from '../schema/index.js';
 import type { SchemaDefinition } from '../schema/types.js';
-import { databaseOf, serverCapabilities, type ServerCapabilities } from '../server/index.js';
+import { databaseOf, serverCapabilities, TimeBudgetSpentError, type ServerCapabilities } from '../server/index.js';
 import { Archive, BulkWriter } from '../storage/index.js';
 import { checkCollection } from './arguments.js';
 import { BatchProcessor } from './batch-processor.js';
 import { CheckpointKeeper } from './checkpoint-keeper.js';
+import { realTimeLimit } from './clock.js';
 import { FailureStore, idKey } from './failures.js';
 import { MAX_RETRY_DELAY_MS, resolveSweepOptions, type ResolvedSweepOptions, type SweepOptions } from './options.js';
 import { Pacer } from './pacing.js';
@@ -91,6 +92,8 @@ class SweepRun {
   #serverProcessor: ServerBatchProcessor | undefined;
   #hasFailures = false;
   #batchServerMs = 0;
+  /** The signal every server call carries: the time budget's, then the lease release's own. */
+  readonly #limit: { signal: AbortSignal | undefined } = { signal: undefined };
 
   constructor(collection: Collection<Document>, definition: SchemaDefinition, target: MigrationTarget, plan: ServerPlan, options: ResolvedSweepOptions) {
     this.#collection = collection;
@@ -110,6 +113,10 @@ class SweepRun {
   async run(): Promise<SweepReport> {
     let report: SweepReport | undefined;
     let leased = false;
+    // An operation still running when the budget runs out is cut off (a server that stopped
+    // answering would otherwise hold the run past it); the budget counts from the run's start.
+    const budget = realTimeLimit(this.#options.clock, this.#options.maxDurationMs - this.#tally.elapsedMs, () => new TimeBudgetSpentError(this.#options.maxDurationMs));
+    this.#limit.signal = budget?.signal;
     try {
       const outcome = await this.#work(() => (leased = true)).catch((error: unknown) => this.#fromError(error));
       if (outcome.status === SweepStatus.COMPLETE) await this.#recount();
@@ -117,6 +124,10 @@ class SweepRun {
       this.#log?.info({ report }, `sweep ${report.status}`);
       return report;
     } finally {
+      budget?.cancel();
+      // The release has a bound of its own: past the budget, or against a server that stopped
+      // answering, it gives up after RELEASE_TIMEOUT_MS (the lease then expires on its own).
+      if (budget) this.#limit.signal = AbortSignal.timeout(RELEASE_TIMEOUT_MS);
       if (leased && this.#keeper) await this.#release(this.#keeper, report ?? this.#tally.report({ status: SweepStatus.ABORTED }, this.#pass));
     }
   }
@@ -125,25 +136,25 @@ class SweepRun {
     const { dryRun, retryFailed, stateCollection, failuresCollection, leaseMs, batchSize } = this.#options;
     const db = databaseOf(this.#collection);
     const name = this.#collection.collectionName;
-    const capabilities: ServerCapabilities = await this.#retry(() => serverCapabilities(db));
-    const state = new SweepState(db, stateCollection, name, this.#definition.name, leaseMs, capabilities.clockOffsetMs);
+    const capabilities: ServerCapabilities = await this.#retry(() => serverCapabilities(db, this.#limit));
+    const state = new SweepState(db, stateCollection, name, this.#definition.name, leaseMs, capabilities.clockOffsetMs, this.#limit);
     const keeper = (this.#keeper = new CheckpointKeeper(state, this.#target));
-    const failures = (new FailureStore(db, failuresCollection, name, this.#definition.name, capabilities.maxBulkStatements));
+    const failures = new FailureStore(db, failuresCollection, name, this.#definition.name, capabilities.maxBulkStatements, this.#limit);
     if (dryRun) {
-      keeper.startPass(await this.#retry(() => readSweepState(db, stateCollection, name, this.#definition.name)));
+      keeper.startPass(await this.#retry(() => readSweepState(db, stateCollection, name, this.#definition.name, this.#limit)));
     } else {
       const lease = await this.#retry(() => state.acquire());
       if (!lease.acquired) {
         // The report of a locked run still says how much is stale, not 0.
-        this.#tally.remaining = await this.#retry(() => this.#collection.countDocuments(this.#target.staleFilter));
+        this.#tally.remaining = await this.#retry(() => this.#collection.countDocuments(this.#target.staleFilter, this.#limited()));
         return { status: SweepStatus.LOCKED, error: { name: 'LeaseHeld', message: describeHolder(name, lease.holder) } };
       }
       onLeased();
       keeper.startPass(lease.state);
     }
-    const writer = new BulkWriter(this.#collection, { capabilities: () => Promise.resolve(capabilities), log: this.#log, call: (operation) => this.#timed(operation) });
+    const writer = new BulkWriter(this.#collection, { capabilities: () => Promise.resolve(capabilities), log: this.#log, call: (operation) => this.#timed(operation), limit: this.#limit });
     const plan = { definition: this.#definition, target: this.#target, compareOn: this.#options.compareOn, captureDocuments: this.#options.captureDocuments, keepOriginals: this.#options.archive };
-    const archive = this.#options.archive ? new Archive(db, this.#options.archiveCollection, name, this.#options.archiveTtlMs) : undefined;
+    const archive = this.#options.archive ? new Archive(db, this.#options.archiveCollection, name, this.#options.archiveTtlMs, this.#limit) : undefined;
     this.#processor = new BatchProcessor(plan, this.#options, { writer, failures, pacer: this.#pacer, tally: this.#tally, log: this.#log, retry: (operation) => this.#retry(operation), archive });
     const serverMode = this.#useServer(capabilities);
     if (typeof serverMode === 'object') return serverMode;
@@ -151,19 +162,19 @@ class SweepRun {
       this.#tally.serverVersions = [...this.#serverPlan.keys()];
       this.#serverProcessor = new ServerBatchProcessor({
         collection: this.#collection, target: this.#target, plan: this.#serverPlan, client: this.#processor,
-        options: this.#options, pacer: this.#pacer, tally: this.#tally, timed: (operation) => this.#timed(operation), log: this.#log,
+        options: this.#options, pacer: this.#pacer, tally: this.#tally, timed: (operation) => this.#timed(operation), log: this.#log, limit: this.#limit,
       });
     }
-    this.#tally.remaining = await this.#retry(() => this.#collection.countDocuments(this.#target.staleFilter));
+    this.#tally.remaining = await this.#retry(() => this.#collection.countDocuments(this.#target.staleFilter, this.#limited()));
     // No stale documents, no index: a collection that does not exist is not created.
     if (!dryRun && this.#tally.remaining > 0) {
-      await this.#retry(() => ensureStaleIndex(this.#collection, this.#target.versionField, capabilities.uniqueStaleIndex));
+      await this.#retry(() => ensureStaleIndex(this.#collection, this.#target.versionField, capabilities.uniqueStaleIndex, this.#limit));
     }
     this.#hasFailures = await this.#retry(() => failures.any());
     this.#log?.info({ pass: keeper.pass, resumeAfter: keeper.lastId, stale: this.#tally.remaining, targetVersion: this.#target.version, dryRun }, 'sweep started');
     if (retryFailed && this.#hasFailures) {
       const stopped = await retryFailedPhase({
-        collection: this.#collection, target: this.#target, failures, batchSize, dryRun, log: this.#log,
+        collection: this.#collection, target: this.#target, failures, batchSize, dryRun, log: this.#log, limit: this.#limit,
         shouldStop: () => this.#shouldStop(),
         interrupted: () => this.#interrupted(),
         startBatch: () => (this.#batchServerMs = 0),
@@ -181,7 +192,7 @@ class SweepRun {
   async #passLoop(keeper: CheckpointKeeper, failures: FailureStore): Promise<Outcome> {
     const { batchSize } = this.#options;
     const projection = this.#serverProcessor ? ServerBatchProcessor.projection(this.#target) : undefined;
-    const pages = new StalePages(this.#collection, this.#target.staleFilter, batchSize, projection);
+    const pages = new StalePages(this.#collection, this.#target.staleFilter, batchSize, projection, this.#limit);
     // The next page is read while this one is upcast and written: the server's getMore overlaps the
     // client's work instead of following it. Used only when the checkpoint lands where it was read from.
     let readAhead: { readonly after: unknown; readonly page: Promise<Document[]> } | undefined;
@@ -287,6 +298,10 @@ class SweepRun {
 
   #fromError(error: unknown): Outcome {
     if (this.#options.signal?.aborted) return this.#interrupted();
+    if (error instanceof TimeBudgetSpentError) {
+      this.#log?.warn({ maxDurationMs: this.#options.maxDurationMs }, 'time budget spent during an operation: cut off; the next run resumes at the checkpoint');
+      return { status: SweepStatus.PARTIAL, error: describeError(error) };
+    }
     const described = describeError(error);
     this.#log?.error({ error: described }, 'sweep aborted');
     return { status: SweepStatus.ABORTED, error: described };
@@ -302,7 +317,7 @@ class SweepRun {
 
   async #recount(): Promise<void> {
     try {
-      const stale = await this.#retry(() => this.#collection.countDocuments(this.#target.staleFilter));
+      const stale = await this.#retry(() => this.#collection.countDocuments(this.#target.staleFilter, this.#limited()));
       const tally = this.#tally;
       tally.remaining = this.#options.dryRun ? Math.max(0, stale - tally.migrated - tally.skipped) : stale;
     } catch (error) {
@@ -320,18 +335,38 @@ class SweepRun {
     }
   }
 
-  #retry<T>(operation: () => Promise<T>): Promise<T> {
+  /** Options that carry the limit's signal to the driver. */
+  #limited(): { signal?: AbortSignal } {
+    const { signal } = this.#limit;
+    return signal ? { signal } : {};
+  }
+
+  /**
+   * A server call with retries of transient errors. Once the limit has aborted, no retry starts,
+   * and whatever the cut-off call threw (the driver wraps the reason in some errors) is the
+   * limit's reason.
+   */
+  async #retry<T>(operation: () => Promise<T>): Promise<T> {
     const { maxRetries, retryDelayMs, clock, signal } = this.#options;
-    return withRetry(operation, {
-      retries: maxRetries,
-      baseDelayMs: retryDelayMs,
-      maxDelayMs: MAX_RETRY_DELAY_MS,
-      clock,
-      signal,
-      onRetry: (error, attempt, delayMs) => this.#log?.warn({ error: describeError(error).name, attempt, delayMs }, 'transient error: retrying'),
-    });
+    const limit = this.#limit.signal;
+    try {
+      return await withRetry(operation, {
+        retries: maxRetries,
+        baseDelayMs: retryDelayMs,
+        maxDelayMs: MAX_RETRY_DELAY_MS,
+        clock,
+        signal: signal && limit ? AbortSignal.any([signal, limit]) : (signal ?? limit),
+        onRetry: (error, attempt, delayMs) => this.#log?.warn({ error: describeError(error).name, attempt, delayMs }, 'transient error: retrying'),
+      });
+    } catch (error) {
+      if (limit?.aborted) throw limit.reason;
+      throw error;
+    }
   }
 }
+
+/** How long the lease release may take once the budget is spent (or the server stopped answering). */
+const RELEASE_TIMEOUT_MS = 2_000;
 
 function describeHolder(collectionName: string, holder: SweepLease | null): string {
   if (holder === null) return `another run holds the lease of "${collectionName}"`;

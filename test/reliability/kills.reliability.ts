@@ -22,7 +22,7 @@ interface Outcome { signal: NodeJS.Signals | null; code: number | null; lastProg
 /** Starts the child sweeper and SIGKILLs it after `afterMs` or after `afterBatches` batches, whichever comes first. */
 function sweepAndKill(collection: string, afterMs: number, afterBatches: number): Promise<Outcome> {
   const tsx = pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
-  const child = spawn(process.execPath, ['--import', tsx, join(ROOT, 'test', 'reliability', 'sweep-child.ts'), uri, db.databaseName, collection], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', tsx, join(ROOT, 'test', 'fixtures', 'sweep-child.ts'), uri, db.databaseName, collection, '20', '1000'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let lastProgress = 0;
   let batches = 0;
   let out = '';

@@ -14,6 +14,8 @@ function positive(name: string, fallback: number): number {
 export const SOAK_OPERATIONS = positive('MOLT_RELIABILITY_OPS', 10_000);
 /** SIGKILLs of a sweeper child, in a row, on one collection (default 20). */
 export const KILLS = positive('MOLT_RELIABILITY_KILLS', 20);
+/** Connection faults injected mid-sweep (default 20); server restarts and black-holed runs are a share of it. */
+export const FAULTS = positive('MOLT_RELIABILITY_FAULTS', 20);
 /** fast-check runs per property (default 300). */
 export const PROPERTY_RUNS = positive('MOLT_RELIABILITY_RUNS', 300);
 /** A seed for every random choice (printed, so that a failing run can be repeated). */

@@ -1,0 +1,63 @@
+/**
+ * `maxDurationMs` holds against a server that stops answering: a proxy in front of the server
+ * black-holes the traffic mid-sweep (bytes accepted, nothing answered). Before the fix the sweep
+ * waited forever in its read; now the operation still running when the budget runs out is cut off,
+ * the run reports `partial`, and once the server answers again the next run completes.
+ */
+import { MongoClient } from 'mongodb';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { sweep, SweepStatus, type SweepStateDocument } from 'mongo-molt';
+import { mixedUsers, User, type RawUser } from './fixtures/schemas.js';
+import { useTestDatabase } from './support/database.js';
+import { TcpProxy } from './support/tcp-proxy.js';
+
+const { db, uri } = useTestDatabase('sweeper_time_budget');
+const TOTAL = 300;
+/** What the run may take past its budget: the lease release's own bound (2 s) and some slack. */
+const MARGIN_MS = 3_500;
+
+let proxy: TcpProxy;
+let client: MongoClient;
+beforeAll(async () => {
+  proxy = await TcpProxy.start(uri);
+  client = new MongoClient(proxy.uri, { serverSelectionTimeoutMS: 5_000 });
+  await client.connect();
+});
+afterAll(async () => {
+  await client.close().catch(() => undefined);
+  await proxy.close();
+});
+
+it('a server that stops answering mid-sweep: the operation is cut off at maxDurationMs, the run reports partial, the next run completes', async () => {
+  await db.collection<RawUser>('users').insertMany(mixedUsers(TOTAL));
+  const users = client.db(db.databaseName).collection<RawUser>('users');
+  const budget = 1_500;
+  const started = performance.now();
+  let batches = 0;
+  const report = await sweep(users, User, {
+    batchSize: 20, ratePerSecond: 200, pauseMs: 0, maxDurationMs: budget, retryDelayMs: 50,
+    // After the second batch the server stops answering, long before the budget is spent.
+    onProgress: () => {
+      if (++batches === 2) proxy.blackHole();
+    },
+  });
+  const elapsed = performance.now() - started;
+  expect(proxy.mode).toBe('black-hole');
+  expect(report.status).toBe(SweepStatus.PARTIAL);
+  expect(report.error?.name).toBe('TimeBudgetSpent');
+  expect(elapsed).toBeGreaterThanOrEqual(budget - 50);
+  expect(elapsed).toBeLessThan(budget + MARGIN_MS);
+  expect(report.migrated).toBeGreaterThanOrEqual(40);
+  expect(report.migrated).toBeLessThan(TOTAL);
+
+  proxy.resume();
+  // The release could not reach the server: the lease is still held; expire it rather than wait.
+  const states = db.collection<SweepStateDocument>('molt_state');
+  await states.updateOne({ _id: 'users:user', lease: { $ne: null } }, { $set: { 'lease.expiresAt': new Date(Date.now() - 1_000) } });
+  const stale = await db.collection('users').countDocuments({ schemaVersion: { $ne: 3 } });
+  const resumed = await sweep(users, User, { batchSize: 100, ratePerSecond: Infinity, pauseMs: 0 });
+  expect(resumed).toMatchObject({ status: 'complete', failed: 0 });
+  expect(resumed.migrated + resumed.skipped).toBe(stale);
+  expect(await db.collection('users').countDocuments({})).toBe(TOTAL);
+  expect(await db.collection('users').countDocuments({ schemaVersion: 3 })).toBe(TOTAL);
+}, 30_000);
