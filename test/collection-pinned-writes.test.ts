@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Collection, Document } from 'mongodb';
-import { ValidationError, versioned } from 'mongo-molt';
+import { z } from 'zod';
+import { defineSchema, step, UpcastError, ValidationError, versioned } from 'mongo-molt';
 import { useTestDatabase } from './support/database.js';
 import { User } from './fixtures/user-schema.js';
 
@@ -41,5 +42,33 @@ describe('replacements at a pinned write version', () => {
       expect((error as ValidationError).issues.map((issue) => issue.path)).toEqual([['display_name']]);
     }
     expect(await stored('u2')).toMatchObject({ display_name: 'Grace Hopper', schemaVersion: 2 });
+  });
+});
+
+describe('an update under a pinned write version never drops what a newer document holds', () => {
+  const Three = defineSchema('pinned-three')
+    .version(1, z.object({ _id: z.string(), name: z.string(), age: z.number() }))
+    .version(2, z.object({ _id: z.string(), name: z.string(), age: z.number(), email: z.string().nullable() }), [step.add('email', null)])
+    .version(3, z.object({ _id: z.string(), name: z.string(), age: z.number(), email: z.string().nullable(), plan: z.string().default('free') }), [step.add('plan', 'free')]);
+
+  it('refuses, with a typed error and nothing written, an update that would convert a document down with loss', async () => {
+    const raw = t.db.collection('pinned_newer');
+    const stored = { _id: 'd', name: 'D', age: 5, email: 'd@x', plan: 'pro', schemaVersion: 3 };
+    await raw.insertOne(stored as never);
+    const pinned = versioned(raw, Three, { writeVersion: 2 });
+    const error = await pinned.updateOne({ _id: 'd' }, { $set: { age: 6 } }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(UpcastError);
+    expect(error).toMatchObject({ _id: 'd', fromVersion: 3, toVersion: 2 });
+    expect((error as Error).message).toMatch(/"plan" would not come back\)\. Nothing was written/);
+    await expect(pinned.updateMany({}, { $set: { age: 7 } })).rejects.toBeInstanceOf(UpcastError);
+    expect(await raw.findOne({ _id: 'd' } as never)).toEqual(stored);
+  });
+
+  it('converts a newer document down when nothing is lost (its down and up are each other\'s inverse for it)', async () => {
+    const raw = t.db.collection('pinned_newer_lossless');
+    await raw.insertOne({ _id: 'e', name: 'E', age: 5, email: 'e@x', plan: 'free', schemaVersion: 3 } as never);
+    const pinned = versioned(raw, Three, { writeVersion: 2 });
+    expect(await pinned.updateOne({ _id: 'e' }, { $set: { age: 6 } })).toMatchObject({ matchedCount: 1, modifiedCount: 1 });
+    expect(await raw.findOne({ _id: 'e' } as never)).toEqual({ _id: 'e', name: 'E', age: 6, email: 'e@x', schemaVersion: 2 });
   });
 });

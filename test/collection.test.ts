@@ -312,8 +312,9 @@ describe('writes', () => {
     await users.findOne({ _id: 'u1' });
     await users.flush();
     expect(await stored('u1')).toEqual({ _id: 'u1', display_name: 'Ada Lovelace', email: null, logins: 1, schemaVersion: 2 });
-    await users.updateOne({ _id: 'u3' }, { $inc: { logins: 1 } });
-    expect(await stored('u3')).toEqual({ _id: 'u3', display_name: 'Linus', email: null, logins: 4, schemaVersion: 2 });
+    // u3 is stored at version 3 with tags, which version 2 cannot hold: converting it down for the update would drop them.
+    await expect(users.updateOne({ _id: 'u3' }, { $inc: { logins: 1 } })).rejects.toThrow(/"tags" would not come back/);
+    expect(await stored('u3')).toEqual(seed[3]);
   });
 });
 

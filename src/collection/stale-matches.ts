@@ -1,6 +1,7 @@
 import type { ClientSession, Collection, Document, Filter, Sort } from 'mongodb';
 import type { Logger } from 'pino';
-import { DocumentWriteError } from '../errors.js';
+import { isDeepStrictEqual } from 'node:util';
+import { DocumentWriteError, UpcastError } from '../errors.js';
 import { andFilters, migrateDocument, migrationTarget, type MigrationTarget } from '../migrate/index.js';
 import type { SchemaDefinition } from '../schema/types.js';
 import { readState, storedWrite, type BulkOutcome, type BulkWriter, type CompareOn, type StoredWrite } from '../storage/index.js';
@@ -57,8 +58,7 @@ export class StaleMatchMigrator {
     if (raw === null) return { state: 'none' };
     const state = readState(raw, this.target, this.#compareOn);
     if (!state.needsWrite) return { state: 'current', id: state.id };
-    const result = await migrateDocument(this.#definition, raw, { to: this.target.version, validate: this.#validate }, true);
-    await this.#send([storedWrite(state, result.value, this.target)], session);
+    await this.#send([storedWrite(state, await this.#atTarget(raw, state.fromVersion), this.target)], session);
     return { state: 'stale' };
   }
 
@@ -84,8 +84,7 @@ export class StaleMatchMigrator {
         // Stored at the write version by another writer since the query selected it: writing it
         // back could overwrite that writer's later update.
         if (!state.needsWrite) continue;
-        const result = await migrateDocument(this.#definition, raw, { to: this.target.version, validate: this.#validate }, true);
-        writes.push(storedWrite(state, result.value, this.target));
+        writes.push(storedWrite(state, await this.#atTarget(raw, state.fromVersion), this.target));
         ids.push(state.id);
         if (writes.length >= MIGRATION_BATCH) {
           await this.#send(writes, session);
@@ -98,6 +97,31 @@ export class StaleMatchMigrator {
     }
     if (ids.length > 0) this.#logger?.debug({ found: ids.length }, 'mongo-molt: migrated stale matches before an update');
     return { found: ids.length, ids };
+  }
+
+  /**
+   * `raw` at the write version. A document newer than a pinned write version is converted down only
+   * when nothing is lost (converted back up, it is what is stored): an update must not drop what a
+   * newer version holds as a side effect. Dropping it is a decision for `molt sweep --to`.
+   */
+  async #atTarget(raw: Document, storedAt: number | null): Promise<Document> {
+    const options = { to: this.target.version, validate: this.#validate };
+    if (storedAt === null || storedAt <= this.target.version) return (await migrateDocument(this.#definition, raw, options, true)).value;
+    const down = (await migrateDocument(this.#definition, raw, options, false)).value;
+    const versionField = this.#definition.versionField;
+    const back = (await migrateDocument(this.#definition, { ...down, [versionField]: this.target.version }, { to: storedAt, validate: 'never' }, false)).value;
+    const { [versionField]: _version, ...stored } = raw;
+    const lost = Object.keys({ ...stored, ...back }).filter((key) => !isDeepStrictEqual(stored[key], back[key]));
+    if (lost.length > 0) {
+      throw new UpcastError({
+        schemaName: this.#definition.name,
+        _id: raw._id,
+        fromVersion: storedAt,
+        toVersion: this.target.version,
+        reason: `this update would convert it down to the pinned write version ${this.target.version}, losing what version ${storedAt} holds (${lost.map((key) => `"${key}"`).join(', ')} would not come back). Nothing was written. Update it with code that writes version ${storedAt}, or convert such documents down on purpose (molt sweep --to ${this.target.version}, with archive: true in the config to keep the originals)`,
+      });
+    }
+    return down;
   }
 
   async #send(writes: readonly StoredWrite[], session: ClientSession | undefined): Promise<void> {
