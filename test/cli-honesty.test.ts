@@ -69,6 +69,16 @@ describe('molt verify cannot pass by mistake', () => {
     expect(typo.stderr).toContain('"userz" is not among the collections verified');
   });
 
+  it('a config entry with minVersion (as the README shows) sweeps, checks and reports status too', async () => {
+    await users().insertMany(mixedUsers(6));
+    const config = writeConfig('[{ name: "users", schema: User, pauseMs: 0, minVersion: 3 }]');
+    for (const command of [['sweep', '--dry-run'], ['sweep'], ['check'], ['status']]) {
+      const result = await molt([...command, '--config', config]);
+      expect(result.code, `${command.join(' ')}: ${result.stderr}`).toBe(ExitCode.OK);
+    }
+    expect((await molt(['verify', '--config', config])).code).toBe(ExitCode.OK);
+  });
+
   it('refuses a minVersion in the config that the schema does not have', async () => {
     const config = writeConfig('[{ name: "users", schema: User, minVersion: 7 as 3 }]');
     const result = await molt(['verify', '--config', config]);

@@ -140,5 +140,5 @@ export function formatVerify(report: VerifyReport): string {
       : `${report.collection}: the collection does not exist in this database: check its name and the database (db in the config), or pass --allow-missing if it is created later`;
   }
   if (report.ok) return `${report.collection}: ok, every document is at v${report.minVersion} or above`;
-  return `${report.collection}: ${formatCount(report.below)} document${report.below === 1 ? '' : 's'} below v${report.minVersion}, e.g. ${report.examples.map(formatId).join(', ')} (run molt sweep ${report.collection})`;
+  return `${report.collection}: ${formatCount(report.below)} document${report.below === 1 ? '' : 's'} below v${report.minVersion}, e.g. ${report.examples.map(formatId).join(', ')} (run molt sweep ${report.collection}; documents it recorded as failures: molt failures ${report.collection}, then molt sweep ${report.collection} --retry-failed after a fix)`;
 }

@@ -219,8 +219,9 @@ function selectCollections(loaded: LoadedConfig, names: readonly string[]): read
   });
 }
 
-function sweepOptionsOf(entry: MoltCollectionConfig): Omit<MoltCollectionConfig, 'name' | 'schema'> {
-  const { name: _name, schema: _schema, ...options } = entry;
+/** A config entry's sweep options: everything but what names the collection and what only `molt verify` reads. */
+function sweepOptionsOf(entry: MoltCollectionConfig): Omit<MoltCollectionConfig, 'name' | 'schema' | 'minVersion'> {
+  const { name: _name, schema: _schema, minVersion: _minVersion, ...options } = entry;
   return options;
 }
 
