@@ -66,6 +66,9 @@ export async function startDocumentDb(serverDir: string, logDir: string): Promis
       ...['enableCompact', 'enableLetAndCollationForQueryMatch', 'enableNowSystemVariable', 'enableSortbyIdPushDownToPrimaryKey',
         'enableSchemaValidation', 'enableBypassDocumentValidation', 'enableUserCrud'].map((name) => `documentdb.${name} = true`),
       'documentdb.maxUserLimit = 100',
+      // FerretDB keeps a pool of PostgreSQL connections per client connection it serves: test files
+      // running in parallel (and the fault tests' own FerretDB) outgrow the default 100.
+      'max_connections = 400',
       // A throwaway test cluster: durability buys nothing here and costs every write an fsync.
       'fsync = off',
       'synchronous_commit = off',

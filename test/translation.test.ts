@@ -87,3 +87,36 @@ describe('a filter naming an old version\'s field', () => {
     expect(await raw.findOne({ _id: 'b' })).toEqual({ _id: 'b', full_name: 'Bob', age: '41' });
   });
 });
+
+describe('a chain that mixes a function step with declarative ones', () => {
+  // v1 -(function)-> v2 -(rename name -> display_name)-> v3
+  const Mixed = defineSchema('mixed')
+    .version(1, z.object({ _id: z.string(), first: z.string(), last: z.string(), age: z.number() }))
+    .version(2, z.object({ _id: z.string(), name: z.string(), age: z.number() }), (v1) => ({ _id: v1._id, name: `${v1.first} ${v1.last}`, age: v1.age }))
+    .version(3, z.object({ _id: z.string(), display_name: z.string(), age: z.number() }), [step.rename('name', 'display_name')]);
+
+  let mixed: Collection<Raw>;
+  beforeEach(async () => {
+    mixed = t.db.collection<Raw>(`mixed_${counter}`);
+    await mixed.insertMany([
+      { _id: 'm1', first: 'Ada', last: 'L', age: 36, schemaVersion: 1 },
+      { _id: 'm2', name: 'Bob B', age: 41, schemaVersion: 2 },
+      { _id: 'm3', display_name: 'Cy C', age: 29, schemaVersion: 3 },
+    ]);
+  });
+
+  it('by default, translates through the declarative steps and hands the versions behind the function step the filter as written', async () => {
+    const users = versioned(mixed, Mixed);
+    // age is the same field in every version: every document is found, through the function step too.
+    expect((await users.find({ age: { $gt: 30 } }).toArray()).map((doc) => doc._id).sort()).toEqual(['m1', 'm2']);
+    expect((await users.find({ display_name: 'Bob B' }).toArray()).map((doc) => doc._id)).toEqual(['m2']);
+    expect(await users.find({}).sort({ age: 1 }).toArray()).toHaveLength(3);
+  });
+
+  it('translateQueries: true refuses any path through the function step, so that no version is queried inexactly', async () => {
+    const strict = versioned(mixed, Mixed, { translateQueries: true });
+    expect(() => strict.find({ age: { $gt: 30 } })).toThrow(QueryTranslationError);
+    await expect(strict.countDocuments({ age: 29 })).rejects.toThrow(/passes through a function step/);
+    expect(await strict.countDocuments({ _id: 'm1' })).toBe(1);
+  });
+});

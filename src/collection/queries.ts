@@ -24,9 +24,13 @@ export class QueryPlanner {
   readonly #chain: TranslationChain | undefined;
   readonly #writeVersion: number;
 
-  constructor(definition: SchemaDefinition, options: { translate: boolean; writeVersion: number }) {
+  /**
+   * `translate`: whether filters are translated; `strict`: whether a path through a function step is
+   * refused (`translateQueries: true`) rather than sent as written to the versions behind it.
+   */
+  constructor(definition: SchemaDefinition, options: { translate: boolean; strict: boolean; writeVersion: number }) {
     this.#definition = definition;
-    this.#chain = options.translate ? translationChain(definition) : undefined;
+    this.#chain = options.translate ? { ...translationChain(definition), functionSteps: options.strict ? 'refuse' : 'as-written' } : undefined;
     this.#writeVersion = options.writeVersion;
   }
 

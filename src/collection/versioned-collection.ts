@@ -104,6 +104,7 @@ export class VersionedCollection<T extends Document, W extends Document = T, U e
     this.#notNewer = { [this.#definition.versionField]: { $not: { $gt: this.#definition.latest } } } as Filter<Document>;
     this.#queries = new QueryPlanner(this.#definition, {
       translate: this.#options.translateQueries ?? hasDeclarativeSteps(this.#definition),
+      strict: this.#options.translateQueries === true,
       writeVersion: this.#options.writeVersion,
     });
   }
@@ -152,7 +153,7 @@ export class VersionedCollection<T extends Document, W extends Document = T, U e
   }
 
   /** As `Collection.countDocuments` (counts stored documents, whatever their version). */
-  countDocuments(filter: VersionedFilter<T> = {}, options: CountDocumentsOptions = {}): Promise<number> {
+  async countDocuments(filter: VersionedFilter<T> = {}, options: CountDocumentsOptions = {}): Promise<number> {
     return this.collection.countDocuments(this.#stored(filter), options);
   }
 
@@ -244,12 +245,12 @@ export class VersionedCollection<T extends Document, W extends Document = T, U e
   }
 
   /** As `Collection.deleteOne` (passes through). */
-  deleteOne(filter: VersionedFilter<T> = {}, options: DeleteOptions = {}): Promise<DeleteResult> {
+  async deleteOne(filter: VersionedFilter<T> = {}, options: DeleteOptions = {}): Promise<DeleteResult> {
     return this.collection.deleteOne(this.#stored(filter), options);
   }
 
   /** As `Collection.deleteMany` (passes through). */
-  deleteMany(filter: VersionedFilter<T> = {}, options: DeleteOptions = {}): Promise<DeleteResult> {
+  async deleteMany(filter: VersionedFilter<T> = {}, options: DeleteOptions = {}): Promise<DeleteResult> {
     return this.collection.deleteMany(this.#stored(filter), options);
   }
 

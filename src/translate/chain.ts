@@ -19,6 +19,12 @@ export interface TranslationChain {
   readonly latest: number;
   /** `steps[i]` goes from version `first + i` to `first + i + 1`. */
   readonly steps: readonly TranslationStep[];
+  /**
+   * What a function step does to a filter: `refuse` (default) throws for any path but `_id`;
+   * `as-written` hands the versions behind it the filter as it reads at the step (as a chain of
+   * functions sends every filter), and lets sorts through it.
+   */
+  readonly functionSteps?: 'refuse' | 'as-written';
 }
 
 /** A filter as plain data. */

@@ -61,7 +61,7 @@ function translatePerVersion(chain: TranslationChain, filter: Filter): Translate
   for (let version = chain.latest - 1; version >= chain.first; version -= 1) {
     const step = chain.steps[version - chain.first] as TranslationStep;
     try {
-      if (current !== true && current !== false) current = backThroughStep(step, current);
+      if (current !== true && current !== false) current = backThroughStep(chain, step, current);
     } catch (error) {
       if (!(error instanceof Untranslatable)) throw error;
       throw new QueryTranslationError({
@@ -77,8 +77,9 @@ function translatePerVersion(chain: TranslationChain, filter: Filter): Translate
   return result;
 }
 
-function backThroughStep(step: TranslationStep, filter: Filter): Translated {
+function backThroughStep(chain: TranslationChain, step: TranslationStep, filter: Filter): Translated {
   if (step.kind === 'function') {
+    if (chain.functionSteps === 'as-written') return filter;
     for (const path of fieldPaths(filter)) {
       if (!isWithin(path, '_id')) {
         throw new Untranslatable(path, undefined, 'it passes through a function step, which cannot be translated (make the step declarative with step.rename/add/remove/convert)');
@@ -140,7 +141,7 @@ export function checkSort(chain: TranslationChain, sort: Record<string, unknown>
     for (let version = chain.latest - 1; version >= chain.first; version -= 1) {
       const step = chain.steps[version - chain.first] as TranslationStep;
       const touched = step.kind === 'function'
-        ? !isWithin(path, '_id')
+        ? chain.functionSteps !== 'as-written' && !isWithin(path, '_id')
         : step.steps.some((s) => touches(s, path));
       if (touched) {
         throw new QueryTranslationError({
