@@ -41,3 +41,14 @@ it('molt check --round-trip reports documents that do not come back the same, an
   expect(noDown.roundTrip).toMatchObject({ checked: 2, lossy: 0, noDown: 2 });
   expect(await users.countDocuments({ schemaVersion: { $exists: true } })).toBe(0); // nothing written
 });
+
+it('molt check --round-trip counts a field gained on the way (a default the down keeps) as no loss', async () => {
+  const Gains = defineSchema('gains')
+    .version(1, V1)
+    .version(2, z.object({ _id: z.string(), full_name: z.string(), email: z.string().nullable(), plan: z.string().default('free'), prefs: z.object({ theme: z.string().default('light') }).default({ theme: 'light' }) }), [step.add('email', null)])
+    .version(3, z.object({ _id: z.string(), name: z.string(), email: z.string().nullable(), plan: z.string(), prefs: z.object({ theme: z.string() }) }), [step.rename('full_name', 'name')]);
+  const users = db.collection<{ _id: string; full_name: string; prefs?: object }>('gains');
+  await users.insertMany([{ _id: 'a', full_name: 'Ada' }, { _id: 'b', full_name: 'Bob', prefs: {} }]);
+  const check = await checkMigration(users, Gains, { roundTrip: true });
+  expect(check.roundTrip).toEqual({ checked: 2, lossy: 0, noDown: 0, examples: [] });
+});
