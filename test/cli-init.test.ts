@@ -30,7 +30,7 @@ it('molt init writes a commented config with the version census of each collecti
   const text = readFileSync(join(temp, 'molt.config.ts'), 'utf8');
   expect(text).toContain(`db: ${JSON.stringify(db.databaseName)},`);
   expect(text).toContain('// orders: 2 documents; v2 1, invalid "two" 1');
-  expect(text).toContain('// users: 9 documents; none 3, v1 3, v2 3');
+  expect(text).toContain('// users: 9 documents; no version field 3, v1 3, v2 3');
   expect(text).toContain('// { name: "users", schema: TODO');
   expect(text).not.toContain('molt_state');
 

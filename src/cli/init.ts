@@ -39,7 +39,7 @@ function order(version: unknown): number {
 }
 
 function describeVersion(version: unknown): string {
-  if (version === null) return 'none';
+  if (version === null) return 'no version field';
   return typeof version === 'number' ? `v${version}` : `invalid ${JSON.stringify(version)}`;
 }
 
