@@ -19,6 +19,7 @@ export { step, type AddStep, type ConvertFunctions, type ConvertStep, type Decla
 export {
   DEFAULT_ON_NEWER_VERSION,
   DEFAULT_UPCAST_CONCURRENCY,
+  DEFAULT_UPCAST_TIMEOUT_MS,
   DEFAULT_VALIDATE,
   OnNewerVersion,
   ValidateMode,

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { Collection, Document } from 'mongodb';
-import { defineSchema, sweep, versioned, DEFAULT_UPCAST_CONCURRENCY } from 'mongo-molt';
+import { defineSchema, sweep, versioned, DEFAULT_UPCAST_CONCURRENCY, DEFAULT_UPCAST_TIMEOUT_MS, InvalidOptionError, UpcastError } from 'mongo-molt';
 import { mapBounded } from '../src/migrate/index.js';
 import { useTestDatabase } from './support/database.js';
 
@@ -70,5 +70,30 @@ describe('mapBounded', () => {
     });
     await expect(result).rejects.toThrow('two');
     expect(started.length).toBeLessThan(6);
+  });
+});
+
+describe('async upcasters run with a time limit', () => {
+  const Hanging = defineSchema('hanging')
+    .version(1, z.object({ _id: z.number(), n: z.number() }))
+    .version(2, z.object({ _id: z.number(), n: z.number(), m: z.number() }), (v1) => (v1.n === 7 ? new Promise<never>(() => undefined) : Promise.resolve({ ...v1, m: v1.n })));
+
+  it('one that never settles is an UpcastError after upcastTimeoutMs (30 s by default), naming the document', async () => {
+    expect(DEFAULT_UPCAST_TIMEOUT_MS).toBe(30_000);
+    const error = await Hanging.migrate({ _id: 7, n: 7 }, { upcastTimeoutMs: 20 }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(UpcastError);
+    expect((error as Error).message).toMatch(/_id=7 .*did not settle within 20 ms \(upcastTimeoutMs\)/);
+    await expect(versioned(raw, Hanging, { upcastTimeoutMs: 20 }).findOne({ _id: 7 })).rejects.toBeInstanceOf(UpcastError);
+    expect(await versioned(raw, Hanging, { upcastTimeoutMs: 20 }).findOne({ _id: 8 })).toEqual({ _id: 8, n: 8, m: 8 });
+  });
+
+  it('a sweep records it as a failure and goes on with the batch', async () => {
+    const report = await sweep(raw, Hanging, { batchSize: 50, pauseMs: 0, ratePerSecond: Infinity, upcastTimeoutMs: 20 });
+    expect(report).toMatchObject({ status: 'complete', migrated: 59, failed: 1 });
+  });
+
+  it('refuses a time limit that is not a positive number', () => {
+    expect(() => versioned(raw, Hanging, { upcastTimeoutMs: 0 })).toThrow(/upcastTimeoutMs/);
+    expect(() => versioned(raw, Hanging, { upcastTimeoutMs: Number.NaN })).toThrow(InvalidOptionError);
   });
 });

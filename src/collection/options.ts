@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { InvalidOptionError } from '../errors.js';
-import { DEFAULT_ON_NEWER_VERSION, DEFAULT_UPCAST_CONCURRENCY, DEFAULT_VALIDATE, missingDowncaster, type OnNewerVersion, type ValidateMode } from '../migrate/index.js';
+import { DEFAULT_ON_NEWER_VERSION, DEFAULT_UPCAST_CONCURRENCY, DEFAULT_UPCAST_TIMEOUT_MS, DEFAULT_VALIDATE, missingDowncaster, type OnNewerVersion, type ValidateMode } from '../migrate/index.js';
 import type { AnyVersionedSchema } from '../schema/index.js';
 import { definitionOf } from '../schema/definition.js';
 import type { SchemaDefinition } from '../schema/types.js';
@@ -71,6 +71,11 @@ export interface VersionedCollectionOptions<V extends number = number> {
    * Default: 16 ({@link DEFAULT_UPCAST_CONCURRENCY}).
    */
   readonly upcastConcurrency?: number | undefined;
+  /**
+   * How long an async upcaster may take before the read (or update) fails with an `UpcastError`.
+   * Default: 30000 ({@link DEFAULT_UPCAST_TIMEOUT_MS}); `Infinity` waits for ever.
+   */
+  readonly upcastTimeoutMs?: number | undefined;
 }
 
 /** Default of `writeBackOnRead`. */
@@ -95,12 +100,13 @@ export interface ResolvedOptions {
   readonly shadowRate: number;
   readonly shadowQueueSize: number;
   readonly upcastConcurrency: number;
+  readonly upcastTimeoutMs: number;
   readonly archiveOnWriteBack: boolean;
   readonly archiveCollection: string;
   readonly archiveTtlMs: number;
 }
 
-const KNOWN_OPTIONS = new Set(['logger', 'writeBackOnRead', 'writeVersion', 'onNewerVersion', 'validate', 'writeBackBatchSize', 'compareOn', 'translateQueries', 'shadow', 'shadowRate', 'shadowQueueSize', 'upcastConcurrency', 'archiveOnWriteBack', 'archiveCollection', 'archiveTtlMs']);
+const KNOWN_OPTIONS = new Set(['logger', 'writeBackOnRead', 'writeVersion', 'onNewerVersion', 'validate', 'writeBackBatchSize', 'compareOn', 'translateQueries', 'shadow', 'shadowRate', 'shadowQueueSize', 'upcastConcurrency', 'upcastTimeoutMs', 'archiveOnWriteBack', 'archiveCollection', 'archiveTtlMs']);
 
 export function resolveOptions(definition: SchemaDefinition, options: VersionedCollectionOptions): ResolvedOptions {
   for (const key of Object.keys(options)) {
@@ -134,6 +140,10 @@ export function resolveOptions(definition: SchemaDefinition, options: VersionedC
   const writeBackBatchSize = options.writeBackBatchSize ?? DEFAULT_WRITE_BACK_BATCH_SIZE;
   if (!Number.isSafeInteger(writeBackBatchSize) || writeBackBatchSize < 1) {
     throw new InvalidOptionError('writeBackBatchSize', `must be a positive integer, got ${String(writeBackBatchSize)}.`);
+  }
+  const upcastTimeoutMs = options.upcastTimeoutMs ?? DEFAULT_UPCAST_TIMEOUT_MS;
+  if (typeof upcastTimeoutMs !== 'number' || !(upcastTimeoutMs > 0)) {
+    throw new InvalidOptionError('upcastTimeoutMs', `must be a positive number of milliseconds (or Infinity), got ${String(upcastTimeoutMs)}.`);
   }
   const upcastConcurrency = options.upcastConcurrency ?? DEFAULT_UPCAST_CONCURRENCY;
   if (!Number.isSafeInteger(upcastConcurrency) || upcastConcurrency < 1) {
@@ -176,5 +186,5 @@ export function resolveOptions(definition: SchemaDefinition, options: VersionedC
   if (typeof archiveTtlMs !== 'number' || !Number.isFinite(archiveTtlMs) || archiveTtlMs <= 0) {
     throw new InvalidOptionError('archiveTtlMs', `must be a positive number of milliseconds, got ${String(archiveTtlMs)}.`);
   }
-  return { logger, writeBackOnRead, writeVersion, onNewerVersion, validate, writeBackBatchSize, compareOn, translateQueries, shadow, shadowRate, shadowQueueSize, upcastConcurrency, archiveOnWriteBack, archiveCollection, archiveTtlMs };
+  return { logger, writeBackOnRead, writeVersion, onNewerVersion, validate, writeBackBatchSize, compareOn, translateQueries, shadow, shadowRate, shadowQueueSize, upcastConcurrency, upcastTimeoutMs, archiveOnWriteBack, archiveCollection, archiveTtlMs };
 }

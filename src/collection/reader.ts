@@ -34,7 +34,7 @@ export class DocumentReader {
     this.#writeBack = writeBack;
     this.#logger = options.logger;
     this.#fastPath = options.validate !== 'always';
-    this.#migrateOptions = { validate: options.validate, onNewerVersion: options.onNewerVersion } as const;
+    this.#migrateOptions = { validate: options.validate, onNewerVersion: options.onNewerVersion, upcastTimeoutMs: options.upcastTimeoutMs } as const;
     this.#target = migrationTarget(definition, options.writeVersion, 'up');
     this.#pinned = options.writeVersion !== definition.latest;
   }
@@ -71,7 +71,7 @@ export class DocumentReader {
 
   async #pinnedWriteBack(state: ReadState, raw: Document, original: Document | undefined): Promise<void> {
     try {
-      const atWriteVersion = await migrateDocument(this.#definition, raw, { to: this.#target.version, validate: 'migrated' }, true);
+      const atWriteVersion = await migrateDocument(this.#definition, raw, { to: this.#target.version, validate: 'migrated', upcastTimeoutMs: this.#options.upcastTimeoutMs }, true);
       this.#writeBack?.enqueue(storedWrite(state, atWriteVersion.value, this.#target), original);
     } catch (error) {
       this.#logger?.error({ err: error, _id: state.id }, 'mongo-molt: cannot write back at the pinned write version');

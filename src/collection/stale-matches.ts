@@ -25,6 +25,7 @@ export class StaleMatchMigrator {
   readonly #stats: MutableStats;
   readonly #compareOn: CompareOn;
   readonly #writer: BulkWriter;
+  readonly #upcastTimeoutMs: number;
   /**
    * The write version, from any other version: documents newer than this code are found too, and
    * their migration throws a NewerVersionError before anything is written, whatever
@@ -40,6 +41,7 @@ export class StaleMatchMigrator {
     this.#stats = stats;
     this.#compareOn = options.compareOn;
     this.#writer = writer;
+    this.#upcastTimeoutMs = options.upcastTimeoutMs;
     this.target = migrationTarget(definition, options.writeVersion, 'any');
   }
 
@@ -105,11 +107,11 @@ export class StaleMatchMigrator {
    * newer version holds as a side effect. Dropping it is a decision for `molt sweep --to`.
    */
   async #atTarget(raw: Document, storedAt: number | null): Promise<Document> {
-    const options = { to: this.target.version, validate: this.#validate };
+    const options = { to: this.target.version, validate: this.#validate, upcastTimeoutMs: this.#upcastTimeoutMs };
     if (storedAt === null || storedAt <= this.target.version) return (await migrateDocument(this.#definition, raw, options, true)).value;
     const down = (await migrateDocument(this.#definition, raw, options, false)).value;
     const versionField = this.#definition.versionField;
-    const back = (await migrateDocument(this.#definition, { ...down, [versionField]: this.target.version }, { to: storedAt, validate: 'never' }, false)).value;
+    const back = (await migrateDocument(this.#definition, { ...down, [versionField]: this.target.version }, { to: storedAt, validate: 'never', upcastTimeoutMs: this.#upcastTimeoutMs }, false)).value;
     const { [versionField]: _version, ...stored } = raw;
     const lost = Object.keys({ ...stored, ...back }).filter((key) => !isDeepStrictEqual(stored[key], back[key]));
     if (lost.length > 0) {

@@ -14,7 +14,16 @@ export interface MigrateOptions {
   readonly validate?: ValidateMode | undefined;
   /** A document newer than the schema's latest: `error` (default) or `passthrough`. */
   readonly onNewerVersion?: OnNewerVersion | undefined;
+  /**
+   * How long an async step may take before it is an `UpcastError` (a step that never settles would
+   * hold a read or a sweep's batch forever). Default: 30000 ({@link DEFAULT_UPCAST_TIMEOUT_MS});
+   * `Infinity` waits for ever. Synchronous steps are not bounded (they cannot be interrupted).
+   */
+  readonly upcastTimeoutMs?: number | undefined;
 }
+
+/** Default of `upcastTimeoutMs`: 30 seconds. @public */
+export const DEFAULT_UPCAST_TIMEOUT_MS = 30_000;
 
 /** What `migrate` returns. @public */
 export interface MigrationResult<T = Record<string, unknown>> {
@@ -67,7 +76,7 @@ export function migrateDocument(
     return settleWith(validateVersion(definition, target, value, raw._id, READ_ACTION), (checked) => ({ value: checked, fromVersion, toVersion: target, changed: false }));
   }
   const id: unknown = raw._id;
-  const stepped = runSteps(definition, value, fromVersion, target, id);
+  const stepped = runSteps(definition, value, fromVersion, target, id, options?.upcastTimeoutMs ?? DEFAULT_UPCAST_TIMEOUT_MS);
   const finish = (migrated: RawDocument): MaybePromise<MigrationResult<RawDocument>> => {
     // `_id` is what every compare-and-swap and write-back is keyed on: a step may not change it.
     if (id !== undefined && migrated._id !== id && !isDeepStrictEqual(migrated._id, id)) {
@@ -110,16 +119,16 @@ export function migrateSync(definition: SchemaDefinition, raw: unknown, options?
 
 const READ_ACTION = 'The stored document was left unchanged; fix the upcaster or the document (molt check lists such documents).';
 
-function runSteps(definition: SchemaDefinition, value: RawDocument, from: number, to: number, id: unknown): MaybePromise<RawDocument> {
+function runSteps(definition: SchemaDefinition, value: RawDocument, from: number, to: number, id: unknown, timeoutMs: number): MaybePromise<RawDocument> {
   let current = value;
   for (let version = from; version !== to; ) {
     const next = version < to ? version + 1 : version - 1;
-    const stepped = applyStep(definition, current, version, next, id);
+    const stepped = applyStep(definition, current, version, next, id, timeoutMs);
     // A version passed through gets its defaults too: the next step is typed with them present.
     const out = next === to ? stepped : settleWith(stepped, (done) => completeDefaults(definition, next, done));
     if (isPromiseLike<RawDocument>(out)) {
       const resumeAt = next;
-      return out.then((resolved) => runSteps(definition, resolved, resumeAt, to, id));
+      return out.then((resolved) => runSteps(definition, resolved, resumeAt, to, id, timeoutMs));
     }
     current = out;
     version = next;
@@ -127,7 +136,7 @@ function runSteps(definition: SchemaDefinition, value: RawDocument, from: number
   return current;
 }
 
-function applyStep(definition: SchemaDefinition, value: RawDocument, from: number, to: number, id: unknown): MaybePromise<RawDocument> {
+function applyStep(definition: SchemaDefinition, value: RawDocument, from: number, to: number, id: unknown, timeoutMs: number): MaybePromise<RawDocument> {
   const up = to > from;
   const chain = compiledChain(definition);
   const step: CompiledStep | undefined = up ? chain.up[to - definition.first] : chain.down[from - definition.first];
@@ -143,9 +152,12 @@ function applyStep(definition: SchemaDefinition, value: RawDocument, from: numbe
     throw new UpcastError({ ...context, reason: `the ${kind} threw ${describeThrown(cause)}` }, { cause });
   }
   if (isPromiseLike(out)) {
-    return Promise.resolve(out).then(
+    let timedOut: UpcastError | undefined;
+    const timeout = () => (timedOut = new UpcastError({ ...context, reason: `the ${kind} did not settle within ${timeoutMs} ms (upcastTimeoutMs); an async step must resolve or reject` }));
+    return withTimeout(Promise.resolve(out), timeoutMs, timeout).then(
       (resolved) => checkStepResult(resolved, value, context, kind),
       (cause: unknown) => {
+        if (cause === timedOut) throw cause;
         throw new UpcastError({ ...context, reason: `the ${kind} rejected with ${describeThrown(cause)}` }, { cause });
       },
     );
@@ -166,6 +178,21 @@ function checkStepResult(
   }
   if (out._id === undefined && input._id !== undefined) out._id = input._id;
   return out;
+}
+
+/**
+ * `promise`, or a rejection with `timedOut()` after `ms`. The timer does not keep the process alive;
+ * a promise that settles later is ignored (its rejection too).
+ */
+function withTimeout<T>(promise: Promise<T>, ms: number, timedOut: () => Error): Promise<T> {
+  if (!Number.isFinite(ms)) return promise;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(timedOut()), ms);
+    timer.unref();
+  });
+  promise.catch(() => undefined);
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
 
 function checkTarget(definition: SchemaDefinition, target: number): void {

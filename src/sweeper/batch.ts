@@ -31,6 +31,8 @@ export interface BatchPlan {
   readonly captureDocuments: boolean;
   /** The documents read must stay as they were (the archive keeps them): migrate copies. */
   readonly keepOriginals?: boolean;
+  /** How long an async step may take (the engine's default when absent). */
+  readonly upcastTimeoutMs?: number;
 }
 
 /**
@@ -61,7 +63,7 @@ function migrateOne(plan: BatchPlan, raw: Document): Outcome | Promise<Outcome> 
   const captured = captureDocuments ? { ...raw } : undefined;
   const fail = (error: unknown): Outcome => ({ ok: false, failure: toFailure(definition, target, state.id, state.fromVersion, error, captured) });
   try {
-    const result = migrateDocument(definition, raw, { ...MIGRATE_OPTIONS, to: target.version }, !captureDocuments && plan.keepOriginals !== true);
+    const result = migrateDocument(definition, raw, { ...MIGRATE_OPTIONS, to: target.version, ...(plan.upcastTimeoutMs !== undefined ? { upcastTimeoutMs: plan.upcastTimeoutMs } : {}) }, !captureDocuments && plan.keepOriginals !== true);
     const ok = (migrated: { value: Record<string, unknown> }): Outcome => ({ ok: true, id: state.id, write: storedWrite(state, migrated.value, target) });
     return isPromiseLike<{ value: Record<string, unknown> }>(result) ? result.then(ok, fail) : ok(result);
   } catch (error) {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { InvalidOptionError } from '../errors.js';
 import { DEFAULT_ARCHIVE_COLLECTION, DEFAULT_ARCHIVE_TTL_MS, type CompareOn } from '../storage/index.js';
-import { DEFAULT_UPCAST_CONCURRENCY } from '../migrate/index.js';
+import { DEFAULT_UPCAST_CONCURRENCY, DEFAULT_UPCAST_TIMEOUT_MS } from '../migrate/index.js';
 import { systemClock, type SweepClock } from './clock.js';
 import type { SweepProgress } from './status.js';
 
@@ -26,6 +26,11 @@ export interface SweepOptions {
   readonly maxFailures?: number | undefined;
   /** How many async upcasters run at once within a batch. Default: 16 ({@link DEFAULT_UPCAST_CONCURRENCY}). */
   readonly upcastConcurrency?: number | undefined;
+  /**
+   * How long an async upcaster may take before its document is recorded as failed (an `UpcastError`)
+   * and the batch goes on. Default: 30000 ({@link DEFAULT_UPCAST_TIMEOUT_MS}); `Infinity` waits for ever.
+   */
+  readonly upcastTimeoutMs?: number | undefined;
   /** Store the failing document's body in its failure record. Documents may hold personal data. Default: `false`. */
   readonly captureDocuments?: boolean | undefined;
   /** The collection (in the swept collection's database) for checkpoints and leases. Default: `molt_state` ({@link DEFAULT_STATE_COLLECTION}). */
@@ -134,6 +139,7 @@ export interface ResolvedSweepOptions {
   readonly maxFailures: number;
   readonly captureDocuments: boolean;
   readonly upcastConcurrency: number;
+  readonly upcastTimeoutMs: number;
   readonly stateCollection: string;
   readonly failuresCollection: string;
   readonly leaseMs: number;
@@ -154,7 +160,7 @@ export interface ResolvedSweepOptions {
 
 /** The names `sweep` accepts, for the CLI's config check too. */
 export const SWEEP_OPTION_NAMES: readonly string[] = Object.freeze([
-  'batchSize', 'ratePerSecond', 'pauseMs', 'maxDurationMs', 'dryRun', 'retryFailed', 'maxFailures', 'captureDocuments', 'upcastConcurrency',
+  'batchSize', 'ratePerSecond', 'pauseMs', 'maxDurationMs', 'dryRun', 'retryFailed', 'maxFailures', 'captureDocuments', 'upcastConcurrency', 'upcastTimeoutMs',
   'stateCollection', 'failuresCollection', 'leaseMs', 'maxRetries', 'retryDelayMs', 'signal', 'logger', 'onProgress', 'compareOn', 'to', 'mode',
   'archive', 'archiveCollection', 'archiveTtlMs',
 ]);
@@ -189,6 +195,7 @@ export function resolveSweepOptions(options: InternalSweepOptions): ResolvedSwee
     maxFailures: maxFailures(options.maxFailures ?? DEFAULT_MAX_FAILURES),
     captureDocuments: boolean('captureDocuments', options.captureDocuments ?? false),
     upcastConcurrency: integer('upcastConcurrency', options.upcastConcurrency ?? DEFAULT_UPCAST_CONCURRENCY, 1, 10_000),
+    upcastTimeoutMs: positive('upcastTimeoutMs', options.upcastTimeoutMs ?? DEFAULT_UPCAST_TIMEOUT_MS, true),
     stateCollection: collectionName('stateCollection', options.stateCollection ?? DEFAULT_STATE_COLLECTION),
     failuresCollection: collectionName('failuresCollection', options.failuresCollection ?? DEFAULT_FAILURES_COLLECTION),
     leaseMs: integer('leaseMs', options.leaseMs ?? DEFAULT_LEASE_MS, 100, Number.MAX_SAFE_INTEGER),

@@ -86,11 +86,11 @@ const STORED_DOCUMENT_METHODS: readonly [string, (users: ReturnType<typeof versi
  * stale filter does not select: a newer version, or a version field that is not a version; the
  * sweep leaves it alone and records nothing).
  */
-async function storedDocumentCase(doc: Document, schema: ReturnType<typeof withUpcaster>, type: ErrorClass, sweeper: 'records' | 'passes' = 'records'): Promise<void> {
+async function storedDocumentCase(doc: Document, schema: ReturnType<typeof withUpcaster>, type: ErrorClass, sweeper: 'records' | 'passes' = 'records', extra: { upcastTimeoutMs?: number } = {}): Promise<void> {
   const raw = await store(doc);
   const before = await snapshot(raw);
   for (const writeBackOnRead of [false, true]) {
-    const users = versioned(raw, schema, { writeBackOnRead });
+    const users = versioned(raw, schema, { writeBackOnRead, ...extra });
     for (const [name, call] of STORED_DOCUMENT_METHODS) {
       const error = await rejection(call(users as never, doc._id as string)).catch((wrong: unknown) => wrong);
       try {
@@ -103,7 +103,7 @@ async function storedDocumentCase(doc: Document, schema: ReturnType<typeof withU
     expect(await snapshot(raw), 'the store is unchanged').toEqual(before);
   }
   // The sweeper records the failure, leaves the document untouched, and reports it.
-  const report = await sweep(raw, schema, { ratePerSecond: Infinity, pauseMs: 0, failuresCollection: `${raw.collectionName}_failures`, stateCollection: `${raw.collectionName}_state` });
+  const report = await sweep(raw, schema, { ...extra, ratePerSecond: Infinity, pauseMs: 0, failuresCollection: `${raw.collectionName}_failures`, stateCollection: `${raw.collectionName}_state` });
   expect(report).toMatchObject({ status: 'complete', failed: sweeper === 'records' ? 1 : 0, migrated: 0 });
   const failure = await t.db.collection(`${raw.collectionName}_failures`).findOne({});
   if (sweeper === 'records') {
@@ -188,9 +188,11 @@ describe('upcasters that misbehave', () => {
     await storedDocumentCase({ _id: 'up-changes-id', full_name: 'Ada', schemaVersion: 1 }, withUpcaster((v1) => ({ _id: `${v1._id}-changed`, display_name: v1.full_name })), UpcastError);
   });
 
-  it.skip('an upcaster that never settles: nothing bounds it (see RELIABILITY.md, "defects")', () => {
-    // Reads and sweeps that meet such a document wait forever: the engine awaits the upcaster
-    // without a time limit, and sweep()'s maxDurationMs is only checked between batches.
+  // Was a defect: an upcaster that never settles held reads and sweeps forever; upcastTimeoutMs bounds it.
+  it('an upcaster that never settles: an UpcastError after upcastTimeoutMs, on reads, updates and the sweeper', async () => {
+    const started = Date.now();
+    await storedDocumentCase({ _id: 'up-never-settles', full_name: 'Ada', schemaVersion: 1 }, withUpcaster(() => new Promise(() => undefined)), UpcastError, 'records', { upcastTimeoutMs: 50 });
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 });
 
