@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { Collection } from 'mongodb';
-import { defineSchema, InvalidOptionError, QueryTranslationError, step, versioned } from 'mongo-molt';
+import { defineSchema, InvalidOptionError, QueryTranslationError, step, ValidationError, versioned } from 'mongo-molt';
 import { useTestDatabase } from './support/database.js';
 import { User as FunctionUser } from './fixtures/user-schema.js';
 
@@ -54,8 +54,19 @@ describe('a renamed field on a half-migrated collection, through versioned()', (
 
   it('an upsert by the new name inserts the field under the new name', async () => {
     const users = versioned(raw, User);
-    await users.updateOne({ display_name: 'Dee' }, { $set: { email: null, age: 5 } }, { upsert: true });
-    expect(await raw.findOne({ display_name: 'Dee' })).toMatchObject({ display_name: 'Dee', age: 5, schemaVersion: 2 });
+    await users.updateOne({ _id: 'e', display_name: 'Dee' }, { $set: { email: null, age: 5 } }, { upsert: true });
+    expect(await raw.findOne({ display_name: 'Dee' })).toEqual({ _id: 'e', display_name: 'Dee', email: null, age: 5, schemaVersion: 2 });
+    // Without `_id` the server would give it an ObjectId, which this schema (`_id: z.string()`) refuses.
+    await expect(users.updateOne({ display_name: 'Eve' }, { $set: { email: null, age: 5 } }, { upsert: true })).rejects.toBeInstanceOf(ValidationError);
+    expect(await raw.countDocuments({ display_name: 'Eve' })).toBe(0);
+  });
+
+  it('a pinned upsert is checked in the pinned version\'s terms: the filter as translated for it, that version\'s schema', async () => {
+    const users = versioned(raw, User, { writeVersion: 1 });
+    await users.updateOne({ _id: 'f', display_name: 'Fay' }, { $set: { age: '5' } }, { upsert: true });
+    expect(await raw.findOne({ _id: 'f' })).toEqual({ _id: 'f', full_name: 'Fay', age: '5', schemaVersion: 1 });
+    await expect(users.updateOne({ _id: 'g' }, { $set: { age: '1' } }, { upsert: true })).rejects.toMatchObject({ name: 'ValidationError', _id: 'g', version: 1 });
+    expect(await raw.countDocuments({ _id: 'g' })).toBe(0);
   });
 
   it('deleteMany and findOneAndDelete by the new name delete old documents too', async () => {

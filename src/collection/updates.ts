@@ -1,10 +1,11 @@
 import type { ClientSession, Collection, Document, Filter, FindOneAndUpdateOptions, ModifyResult, Sort, UpdateFilter, UpdateOptions, UpdateResult } from 'mongodb';
-import { UpdateContentionError } from '../errors.js';
+import { InvalidOptionError, UpdateContentionError } from '../errors.js';
 import { andFilters } from '../migrate/index.js';
 import type { SchemaDefinition } from '../schema/types.js';
 import type { QueryFilters } from './queries.js';
 import type { StaleMatchMigrator } from './stale-matches.js';
 import { checkUpdate, stampedUpdate } from './update-fields.js';
+import { planUpsert, type UpsertPlan } from './upsert.js';
 
 /** An update that keeps finding its matches rewritten at old versions gives up after this many rounds. */
 export const MAX_UPDATE_ROUNDS = 50;
@@ -30,30 +31,55 @@ export class UpdateRunner {
     this.#stale = stale;
   }
 
-  /** Checks the update (before any I/O) and returns it as it is sent. */
-  #prepare(update: Update): Update {
+  /**
+   * Checks the update (before any I/O) and returns it as it is sent; with `upsert`, also the plan
+   * for the document it would insert (checked against the write version's schema, completed with
+   * its defaults).
+   */
+  async #prepare(query: QueryFilters, update: Update, options: { upsert?: boolean | undefined; arrayFilters?: Document[] | undefined }): Promise<{ sent: Update; plan: UpsertPlan | undefined }> {
     checkUpdate(this.#definition, this.#writeVersion, update as Document);
-    return stampedUpdate(update as Document, this.#definition.versionField, this.#writeVersion) as Update;
+    const sent = stampedUpdate(update as Document, this.#definition.versionField, this.#writeVersion) as Update;
+    if (options.upsert !== true) return { sent, plan: undefined };
+    if (Array.isArray(update)) {
+      throw new InvalidOptionError(
+        'upsert',
+        `is not supported with an update pipeline: the document it would insert cannot be checked against version ${this.#writeVersion} of schema "${this.#definition.name}". ` +
+          'Use an operator update ($set, $setOnInsert…) with upsert, or insertOne. Nothing was read or written.',
+      );
+    }
+    return { sent, plan: await planUpsert(this.#definition, this.#writeVersion, query.atWrite, update, options.arrayFilters) };
+  }
+
+  /**
+   * Sends an update that may insert. When what it would insert must not be stored, it is sent
+   * without `upsert`: a document it matches (by now) is updated as usual; if none, nothing was
+   * written and the plan's refusal is thrown.
+   */
+  async #upsert<R>(plan: UpsertPlan, send: (update: Update, upsert: boolean) => Promise<R>, matched: (result: R) => boolean): Promise<R> {
+    if (plan.refusal === undefined) return send(plan.update, true);
+    const result = await send(plan.update, false);
+    if (matched(result)) return result;
+    throw plan.refusal;
   }
 
   async updateOne(query: QueryFilters, update: Update, options: UpdateOptions & { sort?: Sort }): Promise<UpdateResult> {
-    const sent = this.#prepare(update);
+    const { sent, plan } = await this.#prepare(query, update, options);
     // A sort picks the target here, by `_id`: the server is not asked to sort (only MongoDB 8 can).
-    const { sort, upsert, ...rest } = options;
-    const run = (target: Filter<Document>, withUpsert: boolean) =>
-      this.#collection.updateOne(target, sent, withUpsert && upsert ? { ...rest, upsert: true } : rest);
+    const { sort, upsert: _upsert, ...rest } = options;
     const matched = (result: UpdateResult) => result.matchedCount > 0;
+    const send = (target: Filter<Document>) => (sending: Update, upsert: boolean) => this.#collection.updateOne(target, sending, upsert ? { ...rest, upsert: true } : rest);
+    const run = (target: Filter<Document>, withUpsert: boolean) => (withUpsert && plan ? this.#upsert(plan, send(target), matched) : send(target)(sent, false));
     if (sort !== undefined) return this.#firstBySort('updateOne', query, sort, options.session, run, matched);
     return this.#single('updateOne', query, options.session, run, matched);
   }
 
   async findOneAndUpdate(query: QueryFilters, update: Update, options: FindOneAndUpdateOptions): Promise<ModifyResult<Document>> {
-    const sent = this.#prepare(update);
-    const { sort, upsert, ...rest } = options;
+    const { sent, plan } = await this.#prepare(query, update, options);
+    const { sort, upsert: _upsert, ...rest } = options;
     const raw = { ...rest, includeResultMetadata: true as const };
-    const run = (target: Filter<Document>, withUpsert: boolean) =>
-      this.#collection.findOneAndUpdate(target, sent, withUpsert && upsert ? { ...raw, upsert: true } : raw);
     const matched = (result: ModifyResult<Document>) => Boolean(result.lastErrorObject?.n) || result.value !== null;
+    const send = (target: Filter<Document>) => (sending: Update, upsert: boolean) => this.#collection.findOneAndUpdate(target, sending, upsert ? { ...raw, upsert: true } : raw);
+    const run = (target: Filter<Document>, withUpsert: boolean) => (withUpsert && plan ? this.#upsert(plan, send(target), matched) : send(target)(sent, false));
     if (sort !== undefined) return this.#firstBySort('findOneAndUpdate', query, sort, options.session, run, matched);
     return this.#single('findOneAndUpdate', query, options.session, run, matched);
   }
@@ -64,13 +90,16 @@ export class UpdateRunner {
    * every document it found, whether this call or another writer stored it at the write version.
    */
   async updateMany(query: QueryFilters, update: Update, options: UpdateOptions): Promise<UpdateResult> {
-    const sent = this.#prepare(update);
+    const { sent, plan } = await this.#prepare(query, update, options);
     const session = options.session;
     await this.#migrateUntilNoneStale(query.stored, session);
-    const first = await this.#collection.updateMany(this.#stale.current(query.atWrite), sent, options);
+    const { upsert: _upsert, ...lateOptions } = options;
+    const target = this.#stale.current(query.atWrite);
+    const first = plan
+      ? await this.#upsert(plan, (sending, upsert) => this.#collection.updateMany(target, sending, upsert ? { ...lateOptions, upsert: true } : lateOptions), (result) => result.matchedCount > 0)
+      : await this.#collection.updateMany(target, sent, options);
     let matchedCount = first.matchedCount;
     let modifiedCount = first.modifiedCount;
-    const { upsert: _upsert, ...lateOptions } = options;
     for (let round = 0; round < MAX_UPDATE_ROUNDS; round++) {
       const { found, ids } = await this.#stale.migrate(query.stored, { session });
       if (found === 0) return { ...first, matchedCount, modifiedCount };

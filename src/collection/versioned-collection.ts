@@ -201,6 +201,8 @@ export class VersionedCollection<T extends Document, W extends Document = T, U e
   /**
    * As `Collection.updateOne`. The document the update touches is migrated first if it is stale
    * (with compare-and-swap); the operators then run only on a document at the write version.
+   * With `upsert`, the document it would insert is validated against the write version's schema
+   * and stored with its defaults (an invalid one is a `ValidationError` when nothing matches).
    */
   async updateOne(filter: VersionedFilter<T>, update: VersionedUpdateOrPipeline<U>, options: VersionedUpdateOptions<T> = {}): Promise<UpdateResult<T>> {
     if (options.sort !== undefined) this.#queries.sort(options.sort as Sort);
