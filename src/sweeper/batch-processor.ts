@@ -1,7 +1,7 @@
 import type { Document } from 'mongodb';
 import type { Logger } from 'pino';
 import type { Archive, BulkWriter } from '../storage/index.js';
-import { migrateBatch, toFailure, type BatchPlan } from './batch.js';
+import { migrateBatch, toFailure, type BatchPlan, type MigratedBatch } from './batch.js';
 import { declaredKeys, undeclaredKeys } from '../steps/undeclared.js';
 import { cutAtFailureBudget } from './failure-budget.js';
 import { idKey, type FailureStore } from './failures.js';
@@ -61,13 +61,18 @@ export class BatchProcessor {
     return cut?.id;
   }
 
+  /** Upcasts and validates a page in memory (no I/O): what `process` writes. The page's documents are consumed. */
+  migrate(page: Document[]): MigratedBatch | Promise<MigratedBatch> {
+    return migrateBatch(this.#plan, page, this.#options.upcastConcurrency);
+  }
+
   /**
-   * Processes one batch; `false` when the signal aborted while it waited for its tokens: then
+   * Processes one batch (`premigrated`: the page already upcast by `migrate`); `false` when the signal aborted while it waited for its tokens: then
    * nothing of it was written and it is not counted, and the checkpoint stays before it.
    */
-  async process(page: Document[], retrying: boolean): Promise<boolean> {
+  async process(page: Document[], retrying: boolean, premigrated?: Promise<MigratedBatch>): Promise<boolean> {
     const { dryRun, signal } = this.#options;
-    const migrated = migrateBatch(this.#plan, page, this.#options.upcastConcurrency);
+    const migrated = premigrated ?? this.migrate(page);
     const whole = migrated instanceof Promise ? await migrated : migrated;
     // A batch with more failures than the budget has left is cut after the one that spends it.
     const cut = cutAtFailureBudget(page, whole, this.#options.maxFailures - this.#tally.failed);

@@ -1,8 +1,8 @@
 import type { Document } from 'mongodb';
 import { describeError } from '../errors.js';
-import { DEFAULT_UPCAST_CONCURRENCY, isPromiseLike, mapBounded, migrateDocument, readVersion, type MigrateOptions, type MigrationTarget } from '../migrate/index.js';
-import type { SchemaDefinition } from '../schema/types.js';
-import { readState, storedWrite, type CompareOn, type StoredWrite } from '../storage/index.js';
+import { DEFAULT_UPCAST_CONCURRENCY, isPromiseLike, mapBounded, migrateDocument, readVersion, type MigrateOptions, type MigrationResult, type MigrationTarget } from '../migrate/index.js';
+import type { MaybePromise, SchemaDefinition } from '../schema/types.js';
+import { readState, storedWrite, type CompareOn, type ReadState, type StoredWrite } from '../storage/index.js';
 import type { NewFailure } from './failures.js';
 
 /** A batch migrated in memory: the compare-and-swap replaces to send, and the documents that failed. */
@@ -42,7 +42,9 @@ export interface BatchPlan {
  */
 export function migrateBatch(plan: BatchPlan, documents: Document[], concurrency = DEFAULT_UPCAST_CONCURRENCY): MigratedBatch | Promise<MigratedBatch> {
   // At most `concurrency` async upcasters at once; synchronous chains stay synchronous.
-  const outcomes = mapBounded(documents, concurrency, (raw) => migrateOne(plan, raw));
+  // One options object per batch, not per document: this runs for every document swept.
+  const options: MigrateOptions = { ...MIGRATE_OPTIONS, to: plan.target.version, ...(plan.upcastTimeoutMs !== undefined ? { upcastTimeoutMs: plan.upcastTimeoutMs } : {}) };
+  const outcomes = mapBounded(documents, concurrency, (raw) => migrateOne(plan, options, raw));
   return isPromiseLike<Outcome[]>(outcomes) ? outcomes.then(collect) : collect(outcomes);
 }
 
@@ -56,19 +58,29 @@ function collect(outcomes: readonly Outcome[]): MigratedBatch {
   return batch;
 }
 
-function migrateOne(plan: BatchPlan, raw: Document): Outcome | Promise<Outcome> {
+function migrateOne(plan: BatchPlan, options: MigrateOptions, raw: Document): Outcome | Promise<Outcome> {
   const { definition, target, captureDocuments } = plan;
   const state = readState(raw, target, plan.compareOn);
   if (!state.needsWrite) return { ok: true, id: state.id, write: undefined };
   const captured = captureDocuments ? { ...raw } : undefined;
-  const fail = (error: unknown): Outcome => ({ ok: false, failure: toFailure(definition, target, state.id, state.fromVersion, error, captured) });
+  let result: MaybePromise<MigrationResult>;
   try {
-    const result = migrateDocument(definition, raw, { ...MIGRATE_OPTIONS, to: target.version, ...(plan.upcastTimeoutMs !== undefined ? { upcastTimeoutMs: plan.upcastTimeoutMs } : {}) }, !captureDocuments && plan.keepOriginals !== true);
-    const ok = (migrated: { value: Record<string, unknown> }): Outcome => ({ ok: true, id: state.id, write: storedWrite(state, migrated.value, target) });
-    return isPromiseLike<{ value: Record<string, unknown> }>(result) ? result.then(ok, fail) : ok(result);
+    result = migrateDocument(definition, raw, options, !captureDocuments && plan.keepOriginals !== true);
   } catch (error) {
-    return fail(error);
+    return failed(plan, state, error, captured);
   }
+  if (isPromiseLike<MigrationResult>(result)) {
+    return result.then((migrated) => succeeded(plan, state, migrated), (error: unknown) => failed(plan, state, error, captured));
+  }
+  return succeeded(plan, state, result);
+}
+
+function succeeded(plan: BatchPlan, state: ReadState, migrated: MigrationResult): Outcome {
+  return { ok: true, id: state.id, write: storedWrite(state, migrated.value, plan.target) };
+}
+
+function failed(plan: BatchPlan, state: ReadState, error: unknown, captured: Document | undefined): Outcome {
+  return { ok: false, failure: toFailure(plan.definition, plan.target, state.id, state.fromVersion, error, captured) };
 }
 
 /** A failure record for a document read at `versionRead` (normalised to the version it reads as). */

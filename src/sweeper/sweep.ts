@@ -9,6 +9,7 @@ import { databaseOf, serverCapabilities, TimeBudgetSpentError, type ServerCapabi
 import { Archive, BulkWriter } from '../storage/index.js';
 import { checkCollection } from './arguments.js';
 import { BatchProcessor } from './batch-processor.js';
+import type { MigratedBatch } from './batch.js';
 import { CheckpointKeeper } from './checkpoint-keeper.js';
 import { realTimeLimit } from './clock.js';
 import { FailureStore, idKey } from './failures.js';
@@ -193,9 +194,10 @@ class SweepRun {
     const { batchSize } = this.#options;
     const projection = this.#serverProcessor ? ServerBatchProcessor.projection(this.#target) : undefined;
     const pages = new StalePages(this.#collection, this.#target.staleFilter, batchSize, projection, this.#limit);
-    // The next page is read while this one is upcast and written: the server's getMore overlaps the
-    // client's work instead of following it. Used only when the checkpoint lands where it was read from.
-    let readAhead: { readonly after: unknown; readonly page: Promise<Document[]> } | undefined;
+    // The next page is read while this one is upcast and written, and upcast as soon as it arrives
+    // (while this batch's write is on the server): the server's work and the client's overlap
+    // instead of following each other. Used only when the checkpoint lands where it was read from.
+    let readAhead: { readonly after: unknown; readonly page: Promise<Document[]>; readonly migrated: Promise<MigratedBatch> | undefined } | undefined;
     try {
       for (;;) {
         const stop = this.#shouldStop();
@@ -204,7 +206,8 @@ class SweepRun {
         const lastId = keeper.lastId;
         const ahead = readAhead;
         readAhead = undefined;
-        const page = ahead !== undefined && ahead.after === lastId ? await ahead.page : await this.#freshPage(pages, ahead, lastId);
+        const useAhead = ahead !== undefined && ahead.after === lastId;
+        const page = useAhead ? await ahead.page : await this.#freshPage(pages, ahead, lastId);
         const last = page.at(-1);
         if (last === undefined) return this.#completePass(keeper);
         if (page.length === batchSize) {
@@ -213,14 +216,23 @@ class SweepRun {
           // batch runs is thrown when its page is taken.
           const next = this.#retry(() => pages.next(last._id));
           next.catch(() => undefined);
-          readAhead = { after: last._id, page: next };
+          readAhead = { after: last._id, page: next, migrated: undefined };
         }
         let documents = page;
         if (this.#hasFailures) {
           const known = await this.#retry(() => failures.recorded(page.map((doc) => doc._id)));
           if (known.size > 0) documents = page.filter((doc) => !known.has(idKey(doc._id)));
         }
-        const processed = this.#serverProcessor ? await this.#serverProcessor.process(documents) : await this.#processBatch(documents, false);
+        const processor = this.#serverProcessor ? undefined : this.#processor;
+        const migrated = processor === undefined ? undefined : (useAhead && documents === page ? ahead.migrated : undefined) ?? Promise.resolve(processor.migrate(documents));
+        if (readAhead !== undefined && processor !== undefined && !this.#hasFailures) {
+          // The next page is upcast once it has arrived and this one's upcasts are done (so that no more
+          // than upcastConcurrency run at once), only where the whole page is processed as read.
+          const upcastAhead = Promise.all([readAhead.page, migrated]).then(([nextPage]) => processor.migrate(nextPage));
+          upcastAhead.catch(() => undefined);
+          readAhead = { ...readAhead, migrated: upcastAhead };
+        }
+        const processed = this.#serverProcessor ? await this.#serverProcessor.process(documents) : await this.#processBatch(documents, false, migrated);
         if (!processed) return this.#interrupted();
         keeper.lastId = this.#processor?.takeCut() ?? last._id;
         const after = await this.#afterBatch(page.length);
@@ -258,8 +270,8 @@ class SweepRun {
     return { status: SweepStatus.ABORTED, error: { name: 'ServerModeUnavailable', message: `mode 'server' needs update pipelines, and this server (${capabilities.kind} ${capabilities.version}) does not run them: use mode 'auto' or 'client'` } };
   }
 
-  #processBatch(documents: Document[], retrying: boolean): Promise<boolean> {
-    return (this.#processor as BatchProcessor).process(documents, retrying);
+  #processBatch(documents: Document[], retrying: boolean, migrated?: Promise<MigratedBatch>): Promise<boolean> {
+    return (this.#processor as BatchProcessor).process(documents, retrying, migrated);
   }
 
   /** After a batch: checkpoint and lease, progress, failure limit, pauses. */
