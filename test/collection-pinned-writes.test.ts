@@ -72,3 +72,33 @@ describe('an update under a pinned write version never drops what a newer docume
     expect(await raw.findOne({ _id: 'e' } as never)).toEqual({ _id: 'e', name: 'E', age: 6, email: 'e@x', schemaVersion: 2 });
   });
 });
+
+describe('the lossless check before a pinned update converts a newer document down', () => {
+  it('sees what a downcaster that edits a nested object in place drops (it compares against the document as stored)', async () => {
+    const Nested = defineSchema('pinned-nested')
+      .version(1, z.object({ _id: z.string(), name: z.string(), profile: z.object({ city: z.string() }) }))
+      .version(2, z.object({ _id: z.string(), name: z.string(), profile: z.object({ city: z.string(), zip: z.string().optional() }) }), {
+        up: (d) => d,
+        down: (d) => {
+          delete d.profile.zip;
+          return d;
+        },
+      });
+    const raw = t.db.collection('pinned_nested');
+    const stored = { _id: 'x', name: 'X', profile: { city: 'Paris', zip: '75001' }, schemaVersion: 2 };
+    await raw.insertOne({ ...stored, profile: { ...stored.profile } } as never);
+    await expect(versioned(raw, Nested, { writeVersion: 1 }).updateOne({ _id: 'x' }, { $set: { name: 'Y' } })).rejects.toThrow(/"profile" would not come back/);
+    expect(await raw.findOne({ _id: 'x' } as never)).toEqual(stored);
+  });
+
+  it('does not count a default that converting back up fills in as a loss', async () => {
+    const Defaults = defineSchema('pinned-defaults')
+      .version(1, z.object({ _id: z.string(), name: z.string() }))
+      .version(2, z.object({ _id: z.string(), name: z.string(), plan: z.string().default('free') }), { up: (d) => d, down: ({ plan: _plan, ...rest }) => rest });
+    const raw = t.db.collection('pinned_defaults');
+    // Stored at v2 without the default (written before defaults were filled in, or by the raw driver).
+    await raw.insertOne({ _id: 'p', name: 'P', schemaVersion: 2 } as never);
+    expect(await versioned(raw, Defaults, { writeVersion: 1 }).updateOne({ _id: 'p' }, { $set: { name: 'Q' } })).toMatchObject({ matchedCount: 1 });
+    expect(await raw.findOne({ _id: 'p' } as never)).toEqual({ _id: 'p', name: 'Q', schemaVersion: 1 });
+  });
+});

@@ -102,3 +102,20 @@ it('checks that do not convert (pipes of checks, trim) and recursive schemas are
   expect(() => defineSchema('ok').version(1, z.object({ _id: z.string(), email: z.string().trim().pipe(z.email()) }))).not.toThrow();
   expect(() => defineSchema('tree').version(1, Tree as z.ZodObject<{ _id: z.ZodString; children: z.ZodType<Node[]> }>)).not.toThrow();
 });
+
+it('a replacement without _id gets its defaults on a refined object schema and on a discriminated union', async () => {
+  const Refined = defineSchema('refined').version(1, z.object({ _id: z.string(), a: z.number(), b: z.number(), plan: z.string().default('free') }).refine((d) => d.b > d.a));
+  const raw = db.collection('refined');
+  await raw.insertOne({ _id: 'x', a: 1, b: 2, plan: 'pro', schemaVersion: 1 } as never);
+  await versioned(raw, Refined).replaceOne({ _id: 'x' }, { a: 1, b: 3 });
+  expect(await raw.findOne({ _id: 'x' } as never)).toEqual({ _id: 'x', a: 1, b: 3, plan: 'free', schemaVersion: 1 });
+
+  const Union = defineSchema('union').version(1, z.discriminatedUnion('kind', [
+    z.object({ _id: z.string(), kind: z.literal('a'), plan: z.string().default('free') }),
+    z.object({ _id: z.string(), kind: z.literal('b'), size: z.number().default(1) }),
+  ]));
+  const unions = db.collection('unions');
+  await unions.insertOne({ _id: 'y', kind: 'b', size: 3, schemaVersion: 1 } as never);
+  await versioned(unions, Union).replaceOne({ _id: 'y' }, { kind: 'a' });
+  expect(await unions.findOne({ _id: 'y' } as never)).toEqual({ _id: 'y', kind: 'a', plan: 'free', schemaVersion: 1 });
+});

@@ -71,6 +71,9 @@ describe('translateFilter', () => {
     expect(translateFilter(chain, { $expr: { $eq: ['$a', 1] } })).toEqual({ $expr: { $eq: ['$a', 1] } });
     expect(() => translateFilter(chain, { $expr: { $eq: ['$display_name', 'Ada'] } })).toThrow(/expression on "display_name" cannot be carried through step.rename/);
     expect(() => translateFilter(chain, { $expr: { $eq: ['$$ROOT', {}] } })).toThrow(QueryTranslationError);
+    // $getField names its field as a plain string: which one cannot be told, so it is refused through any step.
+    expect(() => translateFilter(chain, { $expr: { $lt: [{ $getField: 'age' }, 2] } })).toThrow(QueryTranslationError);
+    expect(() => translateFilter(chain, { $expr: { $lt: [{ $getField: { field: 'age', input: '$$CURRENT' } }, 2] } })).toThrow(QueryTranslationError);
     expect(() => translateFilter(chain, { $where: 'true' })).toThrow(/\$where cannot be translated/);
   });
 

@@ -97,3 +97,29 @@ describe('async upcasters run with a time limit', () => {
     expect(() => versioned(raw, Hanging, { upcastTimeoutMs: Number.NaN })).toThrow(InvalidOptionError);
   });
 });
+
+describe('time limits beyond what a timer can hold, and upcasts started ahead', () => {
+  it('a limit past setTimeout\'s range (about 24.8 days) is no limit, not one that fires after 1 ms', async () => {
+    const { Schema } = trackedSchema();
+    expect(await versioned(raw, Schema, { upcastTimeoutMs: 2 ** 31 }).findOne({ _id: 8 })).toEqual({ _id: 8, n: 8, doubled: 16 });
+    const report = await sweep(raw, Schema, { batchSize: 50, pauseMs: 0, ratePerSecond: Infinity, maxDurationMs: 2 ** 31 });
+    expect(report).toMatchObject({ status: 'complete', migrated: 60 });
+  });
+
+  it('no upcaster runs after sweep() has returned: upcasts started ahead for a page that is not written are settled first', async () => {
+    let calls = 0;
+    const Slow = defineSchema('slow')
+      .version(1, z.object({ _id: z.number(), n: z.number() }))
+      .version(2, z.object({ _id: z.number(), n: z.number(), m: z.number() }), async (v1) => {
+        calls++;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return { ...v1, m: v1.n };
+      });
+    const controller = new AbortController();
+    const report = await sweep(raw, Slow, { batchSize: 10, pauseMs: 0, ratePerSecond: Infinity, upcastConcurrency: 2, signal: controller.signal, onProgress: () => controller.abort() });
+    expect(report.status).toBe('partial');
+    const atReturn = calls;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(calls).toBe(atReturn);
+  });
+});

@@ -1,8 +1,7 @@
 import type { ClientSession, Collection, Document, Filter, Sort } from 'mongodb';
 import type { Logger } from 'pino';
-import { isDeepStrictEqual } from 'node:util';
 import { DocumentWriteError, UpcastError } from '../errors.js';
-import { andFilters, migrateDocument, migrationTarget, type MigrationTarget } from '../migrate/index.js';
+import { andFilters, lostFields, migrateDocument, migrationTarget, type MigrationTarget } from '../migrate/index.js';
 import type { SchemaDefinition } from '../schema/types.js';
 import { readState, storedWrite, type BulkOutcome, type BulkWriter, type CompareOn, type StoredWrite } from '../storage/index.js';
 import type { ResolvedOptions } from './options.js';
@@ -113,7 +112,8 @@ export class StaleMatchMigrator {
     const versionField = this.#definition.versionField;
     const back = (await migrateDocument(this.#definition, { ...down, [versionField]: this.target.version }, { to: storedAt, validate: 'never', upcastTimeoutMs: this.#upcastTimeoutMs }, false)).value;
     const { [versionField]: _version, ...stored } = raw;
-    const lost = Object.keys({ ...stored, ...back }).filter((key) => !isDeepStrictEqual(stored[key], back[key]));
+    // A field only the round trip has (a default the way up fills in) is no loss.
+    const lost = lostFields(stored, back);
     if (lost.length > 0) {
       throw new UpcastError({
         schemaName: this.#definition.name,

@@ -185,7 +185,8 @@ function checkStepResult(
  * a promise that settles later is ignored (its rejection too).
  */
 function withTimeout<T>(promise: Promise<T>, ms: number, timedOut: () => Error): Promise<T> {
-  if (!Number.isFinite(ms)) return promise;
+  // Past setTimeout's limit (2^31 - 1 ms, about 24.8 days) Node fires after 1 ms: such a limit is none.
+  if (!Number.isFinite(ms) || ms > 2_147_483_647) return promise;
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(timedOut()), ms);
@@ -206,10 +207,23 @@ function withoutVersionField(raw: RawDocument, versionField: string, inPlace: bo
     if (versionField in raw) delete raw[versionField];
     return raw;
   }
+  // A deep copy of the plain parts: a step that edits a nested object in place must not reach the
+  // caller's document (an archived original, a document compared after a round trip).
   const copy: RawDocument = {};
   for (const key of Object.keys(raw)) {
-    if (key !== versionField) copy[key] = raw[key];
+    if (key !== versionField) copy[key] = copyPlain(raw[key]);
   }
+  return copy;
+}
+
+/** Plain objects and arrays copied at every depth; other values (ObjectId, Date, Binary…) shared. */
+function copyPlain(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(copyPlain);
+  if (typeof value !== 'object' || value === null) return value;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== null) return value;
+  const copy: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) copy[key] = copyPlain(item);
   return copy;
 }
 

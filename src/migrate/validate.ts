@@ -50,12 +50,31 @@ export function completeDefaults<T>(definition: SchemaDefinition, version: numbe
   }
 }
 
-/** The parse output of a replacement that left `_id` out (its only issue), by the object schema without `_id`. */
+/** The parse output of a replacement that left `_id` out (its only issue), by the schema without `_id`: for its defaults. */
 function parsedWithId(schema: AnyZodSchema, value: unknown): unknown {
-  const omit = (schema as { omit?: (mask: { _id: true }) => AnyZodSchema }).omit;
-  if (typeof omit !== 'function') return undefined;
-  const result = z.safeParse(omit.call(schema, { _id: true }), value);
+  const lenient = withoutId(schema);
+  if (lenient === undefined) return undefined;
+  const result = z.safeParse(lenient, value);
   return result.success ? result.data : undefined;
+}
+
+/**
+ * The document schema with `_id` left out, for the defaults of a replacement without `_id`: an
+ * object's shape (its refinements aside: the check itself ran on the whole schema), each option of
+ * a union, through `.readonly()`; `undefined` for anything else.
+ */
+function withoutId(schema: AnyZodSchema): AnyZodSchema | undefined {
+  const def = (schema as unknown as { _zod: { def: { type: string; shape?: Record<string, AnyZodSchema>; options?: readonly AnyZodSchema[]; innerType?: AnyZodSchema } } })._zod.def;
+  if (def.type === 'object' && def.shape !== undefined) {
+    const { _id: _omitted, ...rest } = def.shape;
+    return z.object(rest as Record<string, z.ZodType>);
+  }
+  if (def.type === 'readonly' && def.innerType !== undefined) return withoutId(def.innerType);
+  if (def.type === 'union' && def.options !== undefined) {
+    const options = def.options.map(withoutId);
+    return options.every((option) => option !== undefined) && options.length > 0 ? z.union(options as [z.ZodType, ...z.ZodType[]]) : undefined;
+  }
+  return undefined;
 }
 
 /**

@@ -16,12 +16,16 @@ export interface SweepClock {
  * `cancel` clears the timer.
  */
 export function realTimeLimit(clock: SweepClock, ms: number, reason: () => unknown): { readonly signal: AbortSignal; cancel(): void } | undefined {
-  if (clock !== systemClock || !Number.isFinite(ms)) return undefined;
+  // Past setTimeout's limit (about 24.8 days) Node fires after 1 ms: such a budget is no limit.
+  if (clock !== systemClock || !Number.isFinite(ms) || ms > MAX_TIMER_MS) return undefined;
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(reason()), Math.max(0, ms));
   timer.unref();
   return { signal: controller.signal, cancel: () => clearTimeout(timer) };
 }
+
+/** The longest delay `setTimeout` honours (2^31 - 1 ms); beyond it, Node fires after 1 ms. */
+export const MAX_TIMER_MS = 2_147_483_647;
 
 /** The system clock: `performance.now()` and `setTimeout`. @public */
 export const systemClock: SweepClock = Object.freeze({
@@ -34,7 +38,7 @@ export const systemClock: SweepClock = Object.freeze({
         signal?.removeEventListener('abort', done);
         resolve();
       };
-      const timer = setTimeout(done, ms);
+      const timer = setTimeout(done, Math.min(ms, MAX_TIMER_MS));
       signal?.addEventListener('abort', done, { once: true });
     });
   },

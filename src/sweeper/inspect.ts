@@ -1,7 +1,6 @@
 import type { Collection, Document, Filter } from 'mongodb';
 import { describeId, InvalidOptionError } from '../errors.js';
-import { isDeepStrictEqual } from 'node:util';
-import { migrate, migrationTarget, readVersion, type MigrationTarget } from '../migrate/index.js';
+import { losesSomething, migrate, migrationTarget, readVersion, type MigrationTarget } from '../migrate/index.js';
 import type { SchemaDefinition } from '../schema/types.js';
 import { declaredKeys, undeclaredKeys } from '../steps/undeclared.js';
 import { definitionOf } from '../schema/definition.js';
@@ -239,19 +238,6 @@ async function roundTrips(definition: SchemaDefinition, documents: readonly Docu
     }
     if (trip.examples.length < EXAMPLES) trip.examples.push(raw._id);
   }
-}
-
-/**
- * Whether a round trip lost or changed something of `original`. Fields only `back` has (a newer
- * version's defaults that its down does not remove) are a gain, not a loss.
- */
-function losesSomething(original: unknown, back: unknown): boolean {
-  if (!isPlainDocument(original) || !isPlainDocument(back)) return !isDeepStrictEqual(original, back);
-  return Object.keys(original).some((key) => !(key in back) || losesSomething(original[key], back[key]));
-}
-
-function isPlainDocument(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
 }
 
 function serverSideOf(definition: SchemaDefinition, target: MigrationTarget): CheckReport['serverSide'] {

@@ -241,6 +241,8 @@ class SweepRun {
       }
     } finally {
       await readAhead?.page.catch(() => undefined);
+      // Upcasts started ahead for a page that will not be written: finished before the run reports.
+      await readAhead?.migrated?.catch(() => undefined);
       await pages.close();
     }
   }

@@ -156,6 +156,8 @@ export function checkSort(chain: TranslationChain, sort: Record<string, unknown>
   }
 }
 
+const FIELD_BY_NAME = new Set(['$getField', '$setField', '$unsetField']);
+
 /** The field paths an aggregation expression reads (`'$a.b'` is `a.b`); `$$ROOT` when it reads the whole document. */
 function expressionFields(expression: unknown): string[] {
   if (typeof expression === 'string') {
@@ -164,7 +166,8 @@ function expressionFields(expression: unknown): string[] {
   }
   if (Array.isArray(expression)) return expression.flatMap(expressionFields);
   if (typeof expression === 'object' && expression !== null && !(expression instanceof Date) && !(expression instanceof RegExp)) {
-    return Object.entries(expression).flatMap(([key, value]) => (key === '$literal' ? [] : expressionFields(value)));
+    // Operators that name a field as a plain string: which field cannot be told, so the whole document.
+    return Object.entries(expression).flatMap(([key, value]) => (key === '$literal' ? [] : FIELD_BY_NAME.has(key) ? ['$$ROOT'] : expressionFields(value)));
   }
   return [];
 }
