@@ -41,7 +41,8 @@ export interface VersionedCollectionOptions<V extends number = number> {
    * Rewrite filters (written against the latest shape) so that they match older stored documents
    * through the chain's declarative steps, and refuse sorts that cannot be done right. Default: on
    * when the chain has declarative steps; the versions behind a function step then get the filter
-   * as it reads at that step (as a chain of functions gets every filter). `true`: also refuse any
+   * as it reads at that step (as a chain of functions gets every filter) for paths both versions
+   * around the step declare, and the others are refused. `true`: also refuse any
    * path (but `_id`) through a function step, so that no version is queried inexactly. `false`
    * sends filters to the server as written.
    */

@@ -6,7 +6,7 @@
  */
 import type { Document, Filter, Sort } from 'mongodb';
 import { InvalidOptionError } from '../errors.js';
-import type { SchemaDefinition } from '../schema/types.js';
+import type { SchemaDefinition, VersionEntry } from '../schema/types.js';
 import { fieldSchema } from '../steps/check.js';
 import { checkSort, fieldPaths, translateFilter, translateFilterAt, type TranslationChain } from '../translate/index.js';
 
@@ -87,7 +87,12 @@ function translationChain(definition: SchemaDefinition): TranslationChain {
     unversioned: definition.unversioned,
     first: definition.first,
     latest: definition.latest,
-    steps: definition.entries.slice(1).map((entry) => (entry.up?.kind === 'declarative' ? { kind: 'declarative', steps: entry.up.steps } : { kind: 'function' })),
+    steps: definition.entries.slice(1).map((entry, index) => {
+      if (entry.up?.kind === 'declarative') return { kind: 'declarative', steps: entry.up.steps };
+      const before = (definition.entries[index] as VersionEntry).schema;
+      const declared = (schema: VersionEntry['schema'], path: string) => !['absent', 'unknown'].includes(fieldSchema(schema, path) as string);
+      return { kind: 'function', declaresOnBothSides: (path: string) => declared(before, path) && declared(entry.schema, path) };
+    }),
   };
 }
 

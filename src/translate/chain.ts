@@ -7,7 +7,14 @@ import type { DeclarativeStep } from '../steps/step.js';
 /** The step into one version, as query translation sees it. */
 export type TranslationStep =
   | { readonly kind: 'declarative'; readonly steps: readonly DeclarativeStep[] }
-  | { readonly kind: 'function' };
+  | {
+      readonly kind: 'function';
+      /**
+       * Whether a path reads the same on both sides of the function, as far as the schemas say
+       * (both versions declare it): with `functionSteps: 'as-written'`, only such paths pass.
+       */
+      readonly declaresOnBothSides?: (path: string) => boolean;
+    };
 
 /** A schema's versions and steps, for query translation. */
 export interface TranslationChain {
@@ -22,7 +29,8 @@ export interface TranslationChain {
   /**
    * What a function step does to a filter: `refuse` (default) throws for any path but `_id`;
    * `as-written` hands the versions behind it the filter as it reads at the step (as a chain of
-   * functions sends every filter), and lets sorts through it.
+   * functions sends every filter), and lets sorts through it, for paths both versions around the
+   * step declare (a path one side lacks, renamed or added by the function, is still refused).
    */
   readonly functionSteps?: 'refuse' | 'as-written';
 }

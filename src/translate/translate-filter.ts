@@ -79,11 +79,15 @@ function translatePerVersion(chain: TranslationChain, filter: Filter): Translate
 
 function backThroughStep(chain: TranslationChain, step: TranslationStep, filter: Filter): Translated {
   if (step.kind === 'function') {
-    if (chain.functionSteps === 'as-written') return filter;
     for (const path of fieldPaths(filter)) {
-      if (!isWithin(path, '_id')) {
-        throw new Untranslatable(path, undefined, 'it passes through a function step, which cannot be translated (make the step declarative with step.rename/add/remove/convert)');
-      }
+      if (isWithin(path, '_id') || passesAsWritten(chain, step, path)) continue;
+      throw new Untranslatable(
+        path,
+        undefined,
+        chain.functionSteps === 'as-written'
+          ? 'it passes through a function step and is not declared on both sides of it (renamed or added by the function?), so the filter as written would miss or mistake those documents (make the step declarative with step.rename/add/remove/convert)'
+          : 'it passes through a function step, which cannot be translated (make the step declarative with step.rename/add/remove/convert)',
+      );
     }
     return filter;
   }
@@ -141,7 +145,7 @@ export function checkSort(chain: TranslationChain, sort: Record<string, unknown>
     for (let version = chain.latest - 1; version >= chain.first; version -= 1) {
       const step = chain.steps[version - chain.first] as TranslationStep;
       const touched = step.kind === 'function'
-        ? chain.functionSteps !== 'as-written' && !isWithin(path, '_id')
+        ? !isWithin(path, '_id') && !passesAsWritten(chain, step, path)
         : step.steps.some((s) => touches(s, path));
       if (touched) {
         throw new QueryTranslationError({
@@ -170,6 +174,11 @@ function expressionFields(expression: unknown): string[] {
     return Object.entries(expression).flatMap(([key, value]) => (key === '$literal' ? [] : FIELD_BY_NAME.has(key) ? ['$$ROOT'] : expressionFields(value)));
   }
   return [];
+}
+
+/** A path a function step lets through as written: translation asked for that, and both sides declare it. */
+function passesAsWritten(chain: TranslationChain, step: TranslationStep & { kind: 'function' }, path: string): boolean {
+  return chain.functionSteps === 'as-written' && (step.declaresOnBothSides?.(path) ?? false);
 }
 
 function touches(s: DeclarativeStep, path: string): boolean {
