@@ -125,13 +125,13 @@ export class UpcastError extends DocumentError {
   readonly toVersion: number;
 
   constructor(
-    context: DocumentErrorContext & { fromVersion: number; toVersion: number; reason: string },
+    context: DocumentErrorContext & { fromVersion: number; toVersion: number; reason: string; action?: string },
     options?: { cause?: unknown },
   ) {
     super(
       context,
       `Migrating document ${describeId(context._id)} of schema "${context.schemaName}" from version ${context.fromVersion} to ${context.toVersion} failed: ${context.reason}. ` +
-        `Fix the step ${context.fromVersion} -> ${context.toVersion} (or the document); the stored document was left unchanged.`,
+        (context.action ?? `Fix the step ${context.fromVersion} -> ${context.toVersion} (or the document); the stored document was left unchanged.`),
       options,
     );
     this.fromVersion = context.fromVersion;

@@ -120,7 +120,8 @@ export class StaleMatchMigrator {
         _id: raw._id,
         fromVersion: storedAt,
         toVersion: this.target.version,
-        reason: `this update would convert it down to the pinned write version ${this.target.version}, losing what version ${storedAt} holds (${lost.map((key) => `"${key}"`).join(', ')} would not come back). Nothing was written. Update it with code that writes version ${storedAt}, or convert such documents down on purpose (molt sweep --to ${this.target.version}, with archive: true in the config to keep the originals)`,
+        reason: `this update would convert it down to the pinned write version ${this.target.version}, losing what version ${storedAt} holds (${lost.map((key) => `"${key}"`).join(', ')} would not come back)`,
+        action: `Nothing was written. Update it with code that writes version ${storedAt}, or convert such documents down on purpose (molt sweep --to ${this.target.version}, with archive: true in the config to keep the originals).`,
       });
     }
     return down;
