@@ -7,7 +7,7 @@
 import type { Document, Filter, Sort } from 'mongodb';
 import { InvalidOptionError } from '../errors.js';
 import type { SchemaDefinition, VersionEntry } from '../schema/types.js';
-import { fieldSchema } from '../steps/check.js';
+import { declares, fieldSchema } from '../steps/check.js';
 import { checkSort, fieldPaths, translateFilter, translateFilterAt, type TranslationChain } from '../translate/index.js';
 
 /** A filter as the server sees it: over stored documents of every version, and at the write version. */
@@ -68,7 +68,7 @@ export class QueryPlanner {
     for (const path of fieldPaths(filter)) {
       if (path.startsWith('$') || path === '_id' || path.startsWith('_id.') || path === this.#definition.versionField) continue;
       if (fieldSchema(latest, path) !== 'absent') continue;
-      const older = this.#definition.entries.find((entry) => !['absent', 'unknown'].includes(fieldSchema(entry.schema, path) as string));
+      const older = this.#definition.entries.find((entry) => declares(entry.schema, path));
       if (older === undefined) continue;
       throw new InvalidOptionError(
         'filter',
@@ -90,8 +90,7 @@ function translationChain(definition: SchemaDefinition): TranslationChain {
     steps: definition.entries.slice(1).map((entry, index) => {
       if (entry.up?.kind === 'declarative') return { kind: 'declarative', steps: entry.up.steps };
       const before = (definition.entries[index] as VersionEntry).schema;
-      const declared = (schema: VersionEntry['schema'], path: string) => !['absent', 'unknown'].includes(fieldSchema(schema, path) as string);
-      return { kind: 'function', declaresOnBothSides: (path: string) => declared(before, path) && declared(entry.schema, path) };
+      return { kind: 'function', declaresOnBothSides: (path: string) => declares(before, path) && declares(entry.schema, path) };
     }),
   };
 }

@@ -12,6 +12,7 @@ import type { z } from 'zod';
 import { InvalidOptionError, ValidationError, type MoltError } from '../errors.js';
 import { validateVersion } from '../migrate/index.js';
 import type { SchemaDefinition } from '../schema/types.js';
+import { isPlainObject } from '../steps/paths.js';
 
 /** An upsert as it is sent when it may insert. */
 export interface UpsertPlan {
@@ -168,10 +169,4 @@ function missingPaths(doc: unknown, completed: unknown, at: string[]): { path: s
   return Object.entries(completed).flatMap(([key, value]) =>
     doc[key] === undefined ? [{ path: [...at, key], value }] : missingPaths(doc[key], value, [...at, key]),
   );
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null) return false;
-  const prototype: unknown = Object.getPrototypeOf(value);
-  return prototype === Object.prototype || prototype === null;
 }

@@ -96,8 +96,9 @@ export class WriteBackQueue {
     const sending = this.#write(batch).finally(() => {
       this.#inFlight.delete(sending);
       for (const write of batch) {
-        this.#queued.delete(queueKey(write));
-        this.#originals.delete(queueKey(write));
+        const key = queueKey(write);
+        this.#queued.delete(key);
+        this.#originals.delete(key);
       }
     });
     this.#inFlight.add(sending);

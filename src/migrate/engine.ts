@@ -4,6 +4,7 @@ import type { MaybePromise, SchemaDefinition } from '../schema/types.js';
 import { compiledChain, type CompiledStep } from './compile.js';
 import { DEFAULT_ON_NEWER_VERSION, DEFAULT_VALIDATE, type OnNewerVersion, type ValidateMode } from './modes.js';
 import { readVersion } from './read-version.js';
+import { isPlainObject } from '../steps/paths.js';
 import { completeDefaults, validateVersion } from './validate.js';
 
 /** Options of `migrate`. */
@@ -21,6 +22,9 @@ export interface MigrateOptions {
    */
   readonly upcastTimeoutMs?: number | undefined;
 }
+
+/** The longest delay `setTimeout` honours (2^31 - 1 ms, about 24.8 days); beyond it, Node fires after 1 ms. */
+export const MAX_TIMER_MS = 2_147_483_647;
 
 /** Default of `upcastTimeoutMs`: 30 seconds. @public */
 export const DEFAULT_UPCAST_TIMEOUT_MS = 30_000;
@@ -185,8 +189,8 @@ function checkStepResult(
  * a promise that settles later is ignored (its rejection too).
  */
 function withTimeout<T>(promise: Promise<T>, ms: number, timedOut: () => Error): Promise<T> {
-  // Past setTimeout's limit (2^31 - 1 ms, about 24.8 days) Node fires after 1 ms: such a limit is none.
-  if (!Number.isFinite(ms) || ms > 2_147_483_647) return promise;
+  // Past setTimeout's limit such a limit is none (Node would fire after 1 ms).
+  if (!Number.isFinite(ms) || ms > MAX_TIMER_MS) return promise;
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(timedOut()), ms);
@@ -219,9 +223,7 @@ function withoutVersionField(raw: RawDocument, versionField: string, inPlace: bo
 /** Plain objects and arrays copied at every depth; other values (ObjectId, Date, Binary…) shared. */
 function copyPlain(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(copyPlain);
-  if (typeof value !== 'object' || value === null) return value;
-  const prototype: unknown = Object.getPrototypeOf(value);
-  if (prototype !== Object.prototype && prototype !== null) return value;
+  if (!isPlainObject(value)) return value;
   const copy: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) copy[key] = copyPlain(item);
   return copy;

@@ -1,4 +1,4 @@
-export { migrate, migrateSync, migrateDocument, isPromiseLike, DEFAULT_UPCAST_TIMEOUT_MS, type MigrateOptions, type MigrationResult } from './engine.js';
+export { migrate, migrateSync, migrateDocument, isPromiseLike, DEFAULT_UPCAST_TIMEOUT_MS, MAX_TIMER_MS, type MigrateOptions, type MigrationResult } from './engine.js';
 export { readVersion } from './read-version.js';
 export { losesSomething, lostFields } from './round-trip.js';
 export { validateVersion } from './validate.js';

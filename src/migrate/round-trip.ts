@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import { isPlainObject } from '../steps/paths.js';
 
 /**
  * Whether a round trip (up then down, or down then up) lost or changed something of `original`.
@@ -6,15 +7,11 @@ import { isDeepStrictEqual } from 'node:util';
  * not a loss.
  */
 export function losesSomething(original: unknown, back: unknown): boolean {
-  if (!isPlainDocument(original) || !isPlainDocument(back)) return !isDeepStrictEqual(original, back);
+  if (!isPlainObject(original) || !isPlainObject(back)) return !isDeepStrictEqual(original, back);
   return Object.keys(original).some((key) => !(key in back) || losesSomething(original[key], back[key]));
 }
 
 /** The fields of `original` that `back` lost or changed (top level). */
 export function lostFields(original: Record<string, unknown>, back: Record<string, unknown>): string[] {
   return Object.keys(original).filter((key) => !(key in back) || losesSomething(original[key], back[key]));
-}
-
-function isPlainDocument(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ValidationError } from '../errors.js';
 import type { AnyZodSchema, MaybePromise, SchemaDefinition } from '../schema/types.js';
-import { withDefaults } from '../schema/zod-traits.js';
+import { schemaWithoutId, withDefaults } from '../schema/zod-traits.js';
 
 /**
  * Checks `value` against the zod schema of `version` and returns it with the schema's defaults
@@ -20,17 +20,11 @@ export function validateVersion<T>(
 ): MaybePromise<T> {
   const entry = definition.entries[version - definition.first];
   if (entry === undefined) return value;
-  const settle = (result: z.ZodSafeParseResult<unknown>): T => {
+  return parse(entry.schema, value, (result) => {
     if (!result.success) throwUnlessOnlyMissingId(definition, version, result.error, value, id, action, idMayBeMissing);
     // A replacement without `_id` fails only on `_id`: its other defaults are still filled in.
-    return entry.fillsDefaults ? withDefaults(value, result.success ? result.data : parsedWithId(entry.schema, value)) : value;
-  };
-  try {
-    return settle(z.safeParse(entry.schema, value));
-  } catch (error) {
-    if (!(error instanceof z.core.$ZodAsyncError)) throw error;
-    return z.safeParseAsync(entry.schema, value).then(settle);
-  }
+    return entry.fillsDefaults ? withDefaults(value, result.success ? result.data : parsedWithoutId(entry.schema, value)) : value;
+  });
 }
 
 /**
@@ -41,40 +35,25 @@ export function validateVersion<T>(
 export function completeDefaults<T>(definition: SchemaDefinition, version: number, value: T): MaybePromise<T> {
   const entry = definition.entries[version - definition.first];
   if (entry === undefined || !entry.fillsDefaults) return value;
-  const settle = (result: z.ZodSafeParseResult<unknown>): T => (result.success ? withDefaults(value, result.data) : value);
+  return parse(entry.schema, value, (result) => (result.success ? withDefaults(value, result.data) : value));
+}
+
+/** zod's parse of `value`, handed to `then`: synchronous, or zod's async parse for schemas with async refinements. */
+function parse<R>(schema: AnyZodSchema, value: unknown, then: (result: z.ZodSafeParseResult<unknown>) => R): MaybePromise<R> {
   try {
-    return settle(z.safeParse(entry.schema, value));
+    return then(z.safeParse(schema, value));
   } catch (error) {
     if (!(error instanceof z.core.$ZodAsyncError)) throw error;
-    return z.safeParseAsync(entry.schema, value).then(settle);
+    return z.safeParseAsync(schema, value).then(then);
   }
 }
 
 /** The parse output of a replacement that left `_id` out (its only issue), by the schema without `_id`: for its defaults. */
-function parsedWithId(schema: AnyZodSchema, value: unknown): unknown {
-  const lenient = withoutId(schema);
+function parsedWithoutId(schema: AnyZodSchema, value: unknown): unknown {
+  const lenient = schemaWithoutId(schema);
   if (lenient === undefined) return undefined;
   const result = z.safeParse(lenient, value);
   return result.success ? result.data : undefined;
-}
-
-/**
- * The document schema with `_id` left out, for the defaults of a replacement without `_id`: an
- * object's shape (its refinements aside: the check itself ran on the whole schema), each option of
- * a union, through `.readonly()`; `undefined` for anything else.
- */
-function withoutId(schema: AnyZodSchema): AnyZodSchema | undefined {
-  const def = (schema as unknown as { _zod: { def: { type: string; shape?: Record<string, AnyZodSchema>; options?: readonly AnyZodSchema[]; innerType?: AnyZodSchema } } })._zod.def;
-  if (def.type === 'object' && def.shape !== undefined) {
-    const { _id: _omitted, ...rest } = def.shape;
-    return z.object(rest as Record<string, z.ZodType>);
-  }
-  if (def.type === 'readonly' && def.innerType !== undefined) return withoutId(def.innerType);
-  if (def.type === 'union' && def.options !== undefined) {
-    const options = def.options.map(withoutId);
-    return options.every((option) => option !== undefined) && options.length > 0 ? z.union(options as [z.ZodType, ...z.ZodType[]]) : undefined;
-  }
-  return undefined;
 }
 
 /**

@@ -8,6 +8,8 @@
  *   stored value (a string typed as a Date, a length typed as a number): refused when the version is
  *   registered, with the field that has one.
  */
+import { z } from 'zod';
+import { isPlainObject } from '../steps/paths.js';
 import type { AnyZodSchema } from './types.js';
 
 interface Def {
@@ -70,6 +72,36 @@ export function zodTraits(root: AnyZodSchema): ZodTraits {
   return changesValues === undefined ? { fillsDefaults } : { fillsDefaults, changesValues };
 }
 
+const withoutIdCache = new WeakMap<AnyZodSchema, AnyZodSchema | null>();
+
+/**
+ * The document schema with `_id` left out, for the defaults of a replacement without `_id`: an
+ * object's shape (its refinements aside: the check itself ran on the whole schema), each option of
+ * a union, through `.readonly()`; `undefined` for anything else. Built once per schema.
+ */
+export function schemaWithoutId(schema: AnyZodSchema): AnyZodSchema | undefined {
+  let known = withoutIdCache.get(schema);
+  if (known === undefined) {
+    known = buildWithoutId(schema) ?? null;
+    withoutIdCache.set(schema, known);
+  }
+  return known ?? undefined;
+}
+
+function buildWithoutId(schema: AnyZodSchema): AnyZodSchema | undefined {
+  const def = defOf(schema);
+  if (def.type === 'object' && def.shape !== undefined) {
+    const { _id: _omitted, ...rest } = def.shape;
+    return z.object(rest as Record<string, z.ZodType>);
+  }
+  if (def.type === 'readonly' && isSchema(def.innerType)) return buildWithoutId(def.innerType);
+  if (def.type === 'union' && Array.isArray(def.options)) {
+    const options = (def.options as readonly AnyZodSchema[]).map(buildWithoutId);
+    return options.length > 0 && options.every((option) => option !== undefined) ? z.union(options as [z.ZodType, ...z.ZodType[]]) : undefined;
+  }
+  return undefined;
+}
+
 /**
  * `value` with the fields zod's `parsed` output has and `value` lacks (its defaults), at any
  * depth; nothing else of `parsed` is taken (so nothing is stripped or converted). Copies only the
@@ -93,10 +125,4 @@ export function withDefaults<T>(value: T, parsed: unknown): T {
     if (filled !== current) (copy ??= { ...value })[key] = filled;
   }
   return (copy ?? value) as T;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null) return false;
-  const prototype: unknown = Object.getPrototypeOf(value);
-  return prototype === Object.prototype || prototype === null;
 }

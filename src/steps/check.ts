@@ -52,6 +52,12 @@ export function fieldSchema(schema: ZodType, path: string): ZodType | 'absent' |
   return current;
 }
 
+/** Whether `schema` declares `path` for sure (not absent, not behind a union or a record). */
+export function declares(schema: ZodType, path: string): boolean {
+  const found = fieldSchema(schema, path);
+  return found !== 'absent' && found !== 'unknown';
+}
+
 /** A problem found in a list of steps, to be wrapped in a `SchemaDefinitionError` by the caller. */
 export function checkSteps(steps: readonly DeclarativeStep[], before: ZodType, after: ZodType): string | undefined {
   // Which paths exist as the list runs: known from `before`, then changed step by step.

@@ -1,3 +1,5 @@
+import { MAX_TIMER_MS } from '../migrate/index.js';
+
 /**
  * Time as the sweeper sees it: throttling, backoff and the time budget read `now` and wait with
  * `sleep`. Tests pass a manual clock; the default is the system clock.
@@ -23,9 +25,6 @@ export function realTimeLimit(clock: SweepClock, ms: number, reason: () => unkno
   timer.unref();
   return { signal: controller.signal, cancel: () => clearTimeout(timer) };
 }
-
-/** The longest delay `setTimeout` honours (2^31 - 1 ms); beyond it, Node fires after 1 ms. */
-export const MAX_TIMER_MS = 2_147_483_647;
 
 /** The system clock: `performance.now()` and `setTimeout`. @public */
 export const systemClock: SweepClock = Object.freeze({

@@ -18,6 +18,7 @@ import { Pacer } from './pacing.js';
 import { withRetry } from './retry.js';
 import { retryFailedPhase } from './retry-failed.js';
 import { ensureStaleIndex } from './stale.js';
+import { PagesReadAhead } from './read-ahead.js';
 import { StalePages } from './stale-pages.js';
 import { ServerBatchProcessor } from './server-batch.js';
 import { serverPlan, type ServerPlan } from './server-plan.js';
@@ -193,67 +194,38 @@ class SweepRun {
   async #passLoop(keeper: CheckpointKeeper, failures: FailureStore): Promise<Outcome> {
     const { batchSize } = this.#options;
     const projection = this.#serverProcessor ? ServerBatchProcessor.projection(this.#target) : undefined;
-    const pages = new StalePages(this.#collection, this.#target.staleFilter, batchSize, projection, this.#limit);
-    // The next page is read while this one is upcast and written, and upcast as soon as it arrives
-    // (while this batch's write is on the server): the server's work and the client's overlap
-    // instead of following each other. Used only when the checkpoint lands where it was read from.
-    let readAhead: { readonly after: unknown; readonly page: Promise<Document[]>; readonly migrated: Promise<MigratedBatch> | undefined } | undefined;
+    const pages = new PagesReadAhead<MigratedBatch>(new StalePages(this.#collection, this.#target.staleFilter, batchSize, projection, this.#limit), (operation) => this.#retry(operation));
+    const processor = this.#serverProcessor ? undefined : this.#processor;
     try {
       for (;;) {
         const stop = this.#shouldStop();
         if (stop) return stop;
         this.#batchServerMs = 0;
-        const lastId = keeper.lastId;
-        const ahead = readAhead;
-        readAhead = undefined;
-        const useAhead = ahead !== undefined && ahead.after === lastId;
-        const page = useAhead ? await ahead.page : await this.#freshPage(pages, ahead, lastId);
+        const { page, prepared } = await pages.take(keeper.lastId, (operation) => this.#timed(operation));
         const last = page.at(-1);
         if (last === undefined) return this.#completePass(keeper);
-        if (page.length === batchSize) {
-          // Not timed: it overlaps this batch (and its waits for tokens), so its time is not the server's
-          // answer time the pacer backs off on. Handled now, awaited later: a read that fails while this
-          // batch runs is thrown when its page is taken.
-          const next = this.#retry(() => pages.next(last._id));
-          next.catch(() => undefined);
-          readAhead = { after: last._id, page: next, migrated: undefined };
-        }
+        if (page.length === batchSize) pages.readNext(last._id);
         let documents = page;
         if (this.#hasFailures) {
           const known = await this.#retry(() => failures.recorded(page.map((doc) => doc._id)));
           if (known.size > 0) documents = page.filter((doc) => !known.has(idKey(doc._id)));
         }
-        const processor = this.#serverProcessor ? undefined : this.#processor;
-        const migrated = processor === undefined ? undefined : (useAhead && documents === page ? ahead.migrated : undefined) ?? Promise.resolve(processor.migrate(documents));
-        if (readAhead !== undefined && processor !== undefined && !this.#hasFailures) {
-          // The next page is upcast once it has arrived and this one's upcasts are done (so that no more
-          // than upcastConcurrency run at once), only where the whole page is processed as read.
-          const upcastAhead = Promise.all([readAhead.page, migrated]).then(([nextPage]) => processor.migrate(nextPage));
-          upcastAhead.catch(() => undefined);
-          readAhead = { ...readAhead, migrated: upcastAhead };
+        if (processor === undefined) {
+          if (!(await (this.#serverProcessor as ServerBatchProcessor).process(documents))) return this.#interrupted();
+        } else {
+          const migrated = (documents === page ? prepared : undefined) ?? Promise.resolve(processor.migrate(documents));
+          // Upcast ahead only where the whole page is processed as read (no recorded failures to leave out).
+          if (!this.#hasFailures) pages.prepareNext(migrated, (next) => processor.migrate(next));
+          if (!(await processor.process(documents, false, migrated))) return this.#interrupted();
         }
-        const processed = this.#serverProcessor ? await this.#serverProcessor.process(documents) : await this.#processBatch(documents, false, migrated);
-        if (!processed) return this.#interrupted();
         keeper.lastId = this.#processor?.takeCut() ?? last._id;
         const after = await this.#afterBatch(page.length);
         if (after) return after;
         if (page.length < batchSize) return this.#completePass(keeper);
       }
     } finally {
-      await readAhead?.page.catch(() => undefined);
-      // Upcasts started ahead for a page that will not be written: finished before the run reports.
-      await readAhead?.migrated?.catch(() => undefined);
       await pages.close();
     }
-  }
-
-  /** A page read after `lastId`, once a read-ahead from elsewhere (if any) has settled and its cursor is dropped. */
-  async #freshPage(pages: StalePages, unused: { readonly page: Promise<Document[]> } | undefined, lastId: unknown): Promise<Document[]> {
-    if (unused !== undefined) {
-      await unused.page.catch(() => undefined);
-      await pages.close();
-    }
-    return this.#timed(() => pages.next(lastId));
   }
 
   /**
@@ -272,8 +244,8 @@ class SweepRun {
     return { status: SweepStatus.ABORTED, error: { name: 'ServerModeUnavailable', message: `mode 'server' needs update pipelines, and this server (${capabilities.kind} ${capabilities.version}) does not run them: use mode 'auto' or 'client'` } };
   }
 
-  #processBatch(documents: Document[], retrying: boolean, migrated?: Promise<MigratedBatch>): Promise<boolean> {
-    return (this.#processor as BatchProcessor).process(documents, retrying, migrated);
+  #processBatch(documents: Document[], retrying: boolean): Promise<boolean> {
+    return (this.#processor as BatchProcessor).process(documents, retrying);
   }
 
   /** After a batch: checkpoint and lease, progress, failure limit, pauses. */
