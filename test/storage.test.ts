@@ -8,7 +8,7 @@ import { createStats } from '../src/collection/write-back.js';
 import { migrationTarget } from '../src/migrate/index.js';
 import { definitionOf } from '../src/schema/definition.js';
 import { capabilitiesFrom, serverCapabilities, type ServerCapabilities } from '../src/server/index.js';
-import { BulkWriter, readState, storedWrite } from '../src/storage/index.js';
+import { BulkWriter, readState, snapshotOfStored, storedWrite } from '../src/storage/index.js';
 import { useTestDatabase } from './support/database.js';
 
 const t = useTestDatabase('storage');
@@ -36,7 +36,7 @@ describe('the bulk writer', () => {
     const small: ServerCapabilities = { ...(await serverCapabilities(t.db)), maxBulkStatements: 2 };
     const writer = new BulkWriter(collection as unknown as Collection<Document>, { capabilities: () => Promise.resolve(small) });
     const raws = await collection.find().sort({ _id: 1 }).toArray();
-    const writes = raws.map((raw) => storedWrite(readState(raw, target, 'version'), { ...raw, label: String(raw.name).toLowerCase() }, target));
+    const writes = raws.map((raw) => storedWrite(readState(snapshotOfStored(raw), target), { ...raw, label: String(raw.name).toLowerCase() }, target));
     updates.length = 0;
     const outcome = await writer.write(writes);
     expect(updates.length).toBeGreaterThanOrEqual(3); // 5 writes in bulks of at most 2

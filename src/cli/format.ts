@@ -65,7 +65,7 @@ export function formatSweepReport(report: SweepReport): string {
 }
 
 export function formatRestore(report: RestoreReport): string {
-  const lines = [`${report.collection}: ${report.dryRun ? 'would restore' : 'restored'} ${formatCount(report.restored)}, skipped ${formatCount(report.skipped)} (changed since their migration), missing ${formatCount(report.missing)}`];
+  const lines = [`${report.collection}: ${report.dryRun ? 'would restore' : 'restored'} ${formatCount(report.restored)}, skipped ${formatCount(report.skipped)} (changed since their migration), missing ${formatCount(report.missing)}${report.alreadyRestored > 0 ? `, already restored ${formatCount(report.alreadyRestored)}` : ''}`];
   if (report.skippedIds.length > 0) lines.push(`  skipped, for example: ${report.skippedIds.map((id) => JSON.stringify(id)).join(', ')}`);
   return lines.join('\n');
 }

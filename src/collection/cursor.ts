@@ -1,4 +1,4 @@
-import type { CollationOptions, Document, FindCursor, Hint, Sort, SortDirection } from 'mongodb';
+import type { BSONSerializeOptions, CollationOptions, Document, FindCursor, Hint, Sort, SortDirection } from 'mongodb';
 import { isPromiseLike } from '../migrate/index.js';
 import type { MaybePromise } from '../schema/types.js';
 import type { ExactProjection, Projected, VersionedProjection, VersionedSort } from '../types/index.js';
@@ -18,6 +18,8 @@ export class VersionedCursor<T, D = T> implements AsyncIterable<T> {
   #projection: CompiledProjection | undefined;
   #transform: ((doc: Document) => unknown) | undefined;
   readonly #checkSort: ((sort: Sort) => void) | undefined;
+  /** How the app decodes documents (when the driver hands over raw bytes for write-backs). */
+  readonly #decode: BSONSerializeOptions | undefined;
 
   /** Created by `VersionedCollection.find`: private, so the declarations name no internal class. */
   private constructor(
@@ -26,7 +28,9 @@ export class VersionedCursor<T, D = T> implements AsyncIterable<T> {
     projection?: CompiledProjection,
     transform?: (doc: Document) => unknown,
     checkSort?: (sort: Sort) => void,
+    decode?: BSONSerializeOptions,
   ) {
+    this.#decode = decode;
     this.#raw = raw;
     this.#reader = reader;
     this.#projection = projection;
@@ -35,11 +39,15 @@ export class VersionedCursor<T, D = T> implements AsyncIterable<T> {
   }
 
   /** @internal Left out of the published declarations (`stripInternal`). */
-  static open<T, D>(raw: FindCursor<Document>, reader: DocumentReader, projection?: CompiledProjection, checkSort?: (sort: Sort) => void): VersionedCursor<T, D> {
-    return new VersionedCursor<T, D>(raw, reader, projection, undefined, checkSort);
+  static open<T, D>(raw: FindCursor<Document>, reader: DocumentReader, projection?: CompiledProjection, checkSort?: (sort: Sort) => void, decode?: BSONSerializeOptions): VersionedCursor<T, D> {
+    return new VersionedCursor<T, D>(raw, reader, projection, undefined, checkSort, decode);
   }
 
-  /** The driver's cursor over the raw stored documents (no upcasting). */
+  /**
+   * The driver's cursor over the raw stored documents (no upcasting). With `writeBackOnRead` it
+   * reads raw BSON (`raw: true`: write-backs are built from the stored bytes): its documents are
+   * buffers, `BSON.deserialize` decodes them.
+   */
   get rawCursor(): FindCursor<Document> {
     return this.#raw;
   }
@@ -102,17 +110,17 @@ export class VersionedCursor<T, D = T> implements AsyncIterable<T> {
   map<U>(transform: (doc: T) => U): VersionedCursor<U, D> {
     const previous = this.#transform;
     const next = previous === undefined ? (doc: Document) => transform(doc as T) : (doc: Document) => transform(previous(doc) as T);
-    return new VersionedCursor<U, D>(this.#raw, this.#reader, this.#projection, next, this.#checkSort);
+    return new VersionedCursor<U, D>(this.#raw, this.#reader, this.#projection, next, this.#checkSort, this.#decode);
   }
 
   async next(): Promise<T | null> {
     const raw = await this.#raw.next();
-    return raw === null ? null : this.#finish(await this.#reader.read(raw));
+    return raw === null ? null : this.#finish(await this.#reader.read(raw, this.#decode));
   }
 
   async tryNext(): Promise<T | null> {
     const raw = await this.#raw.tryNext();
-    return raw === null ? null : this.#finish(await this.#reader.read(raw));
+    return raw === null ? null : this.#finish(await this.#reader.read(raw, this.#decode));
   }
 
   hasNext(): Promise<boolean> {
@@ -121,7 +129,7 @@ export class VersionedCursor<T, D = T> implements AsyncIterable<T> {
 
   async toArray(): Promise<T[]> {
     const raws = await this.#raw.toArray();
-    const docs = this.#reader.readAll(raws);
+    const docs = this.#reader.readAll(raws, this.#decode);
     const settled = isPromiseLike<Document[]>(docs) ? await docs : docs;
     if (this.#projection === undefined && this.#transform === undefined) return settled as T[];
     return settled.map((doc) => this.#finish(doc));
@@ -136,7 +144,7 @@ export class VersionedCursor<T, D = T> implements AsyncIterable<T> {
   async *[Symbol.asyncIterator](): AsyncGenerator<T, void, void> {
     try {
       for await (const raw of this.#raw) {
-        const doc: MaybePromise<Document> = this.#reader.read(raw);
+        const doc: MaybePromise<Document> = this.#reader.read(raw, this.#decode);
         yield this.#finish(isPromiseLike<Document>(doc) ? await doc : doc);
       }
     } finally {

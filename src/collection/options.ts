@@ -5,7 +5,7 @@ import type { AnyVersionedSchema } from '../schema/index.js';
 import { definitionOf } from '../schema/definition.js';
 import type { SchemaDefinition } from '../schema/types.js';
 import { DEFAULT_SHADOW_QUEUE_SIZE } from './shadow.js';
-import { DEFAULT_ARCHIVE_COLLECTION, DEFAULT_ARCHIVE_TTL_MS, type CompareOn } from '../storage/index.js';
+import { checkCompareOn, DEFAULT_ARCHIVE_COLLECTION, DEFAULT_ARCHIVE_TTL_MS, type CompareOn } from '../storage/index.js';
 
 /**
  * Options of `versioned(collection, schema, options)`; `V` is the schema's versions (`1 | 2 | 3`).
@@ -30,9 +30,9 @@ export interface VersionedCollectionOptions<V extends number = number> {
   /** When reads are checked with zod: `always`, `migrated` (default), `never`. */
   readonly validate?: ValidateMode | undefined;
   /**
-   * What each compare-and-swap compares: `version` (default, {@link DEFAULT_COMPARE_ON}) or
-   * `document` (every top-level field as read: use it while code that does not bump versions
-   * writes to the collection).
+   * What each compare-and-swap compares: `document`, the whole document as read (the default and
+   * the only choice: a write-back or update-time migration never overwrites a write made in
+   * between, through mongo-molt or not). Kept so that code naming it keeps working.
    */
   readonly compareOn?: CompareOn | undefined;
   /** How many write-backs are sent in one bulk write. Default: 64 ({@link DEFAULT_WRITE_BACK_BATCH_SIZE}). */
@@ -82,7 +82,7 @@ export interface VersionedCollectionOptions<V extends number = number> {
 /** Default of `writeBackOnRead`. */
 export const DEFAULT_WRITE_BACK_ON_READ = false;
 /** Default of `compareOn`. */
-export const DEFAULT_COMPARE_ON: CompareOn = 'version';
+export const DEFAULT_COMPARE_ON: CompareOn = 'document';
 /** Default of `writeBackBatchSize`. */
 export const DEFAULT_WRITE_BACK_BATCH_SIZE = 64;
 
@@ -150,10 +150,7 @@ export function resolveOptions(definition: SchemaDefinition, options: VersionedC
   if (!Number.isSafeInteger(upcastConcurrency) || upcastConcurrency < 1) {
     throw new InvalidOptionError('upcastConcurrency', `must be a positive integer, got ${String(upcastConcurrency)}.`);
   }
-  const compareOn = options.compareOn ?? DEFAULT_COMPARE_ON;
-  if (!['version', 'document'].includes(compareOn)) {
-    throw new InvalidOptionError('compareOn', `must be 'version' or 'document', got ${JSON.stringify(compareOn)}.`);
-  }
+  const compareOn = checkCompareOn(options.compareOn);
   const logger = options.logger;
   if (logger !== undefined && (typeof logger !== 'object' || logger === null || typeof logger.info !== 'function')) {
     throw new InvalidOptionError('logger', 'must be a pino logger (or anything with pino\'s level methods).');

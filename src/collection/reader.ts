@@ -1,18 +1,22 @@
-import { BSON, type Document } from 'mongodb';
+import { BSON, type BSONSerializeOptions, type Document } from 'mongodb';
 import type { Logger } from 'pino';
 import { isPromiseLike, mapBounded, migrateDocument, migrationTarget, type MigrationResult, type MigrationTarget } from '../migrate/index.js';
 import type { MaybePromise, SchemaDefinition } from '../schema/types.js';
-import { readState, storedVersion, storedWrite, type ReadState } from '../storage/index.js';
+import { readState, snapshotOfBytes, storedVersion, storedWrite, valueOptions, workingCopy, type ReadState } from '../storage/index.js';
 import type { ResolvedOptions } from './options.js';
 import type { ShadowReader } from './shadow.js';
 import type { MutableStats, WriteBackQueue } from './write-back.js';
+
+/** What the driver hands a read: a decoded document, or (when write-backs need the stored bytes) raw BSON. */
+export type StoredRead = Document | Uint8Array;
 
 /**
  * Turns raw documents from the driver into documents of the latest shape. Documents already at the
  * latest version take the fast path: the version field is removed and nothing else runs (unless
  * `validate: 'always'`). Others are upcast, validated and, with `writeBackOnRead`, queued for a
  * compare-and-swap write-back at the write version when their stored version field is not it
- * (documents without the field included, even when they read as the write version).
+ * (documents without the field included, even when they read as the write version). A write-back
+ * is built from the snapshot of the stored bytes, never from the object handed to the app.
  */
 export class DocumentReader {
   readonly #definition: SchemaDefinition;
@@ -39,46 +43,56 @@ export class DocumentReader {
     this.#pinned = options.writeVersion !== definition.latest;
   }
 
-  /** The latest-shape document for a raw one; the raw document is consumed (modified in place). */
-  read(raw: Document): MaybePromise<Document> {
+  /** Whether reads must hand this reader the stored bytes (`raw: true`): only write-backs need them. */
+  get wantsBytes(): boolean {
+    return this.#writeBack !== undefined;
+  }
+
+  /**
+   * The latest-shape document for what the driver returned: raw BSON bytes (decoded with the app's
+   * `bsonOptions`; a stale document is then written back, with write-back on) or a decoded document
+   * (never written back: without the bytes there is no exact snapshot). A decoded document is
+   * consumed (modified in place).
+   */
+  read(stored: StoredRead, bsonOptions?: BSONSerializeOptions): MaybePromise<Document> {
+    if (!(stored instanceof Uint8Array)) return this.#read(stored, undefined);
+    const raw = BSON.deserialize(stored, valueOptions(bsonOptions));
+    if (this.#writeBack === undefined || !this.#target.needsWrite(raw)) return this.#read(raw, undefined);
+    return this.#read(raw, readState(snapshotOfBytes(stored, bsonOptions), this.#target));
+  }
+
+  /** Reads many, at most `upcastConcurrency` async upcasts at once; stays synchronous when every document does. */
+  readAll(stored: readonly StoredRead[], bsonOptions?: BSONSerializeOptions): MaybePromise<Document[]> {
+    return mapBounded(stored, this.#options.upcastConcurrency, (item) => this.read(item, bsonOptions));
+  }
+
+  #read(raw: Document, state: ReadState | undefined): MaybePromise<Document> {
     const versionField = this.#definition.versionField;
-    this.#shadow?.offer(raw);
+    this.#shadow?.offer(state?.snapshot.value ?? raw);
     if (this.#fastPath && raw[versionField] === this.#definition.latest) {
       delete raw[versionField];
       return raw;
     }
-    const state = this.#writeBack === undefined ? undefined : readState(raw, this.#target, this.#options.compareOn);
-    const pinnedCopy = state !== undefined && this.#needsPinnedWrite(raw, state) ? { ...raw } : undefined;
-    // With archiveOnWriteBack, the document as stored is kept (a deep copy: the migration consumes `raw`).
-    const original = state?.needsWrite && this.#options.archiveOnWriteBack ? BSON.deserialize(BSON.serialize(raw)) : undefined;
     const result = migrateDocument(this.#definition, raw, this.#migrateOptions, true);
-    if (isPromiseLike<MigrationResult<Document>>(result)) {
-      return result.then((settled) => this.#afterMigration(settled, state, pinnedCopy, original));
-    }
-    return this.#afterMigration(result, state, pinnedCopy, original);
-  }
-
-  /** Reads many, at most `upcastConcurrency` async upcasts at once; stays synchronous when every document does. */
-  readAll(raws: readonly Document[]): MaybePromise<Document[]> {
-    return mapBounded(raws, this.#options.upcastConcurrency, (raw) => this.read(raw));
+    if (isPromiseLike<MigrationResult<Document>>(result)) return result.then((settled) => this.#afterMigration(settled, state));
+    return this.#afterMigration(result, state);
   }
 
   /** With a pinned write version, a document at or below it is written back at it (never one above: no downcast on read). */
-  #needsPinnedWrite(raw: Document, state: ReadState): boolean {
-    if (!this.#pinned || !state.needsWrite) return false;
-    return (storedVersion(raw, this.#definition.versionField) ?? this.#definition.unversioned) <= this.#options.writeVersion;
+  #needsPinnedWrite(state: ReadState): boolean {
+    return this.#pinned && (storedVersion(state.snapshot.value, this.#definition.versionField) ?? this.#definition.unversioned) <= this.#options.writeVersion;
   }
 
-  async #pinnedWriteBack(state: ReadState, raw: Document, original: Document | undefined): Promise<void> {
+  async #pinnedWriteBack(state: ReadState): Promise<void> {
     try {
-      const atWriteVersion = await migrateDocument(this.#definition, raw, { to: this.#target.version, validate: 'migrated', upcastTimeoutMs: this.#options.upcastTimeoutMs }, true);
-      this.#writeBack?.enqueue(storedWrite(state, atWriteVersion.value, this.#target), original);
+      const atWriteVersion = await migrateDocument(this.#definition, workingCopy(state.snapshot), { to: this.#target.version, validate: 'migrated', upcastTimeoutMs: this.#options.upcastTimeoutMs }, true);
+      this.#writeBack?.enqueue(storedWrite(state, atWriteVersion.value, this.#target));
     } catch (error) {
       this.#logger?.error({ err: error, _id: state.id }, 'mongo-molt: cannot write back at the pinned write version');
     }
   }
 
-  #afterMigration(result: MigrationResult<Document>, state: ReadState | undefined, pinnedCopy: Document | undefined, original: Document | undefined): Document {
+  #afterMigration(result: MigrationResult<Document>, state: ReadState | undefined): Document {
     if (result.changed) {
       this.#stats.migratedOnRead++;
       if (this.#logger?.isLevelEnabled('debug')) {
@@ -86,10 +100,11 @@ export class DocumentReader {
       }
     }
     if (state !== undefined && state.needsWrite) {
-      if (pinnedCopy !== undefined) {
-        void this.#pinnedWriteBack(state, pinnedCopy, original);
-      } else if (!this.#pinned && result.toVersion === this.#target.version) {
-        this.#writeBack?.enqueue(storedWrite(state, result.value, this.#target), original);
+      if (this.#pinned) {
+        if (this.#needsPinnedWrite(state)) void this.#pinnedWriteBack(state);
+      } else if (result.toVersion === this.#target.version) {
+        // Built now, before the app gets (and may change) the value.
+        this.#writeBack?.enqueue(storedWrite(state, result.value, this.#target));
       }
     }
     return result.value;

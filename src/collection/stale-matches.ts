@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { DocumentWriteError, UpcastError } from '../errors.js';
 import { andFilters, lostFields, migrateDocument, migrationTarget, type MigrationTarget } from '../migrate/index.js';
 import type { SchemaDefinition } from '../schema/types.js';
-import { readState, storedWrite, type BulkOutcome, type BulkWriter, type CompareOn, type StoredWrite } from '../storage/index.js';
+import { readState, snapshotOfStored, STORED_BSON_OPTIONS, storedWrite, type BulkOutcome, type BulkWriter, type StoredSnapshot, type StoredWrite } from '../storage/index.js';
 import type { ResolvedOptions } from './options.js';
 import type { MutableStats } from './write-back.js';
 
@@ -22,7 +22,6 @@ export class StaleMatchMigrator {
   readonly #validate: 'migrated' | 'never';
   readonly #logger: Logger | undefined;
   readonly #stats: MutableStats;
-  readonly #compareOn: CompareOn;
   readonly #writer: BulkWriter;
   readonly #upcastTimeoutMs: number;
   /**
@@ -38,7 +37,6 @@ export class StaleMatchMigrator {
     this.#validate = options.validate === 'never' ? 'never' : 'migrated';
     this.#logger = options.logger;
     this.#stats = stats;
-    this.#compareOn = options.compareOn;
     this.#writer = writer;
     this.#upcastTimeoutMs = options.upcastTimeoutMs;
     this.target = migrationTarget(definition, options.writeVersion, 'any');
@@ -55,11 +53,11 @@ export class StaleMatchMigrator {
    * version, `id` says which. `stale`: it was migrated here (or the race for it was lost): look again.
    */
   async migrateOne(filter: Filter<Document>, session: ClientSession | undefined, sort?: Sort): Promise<{ state: 'none' | 'current' | 'stale'; id?: unknown }> {
-    const raw = await this.#collection.findOne(filter, { ...(session ? { session } : {}), ...(sort ? { sort } : {}) });
-    if (raw === null) return { state: 'none' };
-    const state = readState(raw, this.target, this.#compareOn);
+    const stored = await this.#collection.findOne(filter, { ...STORED_BSON_OPTIONS, ...(session ? { session } : {}), ...(sort ? { sort } : {}) });
+    if (stored === null) return { state: 'none' };
+    const state = readState(snapshotOfStored(stored), this.target);
     if (!state.needsWrite) return { state: 'current', id: state.id };
-    await this.#send([storedWrite(state, await this.#atTarget(raw, state.fromVersion), this.target)], session);
+    await this.#send([storedWrite(state, await this.#atTarget(state.snapshot, state.fromVersion), this.target)], session);
     return { state: 'stale' };
   }
 
@@ -73,6 +71,7 @@ export class StaleMatchMigrator {
   async migrate(filter: Filter<Document>, options: { session?: ClientSession | undefined; limit?: number }): Promise<{ found: number; ids: unknown[] }> {
     const { session } = options;
     const cursor = this.#collection.find(andFilters(filter, this.target.notAtTarget) as Filter<Document>, {
+      ...STORED_BSON_OPTIONS,
       ...(session ? { session } : {}),
       ...(options.limit ? { limit: options.limit } : {}),
       batchSize: MIGRATION_BATCH,
@@ -80,12 +79,12 @@ export class StaleMatchMigrator {
     const ids: unknown[] = [];
     let writes: StoredWrite[] = [];
     try {
-      for await (const raw of cursor) {
-        const state = readState(raw, this.target, this.#compareOn);
+      for await (const stored of cursor) {
+        const state = readState(snapshotOfStored(stored), this.target);
         // Stored at the write version by another writer since the query selected it: writing it
         // back could overwrite that writer's later update.
         if (!state.needsWrite) continue;
-        writes.push(storedWrite(state, await this.#atTarget(raw, state.fromVersion), this.target));
+        writes.push(storedWrite(state, await this.#atTarget(state.snapshot, state.fromVersion), this.target));
         ids.push(state.id);
         if (writes.length >= MIGRATION_BATCH) {
           await this.#send(writes, session);
@@ -105,9 +104,10 @@ export class StaleMatchMigrator {
    * when nothing is lost (converted back up, it is what is stored): an update must not drop what a
    * newer version holds as a side effect. Dropping it is a decision for `molt sweep --to`.
    */
-  async #atTarget(raw: Document, storedAt: number | null): Promise<Document> {
+  async #atTarget(snapshot: StoredSnapshot, storedAt: number | null): Promise<Document> {
+    const raw = snapshot.value;
     const options = { to: this.target.version, validate: this.#validate, upcastTimeoutMs: this.#upcastTimeoutMs };
-    if (storedAt === null || storedAt <= this.target.version) return (await migrateDocument(this.#definition, raw, options, true)).value;
+    if (storedAt === null || storedAt <= this.target.version) return (await migrateDocument(this.#definition, raw, options, false)).value;
     const down = (await migrateDocument(this.#definition, raw, options, false)).value;
     const versionField = this.#definition.versionField;
     const back = (await migrateDocument(this.#definition, { ...down, [versionField]: this.target.version }, { to: storedAt, validate: 'never', upcastTimeoutMs: this.#upcastTimeoutMs }, false)).value;

@@ -135,9 +135,11 @@ export class VersionedCollection<T extends Document, W extends Document = T, U e
     // Options are checked before any I/O, whatever the data: a projection that matches nothing is still refused.
     const compiled = projection ? compileProjection(projection) : undefined;
     this.#queries.sort(options.sort as Sort | undefined);
-    const raw = await this.collection.findOne(this.#stored(filter), withoutProjection(options));
+    const findOptions = withoutProjection(options);
+    // Write-backs are built from the stored bytes: read them raw, decoded here with the app's options.
+    const raw = await this.collection.findOne(this.#stored(filter), this.#reader.wantsBytes ? { ...findOptions, raw: true } : findOptions);
     if (raw === null) return null;
-    const doc = await this.#reader.read(raw);
+    const doc = await this.#reader.read(raw as Document | Uint8Array, { ...this.collection.bsonOptions, ...findOptions });
     return (compiled ? compiled.apply(doc) : doc) as Projected<T, P>;
   }
 
@@ -148,8 +150,11 @@ export class VersionedCollection<T extends Document, W extends Document = T, U e
   ): VersionedCursor<Projected<T, P>, T> {
     const { projection } = options;
     this.#queries.sort(options.sort as Sort | undefined);
-    const cursor = this.collection.find(this.#stored(filter), withoutProjection(options));
-    return VersionedCursor.open<Projected<T, P>, T>(cursor, this.#reader, projection ? compileProjection(projection) : undefined, (sort) => this.#queries.sort(sort));
+    const findOptions = withoutProjection(options);
+    // Write-backs are built from the stored bytes: read them raw, decoded by the cursor with the app's options.
+    const cursor = this.collection.find(this.#stored(filter), this.#reader.wantsBytes ? { ...findOptions, raw: true } : findOptions);
+    const decode = { ...this.collection.bsonOptions, ...findOptions };
+    return VersionedCursor.open<Projected<T, P>, T>(cursor, this.#reader, projection ? compileProjection(projection) : undefined, (sort) => this.#queries.sort(sort), decode);
   }
 
   /** As `Collection.countDocuments` (counts stored documents, whatever their version). */

@@ -1,7 +1,7 @@
 import type { ShadowStats } from './shadow.js';
 import { BSON, type Document } from 'mongodb';
 import type { Logger } from 'pino';
-import type { Archive, BulkWriter, StoredWrite } from '../storage/index.js';
+import { STORED_BSON_OPTIONS, type Archive, type BulkWriter, type StoredWrite } from '../storage/index.js';
 
 /** Counters of what the wrapper did on its own: migrations on read and their write-backs. @public */
 export interface WriteBackStats {
@@ -39,11 +39,9 @@ export class WriteBackQueue {
   readonly #batchSize: number;
   readonly #logger: Logger | undefined;
   readonly #inFlight = new Set<Promise<void>>();
-  /** Keys (the compare-and-swap filter as BSON) of the writes queued or in flight: a second read of the same stale document adds no write, and no lost race. */
+  /** Keys (the document as read, as BSON) of the writes queued or in flight: a second read of the same stale document adds no write, and no lost race. */
   readonly #queued = new Set<string>();
-  #pending: StoredWrite[] = [];
-  /** With an archive: the original of each pending write, by its queue key. */
-  readonly #originals = new Map<string, Document>();
+  #pending: QueuedWrite[] = [];
   #scheduled = false;
   readonly #stats: MutableStats;
   readonly #archive: Archive | undefined;
@@ -59,19 +57,18 @@ export class WriteBackQueue {
   }
 
   /**
-   * Queues a compare-and-swap write. The replacement is copied now (through BSON), so the app may
-   * change the object it was handed.
+   * Queues a compare-and-swap write. The replacement is copied now (through BSON, every value
+   * keeping its BSON type), so the app may change the object it was handed.
    */
-  enqueue(write: StoredWrite, original?: Document): void {
+  enqueue(write: StoredWrite): void {
     const key = queueKey(write);
     if (this.#queued.has(key)) {
       this.#stats.alreadyQueued++;
       return;
     }
     this.#queued.add(key);
-    if (this.#archive && original !== undefined) this.#originals.set(key, original);
-    const replacement = BSON.deserialize(BSON.serialize(write.replacement));
-    this.#pending.push({ ...write, replacement });
+    const replacement: Document = BSON.deserialize(BSON.serialize(write.replacement), STORED_BSON_OPTIONS);
+    this.#pending.push({ write: { ...write, replacement }, key });
     if (this.#pending.length >= this.#batchSize) {
       this.#send();
     } else if (!this.#scheduled) {
@@ -95,24 +92,17 @@ export class WriteBackQueue {
     this.#pending = [];
     const sending = this.#write(batch).finally(() => {
       this.#inFlight.delete(sending);
-      for (const write of batch) {
-        const key = queueKey(write);
-        this.#queued.delete(key);
-        this.#originals.delete(key);
-      }
+      for (const { key } of batch) this.#queued.delete(key);
     });
     this.#inFlight.add(sending);
   }
 
-  async #write(batch: readonly StoredWrite[]): Promise<void> {
+  async #write(queued: readonly QueuedWrite[]): Promise<void> {
+    const batch = queued.map(({ write }) => write);
     try {
       if (this.#archive) {
         // The originals first: a write-back is never stored without its original archived.
-        const entries = batch.flatMap((write) => {
-          const original = this.#originals.get(queueKey(write));
-          return original === undefined ? [] : [{ original, migrated: write.replacement, version: this.#targetVersion }];
-        });
-        await this.#archive.keep(entries);
+        await this.#archive.keep(batch.map((write) => ({ read: write.snapshot, migrated: write.replacement, version: this.#targetVersion })));
       }
       const outcome = await this.#writer.write(batch);
       this.#stats.writtenBack += outcome.matched;
@@ -130,6 +120,11 @@ export class WriteBackQueue {
   }
 }
 
+interface QueuedWrite {
+  readonly write: StoredWrite;
+  readonly key: string;
+}
+
 function queueKey(write: StoredWrite): string {
-  return Buffer.from(BSON.serialize(write.filter)).toString('base64');
+  return Buffer.from(BSON.serialize(write.snapshot.stored)).toString('base64');
 }

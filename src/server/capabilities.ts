@@ -33,6 +33,13 @@ export interface ServerCapabilities {
   readonly uniqueStaleIndex: boolean;
   /** The server's clock minus this process's, in ms, measured at detection (0 when unknown). */
   readonly clockOffsetMs: number;
+  /**
+   * How a compare-and-swap asks "is the document still exactly as read": `expr`, one `$expr`
+   * comparing `$$ROOT` with the document as read (MongoDB, FerretDB 2); `fields`, `$eq` on every
+   * top-level field plus the number of fields (mongo-java-server: its `$expr` finds a document
+   * holding an empty array unequal to itself, and cannot compare regular expressions).
+   */
+  readonly documentMatch: 'expr' | 'fields';
 }
 
 /** Above this, FerretDB 1.x never answers an update command (the connection hangs). */
@@ -87,5 +94,6 @@ export function capabilitiesFrom(buildInfo: Record<string, unknown>, hello: Reco
     bucketAuto: kind === 'mongod' || (kind === 'ferretdb' && !ferretOne),
     uniqueStaleIndex: kind === 'mongo-java-server',
     clockOffsetMs: serverTime === undefined ? 0 : Math.round(serverTime - localTime),
+    documentMatch: kind === 'mongod' || (kind === 'ferretdb' && !ferretOne) ? 'expr' : 'fields',
   });
 }

@@ -2,7 +2,7 @@ import type { AnyBulkWriteOperation, ClientSession, Collection, Document } from 
 import type { Logger } from 'pino';
 import { describeError } from '../errors.js';
 import { isTransientError, limited, TimeBudgetSpentError, type OperationLimit, type ServerCapabilities } from '../server/index.js';
-import type { StoredWrite } from './compare-and-swap.js';
+import { casFilter, type DocumentMatch, type StoredWrite } from './compare-and-swap.js';
 
 /** A document the server refused to store (a unique index, a validator, a size limit). */
 export interface WriteFailure {
@@ -58,20 +58,20 @@ export class BulkWriter {
   /** Writes every compare-and-swap replace, in as many bulks as the server's limit asks. */
   async write(writes: readonly StoredWrite[], session?: ClientSession): Promise<BulkOutcome> {
     if (writes.length === 0) return { matched: 0, failures: [] };
-    const size = (await this.#capabilities()).maxBulkStatements;
-    if (writes.length <= size) return this.#writeBulk(writes, session);
+    const { maxBulkStatements: size, documentMatch } = await this.#capabilities();
+    if (writes.length <= size) return this.#writeBulk(writes, session, documentMatch);
     let matched = 0;
     const failures: WriteFailure[] = [];
     for (let start = 0; start < writes.length; start += size) {
-      const part = await this.#writeBulk(writes.slice(start, start + size), session);
+      const part = await this.#writeBulk(writes.slice(start, start + size), session, documentMatch);
       matched += part.matched;
       failures.push(...part.failures);
     }
     return { matched, failures };
   }
 
-  async #writeBulk(writes: readonly StoredWrite[], session: ClientSession | undefined): Promise<BulkOutcome> {
-    const operations: AnyBulkWriteOperation<Document>[] = writes.map((write) => ({ replaceOne: { filter: write.filter, replacement: write.replacement } }));
+  async #writeBulk(writes: readonly StoredWrite[], session: ClientSession | undefined, match: DocumentMatch): Promise<BulkOutcome> {
+    const operations: AnyBulkWriteOperation<Document>[] = writes.map((write) => ({ replaceOne: { filter: casFilter(write.snapshot, match), replacement: write.replacement } }));
     const options = session ? { ordered: false, session } : { ordered: false };
     try {
       const result = await this.#call(() => this.#collection.bulkWrite(operations, limited(options, this.#limit)));
@@ -80,7 +80,7 @@ export class BulkWriter {
       const writeErrors = bulkWriteErrors(error);
       if (writeErrors === undefined) {
         if (notAboutDocuments(error)) throw error;
-        return this.#writeOneByOne(writes, session, error);
+        return this.#writeOneByOne(writes, session, error, match);
       }
       const failures = writeErrors.flatMap((entry) => {
         const write = writes[entry.index];
@@ -96,13 +96,13 @@ export class BulkWriter {
    * this for a unique index): write one document at a time to find it. When every document
    * fails, the error is not about documents: it is thrown.
    */
-  async #writeOneByOne(writes: readonly StoredWrite[], session: ClientSession | undefined, bulkError: unknown): Promise<BulkOutcome> {
+  async #writeOneByOne(writes: readonly StoredWrite[], session: ClientSession | undefined, bulkError: unknown, match: DocumentMatch): Promise<BulkOutcome> {
     this.#log?.warn({ error: describeError(bulkError) }, 'the bulk write failed as a whole: writing one document at a time');
     let matched = 0;
     const failures: WriteFailure[] = [];
     for (const write of writes) {
       try {
-        matched += (await this.#call(() => this.#collection.replaceOne(write.filter, write.replacement, limited(session ? { session } : {}, this.#limit)))).matchedCount;
+        matched += (await this.#call(() => this.#collection.replaceOne(casFilter(write.snapshot, match), write.replacement, limited(session ? { session } : {}, this.#limit)))).matchedCount;
       } catch (error) {
         if (notAboutDocuments(error)) throw error;
         const { code, message } = error as { code?: number; message?: string };

@@ -1,74 +1,97 @@
 import type { Document, Filter } from 'mongodb';
+import { InvalidOptionError } from '../errors.js';
 import type { MigrationTarget } from '../migrate/index.js';
+import { storedForm, type StoredSnapshot } from './snapshot.js';
 
 /**
- * The filter of a compare-and-swap write-back: the document's `_id` and the version it was read
- * at. A document migrated or rewritten at another version in between no longer matches, so a
- * write-back never overwrites it; a missing version field matches `null` (unversioned).
- */
-export function casFilter(id: unknown, versionField: string, versionRead: number | null): Filter<Document> {
-  return { _id: id, [versionField]: versionRead } as Filter<Document>;
-}
-
-/**
- * What a compare-and-swap compares: `version` (the default) matches `{ _id, <versionField>: <version
- * read> }`, so a document migrated or rewritten at another version in between is never overwritten;
- * `document` also compares every top-level field as read, so a write that changed the document
- * without changing its version (older code or a plain driver writing in place) is not overwritten
- * either. `document` sends bigger filters.
+ * What a compare-and-swap compares. There is one answer now: the whole document as it was read
+ * (`document`), so a write-back, an update-time migration, a sweep or a restore never overwrites
+ * any write made in between, through mongo-molt (a pinned writer's in-place `$inc` included) or
+ * not (a field changed, added or removed by a plain driver). The option remains so that configs
+ * naming it keep working; `version`, which compared only `{ _id, <versionField> }` and so missed
+ * writes that keep the version, is refused.
  * @public
  */
-export const CompareOn = Object.freeze({ VERSION: 'version', DOCUMENT: 'document' } as const);
+export const CompareOn = Object.freeze({ DOCUMENT: 'document' } as const);
 /** @public */
 export type CompareOn = (typeof CompareOn)[keyof typeof CompareOn];
 
-/**
- * The compare-and-swap filter for a raw document as it was read. Call it before the document is
- * migrated in place.
- */
-export function casFilterFor(raw: Readonly<Document>, versionField: string, compareOn: CompareOn): Filter<Document> {
-  if (compareOn === 'version') return casFilter(raw._id, versionField, storedVersion(raw, versionField));
-  return { ...raw, [versionField]: raw[versionField] ?? null } as Filter<Document>;
+/** The `compareOn` option, checked: `document` (the default and the only one) or a clear refusal. */
+export function checkCompareOn(value: unknown): CompareOn {
+  if (value === undefined || value === 'document') return 'document';
+  if (value === 'version') {
+    throw new InvalidOptionError('compareOn', "'version' is no longer offered: it compared only _id and the version field, so a write-back or sweep could overwrite an update that kept the version (a pinned writer's $inc). Every compare-and-swap now compares the whole document as read; leave compareOn out.");
+  }
+  throw new InvalidOptionError('compareOn', `must be 'document' (the default), got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}.`);
 }
 
-/** The version a raw document was read at, as the CAS filter must compare it: `null` when absent. */
+/**
+ * How a server is asked "is the document still exactly as read": `expr` compares the whole document
+ * in one `$expr` (its fields, in order, against the snapshot's: exact on MongoDB and FerretDB 2); `fields`
+ * compares every top-level field with `$eq` and the number of fields with `$expr`, for servers
+ * whose `$expr` cannot compare documents holding empty arrays (mongo-java-server).
+ */
+export type DocumentMatch = 'expr' | 'fields';
+
+/** The compare-and-swap filter: the document's `_id`, and the document still exactly as read. */
+export function casFilter(snapshot: StoredSnapshot, match: DocumentMatch): Filter<Document> {
+  const stored = snapshot.stored;
+  if (match === 'expr') {
+    // Every field but `_id` (matched on its own), in order, as `{ k, v }` pairs: comparing `$$ROOT`
+    // whole would miss on FerretDB 2 / DocumentDB, whose `$$ROOT` holds `_id` twice after an update
+    // pipeline's `$replaceWith`.
+    const fields = Object.entries(stored).filter(([key]) => key !== '_id').map(([k, v]) => ({ k, v: v as unknown }));
+    return { _id: stored._id, $expr: { $eq: [{ $filter: { input: { $objectToArray: '$$ROOT' }, cond: { $ne: ['$$this.k', '_id'] } } }, { $literal: fields }] } } as Filter<Document>;
+  }
+  const filter: Document = {};
+  for (const [key, value] of Object.entries(stored)) {
+    // A regular expression in a filter would be a pattern to match, not a value to compare; that
+    // server cannot compare one in `$expr` either: such a field is left to the field count.
+    if (!(value instanceof RegExp) && (value as { _bsontype?: unknown } | null)?._bsontype !== 'BSONRegExp') filter[key] = { $eq: value };
+  }
+  filter.$expr = { $eq: [{ $size: { $objectToArray: '$$ROOT' } }, Object.keys(stored).length] };
+  return filter as Filter<Document>;
+}
+
+/** The version a document was read at, as stored: `null` when absent (or not a number). */
 export function storedVersion(raw: Readonly<Document>, versionField: string): number | null {
   const value: unknown = raw[versionField];
   return typeof value === 'number' ? value : null;
 }
 
-/** What a stored document was, captured before it is migrated (in place): where its write goes. */
+/** What a stored document was, as read: where its write goes and whether it needs one. */
 export interface ReadState {
   readonly id: unknown;
-  /** The compare-and-swap filter: the write applies only if the document is still as read. */
-  readonly filter: Filter<Document>;
+  /** The document as read, captured once: the compare-and-swap compares against it. */
+  readonly snapshot: StoredSnapshot;
   /** The version field as read: `null` when absent (or not a number). */
   readonly fromVersion: number | null;
   /** Whether the stored version field differs from the target's version: only then is a write needed. */
   readonly needsWrite: boolean;
 }
 
-/**
- * Captures, before a raw document is migrated in place, what its write needs: the CAS filter (per
- * `compareOn`), the version read, and whether the document needs a write at all (its stored
- * version field against the target, not whether an upcaster ran).
- */
-export function readState(raw: Readonly<Document>, target: MigrationTarget, compareOn: CompareOn): ReadState {
-  const field = target.versionField;
-  return { id: raw._id, filter: casFilterFor(raw, field, compareOn), fromVersion: storedVersion(raw, field), needsWrite: target.needsWrite(raw) };
+/** What a write needs to know of a document read as `snapshot`, for a target. */
+export function readState(snapshot: StoredSnapshot, target: MigrationTarget): ReadState {
+  const value = snapshot.value;
+  return { id: snapshot.id, snapshot, fromVersion: storedVersion(value, target.versionField), needsWrite: target.needsWrite(value) };
 }
 
 /** A compare-and-swap replace, ready for the bulk writer. */
 export interface StoredWrite {
   readonly id: unknown;
-  readonly filter: Filter<Document>;
+  /** The document as read: the write applies only while it is still exactly that. */
+  readonly snapshot: StoredSnapshot;
   readonly replacement: Document;
   readonly fromVersion: number | null;
 }
 
-/** The write that stores `value` at the target, for a document read as `state`. */
+/**
+ * The write that stores `value` at the target, for a document read as `state`: fields equal to
+ * what was read keep their stored BSON types, and the version field is stamped.
+ */
 export function storedWrite(state: ReadState, value: object, target: MigrationTarget): StoredWrite {
-  return { id: state.id, filter: state.filter, replacement: stampVersion(value, target.versionField, target.version), fromVersion: state.fromVersion };
+  const replacement = stampVersion(storedForm(value as Document, state.snapshot), target.versionField, target.version);
+  return { id: state.id, snapshot: state.snapshot, replacement, fromVersion: state.fromVersion };
 }
 
 /** The document as stored: the value plus the version field (the value is not modified). */

@@ -83,10 +83,9 @@ export class BatchProcessor {
     if (signal?.aborted) return false;
     if (this.#archive && !dryRun && batch.writes.length > 0) {
       // The originals first: a crash after this leaves an archived original, never a migrated document without one.
-      const originals = new Map(documents.map((doc) => [idKey(doc._id), doc]));
       const archive = this.#archive;
       const version = this.#plan.target.version;
-      await this.#retry(() => archive.keep(batch.writes.map((write) => ({ original: originals.get(idKey(write.id)) as Document, migrated: write.replacement, version }))));
+      await this.#retry(() => archive.keep(batch.writes.map((write) => ({ read: write.snapshot, migrated: write.replacement, version }))));
     }
     this.#noteUndeclaredKeys(batch.writes.map((write) => write.replacement));
     const written = dryRun || batch.writes.length === 0 ? { matched: batch.writes.length, failures: [] } : await this.#writer.write(batch.writes);

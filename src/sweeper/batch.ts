@@ -2,7 +2,7 @@ import type { Document } from 'mongodb';
 import { describeError } from '../errors.js';
 import { DEFAULT_UPCAST_CONCURRENCY, isPromiseLike, mapBounded, migrateDocument, readVersion, type MigrateOptions, type MigrationResult, type MigrationTarget } from '../migrate/index.js';
 import type { MaybePromise, SchemaDefinition } from '../schema/types.js';
-import { readState, storedWrite, type CompareOn, type ReadState, type StoredWrite } from '../storage/index.js';
+import { readState, snapshotOfStored, storedWrite, type ReadState, type StoredWrite } from '../storage/index.js';
 import type { NewFailure } from './failures.js';
 
 /** A batch migrated in memory: the compare-and-swap replaces to send, and the documents that failed. */
@@ -23,14 +23,11 @@ type Outcome =
 
 const MIGRATE_OPTIONS: MigrateOptions = Object.freeze({ validate: 'migrated', onNewerVersion: 'error' });
 
-/** How a batch is migrated: to which target, compared on what, with document bodies in failure records or not. */
+/** How a batch is migrated: to which target, with document bodies in failure records or not. */
 export interface BatchPlan {
   readonly definition: SchemaDefinition;
   readonly target: MigrationTarget;
-  readonly compareOn: CompareOn;
   readonly captureDocuments: boolean;
-  /** The documents read must stay as they were (the archive keeps them): migrate copies. */
-  readonly keepOriginals?: boolean;
   /** How long an async step may take (the engine's default when absent). */
   readonly upcastTimeoutMs?: number;
 }
@@ -38,7 +35,8 @@ export interface BatchPlan {
 /**
  * Migrates and validates each document with the pure engine (synchronously unless a step is
  * async) and builds its compare-and-swap replace when its stored version field is not the
- * target. A document that throws is a failure; nothing is written here.
+ * target. The documents are as stored (read with `STORED_BSON_OPTIONS`): each is captured once,
+ * and the steps work on a copy. A document that throws is a failure; nothing is written here.
  */
 export function migrateBatch(plan: BatchPlan, documents: Document[], concurrency = DEFAULT_UPCAST_CONCURRENCY): MigratedBatch | Promise<MigratedBatch> {
   // At most `concurrency` async upcasters at once; synchronous chains stay synchronous.
@@ -58,14 +56,15 @@ function collect(outcomes: readonly Outcome[]): MigratedBatch {
   return batch;
 }
 
-function migrateOne(plan: BatchPlan, options: MigrateOptions, raw: Document): Outcome | Promise<Outcome> {
+function migrateOne(plan: BatchPlan, options: MigrateOptions, stored: Document): Outcome | Promise<Outcome> {
   const { definition, target, captureDocuments } = plan;
-  const state = readState(raw, target, plan.compareOn);
+  const snapshot = snapshotOfStored(stored);
+  const state = readState(snapshot, target);
   if (!state.needsWrite) return { ok: true, id: state.id, write: undefined };
-  const captured = captureDocuments ? { ...raw } : undefined;
+  const captured = captureDocuments ? snapshot.stored : undefined;
   let result: MaybePromise<MigrationResult>;
   try {
-    result = migrateDocument(definition, raw, options, !captureDocuments && plan.keepOriginals !== true);
+    result = migrateDocument(definition, snapshot.value, options, false);
   } catch (error) {
     return failed(plan, state, error, captured);
   }

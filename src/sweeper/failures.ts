@@ -31,9 +31,13 @@ export interface NewFailure {
 
 const MAX_MESSAGE = 2000;
 
-/** A stable text key for an `_id` of any BSON type (ObjectId, string, number, document). */
+/**
+ * A stable text key for an `_id` of any BSON type (ObjectId, string, number, document), the same
+ * whether the `_id` was read as stored (an `Int32`, a `Double`) or promoted (a number).
+ */
 export function idKey(id: unknown): string {
-  return BSON.EJSON.stringify({ id } as Document, { relaxed: false });
+  const promoted = typeof id === 'string' || (id as { _bsontype?: unknown } | null)?._bsontype === 'ObjectId' ? id : (BSON.deserialize(BSON.serialize({ id })) as { id: unknown }).id;
+  return BSON.EJSON.stringify({ id: promoted } as Document, { relaxed: false });
 }
 
 /** The failure records of one collection. */

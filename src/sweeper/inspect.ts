@@ -154,7 +154,7 @@ export async function checkMigration<T extends Document>(collection: Collection<
   }
   const target = migrationTarget(definition, definition.latest, 'up');
   const stale = target.staleFilter;
-  const plan = { definition, target, compareOn: 'version', captureDocuments: false } as const;
+  const plan = { definition, target, captureDocuments: false } as const;
   const groups = new Map<string, { error: string; message: string; count: number; examples: unknown[] }>();
   let checked = 0;
   let failed = 0;

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { InvalidOptionError } from '../errors.js';
-import { DEFAULT_ARCHIVE_COLLECTION, DEFAULT_ARCHIVE_TTL_MS, type CompareOn } from '../storage/index.js';
+import { checkCompareOn, DEFAULT_ARCHIVE_COLLECTION, DEFAULT_ARCHIVE_TTL_MS, type CompareOn } from '../storage/index.js';
 import { DEFAULT_UPCAST_CONCURRENCY, DEFAULT_UPCAST_TIMEOUT_MS } from '../migrate/index.js';
 import { systemClock, type SweepClock } from './clock.js';
 import type { SweepProgress } from './status.js';
@@ -54,9 +54,9 @@ export interface SweepOptions {
   /** Called after every batch with counts, rate and an estimate of what remains. */
   readonly onProgress?: ((progress: SweepProgress) => void) | undefined;
   /**
-   * What each compare-and-swap compares, as for `versioned()`: `version` (default) or `document`
-   * (every top-level field as read: use it while code that does not bump versions writes to the
-   * collection in place, so that the sweep never overwrites such a write).
+   * What each compare-and-swap compares, as for `versioned()`: `document`, the whole document as
+   * read (the default and the only choice: the sweep never overwrites a write made since it read a
+   * document, through mongo-molt or not). Kept so that configs naming it keep working.
    */
   readonly compareOn?: CompareOn | undefined;
   /**
@@ -204,7 +204,7 @@ export function resolveSweepOptions(options: InternalSweepOptions): ResolvedSwee
     signal,
     logger,
     onProgress: options.onProgress,
-    compareOn: compareOn(options.compareOn ?? 'version'),
+    compareOn: compareOn(options.compareOn),
     to: options.to === undefined ? undefined : integer('to', options.to, 1, Number.MAX_SAFE_INTEGER),
     mode: sweepMode(options.mode ?? DEFAULT_SWEEP_MODE),
     archive: boolean('archive', options.archive ?? false),
@@ -259,8 +259,7 @@ function collectionName(name: string, value: unknown): string {
 }
 
 function compareOn(value: unknown): CompareOn {
-  if (value !== 'version' && value !== 'document') throw new InvalidOptionError('compareOn', `must be 'version' or 'document', got ${describe(value)}.`);
-  return value;
+  return checkCompareOn(value);
 }
 
 function describe(value: unknown): string {

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { MigrationTarget } from '../migrate/index.js';
 import { limited, untilLimit, type OperationLimit } from '../server/index.js';
 import { idKey, type FailureStore } from './failures.js';
+import { STORED_BSON_OPTIONS } from '../storage/index.js';
 import { idsFilter } from './stale.js';
 import type { Outcome } from './tally.js';
 
@@ -42,7 +43,7 @@ export async function retryFailedPhase(run: RetryFailedContext): Promise<Outcome
         ids.push(record.documentId);
       }
       if (ids.length === 0) return undefined;
-      const documents = await run.timed(() => run.collection.find(idsFilter(run.target.staleFilter, ids), limited({}, run.limit)).toArray());
+      const documents = await run.timed(() => run.collection.find(idsFilter(run.target.staleFilter, ids), limited({ ...STORED_BSON_OPTIONS }, run.limit)).toArray());
       const found = new Set(documents.map((doc) => idKey(doc._id)));
       const gone = ids.filter((id) => !found.has(idKey(id)));
       if (!run.dryRun && gone.length > 0) await run.retry(() => run.failures.clear(gone));

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { describeError } from '../errors.js';
 import type { MigrationTarget } from '../migrate/index.js';
 import { isTransientError, limited, TimeBudgetSpentError, type OperationLimit } from '../server/index.js';
+import { STORED_BSON_OPTIONS } from '../storage/index.js';
 import type { BatchProcessor } from './batch-processor.js';
 import type { ResolvedSweepOptions } from './options.js';
 import type { Pacer } from './pacing.js';
@@ -103,7 +104,7 @@ export class ServerBatchProcessor {
     }
     if (leftovers.length === 0) return true;
     // The client path reads them whole, migrates (or records) each one, and counts them.
-    const documents = await this.#timed(() => this.#collection.find({ _id: { $in: leftovers }, ...this.#target.staleFilter } as Filter<Document>, limited({}, this.#limit)).sort({ _id: 1 }).toArray());
+    const documents = await this.#timed(() => this.#collection.find({ _id: { $in: leftovers }, ...this.#target.staleFilter } as Filter<Document>, limited({ ...STORED_BSON_OPTIONS }, this.#limit)).sort({ _id: 1 }).toArray());
     this.#tally.skipped += leftovers.length - documents.length;
     return this.#client.process(documents, false);
   }

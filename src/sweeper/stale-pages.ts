@@ -1,12 +1,14 @@
 import type { Collection, Document, FindCursor } from 'mongodb';
 import { limited, untilLimit, type OperationLimit } from '../server/index.js';
+import { STORED_BSON_OPTIONS } from '../storage/index.js';
 import { pageFilter } from './stale.js';
 
 /** The server forgot the cursor (it timed out between batches, or the server restarted). */
 const CURSOR_NOT_FOUND = 43;
 
 /**
- * Reads the stale documents in `_id` order, a page at a time, through one cursor: the server walks
+ * Reads the stale documents in `_id` order, as stored (every value with its BSON type, see
+ * `STORED_BSON_OPTIONS`), a page at a time, through one cursor: the server walks
  * its index once per pass instead of seeking (or, on servers without range lookups, scanning and
  * sorting) for every page. The position is always the last `_id` the caller processed: after an
  * error, or when the server has dropped the cursor, the next page reopens it after that `_id`
@@ -48,7 +50,7 @@ export class StalePages {
   }
 
   async #read(lastId: unknown): Promise<Document[]> {
-    this.#cursor ??= this.#collection.find(pageFilter(this.#stale, lastId), limited(this.#projection ? { projection: this.#projection } : {}, this.#limit)).sort({ _id: 1 }).batchSize(this.#batchSize);
+    this.#cursor ??= this.#collection.find(pageFilter(this.#stale, lastId), limited({ ...STORED_BSON_OPTIONS, ...(this.#projection ? { projection: this.#projection } : {}) }, this.#limit)).sort({ _id: 1 }).batchSize(this.#batchSize);
     const page: Document[] = [];
     // The first batch comes with the find, which carries the signal; getMore does not: it is awaited up to the limit.
     while (page.length < this.#batchSize && (await untilLimit(this.#cursor.hasNext(), this.#limit))) {
