@@ -132,8 +132,8 @@ const Order = defineSchema('order')
 
 describe('a step that edits its input in place is applied once', () => {
   it('on write-back at a pinned write version', async () => {
-    const coll = db.collection('in_place_pinned');
-    await coll.insertMany([{ _id: 'o1', total: { amount: 5 } }]);
+    const coll = db.collection<Document>('in_place_pinned');
+    await coll.insertMany([{ _id: 'o1', total: { amount: 5 } }] as never[]);
     const orders = versioned(coll, Order, { writeBackOnRead: true, writeVersion: 2 });
     expect(await orders.findOne({ _id: 'o1' })).toMatchObject({ total: { amount: 500, cents: true } });
     await orders.close();
@@ -141,8 +141,8 @@ describe('a step that edits its input in place is applied once', () => {
   });
 
   it('on write-back at the latest version, on an update, and in a sweep, which completes', async () => {
-    const coll = db.collection('in_place_paths');
-    await coll.insertMany([1, 2, 3].map((i) => ({ _id: `o${i}`, total: { amount: 5 }, schemaVersion: 1 })));
+    const coll = db.collection<Document>('in_place_paths');
+    await coll.insertMany([1, 2, 3].map((i) => ({ _id: `o${i}`, total: { amount: 5 }, schemaVersion: 1 })) as never[]);
     // `compareOn: 'document'` (the default): the compare-and-swap must compare what was stored, not the edited input.
     const orders = versioned(coll, Order, { writeBackOnRead: true, compareOn: 'document' });
     expect(await orders.findOne({ _id: 'o1' })).toMatchObject({ total: { amount: 500 } });
