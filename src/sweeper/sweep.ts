@@ -96,6 +96,13 @@ class SweepRun {
   #batchServerMs = 0;
   /** The signal every server call carries: the time budget's, then the lease release's own. */
   readonly #limit: { signal: AbortSignal | undefined } = { signal: undefined };
+  /**
+   * The signal of the writes of the batch in flight (its archive, its compare-and-swaps, its
+   * failure records, its checkpoint): the budget plus {@link WRITE_GRACE_MS}, so that a batch whose
+   * write is under way when the budget runs out finishes and is counted (a write cut off may still
+   * land on the server, uncounted) unless the server stops answering.
+   */
+  readonly #writeLimit: { signal: AbortSignal | undefined } = { signal: undefined };
 
   constructor(collection: Collection<Document>, definition: SchemaDefinition, target: MigrationTarget, plan: ServerPlan, options: ResolvedSweepOptions) {
     this.#collection = collection;
@@ -119,6 +126,8 @@ class SweepRun {
     // answering would otherwise hold the run past it); the budget counts from the run's start.
     const budget = realTimeLimit(this.#options.clock, this.#options.maxDurationMs - this.#tally.elapsedMs, () => new TimeBudgetSpentError(this.#options.maxDurationMs));
     this.#limit.signal = budget?.signal;
+    const writeBudget = realTimeLimit(this.#options.clock, this.#options.maxDurationMs - this.#tally.elapsedMs + WRITE_GRACE_MS, () => new TimeBudgetSpentError(this.#options.maxDurationMs));
+    this.#writeLimit.signal = writeBudget?.signal;
     try {
       const outcome = await this.#work(() => (leased = true)).catch((error: unknown) => this.#fromError(error));
       if (outcome.status === SweepStatus.COMPLETE) await this.#recount();
@@ -127,9 +136,10 @@ class SweepRun {
       return report;
     } finally {
       budget?.cancel();
+      writeBudget?.cancel();
       // The release has a bound of its own: past the budget, or against a server that stopped
       // answering, it gives up after RELEASE_TIMEOUT_MS (the lease then expires on its own).
-      if (budget) this.#limit.signal = AbortSignal.timeout(RELEASE_TIMEOUT_MS);
+      if (budget) this.#limit.signal = this.#writeLimit.signal = AbortSignal.timeout(RELEASE_TIMEOUT_MS);
       if (leased && this.#keeper) await this.#release(this.#keeper, report ?? this.#tally.report({ status: SweepStatus.ABORTED }, this.#pass));
     }
   }
@@ -139,9 +149,9 @@ class SweepRun {
     const db = databaseOf(this.#collection);
     const name = this.#collection.collectionName;
     const capabilities: ServerCapabilities = await this.#retry(() => serverCapabilities(db, this.#limit));
-    const state = new SweepState(db, stateCollection, name, this.#definition.name, leaseMs, capabilities.clockOffsetMs, this.#limit);
+    const state = new SweepState(db, stateCollection, name, this.#definition.name, leaseMs, capabilities.clockOffsetMs, this.#writeLimit);
     const keeper = (this.#keeper = new CheckpointKeeper(state, this.#target));
-    const failures = new FailureStore(db, failuresCollection, name, this.#definition.name, capabilities.maxBulkStatements, this.#limit);
+    const failures = new FailureStore(db, failuresCollection, name, this.#definition.name, capabilities.maxBulkStatements, this.#writeLimit);
     if (dryRun) {
       keeper.startPass(await this.#retry(() => readSweepState(db, stateCollection, name, this.#definition.name, this.#limit)));
     } else {
@@ -154,9 +164,9 @@ class SweepRun {
       onLeased();
       keeper.startPass(lease.state);
     }
-    const writer = new BulkWriter(this.#collection, { capabilities: () => Promise.resolve(capabilities), log: this.#log, call: (operation) => this.#timed(operation), limit: this.#limit });
+    const writer = new BulkWriter(this.#collection, { capabilities: () => Promise.resolve(capabilities), log: this.#log, call: (operation) => this.#timed(operation), limit: this.#writeLimit });
     const plan = { definition: this.#definition, target: this.#target, captureDocuments: this.#options.captureDocuments, upcastTimeoutMs: this.#options.upcastTimeoutMs };
-    const archive = this.#options.archive ? new Archive(db, this.#options.archiveCollection, name, this.#options.archiveTtlMs, this.#limit) : undefined;
+    const archive = this.#options.archive ? new Archive(db, this.#options.archiveCollection, name, this.#options.archiveTtlMs, this.#writeLimit) : undefined;
     this.#processor = new BatchProcessor(plan, this.#options, { writer, failures, pacer: this.#pacer, tally: this.#tally, log: this.#log, retry: (operation) => this.#retry(operation), archive });
     const serverMode = this.#useServer(capabilities);
     if (typeof serverMode === 'object') return serverMode;
@@ -353,6 +363,8 @@ class SweepRun {
 
 /** How long the lease release may take once the budget is spent (or the server stopped answering). */
 const RELEASE_TIMEOUT_MS = 2_000;
+/** How long past the budget the batch in flight may take to finish its writes. */
+const WRITE_GRACE_MS = 1_000;
 
 function describeHolder(collectionName: string, holder: SweepLease | null): string {
   if (holder === null) return `another run holds the lease of "${collectionName}"`;

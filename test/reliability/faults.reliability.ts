@@ -315,8 +315,9 @@ it(`a server that stops answering (traffic black-holed) at random points: ${Math
       clearTimeout(timer);
       expect(proxy.mode, 'the server stopped answering before the budget ran out').toBe('black-hole');
       expect(report).toMatchObject({ status: SweepStatus.PARTIAL, error: { name: 'TimeBudgetSpent' } });
-      // The budget, then at most the release's own 2 s bound, and scheduling slack.
-      expect(elapsed).toBeLessThan(budget + 2_000 + 1_000);
+      // The budget, then at most 1 s for the writes of the batch in flight, the release's own 2 s
+      // bound, and scheduling slack.
+      expect(elapsed).toBeLessThan(budget + 1_000 + 2_000 + 1_000);
       overruns.push(Math.round(elapsed - budget));
       reports.push(report);
       proxy.resume();
