@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { DocumentWriteError, UpcastError } from '../errors.js';
 import { andFilters, lostFields, migrateDocument, migrationTarget, type MigrationTarget } from '../migrate/index.js';
 import type { SchemaDefinition } from '../schema/types.js';
-import { readState, snapshotOfStored, STORED_BSON_OPTIONS, storedWrite, type BulkOutcome, type BulkWriter, type StoredSnapshot, type StoredWrite } from '../storage/index.js';
+import { readState, snapshotOfStored, STORED_BSON_OPTIONS, storedWrite, workingCopy, type BulkOutcome, type BulkWriter, type StoredSnapshot, type StoredWrite } from '../storage/index.js';
 import type { ResolvedOptions } from './options.js';
 import type { MutableStats } from './write-back.js';
 
@@ -107,8 +107,8 @@ export class StaleMatchMigrator {
   async #atTarget(snapshot: StoredSnapshot, storedAt: number | null): Promise<Document> {
     const raw = snapshot.value;
     const options = { to: this.target.version, validate: this.#validate, upcastTimeoutMs: this.#upcastTimeoutMs };
-    if (storedAt === null || storedAt <= this.target.version) return (await migrateDocument(this.#definition, raw, options, false)).value;
-    const down = (await migrateDocument(this.#definition, raw, options, false)).value;
+    if (storedAt === null || storedAt <= this.target.version) return (await migrateDocument(this.#definition, workingCopy(snapshot), options, true)).value;
+    const down = (await migrateDocument(this.#definition, workingCopy(snapshot), options, true)).value;
     const versionField = this.#definition.versionField;
     const back = (await migrateDocument(this.#definition, { ...down, [versionField]: this.target.version }, { to: storedAt, validate: 'never', upcastTimeoutMs: this.#upcastTimeoutMs }, false)).value;
     const { [versionField]: _version, ...stored } = raw;

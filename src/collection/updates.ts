@@ -6,11 +6,18 @@ import type { QueryFilters } from './queries.js';
 import type { StaleMatchMigrator } from './stale-matches.js';
 import { checkUpdate, stampedUpdate } from './update-fields.js';
 import { planUpsert, type UpsertPlan } from './upsert.js';
+import { idKey } from '../storage/index.js';
 
 /** An update that keeps finding its matches rewritten at old versions gives up after this many rounds. */
 export const MAX_UPDATE_ROUNDS = 50;
 
 type Update = UpdateFilter<Document> | Document[];
+
+/** How many documents one `updateMany` command of the wrapper's `updateMany` updates (by `_id`). */
+const UPDATE_PAGE = 1_000;
+
+/** The answer of an `updateMany` that matched nothing. */
+const EMPTY_UPDATE: UpdateResult = { acknowledged: true, matchedCount: 0, modifiedCount: 0, upsertedCount: 0, upsertedId: null };
 
 /**
  * Runs the wrapper's updates: the stale documents a filter matches are migrated first (with
@@ -85,29 +92,64 @@ export class UpdateRunner {
   }
 
   /**
-   * Migrates every stale match, updates the documents at the write version, then repeats for
-   * documents that turned up stale meanwhile (written by older code): each late round updates
-   * every document it found, whether this call or another writer stored it at the write version.
+   * Migrates every stale match, updates the documents at the write version (a page of `_id`s at a
+   * time, remembering which it sent the update to), then repeats for documents that turned up
+   * stale meanwhile (written by older code). A late round never updates a document this call
+   * already sent the update to: one an update reached and another writer then moved to another
+   * version (a sweep, a pinned writer) would otherwise get it twice.
    */
   async updateMany(query: QueryFilters, update: Update, options: UpdateOptions): Promise<UpdateResult> {
     const { sent, plan } = await this.#prepare(query, update, options);
     const session = options.session;
     await this.#migrateUntilNoneStale(query.stored, session);
-    const { upsert: _upsert, ...lateOptions } = options;
+    const { upsert: _upsert, ...pageOptions } = options;
     const target = this.#stale.current(query.atWrite);
-    const first = plan
-      ? await this.#upsert(plan, (sending, upsert) => this.#collection.updateMany(target, sending, upsert ? { ...lateOptions, upsert: true } : lateOptions), (result) => result.matchedCount > 0)
-      : await this.#collection.updateMany(target, sent, options);
-    let matchedCount = first.matchedCount;
-    let modifiedCount = first.modifiedCount;
+    const sentTo = new Set<string>();
+    let first: UpdateResult | undefined;
+    let matchedCount = 0;
+    let modifiedCount = 0;
+    for await (const page of this.#idPages(target, session)) {
+      const result = await this.#collection.updateMany(andFilters(target, { _id: { $in: page } }) as Filter<Document>, sent, pageOptions);
+      for (const id of page) sentTo.add(idKey(id));
+      first ??= result;
+      matchedCount += result.matchedCount;
+      modifiedCount += result.modifiedCount;
+    }
+    if (plan && matchedCount === 0) {
+      // Nothing at the write version matched: the update may insert (as a plain updateMany would).
+      first = await this.#upsert(plan, (sending, upsert) => this.#collection.updateMany(target, sending, upsert ? { ...pageOptions, upsert: true } : pageOptions), (result) => result.matchedCount > 0);
+      matchedCount = first.matchedCount;
+      modifiedCount = first.modifiedCount;
+    }
+    const answer = (): UpdateResult => ({ ...(first ?? EMPTY_UPDATE), matchedCount, modifiedCount });
     for (let round = 0; round < MAX_UPDATE_ROUNDS; round++) {
       const { found, ids } = await this.#stale.migrate(query.stored, { session });
-      if (found === 0) return { ...first, matchedCount, modifiedCount };
-      const late = await this.#collection.updateMany(andFilters(this.#stale.current(query.atWrite), { _id: { $in: ids } }) as Filter<Document>, sent, lateOptions);
+      const fresh = ids.filter((id) => !sentTo.has(idKey(id)));
+      if (found === 0 || fresh.length === 0) return answer();
+      const late = await this.#collection.updateMany(andFilters(this.#stale.current(query.atWrite), { _id: { $in: fresh } }) as Filter<Document>, sent, pageOptions);
+      for (const id of fresh) sentTo.add(idKey(id));
       matchedCount += late.matchedCount;
       modifiedCount += late.modifiedCount;
     }
     throw new UpdateContentionError('updateMany', MAX_UPDATE_ROUNDS);
+  }
+
+  /** The `_id`s of the documents `filter` matches, a page at a time. */
+  async *#idPages(filter: Filter<Document>, session: ClientSession | undefined): AsyncGenerator<unknown[]> {
+    const cursor = this.#collection.find(filter, { projection: { _id: 1 }, batchSize: UPDATE_PAGE, ...(session ? { session } : {}) });
+    try {
+      let page: unknown[] = [];
+      for await (const doc of cursor) {
+        page.push(doc._id);
+        if (page.length >= UPDATE_PAGE) {
+          yield page;
+          page = [];
+        }
+      }
+      if (page.length > 0) yield page;
+    } finally {
+      await cursor.close();
+    }
   }
 
   /**

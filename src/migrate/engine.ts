@@ -220,9 +220,10 @@ function withoutVersionField(raw: RawDocument, versionField: string, inPlace: bo
   return copy;
 }
 
-/** Plain objects and arrays copied at every depth; other values (ObjectId, Date, Binary…) shared. */
+/** Plain objects, arrays and Dates (which a step may edit in place) copied at every depth; other values (ObjectId, Binary…) shared. */
 function copyPlain(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(copyPlain);
+  if (value instanceof Date) return new Date(value.getTime());
   if (!isPlainObject(value)) return value;
   const copy: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) copy[key] = copyPlain(item);

@@ -29,6 +29,8 @@ export interface ArchiveEntry {
   readonly archivedAt: Date;
   /** The fingerprint of what the library last stored for the document, and at which version. */
   readonly migratedFingerprint: string;
+  /** The fingerprint of the document that last archived migration read (what it changed). */
+  readonly migratedFrom?: string;
   readonly migratedVersion: number;
   readonly migratedAt: Date;
   /** After this, the entry may be deleted (a TTL index where the server has one; `molt prune` elsewhere). */
@@ -82,9 +84,10 @@ export class Archive {
 
   /**
    * Keeps the originals and records what is about to be stored for each. Call it before the
-   * migration writes. A document stored as the entry's last migration left it (or as this same
-   * migration leaves it: a racing twin) continues the entry, whose original stays; a document
-   * changed since marks the entry `changedAt`; a document without an entry gets one.
+   * migration writes. A document stored as the entry's last migration left it (or read as that
+   * migration read it: a racing twin of it) continues the entry, whose original stays; a document
+   * changed since marks the entry `changedAt` (even when this migration happens to store the same
+   * bytes again: a lossy step can drop the change); a document without an entry gets one.
    */
   async keep(entries: readonly ArchiveWrite[]): Promise<void> {
     if (entries.length === 0) return;
@@ -96,15 +99,15 @@ export class Archive {
     const inserts: AnyBulkWriteOperation<ArchiveEntry>[] = entries.map(({ read, version }, index) => ({
       updateOne: {
         filter: { _id: key(read) },
-        update: { $setOnInsert: { collection: this.#collection, documentId: read.stored._id as unknown, original: read.stored, archivedAt: now, migratedFingerprint: prints[index]?.read ?? '', migratedVersion: version, migratedAt: now, expiresAt } },
+        update: { $setOnInsert: { collection: this.#collection, documentId: read.stored._id as unknown, original: read.stored, archivedAt: now, migratedFingerprint: prints[index]?.read ?? '', migratedFrom: prints[index]?.read ?? '', migratedVersion: version, migratedAt: now, expiresAt } },
         upsert: true,
       },
     }));
     const changed: AnyBulkWriteOperation<ArchiveEntry>[] = entries.map(({ read }, index) => ({
-      updateOne: { filter: { _id: key(read), migratedFingerprint: { $nin: [prints[index]?.read ?? '', prints[index]?.migrated ?? ''] }, changedAt: { $exists: false } }, update: { $set: { changedAt: now } } },
+      updateOne: { filter: { _id: key(read), migratedFingerprint: { $ne: prints[index]?.read ?? '' }, migratedFrom: { $ne: prints[index]?.read ?? '' }, changedAt: { $exists: false } }, update: { $set: { changedAt: now } } },
     }));
     const migrated: AnyBulkWriteOperation<ArchiveEntry>[] = entries.map(({ read, version }, index) => ({
-      updateOne: { filter: { _id: key(read) }, update: { $set: { migratedFingerprint: prints[index]?.migrated ?? '', migratedVersion: version, migratedAt: now, expiresAt } } },
+      updateOne: { filter: { _id: key(read) }, update: { $set: { migratedFingerprint: prints[index]?.migrated ?? '', migratedFrom: prints[index]?.read ?? '', migratedVersion: version, migratedAt: now, expiresAt } } },
     }));
     await this.#entries.bulkWrite(inserts, limited({ ordered: false }, this.#limit)).catch(ignoreDuplicateKeys);
     await this.#entries.bulkWrite(changed, limited({ ordered: false }, this.#limit));

@@ -1,4 +1,4 @@
-import type { Document, Filter } from 'mongodb';
+import { BSON, type Document, type Filter } from 'mongodb';
 import { InvalidOptionError } from '../errors.js';
 import type { MigrationTarget } from '../migrate/index.js';
 import { storedForm, type StoredSnapshot } from './snapshot.js';
@@ -33,24 +33,67 @@ export function checkCompareOn(value: unknown): CompareOn {
  */
 export type DocumentMatch = 'expr' | 'fields';
 
+/**
+ * Above this size, a document's compare-and-swap compares its large fields by size (MongoDB,
+ * FerretDB 2) or not at all (mongo-java-server) instead of value by value: the filter carries the
+ * document, and a filter plus a replacement must fit in one 16 MiB command.
+ */
+export const WHOLE_COMPARE_MAX_BYTES = 4 * 1024 * 1024;
+/** A field this large (as BSON) is a large field (see {@link WHOLE_COMPARE_MAX_BYTES}); on mongo-java-server, always. */
+export const LARGE_FIELD_BYTES = 16 * 1024;
+
 /** The compare-and-swap filter: the document's `_id`, and the document still exactly as read. */
 export function casFilter(snapshot: StoredSnapshot, match: DocumentMatch): Filter<Document> {
   const stored = snapshot.stored;
+  const large = largeFields(snapshot, match);
   if (match === 'expr') {
     // Every field but `_id` (matched on its own), in order, as `{ k, v }` pairs: comparing `$$ROOT`
     // whole would miss on FerretDB 2 / DocumentDB, whose `$$ROOT` holds `_id` twice after an update
-    // pipeline's `$replaceWith`.
-    const fields = Object.entries(stored).filter(([key]) => key !== '_id').map(([k, v]) => ({ k, v: v as unknown }));
-    return { _id: stored._id, $expr: { $eq: [{ $filter: { input: { $objectToArray: '$$ROOT' }, cond: { $ne: ['$$this.k', '_id'] } } }, { $literal: fields }] } } as Filter<Document>;
+    // pipeline's `$replaceWith`. A large field of a large document is compared by its BSON size.
+    const entries = Object.entries(stored).filter(([key]) => key !== '_id');
+    const actual = { $filter: { input: { $objectToArray: '$$ROOT' }, cond: { $ne: ['$$this.k', '_id'] } } };
+    if (large.size === 0) return { _id: stored._id, $expr: { $eq: [actual, { $literal: entries.map(([k, v]) => ({ k, v: v as unknown })) }] } } as Filter<Document>;
+    const sized = { $map: { input: actual, in: { k: '$$this.k', v: { $cond: [{ $in: ['$$this.k', [...large.keys()]] }, { $bsonSize: { v: '$$this.v' } }, '$$this.v'] } } } };
+    const expected = entries.map(([k, v]) => ({ k, v: large.has(k) ? large.get(k) : (v as unknown) }));
+    return { _id: stored._id, $expr: { $eq: [sized, { $literal: expected }] } } as Filter<Document>;
   }
   const filter: Document = {};
   for (const [key, value] of Object.entries(stored)) {
-    // A regular expression in a filter would be a pattern to match, not a value to compare; that
-    // server cannot compare one in `$expr` either: such a field is left to the field count.
-    if (!(value instanceof RegExp) && (value as { _bsontype?: unknown } | null)?._bsontype !== 'BSONRegExp') filter[key] = { $eq: value };
+    if (key === '_id') filter._id = value;
+    // A regular expression (at any depth) would be a pattern to match there, not a value to
+    // compare, and a large field costs that server a scan of every element: both are left to the
+    // field count.
+    else if (!large.has(key) && !holdsRegExp(value)) filter[key] = fieldEquals(value);
   }
   filter.$expr = { $eq: [{ $size: { $objectToArray: '$$ROOT' } }, Object.keys(stored).length] };
   return filter as Filter<Document>;
+}
+
+/** `$eq` as a value, not as MongoDB's array and null semantics: `null` only a stored null, a scalar never an array holding it. */
+function fieldEquals(value: unknown): Document {
+  if (value === null) return { $type: 10 };
+  if (Array.isArray(value)) return { $eq: value };
+  return { $eq: value, $not: { $type: 4 } };
+}
+
+/** The large fields of a document (by name, with their BSON size as `{ v: value }`): none in a small document. */
+function largeFields(snapshot: StoredSnapshot, match: DocumentMatch): Map<string, number> {
+  const large = new Map<string, number>();
+  const limit = match === 'fields' ? LARGE_FIELD_BYTES : WHOLE_COMPARE_MAX_BYTES;
+  if (snapshot.bytes.length <= limit) return large;
+  for (const [key, value] of Object.entries(snapshot.stored)) {
+    if (key === '_id') continue;
+    const size = BSON.calculateObjectSize({ v: value });
+    if (size > LARGE_FIELD_BYTES) large.set(key, size);
+  }
+  return large;
+}
+
+function holdsRegExp(value: unknown): boolean {
+  if (value instanceof RegExp || (value as { _bsontype?: unknown } | null)?._bsontype === 'BSONRegExp') return true;
+  if (Array.isArray(value)) return value.some(holdsRegExp);
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) return Object.values(value).some(holdsRegExp);
+  return false;
 }
 
 /** The version a document was read at, as stored: `null` when absent (or not a number). */

@@ -12,4 +12,4 @@ export {
   type StoredWrite,
 } from './compare-and-swap.js';
 export { Archive, DEFAULT_ARCHIVE_COLLECTION, DEFAULT_ARCHIVE_TTL_MS, fingerprint, type ArchiveEntry } from './archive.js';
-export { promoted, snapshotOfBytes, snapshotOfStored, storedForm, valueOptions, workingCopy, STORED_BSON_OPTIONS, type StoredSnapshot } from './snapshot.js';
+export { idKey, promoted, snapshotOfBytes, snapshotOfStored, storedForm, valueOptions, workingCopy, STORED_BSON_OPTIONS, type StoredSnapshot } from './snapshot.js';

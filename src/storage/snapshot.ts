@@ -20,6 +20,10 @@ export interface StoredSnapshot {
   readonly stored: Readonly<Document>;
   /** The same document with values promoted as the app reads them. Deep-frozen. */
   readonly value: Readonly<Document>;
+  /** The BSON bytes as read: every copy steps get is decoded from them afresh. */
+  readonly bytes: Uint8Array;
+  /** How the app decodes values (its BSON options). */
+  readonly decode: BSON.DeserializeOptions;
 }
 
 /** Decoding without promotion: numbers keep their BSON type (Int32, Double, Long). */
@@ -27,9 +31,10 @@ export const STORED_BSON_OPTIONS = Object.freeze({ promoteValues: false, promote
 
 /** A snapshot of a document read as BSON bytes (`raw: true`); `options`: how the app decodes values. */
 export function snapshotOfBytes(bytes: Uint8Array, options?: BSONSerializeOptions): StoredSnapshot {
+  const decode = valueOptions(options);
   const stored = BSON.deserialize(bytes, STORED_BSON_OPTIONS);
-  const value = BSON.deserialize(bytes, valueOptions(options));
-  return freezeSnapshot(stored, value);
+  const value = BSON.deserialize(bytes, decode);
+  return Object.freeze({ id: value._id, stored: deepFreeze(stored), value: deepFreeze(value), bytes, decode });
 }
 
 /** A snapshot of a document read with {@link STORED_BSON_OPTIONS} (numbers as their BSON types). */
@@ -55,13 +60,12 @@ export function valueOptions(options: BSONSerializeOptions | undefined): BSON.De
   return picked;
 }
 
-function freezeSnapshot(stored: Document, value: Document): StoredSnapshot {
-  return Object.freeze({ id: value._id, stored: deepFreeze(stored), value: deepFreeze(value) });
-}
-
-/** A copy of the snapshot's value that steps may change at will (plain objects and arrays copied at every depth). */
+/**
+ * A copy of the snapshot's value that steps may change at will: decoded afresh from the bytes, so
+ * nothing in it (a Date, a Binary) is shared with the snapshot a step could edit in place.
+ */
 export function workingCopy(snapshot: StoredSnapshot): Document {
-  return copyPlain(snapshot.value) as Document;
+  return BSON.deserialize(snapshot.bytes, snapshot.decode);
 }
 
 /**
@@ -94,14 +98,6 @@ function sameValue(a: unknown, b: unknown): boolean {
   return a === b ? a !== 0 || Object.is(a, b) : typeof a === 'object' && typeof b === 'object' && isDeepStrictEqual(a, b);
 }
 
-function copyPlain(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(copyPlain);
-  if (!isPlainObject(value)) return value;
-  const copy: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) copy[key] = copyPlain(value[key]);
-  return copy;
-}
-
 function deepFreeze<T>(value: T): T {
   if (Array.isArray(value)) {
     for (const item of value) deepFreeze(item);
@@ -112,4 +108,13 @@ function deepFreeze<T>(value: T): T {
     return Object.freeze(value);
   }
   return value;
+}
+
+/**
+ * A stable text key for an `_id` of any BSON type (ObjectId, string, number, document), the same
+ * whether the `_id` was read as stored (an `Int32`, a `Double`) or promoted (a number).
+ */
+export function idKey(id: unknown): string {
+  const value = typeof id === 'string' || (id as { _bsontype?: unknown } | null)?._bsontype === 'ObjectId' ? id : promoted(id);
+  return BSON.EJSON.stringify({ id: value } as Document, { relaxed: false });
 }

@@ -2,7 +2,7 @@ import type { Document } from 'mongodb';
 import { describeError } from '../errors.js';
 import { DEFAULT_UPCAST_CONCURRENCY, isPromiseLike, mapBounded, migrateDocument, readVersion, type MigrateOptions, type MigrationResult, type MigrationTarget } from '../migrate/index.js';
 import type { MaybePromise, SchemaDefinition } from '../schema/types.js';
-import { readState, snapshotOfStored, storedWrite, type ReadState, type StoredWrite } from '../storage/index.js';
+import { readState, snapshotOfStored, storedWrite, workingCopy, type ReadState, type StoredWrite } from '../storage/index.js';
 import type { NewFailure } from './failures.js';
 
 /** A batch migrated in memory: the compare-and-swap replaces to send, and the documents that failed. */
@@ -64,7 +64,7 @@ function migrateOne(plan: BatchPlan, options: MigrateOptions, stored: Document):
   const captured = captureDocuments ? snapshot.stored : undefined;
   let result: MaybePromise<MigrationResult>;
   try {
-    result = migrateDocument(definition, snapshot.value, options, false);
+    result = migrateDocument(definition, workingCopy(snapshot), options, true);
   } catch (error) {
     return failed(plan, state, error, captured);
   }

@@ -1,7 +1,7 @@
 import { InvalidOptionError } from '../errors.js';
 import { DEFAULT_FAILURES_COLLECTION } from './options.js';
 import { databaseOf, limited, type OperationLimit } from '../server/index.js';
-import { BSON, type AnyBulkWriteOperation, type Collection, type Db, type Document, type FindCursor } from 'mongodb';
+import { type AnyBulkWriteOperation, type Collection, type Db, type Document, type FindCursor } from 'mongodb';
 
 /** One document that failed to migrate, in the failures collection. No body unless `captureDocuments`. @public */
 export interface FailureRecord {
@@ -31,14 +31,9 @@ export interface NewFailure {
 
 const MAX_MESSAGE = 2000;
 
-/**
- * A stable text key for an `_id` of any BSON type (ObjectId, string, number, document), the same
- * whether the `_id` was read as stored (an `Int32`, a `Double`) or promoted (a number).
- */
-export function idKey(id: unknown): string {
-  const promoted = typeof id === 'string' || (id as { _bsontype?: unknown } | null)?._bsontype === 'ObjectId' ? id : (BSON.deserialize(BSON.serialize({ id })) as { id: unknown }).id;
-  return BSON.EJSON.stringify({ id: promoted } as Document, { relaxed: false });
-}
+import { idKey } from '../storage/index.js';
+
+export { idKey };
 
 /** The failure records of one collection. */
 export class FailureStore {
