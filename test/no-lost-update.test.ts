@@ -9,6 +9,8 @@ import { BSON, Decimal128, Double, Int32, Long, type Collection, type Document }
 import { beforeEach, describe, expect, inject, it } from 'vitest';
 import { z } from 'zod';
 import { defineSchema, restore, step, sweep, UpdateContentionError, versioned, type SweepOptions } from 'mongo-molt';
+import { FIXTURE_CONFIG, runMolt } from './fixtures/run-molt.js';
+import { User } from './fixtures/schemas.js';
 import { itWithAtomicUpdates, useTestDatabase } from './support/database.js';
 
 const t = useTestDatabase('no_lost_update');
@@ -244,6 +246,18 @@ describe('restore never overwrites a later change', () => {
     expect(await restore(raw)).toMatchObject({ restored: 0, skipped: 0, missing: 0, skippedIds: [] });
     expect(await raw.find({}).sort({ _id: 1 }).toArray()).toEqual(originals);
   });
+
+  it('molt restore run twice: the second restores nothing, reports nothing skipped, and exits 0', async () => {
+    const env = { MONGODB_URI: t.uri, MOLT_TEST_DB: t.db.databaseName };
+    const users = t.db.collection<Document>('users');
+    await users.insertMany([{ _id: 'r1', full_name: 'Ada' }, { _id: 'r2', full_name: 'Bob', schemaVersion: 1 }] as Document[]);
+    expect(await sweep(users, User, { ...fast, archive: true })).toMatchObject({ status: 'complete', migrated: 2 });
+    const first = await runMolt(['restore', 'users', '--config', FIXTURE_CONFIG, '--json'], { env });
+    expect({ code: first.code, report: JSON.parse(first.stdout) as unknown }).toMatchObject({ code: 0, report: [{ restored: 2, skipped: 0, missing: 0 }] });
+    const second = await runMolt(['restore', 'users', '--config', FIXTURE_CONFIG, '--json'], { env });
+    expect({ code: second.code, report: JSON.parse(second.stdout) as unknown }).toMatchObject({ code: 0, report: [{ restored: 0, skipped: 0, missing: 0 }] });
+    expect(await users.find({}).sort({ _id: 1 }).toArray()).toEqual([{ _id: 'r1', full_name: 'Ada' }, { _id: 'r2', full_name: 'Bob', schemaVersion: 1 }]);
+  }, 60_000);
 });
 
 describe('stored bytes change only where a step changes them', () => {
