@@ -23,6 +23,7 @@
  * a run (the seed is printed).
  */
 import fc from 'fast-check';
+import { pino, type Logger } from 'pino';
 import { BSON, Decimal128, Double, Int32, Long, ObjectId, type Collection, type Document } from 'mongodb';
 import { describe, expect, inject } from 'vitest';
 import { z } from 'zod';
@@ -185,6 +186,18 @@ interface Real {
   readonly wrappers: { readonly stats: { writeBackErrors: number; lostRaces: number }; flush(): Promise<void> }[];
   serial: number;
   readonly tally: Record<string, number>;
+  /** What the wrappers log at `error` (a failed write-back says why there). */
+  readonly logger: Logger;
+}
+
+/** A logger that keeps the messages of errors the library logs, to name them in a failure. */
+function errorLog(errors: string[]): Logger {
+  return pino({ level: 'error' }, {
+    write: (line: string) => {
+      const { msg, err, codes } = JSON.parse(line) as { msg: string; err?: { type?: string; message?: string }; codes?: unknown };
+      errors.push(`logged: ${msg}${err ? ` (${String(err.type)}: ${String(err.message)})` : ''}${codes ? ` codes ${JSON.stringify(codes)}` : ''}`);
+    },
+  });
 }
 
 const MAX_IN_FLIGHT = 8;
@@ -221,7 +234,7 @@ class Insert implements Command {
         // Through the wrapper: the latest shape as app code has it (`n` a plain number), stored at the latest or a
         // pinned version. No strays (the schema does not declare them).
         doc = { ...shaped(this.spec, id, 4, { strays: false, versionField: false }), n: this.spec.n };
-        const app = versioned(real.raw, Full, { compareOn: real.compareOn, ...(this.via === 'latest' ? {} : { writeVersion: this.via }) });
+        const app = versioned(real.raw, Full, { compareOn: real.compareOn, logger: real.logger, ...(this.via === 'latest' ? {} : { writeVersion: this.via }) });
         await app.insertOne(doc as never);
       }
       real.docs.push({ id, n: this.spec.n, bytes: untouchedBytes(doc) });
@@ -244,7 +257,7 @@ class Increment implements Command {
         target.n += this.amount;
         return;
       }
-      const app = versioned(real.raw, Full, { compareOn: real.compareOn, ...(this.via === 'latest' ? {} : { writeVersion: this.via }) });
+      const app = versioned(real.raw, Full, { compareOn: real.compareOn, logger: real.logger, ...(this.via === 'latest' ? {} : { writeVersion: this.via }) });
       try {
         const result = await app.updateOne({ _id: target.id } as never, { $inc: { n: this.amount } });
         if (result.matchedCount !== 1) throw new Error(`$inc through the wrapper matched ${result.matchedCount}`);
@@ -267,7 +280,7 @@ class Read implements Command {
     if (this.index !== 'all' && target === undefined) return;
     await launch(real, `read${this.archive ? ' archived' : ''}`, async () => {
       const reader = versioned(real.raw, Full, {
-        compareOn: real.compareOn, writeBackOnRead: true, archiveOnWriteBack: this.archive,
+        compareOn: real.compareOn, writeBackOnRead: true, archiveOnWriteBack: this.archive, logger: real.logger,
         ...(this.writeVersion === 'latest' ? {} : { writeVersion: this.writeVersion }),
       });
       real.wrappers.push(reader);
@@ -383,7 +396,8 @@ describe('model-based concurrency', () => {
       await fc.assert(
         fc.asyncProperty(fc.array(specArb, { minLength: 2, maxLength: 8 }), commands, async (seeds, cmds) => {
           const raw = t.db.collection<Document>(`m_${compareOn}_${++run}`);
-          const real: Real = { raw, compareOn, docs: [], inFlight: [], errors: [], reports: [], wrappers: [], serial: 0, tally: {} };
+          const errors: string[] = [];
+          const real: Real = { raw, compareOn, docs: [], inFlight: [], errors, reports: [], wrappers: [], serial: 0, tally: {}, logger: errorLog(errors) };
           for (const spec of seeds) {
             const id = makeId(spec.idKind, real.serial++);
             const doc = shaped(spec, id, spec.version ?? 1, { strays: true, versionField: spec.version !== null });
