@@ -68,6 +68,8 @@ describe('retries', () => {
     expect(isTransientError(labelled)).toBe(true);
     expect(isTransientError(Object.assign(new MongoServerError({ message: 'duplicate key' }), { code: 11000 }))).toBe(false);
     expect(isTransientError(new Error('boom'))).toBe(false);
+    // PostgreSQL's "try again", as FerretDB 2 / DocumentDB passes it on (seen under racing writers: a sweep aborted on it).
+    expect(isTransientError(Object.assign(new MongoServerError({ message: 'deadlock detected' }), { code: 1 }))).toBe(true);
     expect(isTransientError('boom')).toBe(false);
   });
 

@@ -1,4 +1,4 @@
 export { capabilitiesFrom, FERRETDB_1_MAX_BULK, serverCapabilities, type ServerCapabilities, type ServerKind } from './capabilities.js';
-export { isTransientError } from './transient.js';
+export { isTransientError, isTransientMessage } from './transient.js';
 export { databaseOf } from './database.js';
 export { limited, TimeBudgetSpentError, untilLimit, type OperationLimit } from './operation-limit.js';

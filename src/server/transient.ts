@@ -31,6 +31,17 @@ const TRANSIENT_SYSTEM_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'ECON
 const TRANSIENT_LABELS = ['RetryableWriteError', 'TransientTransactionError', 'ResetPool'] as const;
 
 /**
+ * PostgreSQL's own "try again" (a deadlock between two writers, a serialization failure), which
+ * FerretDB 2 / DocumentDB passes on as a generic error with its message.
+ */
+const TRANSIENT_MESSAGES = /deadlock detected|could not serialize access/i;
+
+/** Whether one document's write error (in a bulk write) says "try again" rather than "this document cannot be stored". */
+export function isTransientMessage(message: string | undefined): boolean {
+  return message !== undefined && TRANSIENT_MESSAGES.test(message);
+}
+
+/**
  * Whether an error from the driver is worth retrying after a pause: network errors, server
  * selection timeouts, and server errors that say the server is busy or changing primaries.
  * Duck-typed, so a driver copy other than ours is recognised too.
@@ -41,6 +52,7 @@ export function isTransientError(error: unknown): boolean {
   if (typeof candidate.name === 'string' && TRANSIENT_NAMES.has(candidate.name)) return true;
   if (typeof candidate.code === 'number' && TRANSIENT_CODES.has(candidate.code)) return true;
   if (typeof candidate.code === 'string' && TRANSIENT_SYSTEM_CODES.has(candidate.code)) return true;
+  if (isTransientMessage((error as { message?: string }).message)) return true;
   if (typeof candidate.hasErrorLabel === 'function') {
     const hasLabel = candidate.hasErrorLabel as (label: string) => boolean;
     return TRANSIENT_LABELS.some((label) => hasLabel.call(error, label));

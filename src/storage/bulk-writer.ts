@@ -1,7 +1,7 @@
 import type { AnyBulkWriteOperation, ClientSession, Collection, Document } from 'mongodb';
 import type { Logger } from 'pino';
 import { describeError } from '../errors.js';
-import { isTransientError, limited, TimeBudgetSpentError, type OperationLimit, type ServerCapabilities } from '../server/index.js';
+import { isTransientError, isTransientMessage, limited, TimeBudgetSpentError, type OperationLimit, type ServerCapabilities } from '../server/index.js';
 import { casFilter, type DocumentMatch, type StoredWrite } from './compare-and-swap.js';
 
 /** A document the server refused to store (a unique index, a validator, a size limit). */
@@ -82,9 +82,11 @@ export class BulkWriter {
         if (notAboutDocuments(error)) throw error;
         return this.#writeOneByOne(writes, session, error, match);
       }
+      // A write the server asks to try again (a deadlock with another writer) is not the
+      // document's failure: it stays as it is, like a lost race, for a later pass.
       const failures = writeErrors.flatMap((entry) => {
         const write = writes[entry.index];
-        return write === undefined ? [] : [{ write, code: entry.code, message: entry.errmsg ?? '' }];
+        return write === undefined || isTransientMessage(entry.errmsg) ? [] : [{ write, code: entry.code, message: entry.errmsg ?? '' }];
       });
       const matched = (error as { result?: { matchedCount?: number } }).result?.matchedCount ?? 0;
       return { matched, failures };
