@@ -6,6 +6,7 @@
  * server's semantics (null matches missing, arrays match their elements…) without a hand-written
  * matcher.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { Query } from 'mingo';
 import { isPlainObject, isWithin, rebase, setPath } from '../steps/paths.js';
 import type { AnyConvertStep, DeclarativeStep } from '../steps/step.js';
@@ -70,6 +71,14 @@ export interface OpaqueStep {
 /** What a filter is carried back through: a declarative step, or a default the read path fills. */
 export type BackStep = DeclarativeStep | FillStep | OpaqueStep;
 
+/**
+ * Conditions a step that moves, fills or removes fields inside an object leaves true or false as
+ * they were: `$exists`, and "is an object" (what a filled default inside it asks of its parent).
+ */
+function keepsShape(condition: unknown): boolean {
+  return onlyExists(condition) || isDeepStrictEqual(condition, { $type: 'object' });
+}
+
 /** `{ [path]: { $exists: present } }`. */
 function exists(path: string, present: boolean): Translated {
   return { [path]: { $exists: present } };
@@ -89,7 +98,7 @@ export function backField(s: BackStep, path: string, condition: unknown, inserti
       }
       if (isWithin(path, s.from)) return holds(path, condition, {}); // the old name is gone after the step
       if (isWithin(s.from, path) || isWithin(s.to, path)) {
-        if (isWithin(s.from, path) && isWithin(s.to, path) && onlyExists(condition)) return { [path]: condition };
+        if (isWithin(s.from, path) && isWithin(s.to, path) && keepsShape(condition)) return { [path]: condition };
         throw new Untranslatable(path, operatorOf(condition), `a condition on the whole of "${path}" cannot see inside it, where ${s.from} was renamed to ${s.to}`);
       }
       return { [path]: condition };
@@ -109,7 +118,7 @@ export function backField(s: BackStep, path: string, condition: unknown, inserti
       if (isWithin(s.field, path)) {
         if (s.kind === 'fill') {
           // Filling a field inside an object leaves the object present or absent as it was.
-          if (onlyExists(condition)) return { [path]: condition };
+          if (keepsShape(condition)) return { [path]: condition };
           throw new Untranslatable(path, operatorOf(condition), `a condition on the whole of "${path}" cannot see the default filled in at ${s.field}`);
         }
         // The step creates the parents of the added field: after it, they always exist.
@@ -126,7 +135,7 @@ export function backField(s: BackStep, path: string, condition: unknown, inserti
     case 'remove':
       if (isWithin(path, s.field)) return holds(path, condition, {});
       if (isWithin(s.field, path)) {
-        if (onlyExists(condition)) return { [path]: condition };
+        if (keepsShape(condition)) return { [path]: condition };
         throw new Untranslatable(path, operatorOf(condition), `a condition on the whole of "${path}" cannot see that ${s.field} was removed from it`);
       }
       return { [path]: condition };
@@ -155,7 +164,7 @@ function backConvert(s: AnyConvertStep, path: string, condition: unknown, insert
   }
   if (s.from !== s.to && isWithin(path, s.from)) return holds(path, condition, {});
   if (isWithin(s.from, path) || isWithin(s.to, path)) {
-    if (onlyExists(condition) && isWithin(s.from, path) && isWithin(s.to, path)) return { [path]: condition };
+    if (keepsShape(condition) && isWithin(s.from, path) && isWithin(s.to, path)) return { [path]: condition };
     throw new Untranslatable(path, operatorOf(condition), `a condition on the whole of "${path}" cannot see the value converted inside it`);
   }
   return { [path]: condition };
