@@ -7,8 +7,7 @@
 import type { Document, Filter, Sort } from 'mongodb';
 import { InvalidOptionError } from '../errors.js';
 import type { SchemaDefinition, VersionEntry } from '../schema/types.js';
-import { defaultFills } from '../schema/zod-traits.js';
-import { declares, fieldSchema } from '../steps/check.js';
+import { declares, defaultFills, fieldSchema } from '../schema/zod/index.js';
 import { checkSort, fieldPaths, translateFilter, translateFilterAt, type TranslationChain } from '../translate/index.js';
 
 /** A filter as the server sees it: over stored documents of every version, and at the write version. */

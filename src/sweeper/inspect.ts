@@ -2,7 +2,7 @@ import type { Collection, Document, Filter } from 'mongodb';
 import { describeId, InvalidOptionError } from '../errors.js';
 import { losesSomething, migrate, migrationTarget, readVersion, type MigrationTarget } from '../migrate/index.js';
 import type { SchemaDefinition } from '../schema/types.js';
-import { declaredKeys, undeclaredKeys } from '../steps/undeclared.js';
+import { declaredKeys, undeclaredKeys } from '../schema/zod/index.js';
 import { definitionOf } from '../schema/definition.js';
 import { databaseOf } from '../server/index.js';
 import { checkCollection } from './arguments.js';

@@ -10,7 +10,7 @@ import type { MigrationTarget } from '../migrate/index.js';
 import type { OperationLimit } from '../server/index.js';
 import type { SchemaDefinition, Step } from '../schema/types.js';
 import { downPipeline, upPipeline, type PipelineStage } from '../steps/pipeline.js';
-import { validityExpression } from '../steps/validity.js';
+import { validityExpression } from '../schema/zod/index.js';
 import { compareServerForm, type ServerFormComparison } from './server-form-check.js';
 
 /** The field a server-side batch keeps the original document in while it migrates it (removed before the write completes). */

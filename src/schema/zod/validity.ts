@@ -8,22 +8,10 @@
  */
 import { BSON } from 'mongodb';
 import { z } from 'zod';
-import type { Expression } from './step.js';
+import { defOf, type ZodDef, type ZodType } from './def.js';
 
-type ZodType = z.core.$ZodType;
-interface Check { readonly check: string; readonly minimum?: number; readonly maximum?: number; readonly value?: number; readonly inclusive?: boolean; readonly format?: string }
-interface Def {
-  readonly type: string;
-  readonly shape?: Readonly<Record<string, ZodType>>;
-  readonly innerType?: ZodType;
-  readonly element?: ZodType;
-  readonly catchall?: ZodType;
-  readonly entries?: Readonly<Record<string, unknown>>;
-  readonly values?: readonly unknown[];
-  readonly checks?: readonly { _zod: { def: Check } }[];
-  readonly format?: string;
-  readonly check?: string;
-}
+type Def = ZodDef;
+type Expression = Readonly<Record<string, unknown>>;
 
 // The BSON types the driver hands to zod as a JS number: a double or an int32 always, a long only
 // when it fits in 53 bits (a larger one arrives as a Long object, which zod refuses); a decimal128
@@ -48,10 +36,6 @@ export function validityExpression(schema: ZodType): Expression | undefined {
     if (error instanceof Inexpressible) return undefined;
     throw error;
   }
-}
-
-function defOf(schema: ZodType): Def {
-  return (schema as unknown as { _zod: { def: Def } })._zod.def;
 }
 
 function typeIs(value: string, types: readonly string[]): Expression {

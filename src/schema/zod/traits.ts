@@ -10,17 +10,9 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
-import { isPlainObject } from '../steps/paths.js';
-import type { AnyZodSchema } from './types.js';
-
-interface Def {
-  readonly type: string;
-  readonly coerce?: boolean;
-  readonly transform?: unknown;
-  readonly getter?: () => AnyZodSchema;
-  readonly shape?: Readonly<Record<string, AnyZodSchema>>;
-  readonly [child: string]: unknown;
-}
+import { isPlainObject } from '../../steps/paths.js';
+import type { AnyZodSchema } from '../types.js';
+import { defOf, isSchema } from './def.js';
 
 /** The traits of one version's schema, computed once when the version is registered. */
 export interface ZodTraits {
@@ -33,14 +25,6 @@ export interface ZodTraits {
 // Where a schema's def keeps the schemas it is made of.
 const CHILD_KEYS = ['innerType', 'element', 'catchall', 'rest', 'keyType', 'valueType', 'in', 'out', 'left', 'right'] as const;
 const CHILD_LISTS = ['items', 'options'] as const;
-
-function defOf(schema: AnyZodSchema): Def {
-  return (schema as unknown as { _zod: { def: Def } })._zod.def;
-}
-
-function isSchema(value: unknown): value is AnyZodSchema {
-  return typeof value === 'object' && value !== null && '_zod' in value;
-}
 
 /** Walks a schema once (a lazy or recursive schema is visited once per node). */
 export function zodTraits(root: AnyZodSchema): ZodTraits {
