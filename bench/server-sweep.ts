@@ -21,8 +21,8 @@ const steps = [
   step.rename('full_name', 'display_name'),
   step.add('email', null),
   step.convert('price', 'priceCents', {
-    up: (s: string) => Math.round(Number(s) * 100),
-    upExpr: { $toInt: { $round: [{ $multiply: [{ $toDouble: '$price' }, 100] }, 0] } },
+    up: (s: string) => Math.floor(Number(s) * 100 + 0.5), // half up, as upExpr computes it
+    upExpr: { $toInt: { $floor: { $add: [{ $multiply: [{ $toDouble: '$price' }, 100] }, 0.5] } } },
   }),
 ];
 const Product = defineSchema('bench-product').version(1, V1).version(2, V2, steps);

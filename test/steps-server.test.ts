@@ -13,9 +13,9 @@ const steps: DeclarativeStep[] = [
   step.add('email', null),
   step.add('prefs', { theme: 'dark', $weird: '$notAPath' }),
   step.convert('price', 'priceCents', {
-    up: (s: string) => Math.round(Number(s) * 100),
+    up: (s: string) => Math.floor(Number(s) * 100 + 0.5), // half up, as upExpr computes it
     down: (c: number) => (c / 100).toFixed(2),
-    upExpr: { $toInt: { $round: [{ $multiply: [{ $toDouble: '$price' }, 100] }, 0] } },
+    upExpr: { $toInt: { $floor: { $add: [{ $multiply: [{ $toDouble: '$price' }, 100] }, 0.5] } } },
     downExpr: { $toString: { $divide: ['$priceCents', 100] } },
   }),
   step.rename('address.zip', 'address.postcode'),

@@ -18,9 +18,9 @@ const Product = defineSchema('product')
     step.rename('full_name', 'display_name'),
     step.add('email', null),
     step.convert('price', 'priceCents', {
-      up: (s: string) => Math.round(Number(s) * 100),
+      up: (s: string) => Math.floor(Number(s) * 100 + 0.5), // half up, as upExpr computes it
       down: (c: number) => String(c / 100),
-      upExpr: { $toInt: { $round: [{ $multiply: [{ $toDouble: '$price' }, 100] }, 0] } },
+      upExpr: { $toInt: { $floor: { $add: [{ $multiply: [{ $toDouble: '$price' }, 100] }, 0.5] } } },
       downExpr: { $toString: { $divide: ['$priceCents', 100] } },
     }),
   ]);

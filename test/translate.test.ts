@@ -23,19 +23,24 @@ describe('translateFilter', () => {
   it('branches by version, with null for documents without a version field', () => {
     expect(translateFilter(chain, { display_name: 'Ada' })).toEqual({
       $or: [
-        { schemaVersion: { $in: [null, 1] }, full_name: 'Ada' },
+        // A stored display_name without full_name (a half-run manual migration) is read as it is.
+        { schemaVersion: { $in: [null, 1] }, $or: [{ full_name: 'Ada' }, { full_name: { $exists: false }, display_name: 'Ada' }] },
         { schemaVersion: { $nin: [null, 1] }, display_name: 'Ada' },
       ],
     });
   });
 
   it('compares a converted value on the server through upExpr (exact whatever the stored form), and refuses ranges, naming field, operator and versions', () => {
-    const age = (n: number) => ({ $expr: { $eq: [{ $toDouble: '$age' }, { $literal: n }] } });
+    // Each conversion gets an onError, so that one unconvertible stored value fails no filter; such a document matches no condition on the field.
+    const converted = { $convert: { input: '$age', to: 'double', onError: null, onNull: null } };
+    const convertible = { $expr: { $not: [{ $eq: [{ $convert: { input: '$age', to: 'double', onError: { $literal: { unconvertible: true } }, onNull: null } }, { $literal: { unconvertible: true } }] }] } };
+    const age = (n: number) => ({ $expr: { $eq: [converted, { $literal: n }] } });
     expect(translateFilter(chain, { age: { $in: [1, 2] } })).toEqual({
-      $or: [{ schemaVersion: { $in: [null, 1] }, $or: [age(1), age(2)] }, { schemaVersion: { $nin: [null, 1] }, age: { $in: [1, 2] } }],
+      $or: [{ schemaVersion: { $in: [null, 1] }, age: { $exists: true }, ...convertible, $or: [age(1), age(2)] }, { schemaVersion: { $nin: [null, 1] }, age: { $in: [1, 2] } }],
     });
+    // A document without age reads without it: it matches $ne.
     expect(translateFilter(chain, { age: { $ne: 1 } })).toEqual({
-      $or: [{ schemaVersion: { $in: [null, 1] }, $nor: [age(1)] }, { schemaVersion: { $nin: [null, 1] }, age: { $ne: 1 } }],
+      $or: [{ schemaVersion: { $in: [null, 1] }, $or: [{ age: { $exists: true }, ...convertible, $nor: [age(1)] }, { age: { $exists: false } }] }, { schemaVersion: { $nin: [null, 1] }, age: { $ne: 1 } }],
     });
     const error = (() => {
       try {
@@ -56,7 +61,7 @@ describe('translateFilter', () => {
       steps: [{ kind: 'declarative', steps: [step.convert('age', 'age', { up: (s: string) => Number(s), down: (n: number) => String(n), ...extra })] as DeclarativeStep[] }, chain.steps[1]!],
     });
     expect(translateFilter(convertWith({ canonical: true }), { age: { $in: [1, 2] } })).toEqual({
-      $or: [{ schemaVersion: { $in: [null, 1] }, age: { $in: ['1', '2'] } }, { schemaVersion: { $nin: [null, 1] }, age: { $in: [1, 2] } }],
+      $or: [{ schemaVersion: { $in: [null, 1] }, $and: [{ age: { $exists: true } }, { age: { $in: ['1', '2'] } }] }, { schemaVersion: { $nin: [null, 1] }, age: { $in: [1, 2] } }],
     });
     // Mapping '1.50' -> 150 -> '1.5' would miss the stored '1.50': refused, with both ways out named.
     expect(() => translateFilter(convertWith({}), { age: 1 })).toThrow(/give the step an upExpr .* or canonical: true/);

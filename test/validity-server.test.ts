@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { expect, inject, it } from 'vitest';
 import { z } from 'zod';
-import { validityExpression } from '../src/steps/validity.js';
+import { validityExpression } from '../src/schema/zod/index.js';
 import { useTestDatabase } from './support/database.js';
 
 const { db } = useTestDatabase('validity_server');

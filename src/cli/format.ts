@@ -116,9 +116,12 @@ export function formatCheck(report: CheckReport): string {
     lines.push(`  round trip (up to v${report.targetVersion}, down to the stored version): ${formatCount(checked - lossy - noDown)} of ${formatCount(checked)} come back unchanged, ${formatCount(lossy)} lossy, ${formatCount(noDown)} with no way down` +
       (examples.length > 0 ? `; e.g. ${examples.map(formatId).join(', ')}` : ''));
   }
-  const { versions, clientOnly } = report.serverSide;
+  const { versions, clientOnly, compared, differing, examples } = report.serverSide;
   const named = (version: number | null) => (version === null ? 'unversioned' : `v${version}`);
   if (versions.length > 0) lines.push(`  a sweep can run on the server for ${versions.map(named).join(', ')} (where the server runs update pipelines)`);
+  if (differing > 0) {
+    lines.push(`  the server form (upExpr) disagrees with up on ${formatCount(differing)} of ${formatCount(compared)} documents compared, e.g. ${examples.map(formatId).join(', ')}: a sweep in auto mode migrates those versions on the client, in server mode it stops; make upExpr compute what up computes`);
+  }
   for (const { version, reason } of clientOnly) lines.push(`  ${named(version)} sweeps on the client: ${reason}`);
   return lines.join('\n');
 }

@@ -39,14 +39,15 @@ export interface VersionedCollectionOptions<V extends number = number> {
   readonly writeBackBatchSize?: number | undefined;
   /**
    * Rewrite filters (written against the latest shape) so that they match older stored documents
-   * through the chain's declarative steps, and refuse sorts that cannot be done right. Default: on
-   * when the chain has declarative steps; the versions behind a function step then get the filter
-   * as it reads at that step (as a chain of functions gets every filter) for paths both versions
-   * around the step declare, and the others are refused. `true`: also refuse any
-   * path (but `_id`) through a function step, so that no version is queried inexactly. `false`
-   * sends filters to the server as written.
+   * exactly as their migrated form would (through the chain's declarative steps and the defaults
+   * a read fills in), and refuse sorts that cannot be done right. Default: on when the chain has
+   * declarative steps. A path (but `_id`) through a function step is refused: a function cannot
+   * be read backwards. `'as-written'` opts into handing the versions behind a function step the
+   * filter as it reads at that step, for paths both versions around the step declare (inexact
+   * where the function changes the value: a lower-casing step makes `{ email: 'ada@x' }` miss
+   * `'Ada@X'`). `false` sends filters to the server as written.
    */
-  readonly translateQueries?: boolean | undefined;
+  readonly translateQueries?: boolean | 'as-written' | undefined;
   /**
    * The next release's schema, rehearsed on live reads: each sampled document is also run through
    * its chain off the read path, validated and round-tripped through `down` where it has one;
@@ -96,7 +97,7 @@ export interface ResolvedOptions {
   readonly writeBackBatchSize: number;
   readonly compareOn: CompareOn;
   /** `undefined`: decided by the chain (on when it has declarative steps). */
-  readonly translateQueries: boolean | undefined;
+  readonly translateQueries: boolean | 'as-written' | undefined;
   readonly shadow: SchemaDefinition | undefined;
   readonly shadowRate: number;
   readonly shadowQueueSize: number;
@@ -156,8 +157,8 @@ export function resolveOptions(definition: SchemaDefinition, options: VersionedC
     throw new InvalidOptionError('logger', 'must be a pino logger (or anything with pino\'s level methods).');
   }
   const translateQueries = options.translateQueries;
-  if (translateQueries !== undefined && typeof translateQueries !== 'boolean') {
-    throw new InvalidOptionError('translateQueries', `must be true or false, got ${JSON.stringify(translateQueries)}.`);
+  if (translateQueries !== undefined && typeof translateQueries !== 'boolean' && translateQueries !== 'as-written') {
+    throw new InvalidOptionError('translateQueries', `must be true, false or 'as-written', got ${JSON.stringify(translateQueries)}.`);
   }
   const shadow = options.shadow === undefined ? undefined : definitionOf(options.shadow);
   if (shadow !== undefined && shadow.versionField !== definition.versionField) {

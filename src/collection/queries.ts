@@ -7,15 +7,17 @@
 import type { Document, Filter, Sort } from 'mongodb';
 import { InvalidOptionError } from '../errors.js';
 import type { SchemaDefinition, VersionEntry } from '../schema/types.js';
-import { declares, fieldSchema } from '../steps/check.js';
+import { declares, defaultFills, fieldSchema } from '../schema/zod/index.js';
 import { checkSort, fieldPaths, translateFilter, translateFilterAt, type TranslationChain } from '../translate/index.js';
 
 /** A filter as the server sees it: over stored documents of every version, and at the write version. */
 export interface QueryFilters {
   /** Matches stored documents of any version whose migrated form matches the filter. */
   readonly stored: Filter<Document>;
-  /** The filter in the write version's terms (for the update phase and upserts). */
+  /** The filter in the write version's terms (for the update phase). */
   readonly atWrite: Filter<Document>;
+  /** The filter in the write version's terms as the document an upsert inserts reads it (its equalities kept as equalities). */
+  readonly toInsert: Filter<Document>;
 }
 
 /** Checks and translates the wrapper's filters and sorts. */
@@ -26,7 +28,7 @@ export class QueryPlanner {
 
   /**
    * `translate`: whether filters are translated; `strict`: whether a path through a function step is
-   * refused (`translateQueries: true`) rather than sent as written to the versions behind it.
+   * refused (the default) rather than sent as written to the versions behind it (`translateQueries: 'as-written'`).
    */
   constructor(definition: SchemaDefinition, options: { translate: boolean; strict: boolean; writeVersion: number }) {
     this.#definition = definition;
@@ -43,10 +45,12 @@ export class QueryPlanner {
   filter(filter: Filter<Document> | undefined): QueryFilters {
     const given = (filter ?? {}) as Record<string, unknown>;
     this.#checkFields(given);
-    if (this.#chain === undefined) return { stored: given, atWrite: given };
+    if (this.#chain === undefined) return { stored: given, atWrite: given, toInsert: given };
+    const latest = this.#writeVersion === this.#definition.latest;
     return {
       stored: translateFilter(this.#chain, given) as Filter<Document>,
-      atWrite: (this.#writeVersion === this.#definition.latest ? given : translateFilterAt(this.#chain, given, this.#writeVersion)) as Filter<Document>,
+      atWrite: (latest ? given : translateFilterAt(this.#chain, given, this.#writeVersion)) as Filter<Document>,
+      toInsert: (latest ? given : translateFilterAt({ ...this.#chain, insertion: true }, given, this.#writeVersion)) as Filter<Document>,
     };
   }
 
@@ -92,6 +96,7 @@ function translationChain(definition: SchemaDefinition): TranslationChain {
       const before = (definition.entries[index] as VersionEntry).schema;
       return { kind: 'function', declaresOnBothSides: (path: string) => declares(before, path) && declares(entry.schema, path) };
     }),
+    defaults: definition.entries.map((entry) => (entry.fillsDefaults ? defaultFills(entry.schema) : [])),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { Document } from 'mongodb';
 import { InvalidOptionError } from '../errors.js';
 import type { SchemaDefinition } from '../schema/types.js';
+import { shapeKeys } from '../schema/zod/index.js';
 
 /** The top-level fields an update writes, and the first stage (if any) whose fields cannot be named. */
 export interface UpdatedFields {
@@ -42,11 +43,10 @@ export function updatedFields(update: Document | Document[]): UpdatedFields {
   return { fields, opaqueStage: undefined };
 }
 
-/** The top-level keys of an object schema, or `undefined` for any other kind of schema. */
-export function objectKeys(definition: SchemaDefinition, version: number): Set<string> | undefined {
-  const schema = definition.entries[version - definition.first]?.schema as { _zod?: { def?: { type?: string; shape?: Record<string, unknown> } } } | undefined;
-  const def = schema?._zod?.def;
-  return def?.type === 'object' && def.shape ? new Set(Object.keys(def.shape)) : undefined;
+/** The top-level keys of a version's object schema, or `undefined` for any other kind of schema. */
+export function objectKeys(definition: SchemaDefinition, version: number): ReadonlySet<string> | undefined {
+  const schema = definition.entries[version - definition.first]?.schema;
+  return schema === undefined ? undefined : shapeKeys(schema);
 }
 
 /**

@@ -54,7 +54,7 @@ export class UpdateRunner {
           'Use an operator update ($set, $setOnInsert…) with upsert, or insertOne. Nothing was read or written.',
       );
     }
-    return { sent, plan: await planUpsert(this.#definition, this.#writeVersion, query.atWrite, update, options.arrayFilters) };
+    return { sent, plan: await planUpsert(this.#definition, this.#writeVersion, query.toInsert, update, options.arrayFilters, query.atWrite) };
   }
 
   /**

@@ -5,6 +5,7 @@
  * schema and carry its defaults. The operators are applied by mingo (MongoDB's semantics in
  * JavaScript); nothing here talks to the server.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { ObjectId, type Document } from 'mongodb';
 import { update as applyUpdate } from 'mingo/updater';
 import { cloneDeep, isEqual } from 'mingo/util';
@@ -38,10 +39,14 @@ const UNFILLABLE_ACTION =
  * server sees it, in the write version's terms) matches nothing, validates it against the write
  * version's schema and completes the update with `$setOnInsert` for the defaults it would lack.
  */
-export async function planUpsert(definition: SchemaDefinition, writeVersion: number, filter: Document, update: Document, arrayFilters?: Document[]): Promise<UpsertPlan> {
+export async function planUpsert(definition: SchemaDefinition, writeVersion: number, filter: Document, update: Document, arrayFilters?: Document[], sentFilter: Document = filter): Promise<UpsertPlan> {
   let doc: Document;
+  let fromSent: Document;
   try {
     doc = insertedDocument(filter, update, definition.versionField, arrayFilters);
+    // The filter sent may say less than `filter` (translation adds branches for odd stored forms,
+    // whose equalities the server does not copy): what it lacks is set on insert.
+    fromSent = sentFilter === filter ? doc : insertedDocument(sentFilter, update, definition.versionField, arrayFilters);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     return {
@@ -61,6 +66,9 @@ export async function planUpsert(definition: SchemaDefinition, writeVersion: num
   }
   const written = operatorPaths(update);
   const additions: Document = generatedId === undefined ? {} : { _id: generatedId };
+  for (const [key, value] of Object.entries(doc)) {
+    if (key !== '_id' && !isDeepStrictEqual(fromSent[key], value) && !written.some((path) => overlaps(path, [key]))) additions[key] = value;
+  }
   const unfillable: z.core.$ZodIssue[] = [];
   for (const missing of missingPaths(doc, completed, [])) {
     const conflict = written.find((path) => overlaps(path, missing.path));

@@ -103,8 +103,8 @@ export class VersionedCollection<T extends Document, W extends Document = T, U e
     this.#updates = new UpdateRunner(collection, this.#definition, this.#options.writeVersion, stale);
     this.#notNewer = { [this.#definition.versionField]: { $not: { $gt: this.#definition.latest } } } as Filter<Document>;
     this.#queries = new QueryPlanner(this.#definition, {
-      translate: this.#options.translateQueries ?? hasDeclarativeSteps(this.#definition),
-      strict: this.#options.translateQueries === true,
+      translate: this.#options.translateQueries === undefined ? hasDeclarativeSteps(this.#definition) : this.#options.translateQueries !== false,
+      strict: this.#options.translateQueries !== 'as-written',
       writeVersion: this.#options.writeVersion,
     });
   }

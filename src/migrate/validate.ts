@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ValidationError } from '../errors.js';
 import type { AnyZodSchema, MaybePromise, SchemaDefinition } from '../schema/types.js';
-import { schemaWithoutId, withDefaults } from '../schema/zod-traits.js';
+import { schemaWithoutId, withDefaults } from '../schema/zod/index.js';
 
 /**
  * Checks `value` against the zod schema of `version` and returns it with the schema's defaults

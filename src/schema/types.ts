@@ -58,7 +58,7 @@ export type Step =
 export interface VersionEntry {
   readonly version: number;
   readonly schema: AnyZodSchema;
-  /** Some field of `schema` has a `.default()`: validation fills it in (see `zod-traits.ts`). */
+  /** Some field of `schema` has a `.default()`: validation fills it in (see `zod/traits.ts`). */
   readonly fillsDefaults: boolean;
   /** From the previous version to this one; absent on the first version. */
   readonly up?: Step;

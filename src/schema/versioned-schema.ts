@@ -14,7 +14,7 @@ import {
   type VersionStep,
 } from './types.js';
 import { attachDefinition } from './definition.js';
-import { zodTraits } from './zod-traits.js';
+import { zodTraits } from './zod/index.js';
 import { checkSteps } from '../steps/check.js';
 import { isInvertible } from '../steps/apply.js';
 import { isDeclarativeStep, type DeclarativeStep } from '../steps/step.js';

@@ -7,56 +7,8 @@
  * Schemas that are not objects all the way down (a record, a union, a passthrough of unknown keys)
  * cannot be checked path by path: where a path leaves the declared shape, the check is skipped.
  */
-import type { z } from 'zod';
+import { fieldSchema, type ZodType } from '../schema/zod/index.js';
 import { describeStep, type DeclarativeStep } from './step.js';
-
-type ZodType = z.core.$ZodType;
-
-interface ZodDef {
-  readonly type: string;
-  readonly shape?: Readonly<Record<string, ZodType>>;
-  readonly innerType?: ZodType;
-  readonly in?: ZodType;
-}
-
-function defOf(schema: ZodType): ZodDef {
-  return (schema as unknown as { _zod: { def: ZodDef } })._zod.def;
-}
-
-/** Wrappers that keep the shape of what they wrap (optional, nullable, default…). */
-const WRAPPERS = new Set(['optional', 'nullable', 'default', 'prefault', 'nonoptional', 'readonly', 'catch']);
-
-function unwrap(schema: ZodType): ZodType {
-  let current = schema;
-  for (;;) {
-    const def = defOf(current);
-    if (WRAPPERS.has(def.type) && def.innerType) current = def.innerType;
-    else if (def.type === 'pipe' && def.in) current = def.in;
-    else return current;
-  }
-}
-
-/**
- * The schema of the field at `path`: a zod type, `'absent'` when the object shape on the way does
- * not declare it, `'unknown'` when the path leaves a checkable shape.
- */
-export function fieldSchema(schema: ZodType, path: string): ZodType | 'absent' | 'unknown' {
-  let current: ZodType = schema;
-  for (const key of path.split('.')) {
-    const def = defOf(unwrap(current));
-    if (def.type !== 'object' || def.shape === undefined) return 'unknown';
-    const next = def.shape[key];
-    if (next === undefined) return 'absent';
-    current = next;
-  }
-  return current;
-}
-
-/** Whether `schema` declares `path` for sure (not absent, not behind a union or a record). */
-export function declares(schema: ZodType, path: string): boolean {
-  const found = fieldSchema(schema, path);
-  return found !== 'absent' && found !== 'unknown';
-}
 
 /** A problem found in a list of steps, to be wrapped in a `SchemaDefinitionError` by the caller. */
 export function checkSteps(steps: readonly DeclarativeStep[], before: ZodType, after: ZodType): string | undefined {

@@ -1,5 +1,5 @@
 export { applyDown, applyUp, isInvertible } from './apply.js';
-export { checkSteps, fieldSchema } from './check.js';
+export { checkSteps } from './check.js';
 export { downPipeline, upPipeline, type PipelineStage } from './pipeline.js';
 export { describeStep, isDeclarativeStep, step } from './step.js';
 export type { AddStep, ConvertFunctions, ConvertStep, DeclarativeStep, Expression, RemoveStep, RenameStep } from './step.js';

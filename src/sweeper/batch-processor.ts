@@ -2,7 +2,7 @@ import type { Document } from 'mongodb';
 import type { Logger } from 'pino';
 import type { Archive, BulkWriter } from '../storage/index.js';
 import { migrateBatch, toFailure, type BatchPlan, type MigratedBatch } from './batch.js';
-import { declaredKeys, undeclaredKeys } from '../steps/undeclared.js';
+import { declaredKeys, undeclaredKeys } from '../schema/zod/index.js';
 import { cutAtFailureBudget } from './failure-budget.js';
 import { idKey, type FailureStore } from './failures.js';
 import type { ResolvedSweepOptions } from './options.js';

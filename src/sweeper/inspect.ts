@@ -2,13 +2,13 @@ import type { Collection, Document, Filter } from 'mongodb';
 import { describeId, InvalidOptionError } from '../errors.js';
 import { losesSomething, migrate, migrationTarget, readVersion, type MigrationTarget } from '../migrate/index.js';
 import type { SchemaDefinition } from '../schema/types.js';
-import { declaredKeys, undeclaredKeys } from '../steps/undeclared.js';
+import { declaredKeys, undeclaredKeys } from '../schema/zod/index.js';
 import { definitionOf } from '../schema/definition.js';
 import { databaseOf } from '../server/index.js';
 import { checkCollection } from './arguments.js';
 import { migrateBatch } from './batch.js';
 import { DEFAULT_BATCH_SIZE, DEFAULT_FAILURES_COLLECTION, DEFAULT_STATE_COLLECTION } from './options.js';
-import { serverPlan } from './server-plan.js';
+import { serverPlan, type ServerPlan } from './server-plan.js';
 import { pageFilter } from './stale.js';
 import { readSweepState, type SweepCheckpoint, type SweepLease, type SweepStateDocument } from './state.js';
 import type { SweepableSchema } from './sweep.js';
@@ -123,8 +123,21 @@ export interface CheckReport {
    * not come back the same (lossy steps), and those whose chain has no way down.
    */
   readonly roundTrip?: { readonly checked: number; readonly lossy: number; readonly noDown: number; readonly examples: readonly unknown[] };
-  /** The stale versions a sweep can migrate on the server (declarative steps with server forms; `null`: no version field), and why the others cannot. */
-  readonly serverSide: { readonly versions: readonly (number | null)[]; readonly clientOnly: readonly { readonly version: number | null; readonly reason: string }[] };
+  /**
+   * The stale versions a sweep can migrate on the server (declarative steps with server forms;
+   * `null`: no version field), and why the others cannot. `compared`: the checked documents of
+   * those versions on which the server form (`upExpr`, then the validity expression) was run
+   * without writing and compared with `up` and zod; `differing`: how many came out otherwise (a
+   * sweep in `auto` mode sends such a version to the client path, `server` mode stops), with up to
+   * 5 example `_id`s.
+   */
+  readonly serverSide: {
+    readonly versions: readonly (number | null)[];
+    readonly clientOnly: readonly { readonly version: number | null; readonly reason: string }[];
+    readonly compared: number;
+    readonly differing: number;
+    readonly examples: readonly unknown[];
+  };
 }
 
 /** Options of `checkMigration`. @public */
@@ -161,8 +174,11 @@ export async function checkMigration<T extends Document>(collection: Collection<
   const declared = declaredKeys(definition.entries[definition.latest - definition.first]?.schema as never);
   const undeclared = new Set<string>();
   const trip = { checked: 0, lossy: 0, noDown: 0, examples: [] as unknown[] };
+  const { plan: serverForms } = serverPlan(definition, target);
+  const forms = { compared: 0, differing: 0, examples: [] as unknown[] };
   const checkPage = async (documents: Document[]): Promise<void> => {
     if (options.roundTrip) await roundTrips(definition, documents, trip);
+    if (serverForms.size > 0) await compareServerForms(raw, definition, serverForms, documents, forms);
     const result = await migrateBatch(plan, documents);
     for (const write of result.writes) for (const key of undeclaredKeys(declared, write.replacement, definition.versionField)) undeclared.add(key);
     checked += documents.length;
@@ -211,8 +227,30 @@ export async function checkMigration<T extends Document>(collection: Collection<
     groups: [...groups.values()].sort((a, b) => b.count - a.count),
     undeclaredKeys: [...undeclared].sort(),
     ...(options.roundTrip ? { roundTrip: trip } : {}),
-    serverSide: serverSideOf(definition, target),
+    serverSide: { ...serverSideOf(definition, target), ...forms },
   };
+}
+
+/** The server form of each version the plan covers, run without writing over these documents and compared with `up` and zod. */
+async function compareServerForms(
+  collection: Collection<Document>,
+  definition: SchemaDefinition,
+  plan: ServerPlan,
+  documents: readonly Document[],
+  forms: { compared: number; differing: number; examples: unknown[] },
+): Promise<void> {
+  const byVersion = new Map<number | null, unknown[]>();
+  for (const doc of documents) {
+    const stored = doc[definition.versionField] === undefined || doc[definition.versionField] === null ? null : (doc[definition.versionField] as number);
+    if (plan.has(stored)) byVersion.set(stored, [...(byVersion.get(stored) ?? []), doc._id]);
+  }
+  for (const [stored, ids] of byVersion) {
+    const comparison = await plan.get(stored)?.compare(collection, ids);
+    if (comparison === undefined) continue; // the server form fails on these (or the server cannot run it): the client path decides
+    forms.compared += comparison.checked;
+    forms.differing += comparison.differing.length;
+    for (const id of comparison.differing) if (forms.examples.length < EXAMPLES) forms.examples.push(id);
+  }
 }
 
 /** Up to the latest and back down to the stored version, compared with the stored document (the version field aside). */
@@ -240,7 +278,7 @@ async function roundTrips(definition: SchemaDefinition, documents: readonly Docu
   }
 }
 
-function serverSideOf(definition: SchemaDefinition, target: MigrationTarget): CheckReport['serverSide'] {
+function serverSideOf(definition: SchemaDefinition, target: MigrationTarget): Pick<CheckReport['serverSide'], 'versions' | 'clientOnly'> {
   const { plan, clientOnly } = serverPlan(definition, target);
   return { versions: [...plan.keys()], clientOnly: [...clientOnly].map(([version, reason]) => ({ version, reason })) };
 }

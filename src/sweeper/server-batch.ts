@@ -7,7 +7,7 @@
  */
 import type { Collection, Document, Filter } from 'mongodb';
 import type { Logger } from 'pino';
-import { describeError } from '../errors.js';
+import { describeError, describeId, InvalidOptionError } from '../errors.js';
 import type { MigrationTarget } from '../migrate/index.js';
 import { isTransientError, limited, TimeBudgetSpentError, type OperationLimit } from '../server/index.js';
 import { STORED_BSON_OPTIONS } from '../storage/index.js';
@@ -28,6 +28,9 @@ export class ServerBatchProcessor {
   readonly #timed: <T>(operation: () => Promise<T>) => Promise<T>;
   readonly #log: Logger | undefined;
   readonly #limit: OperationLimit | undefined;
+  /** Stored versions whose server form was compared with `up` on this sweep's data, and those that disagreed (client from then on). */
+  readonly #compared = new Set<number | null>();
+  readonly #disagreeing = new Set<number | null>();
 
   constructor(parts: {
     log: Logger | undefined;
@@ -68,6 +71,12 @@ export class ServerBatchProcessor {
       if (!this.#plan.has(stored)) clientIds.push(doc._id);
       else groups.set(stored, [...(groups.get(stored) ?? []), doc._id]);
     }
+    for (const [stored, ids] of groups) {
+      if (!(await this.#serverFormAgrees(stored, ids))) {
+        groups.delete(stored);
+        clientIds.push(...ids);
+      }
+    }
 
     const serverCount = page.length - clientIds.length;
     if (serverCount > 0) {
@@ -80,7 +89,7 @@ export class ServerBatchProcessor {
       let updated = false;
       try {
         // By `_id` alone: the pipeline itself checks that each document is still at `stored`.
-        await this.#timed(() => this.#collection.updateMany({ _id: { $in: ids } } as Filter<Document>, [...(this.#plan.get(stored) ?? [])], limited({}, this.#limit)));
+        await this.#timed(() => this.#collection.updateMany({ _id: { $in: ids } } as Filter<Document>, [...(this.#plan.get(stored)?.update ?? [])], limited({}, this.#limit)));
         updated = true;
       } catch (error) {
         // An expression that fails on one document (a server form that cannot convert a bad value)
@@ -107,5 +116,33 @@ export class ServerBatchProcessor {
     const documents = await this.#timed(() => this.#collection.find({ _id: { $in: leftovers }, ...this.#target.staleFilter } as Filter<Document>, limited({ ...STORED_BSON_OPTIONS }, this.#limit)).sort({ _id: 1 }).toArray());
     this.#tally.skipped += leftovers.length - documents.length;
     return this.#client.process(documents, false);
+  }
+
+  /**
+   * Before the server form of a stored version stores anything, it is compared with `up` (and
+   * zod) on the first batch of that version this sweep meets. Where they disagree, `auto` sends
+   * the version to the client path for the rest of the sweep; `server` stops before any write.
+   */
+  async #serverFormAgrees(stored: number | null, ids: readonly unknown[]): Promise<boolean> {
+    if (this.#disagreeing.has(stored)) return false;
+    if (this.#compared.has(stored)) return true;
+    const entry = this.#plan.get(stored);
+    if (entry === undefined) return false;
+    const comparison = await this.#timed(() => entry.compare(this.#collection, ids, this.#limit));
+    if (comparison === undefined) return true; // the server form fails here: the update fails too, and these go to the client
+    if (comparison.checked > 0) this.#compared.add(stored);
+    if (comparison.differing.length === 0) return true;
+    const version = stored === null ? 'of documents without a version field' : `version ${stored}`;
+    const examples = comparison.differing.slice(0, 5);
+    if (this.#options.mode === 'server') {
+      throw new InvalidOptionError(
+        'mode',
+        `'server': the server form of the steps from ${version} gives a different document than up (or zod) for ${comparison.differing.length} of ${comparison.checked} documents compared, e.g. ${examples.map(describeId).join(', ')}; nothing of this batch was written. ` +
+          "Make the step's upExpr compute what up computes (molt check lists such documents), or sweep with mode 'auto' or 'client'.",
+      );
+    }
+    this.#disagreeing.add(stored);
+    this.#log?.warn({ storedVersion: stored, differing: comparison.differing.length, checked: comparison.checked, examples: examples.map(describeId) }, "the server form disagrees with up on this collection's data: this version goes through the client path");
+    return false;
   }
 }

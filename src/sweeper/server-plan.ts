@@ -5,16 +5,27 @@
  * would validate; the others are restored as they were and left to the client path, which records
  * them as failures exactly as client mode would).
  */
+import type { Collection, Document } from 'mongodb';
 import type { MigrationTarget } from '../migrate/index.js';
+import type { OperationLimit } from '../server/index.js';
 import type { SchemaDefinition, Step } from '../schema/types.js';
 import { downPipeline, upPipeline, type PipelineStage } from '../steps/pipeline.js';
-import { validityExpression } from '../steps/validity.js';
+import { validityExpression } from '../schema/zod/index.js';
+import { compareServerForm, type ServerFormComparison } from './server-form-check.js';
 
 /** The field a server-side batch keeps the original document in while it migrates it (removed before the write completes). */
 const ORIGINAL = '__molt_original';
 
-/** Stored version (`null`: no version field) -> the pipeline that migrates it to the target. */
-export type ServerPlan = ReadonlyMap<number | null, readonly PipelineStage[]>;
+/** How one stored version is migrated on the server. */
+export interface ServerPlanEntry {
+  /** The update pipeline that migrates a document and writes it only where it still is at that version and validates. */
+  readonly update: readonly PipelineStage[];
+  /** Compares the server form with `up` and zod on the stored documents with these `_id`s (see `compareServerForm`). */
+  readonly compare: (collection: Collection<Document>, ids: readonly unknown[], limit?: OperationLimit) => Promise<ServerFormComparison | undefined>;
+}
+
+/** Stored version (`null`: no version field) -> how it migrates to the target on the server. */
+export type ServerPlan = ReadonlyMap<number | null, ServerPlanEntry>;
 
 /** Why versions cannot run on the server, for `mode: 'server'` and `molt check`. */
 export interface ServerPlanResult {
@@ -25,7 +36,7 @@ export interface ServerPlanResult {
 
 /** The server plan of a target: one pipeline per stale version that can run on the server. */
 export function serverPlan(definition: SchemaDefinition, target: MigrationTarget): ServerPlanResult {
-  const plan = new Map<number | null, readonly PipelineStage[]>();
+  const plan = new Map<number | null, ServerPlanEntry>();
   const clientOnly = new Map<number | null, string>();
   const targetSchema = definition.entries[target.version - definition.first]?.schema;
   const validity = targetSchema === undefined ? undefined : validityExpression(targetSchema);
@@ -46,13 +57,14 @@ export function serverPlan(definition: SchemaDefinition, target: MigrationTarget
     const stillStored = stored === null
       ? { $in: [{ $type: `$${ORIGINAL}.${target.versionField}` }, ['missing', 'null']] }
       : { $eq: [`$${ORIGINAL}.${target.versionField}`, stored] };
-    plan.set(stored, [
+    const update = [
       { $set: { [ORIGINAL]: '$$ROOT' } },
       ...steps,
       // Write the migrated document only where it was still at `stored` and validates; elsewhere put the original back.
       { $replaceWith: { $cond: [{ $and: [stillStored, validity] }, { $mergeObjects: ['$$ROOT', { [target.versionField]: target.version }] }, `$${ORIGINAL}`] } },
       { $unset: ORIGINAL },
-    ]);
+    ];
+    plan.set(stored, { update, compare: (collection, ids, limit) => compareServerForm(collection, definition, target, stored, steps, validity, ids, limit) });
   }
   return { plan, clientOnly };
 }

@@ -3,6 +3,7 @@
  * data (declarative steps, translatable) or a function (opaque).
  */
 import type { DeclarativeStep } from '../steps/step.js';
+import type { FillStep, OpaqueStep } from './field-condition.js';
 
 /** The step into one version, as query translation sees it. */
 export type TranslationStep =
@@ -27,12 +28,24 @@ export interface TranslationChain {
   /** `steps[i]` goes from version `first + i` to `first + i + 1`. */
   readonly steps: readonly TranslationStep[];
   /**
+   * `defaults[i]`: the defaults the read path fills in once a document has stepped into version
+   * `first + i` (zod's `.default()`, for every version but the one a document is stored at),
+   * deepest first, as they are filled; and the places where it fills some that cannot be modelled.
+   */
+  readonly defaults?: readonly (readonly (FillStep | OpaqueStep)[])[];
+  /**
    * What a function step does to a filter: `refuse` (default) throws for any path but `_id`;
    * `as-written` hands the versions behind it the filter as it reads at the step (as a chain of
    * functions sends every filter), and lets sorts through it, for paths both versions around the
    * step declare (a path one side lacks, renamed or added by the function, is still refused).
    */
   readonly functionSteps?: 'refuse' | 'as-written';
+  /**
+   * Translate for the document an upsert inserts, not for matching: each step's source is taken
+   * as present (a new document of an older version holds its fields under their old names), so
+   * that the filter's equality conditions stay equalities the server copies into it.
+   */
+  readonly insertion?: boolean;
 }
 
 /** A filter as plain data. */

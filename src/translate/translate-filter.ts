@@ -18,7 +18,7 @@ import { QueryTranslationError } from '../errors.js';
 import { isWithin } from '../steps/paths.js';
 import { describeStep, type DeclarativeStep } from '../steps/step.js';
 import type { Filter, TranslationChain, TranslationStep } from './chain.js';
-import { backField, Untranslatable } from './field-condition.js';
+import { backField, Untranslatable, type BackStep } from './field-condition.js';
 import { and, nor, or, toFilter, type Translated } from './logic.js';
 
 /** Rewrites `filter` (latest shape) for stored documents of every version. Returns `filter` itself when no version needs a change. */
@@ -61,6 +61,10 @@ function translatePerVersion(chain: TranslationChain, filter: Filter): Translate
   for (let version = chain.latest - 1; version >= chain.first; version -= 1) {
     const step = chain.steps[version - chain.first] as TranslationStep;
     try {
+      // Forward, a document steps into `version + 1` and then gets that version's defaults.
+      for (const fill of [...(chain.defaults?.[version + 1 - chain.first] ?? [])].reverse()) {
+        if (current !== true && current !== false) current = backOne(fill, current, chain.insertion === true);
+      }
       if (current !== true && current !== false) current = backThroughStep(chain, step, current);
     } catch (error) {
       if (!(error instanceof Untranslatable)) throw error;
@@ -93,30 +97,30 @@ function backThroughStep(chain: TranslationChain, step: TranslationStep, filter:
   }
   let current: Translated = filter;
   for (let index = step.steps.length - 1; index >= 0 && current !== true && current !== false; index -= 1) {
-    current = backOne(step.steps[index] as DeclarativeStep, current);
+    current = backOne(step.steps[index] as DeclarativeStep, current, chain.insertion === true);
   }
   return current;
 }
 
-/** `filter` carried back through one declarative step. */
-function backOne(s: DeclarativeStep, filter: Filter): Translated {
+/** `filter` carried back through one declarative step (or a default the read path fills). */
+function backOne(s: BackStep, filter: Filter, insertion: boolean): Translated {
   const parts: Translated[] = [];
   for (const [key, value] of Object.entries(filter)) {
     if (key === '$and' || key === '$or' || key === '$nor') {
       if (!Array.isArray(value)) throw new Untranslatable(key, key, `${key} needs an array of filters`);
-      const subs = value.map((sub: unknown) => backOne(s, sub as Filter));
+      const subs = value.map((sub: unknown) => backOne(s, sub as Filter, insertion));
       parts.push(key === '$and' ? and(subs) : key === '$or' ? or(subs) : nor(subs));
     } else if (key === '$comment') {
       parts.push({ $comment: value });
     } else if (key === '$expr') {
       // An expression (a converted value's comparison, carried back) passes a step that changes none of its fields.
       const touched = expressionFields(value).find((path) => path === '$$ROOT' || touches(s, path));
-      if (touched !== undefined) throw new Untranslatable(touched, '$expr', `an aggregation expression on "${touched}" cannot be carried through ${describeStep(s)}`);
+      if (touched !== undefined) throw new Untranslatable(touched, '$expr', `an aggregation expression on "${touched}" cannot be carried through ${describeBackStep(s)}`);
       parts.push({ $expr: value });
     } else if (key.startsWith('$')) {
       throw new Untranslatable(key, key, `${key} cannot be translated (only field conditions, $and, $or and $nor)`);
     } else {
-      parts.push(backField(s, key, value));
+      parts.push(backField(s, key, value, insertion));
     }
   }
   return and(parts);
@@ -144,9 +148,9 @@ export function checkSort(chain: TranslationChain, sort: Record<string, unknown>
   for (const path of Object.keys(sort)) {
     for (let version = chain.latest - 1; version >= chain.first; version -= 1) {
       const step = chain.steps[version - chain.first] as TranslationStep;
-      const touched = step.kind === 'function'
+      const touched = (step.kind === 'function'
         ? !isWithin(path, '_id') && !passesAsWritten(chain, step, path)
-        : step.steps.some((s) => touches(s, path));
+        : step.steps.some((s) => touches(s, path))) || (chain.defaults?.[version + 1 - chain.first] ?? []).some((s) => touches(s, path));
       if (touched) {
         throw new QueryTranslationError({
           schemaName: chain.schemaName,
@@ -181,7 +185,11 @@ function passesAsWritten(chain: TranslationChain, step: TranslationStep & { kind
   return chain.functionSteps === 'as-written' && (step.declaresOnBothSides?.(path) ?? false);
 }
 
-function touches(s: DeclarativeStep, path: string): boolean {
+function describeBackStep(s: BackStep): string {
+  return s.kind === 'fill' || s.kind === 'opaque' ? `the default filled in at ${s.field}` : describeStep(s);
+}
+
+function touches(s: BackStep, path: string): boolean {
   const paths = s.kind === 'rename' || s.kind === 'convert' ? [s.from, s.to] : [s.field];
   return paths.some((changed) => isWithin(path, changed) || isWithin(changed, path));
 }

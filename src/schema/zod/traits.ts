@@ -8,18 +8,11 @@
  *   stored value (a string typed as a Date, a length typed as a number): refused when the version is
  *   registered, with the field that has one.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
-import { isPlainObject } from '../steps/paths.js';
-import type { AnyZodSchema } from './types.js';
-
-interface Def {
-  readonly type: string;
-  readonly coerce?: boolean;
-  readonly transform?: unknown;
-  readonly getter?: () => AnyZodSchema;
-  readonly shape?: Readonly<Record<string, AnyZodSchema>>;
-  readonly [child: string]: unknown;
-}
+import { isPlainObject } from '../../steps/paths.js';
+import type { AnyZodSchema } from '../types.js';
+import { defOf, isSchema } from './def.js';
 
 /** The traits of one version's schema, computed once when the version is registered. */
 export interface ZodTraits {
@@ -32,14 +25,6 @@ export interface ZodTraits {
 // Where a schema's def keeps the schemas it is made of.
 const CHILD_KEYS = ['innerType', 'element', 'catchall', 'rest', 'keyType', 'valueType', 'in', 'out', 'left', 'right'] as const;
 const CHILD_LISTS = ['items', 'options'] as const;
-
-function defOf(schema: AnyZodSchema): Def {
-  return (schema as unknown as { _zod: { def: Def } })._zod.def;
-}
-
-function isSchema(value: unknown): value is AnyZodSchema {
-  return typeof value === 'object' && value !== null && '_zod' in value;
-}
 
 /** Walks a schema once (a lazy or recursive schema is visited once per node). */
 export function zodTraits(root: AnyZodSchema): ZodTraits {
@@ -125,4 +110,78 @@ export function withDefaults<T>(value: T, parsed: unknown): T {
     if (filled !== current) (copy ??= { ...value })[key] = filled;
   }
   return (copy ?? value) as T;
+}
+
+/** A default the read path fills in, as query translation models it. */
+export interface DefaultFill {
+  readonly kind: 'fill';
+  /** Dotted path through object shapes. */
+  readonly field: string;
+  readonly value: unknown;
+}
+
+/** A place where defaults are filled that cannot be modelled as a path (inside an array, a union, a record…). */
+export interface OpaqueDefaults {
+  readonly kind: 'opaque';
+  readonly field: string;
+  readonly reason: string;
+}
+
+const PASS_THROUGH = new Set(['optional', 'nullable', 'readonly', 'nonoptional']);
+
+/**
+ * The defaults `withDefaults` fills into a document of this schema, deepest first (the order in
+ * which they take effect: a field inside an object is filled only where the stored object is
+ * present; an absent object gets its own default, as zod gives it). A default that is not one
+ * constant value (a function), or one inside an array, a union, a record or a lazy schema, is
+ * reported as opaque at the place it sits: translation refuses filters that touch it.
+ */
+export function defaultFills(root: AnyZodSchema): Array<DefaultFill | OpaqueDefaults> {
+  const found: Array<DefaultFill | OpaqueDefaults> = [];
+  const visit = (schema: AnyZodSchema, path: string, depth: number): void => {
+    const def = defOf(schema);
+    if (PASS_THROUGH.has(def.type) && isSchema(def.innerType)) return visit(def.innerType, path, depth);
+    if (def.type === 'default' || def.type === 'prefault') {
+      if (isSchema(def.innerType)) visit(def.innerType, path, depth);
+      if (path === '') return;
+      const value = constantDefault(schema);
+      found.push(value === NOT_CONSTANT
+        ? { kind: 'opaque', field: path, reason: `its default (${path}) is not one constant value, so which stored documents match it cannot be told` }
+        : { kind: 'fill', field: path, value: value.value });
+      return;
+    }
+    if (def.type === 'object' && def.shape !== undefined) {
+      for (const [key, child] of Object.entries(def.shape)) {
+        if (key.includes('.') || key.startsWith('$')) {
+          if (zodTraits(child).fillsDefaults) found.push({ kind: 'opaque', field: path === '' ? key.split('.')[0] as string : path, reason: `defaults are filled under a key a path cannot name ("${key}")` });
+          continue;
+        }
+        visit(child, path === '' ? key : `${path}.${key}`, depth + 1);
+      }
+      if (isSchema(def.catchall) && zodTraits(def.catchall).fillsDefaults) found.push({ kind: 'opaque', field: path, reason: 'defaults are filled in the values of undeclared keys' });
+      return;
+    }
+    if (zodTraits(schema).fillsDefaults) {
+      // Arrays, unions, records, lazy schemas…: defaults are filled inside, in places a path cannot model.
+      found.push({ kind: 'opaque', field: path, reason: `defaults are filled inside "${path === '' ? 'the document' : path}" (a ${def.type}), where a filter cannot follow them` });
+    }
+  };
+  visit(root, '', 0);
+  // Deepest first: an inner default is filled only where the stored parent is an object.
+  return found.sort((a, b) => b.field.split('.').length - a.field.split('.').length);
+}
+
+const NOT_CONSTANT = Symbol('not constant');
+
+/** What zod gives for a missing value of `schema` (a `.default()`), if it is the same each time. */
+function constantDefault(schema: AnyZodSchema): { value: unknown } | typeof NOT_CONSTANT {
+  try {
+    const first = z.safeParse(schema, undefined);
+    const second = z.safeParse(schema, undefined);
+    if (!first.success || !second.success || !isDeepStrictEqual(first.data, second.data)) return NOT_CONSTANT;
+    if (typeof first.data === 'function' || typeof first.data === 'symbol') return NOT_CONSTANT;
+    return { value: first.data };
+  } catch {
+    return NOT_CONSTANT;
+  }
 }

@@ -1,0 +1,192 @@
+/**
+ * The server form of validation: a zod schema compiled to an aggregation expression that is true
+ * only for documents the schema accepts. A server-side sweep writes a migrated document only when
+ * this expression holds, so it never stores what client mode would refuse. The compiler is sound,
+ * not complete: what it cannot express exactly (refinements, unions, transforms, records, strict
+ * objects, regular expressions, custom types) makes the whole schema inexpressible (`undefined`),
+ * and the sweeper runs those versions on the client.
+ */
+import { BSON } from 'mongodb';
+import { z } from 'zod';
+import { defOf, type ZodDef, type ZodType } from './def.js';
+
+type Def = ZodDef;
+type Expression = Readonly<Record<string, unknown>>;
+
+// The BSON types the driver hands to zod as a JS number: a double or an int32 always, a long only
+// when it fits in 53 bits (a larger one arrives as a Long object, which zod refuses); a decimal128
+// arrives as an object: zod refuses it.
+const NUMERIC_TYPES = ['double', 'int', 'long'];
+const LARGEST_PROMOTED_LONG = Number.MAX_SAFE_INTEGER;
+
+class Inexpressible extends Error {}
+
+/** BSON types the driver hands to zod as a JS object other than a plain one (a long only when it does not fit in 53 bits). */
+const OBJECT_LIKE_TYPES = ['date', 'objectId', 'decimal', 'binData', 'timestamp', 'regex', 'javascript', 'javascriptWithScope', 'minKey', 'maxKey', 'dbPointer'];
+const OBJECT_LIKE_INSTANCES: readonly object[] = [
+  new Date(0), /x/, new BSON.ObjectId(), BSON.Decimal128.fromString('0'), new BSON.Binary(), BSON.Long.ZERO,
+  new BSON.Timestamp({ t: 0, i: 0 }), new BSON.MinKey(), new BSON.MaxKey(), new BSON.Code(''), new BSON.DBRef('x', new BSON.ObjectId()),
+];
+
+/** An expression over the whole document (`$$ROOT`) that holds exactly when `schema` would accept it, or `undefined`. */
+export function validityExpression(schema: ZodType): Expression | undefined {
+  try {
+    return compile(schema, '$$ROOT');
+  } catch (error) {
+    if (error instanceof Inexpressible) return undefined;
+    throw error;
+  }
+}
+
+function typeIs(value: string, types: readonly string[]): Expression {
+  return { $in: [{ $type: value }, types] };
+}
+
+function all(parts: readonly Expression[]): Expression {
+  return parts.length === 1 ? (parts[0] as Expression) : { $and: parts };
+}
+
+/**
+ * `check`, then the `rest` only where it holds. The operands of `$strLenCP`, `$size`, `$map` and
+ * `$floor` are made safe too (see `safe`): DocumentDB evaluates a `$cond`'s branches (and `$and`'s
+ * operands) even where the condition rules them out, and those operators fail on a wrong type.
+ */
+function guarded(check: Expression, rest: readonly Expression[]): Expression {
+  return rest.length === 0 ? check : { $cond: [check, all(rest), false] };
+}
+
+/** `value` is a field reference (`$a.b`), `$$ROOT`, or `$$e` inside an array map. */
+/** `value` where `check` holds, else a harmless stand-in of the right type. */
+function safe(check: Expression, value: string, standIn: unknown): Expression {
+  return { $cond: [check, value, { $literal: standIn }] };
+}
+
+/** The kinds of check each def type may carry and the compiler expresses; any other check (a refinement, a format, an overwrite such as `.trim()`) makes the schema inexpressible. */
+const EXPRESSIBLE_CHECKS: Readonly<Record<string, readonly string[]>> = {
+  string: ['min_length', 'max_length', 'length_equals'],
+  number: ['number_format', 'greater_than', 'less_than'],
+  array: ['min_length', 'max_length', 'length_equals'],
+};
+
+/**
+ * Default-deny: every def type the compiler knows is listed here, with what it may carry; a def
+ * with anything else (a check of another kind, a format on the type itself as in `z.email()`,
+ * coercion) or of any other type is inexpressible, and its versions run on the client.
+ */
+function checkKnown(def: Def): void {
+  const allowed = EXPRESSIBLE_CHECKS[def.type] ?? [];
+  for (const { _zod: { def: check } } of def.checks ?? []) if (!allowed.includes(check.check)) throw new Inexpressible();
+  if ((def as { coerce?: boolean }).coerce === true) throw new Inexpressible();
+  // z.int() / z.int32() carry their format on the schema itself; z.email(), z.uuid()… too.
+  if (def.check !== undefined && !(def.type === 'number' && def.check === 'number_format')) throw new Inexpressible();
+}
+
+function compile(schema: ZodType, value: string): Expression {
+  const def = defOf(schema);
+  checkKnown(def);
+  switch (def.type) {
+    case 'optional':
+    case 'default':
+    case 'prefault':
+      return compile(def.innerType as ZodType, value);
+    case 'nullable': {
+      const inner = compile(def.innerType as ZodType, value);
+      return { $or: [{ $eq: [{ $type: value }, 'null'] }, inner] };
+    }
+    case 'readonly':
+      return compile(def.innerType as ZodType, value);
+    case 'any':
+    case 'unknown':
+      return { $literal: true };
+    case 'string':
+      return (guarded(typeIs(value, ['string']), lengthChecks(def, { $strLenCP: safe(typeIs(value, ['string']), value, '') })));
+    case 'number':
+      return (guarded(isNumber(value), [
+        { $not: [{ $in: [value, [Number.NaN, Infinity, -Infinity]] }] },
+        ...numberChecks(def, safe(typeIs(value, NUMERIC_TYPES), value, 0)),
+      ]));
+    case 'boolean':
+      return (typeIs(value, ['bool']));
+    case 'null':
+      return (typeIs(value, ['null']));
+    case 'date':
+      // A BSON date beyond what a JS Date holds (±8.64e15 ms) arrives as an Invalid Date, which zod refuses.
+      return (guarded(typeIs(value, ['date']), [{ $lte: [{ $abs: { $toLong: safe(typeIs(value, ['date']), value, new Date(0)) } }, 8.64e15] }]));
+    case 'literal':
+    case 'enum': {
+      const allowed = def.type === 'enum' ? Object.values(def.entries ?? {}) : [...(def.values ?? [])];
+      if (!allowed.every((item) => ['string', 'number', 'boolean'].includes(typeof item) || item === null)) throw new Inexpressible();
+      // $in compares 1, 1.0 and Decimal128('1') alike; zod takes only what the driver hands it as a
+      // number, so the BSON type is checked first. Strings and booleans compare by type and value.
+      const types = new Set(allowed.map((item) => (item === null ? 'null' : typeof item === 'boolean' ? 'bool' : typeof item === 'string' ? 'string' : 'number')));
+      const typeChecks = [...types].map((type) => (type === 'number' ? isNumber(value) : typeIs(value, [type])));
+      return ({ $and: [{ $or: typeChecks }, { $in: [value, allowed.map((item) => ({ $literal: item }))] }] });
+    }
+    case 'array': {
+      const element = compile(def.element as ZodType, '$$e');
+      const array = safe({ $isArray: value }, value, []);
+      return (guarded({ $isArray: value }, [
+        ...lengthChecks(def, { $size: array }),
+        { $allElementsTrue: [{ $map: { input: array, as: 'e', in: element } }] },
+      ]));
+    }
+    case 'object': {
+      const catchall = def.catchall === undefined ? undefined : defOf(def.catchall).type;
+      if (catchall !== undefined && catchall !== 'unknown' && catchall !== 'any') throw new Inexpressible(); // strict objects
+      let allOptional = true;
+      const fields = Object.entries(def.shape ?? {}).map(([key, field]) => {
+        if (key.includes('.') || key.startsWith('$')) throw new Inexpressible();
+        // A key an instance of a BSON class has (Date's getTime, Decimal128's bytes…) would be read from it by zod.
+        if (OBJECT_LIKE_INSTANCES.some((instance) => key in instance)) throw new Inexpressible();
+        const path = `${value === '$$ROOT' ? '$' : `${value}.`}${key}`;
+        // Whether a missing key is accepted is zod's to say (an optional, a default, an any, but
+        // not an any made nullable): asked of zod itself rather than re-derived from the wrappers.
+        const missing = { $eq: [{ $type: path }, 'missing'] };
+        if (z.safeParse(z.object({ [key]: field }), {}).success) return { $or: [missing, compile(field, path)] };
+        allOptional = false;
+        return { $and: [{ $not: [missing] }, compile(field, path)] };
+      });
+      // zod takes any JS object but an array for an object: a Date, an ObjectId, a Decimal128… too,
+      // which pass where every key may be missing (the server sees no fields in them either).
+      const isObject = allOptional ? { $or: [typeIs(value, ['object', ...OBJECT_LIKE_TYPES]), { $and: [{ $eq: [{ $type: value }, 'long'] }, { $not: [isNumber(value)] }] }] } : typeIs(value, ['object']);
+      return guarded(isObject, fields);
+    }
+    default:
+      throw new Inexpressible();
+  }
+}
+
+function lengthChecks(def: Def, length: Expression): Expression[] {
+  return (def.checks ?? []).map(({ _zod: { def: check } }) => {
+    if (check.check === 'min_length') return { $gte: [length, check.minimum] };
+    if (check.check === 'max_length') return { $lte: [length, check.maximum] };
+    if (check.check === 'length_equals') return { $eq: [length, (check as { length?: number }).length] };
+    throw new Inexpressible();
+  });
+}
+
+/** A value the driver hands to zod as a JS number: a double, an int32, or a long that fits in 53 bits. */
+function isNumber(value: string): Expression {
+  const long = { $eq: [{ $type: value }, 'long'] };
+  const fits = { $lte: [{ $abs: safe(long, value, 0) }, LARGEST_PROMOTED_LONG] };
+  return { $or: [typeIs(value, ['double', 'int']), { $and: [long, fits] }] };
+}
+
+function numberChecks(def: Def, value: Expression): Expression[] {
+  const checks: Expression[] = [];
+  // z.int() carries its format on the schema itself; z.number().int() as a check.
+  const formats = [def.check === 'number_format' ? def.format : undefined, ...(def.checks ?? []).map(({ _zod: { def: check } }) => (check.check === 'number_format' ? check.format : undefined))];
+  for (const format of formats) {
+    if (format === undefined) continue;
+    if (format !== 'safeint' && format !== 'int32') throw new Inexpressible();
+    const [min, max] = format === 'int32' ? [-(2 ** 31), 2 ** 31 - 1] : [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER];
+    checks.push({ $eq: [{ $floor: value }, value] }, { $gte: [value, min] }, { $lte: [value, max] });
+  }
+  for (const { _zod: { def: check } } of def.checks ?? []) {
+    if (check.check === 'number_format') continue;
+    if (check.check === 'greater_than') checks.push({ [check.inclusive ? '$gte' : '$gt']: [value, check.value] });
+    else if (check.check === 'less_than') checks.push({ [check.inclusive ? '$lte' : '$lt']: [value, check.value] });
+    else throw new Inexpressible();
+  }
+  return checks;
+}

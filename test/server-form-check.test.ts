@@ -1,0 +1,69 @@
+/**
+ * A step's server form is a second implementation of `up`: before a sweep stores anything from it,
+ * it is compared with `up` (and zod) on the collection's own documents. Here `upExpr` rounds half
+ * to even (`$round`) where `up` rounds half up (`Math.round`): `price: '0.125'` reads as 13.
+ */
+import { expect, inject, it } from 'vitest';
+import { z } from 'zod';
+import { checkMigration, defineSchema, step, sweep, versioned } from 'mongo-molt';
+import { useTestDatabase } from './support/database.js';
+
+const { db } = useTestDatabase('server_form_check');
+const { updatePipelines, kind } = inject('serverFeatures');
+if (!updatePipelines) process.stderr.write(`[skipped] server forms against up: ${kind} has no update pipelines, so sweeps run on the client there\n`);
+const fast = { ratePerSecond: Infinity, pauseMs: 0 } as const;
+
+const V1 = z.object({ _id: z.string(), price: z.string() });
+const V2 = z.object({ _id: z.string(), priceCents: z.number().int() });
+const productWith = (up: (s: string) => number, upExpr: Record<string, unknown>) => defineSchema('product').version(1, V1).version(2, V2, [
+  step.convert('price', 'priceCents', { up, upExpr }),
+]);
+const HalfToEven = productWith((s) => Math.round(Number(s) * 100), { $toInt: { $round: [{ $multiply: [{ $toDouble: '$price' }, 100] }, 0] } });
+// The README's form: both round half up, with the same double arithmetic.
+const HalfUp = productWith((s) => Math.floor(Number(s) * 100 + 0.5), { $toInt: { $floor: { $add: [{ $multiply: [{ $toDouble: '$price' }, 100] }, 0.5] } } });
+
+const seed = () => [
+  { _id: 'a', price: '0.125' }, // 12.5 cents: Math.round gives 13, $round gives 12
+  ...Array.from({ length: 20 }, (_, i) => ({ _id: `p${String(i).padStart(2, '0')}`, price: `${i}.${i % 10}` })),
+];
+
+async function swept(name: string, schema: typeof HalfUp, mode: 'auto' | 'client' | 'server') {
+  const collection = db.collection<{ _id: string }>(name);
+  await collection.insertMany(seed() as never[]);
+  const report = await sweep(collection, schema, { ...fast, mode, failuresCollection: `${name}_failures` });
+  return { report, stored: await collection.find({}).sort({ _id: 1 }).toArray() };
+}
+
+it.skipIf(!updatePipelines)("a server form that disagrees with up: auto stores what the client stores, server mode stops before any write, molt check names the documents", async () => {
+  const client = await swept('even_client', HalfToEven, 'client');
+  const auto = await swept('even_auto', HalfToEven, 'auto');
+  expect(client.stored.find((doc) => doc._id === 'a')).toMatchObject({ priceCents: 13 });
+  expect(auto.stored).toEqual(client.stored);
+  expect(auto.report).toMatchObject({ status: 'complete', migrated: 21, failed: 0 });
+
+  const server = await swept('even_server', HalfToEven, 'server');
+  expect(server.report).toMatchObject({ status: 'aborted', error: { name: 'InvalidOptionError', message: expect.stringMatching(/server form .* different document than up .* e\.g\. _id="a"/) } });
+  expect(server.stored.filter((doc) => 'priceCents' in doc)).toEqual([]);
+
+  const unswept = db.collection<{ _id: string }>('even_check');
+  await unswept.insertMany(seed() as never[]);
+  const check = await checkMigration(unswept, HalfToEven);
+  expect(check.serverSide).toMatchObject({ versions: [null, 1], compared: 21, differing: 1, examples: ['a'] });
+});
+
+it.skipIf(!updatePipelines)('a server form that agrees with up (the README\'s form) runs on the server and stores what the client stores', async () => {
+  const client = await swept('up_client', HalfUp, 'client');
+  const server = await swept('up_server', HalfUp, 'server');
+  expect(server.report).toMatchObject({ status: 'complete', mode: 'server', migrated: 21 });
+  expect(server.stored).toEqual(client.stored);
+  const check = await checkMigration(db.collection('up_client'), HalfUp);
+  expect(check.serverSide).toMatchObject({ differing: 0 });
+});
+
+it('a translated filter on the converted value finds what a read returns', async () => {
+  const collection = db.collection<{ _id: string }>('find_half_up');
+  await collection.insertMany(seed() as never[]);
+  const products = versioned(collection, HalfUp);
+  expect((await products.findOne({ _id: 'a' }))?.priceCents).toBe(13);
+  expect((await products.find({ priceCents: 13 }).toArray()).map((doc) => doc._id)).toEqual(['a']);
+});
