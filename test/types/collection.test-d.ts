@@ -202,3 +202,39 @@ describe('with writes pinned at an older version, update operators are typed aga
     void latest.updateOne({ _id: 'a' }, { $set: { nick: 'x' } });
   });
 });
+
+const Nullable = defineSchema('nullable').version(
+  1,
+  z.object({ _id: z.string(), name: z.string(), email: z.string().nullable(), nick: z.string().optional(), alias: z.string().optional(), age: z.number().optional() }),
+);
+const nullable = versioned(raw, Nullable);
+
+describe('$unset, $rename and $pull keep the document valid for the latest shape', () => {
+  test('accepted', () => {
+    void customers.updateOne({ _id: 'a' }, { $unset: { age: '' } });
+    void customers.updateOne({ _id: 'a' }, { $unset: { address: 1 } });
+    void customers.updateMany({}, { $pull: { tags: 'vip', orders: { qty: { $lt: 1 } } } });
+    void customers.updateMany({}, { $pull: { tags: { $in: ['a', 'b'] } } });
+    void nullable.updateOne({ _id: 'a' }, { $unset: { email: '' } });
+    void nullable.updateMany({}, { $rename: { nick: 'alias' } });
+  });
+
+  test('refused', () => {
+    // @ts-expect-error display_name is required: unsetting it stores a document the schema refuses
+    void customers.updateOne({ _id: 'a' }, { $unset: { display_name: '' } });
+    // @ts-expect-error a required field inside an optional one
+    void customers.updateOne({ _id: 'a' }, { $unset: { 'address.city': '' } });
+    // @ts-expect-error name is required, and fullName is not a field of the schema
+    void nullable.updateMany({}, { $rename: { name: 'fullName' } });
+    // @ts-expect-error nick may be missing, but fullName is not a field of the schema
+    void nullable.updateMany({}, { $rename: { nick: 'fullName' } });
+    // @ts-expect-error age is a number, alias a string
+    void nullable.updateMany({}, { $rename: { age: 'alias' } });
+    // @ts-expect-error $pull of a wrongly typed element
+    void customers.updateMany({}, { $pull: { tags: 3 } });
+    // @ts-expect-error $pull condition on an element field of the wrong type
+    void customers.updateMany({}, { $pull: { orders: { sku: 3 } } });
+    // @ts-expect-error $pull condition on an element field that does not exist
+    void customers.updateMany({}, { $pull: { orders: { price: 3 } } });
+  });
+});
