@@ -346,7 +346,6 @@ export type DocumentOf<S extends AnyVersionedSchema> = Infer<S> extends Document
 /** What a schema's collection takes on insert and replace: the latest version's input (defaults optional). @public */
 export type InputOf<S extends AnyVersionedSchema> = S extends VersionedSchema<number, infer L, infer _V> ? (z.input<L> extends Document ? z.input<L> : never) : never;
 
-
 /** The document type of version `V` of a schema (the write version's shape, which update operators run on). @public */
 export type DocumentAt<S extends AnyVersionedSchema, V extends number> = S extends VersionedSchema<number, infer _S, infer Versions>
   ? number extends V
