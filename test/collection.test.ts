@@ -163,7 +163,8 @@ describe('write-back on read', () => {
     // A field name MongoDB refuses in a stored document: its write-back fails, the read does not.
     const Odd = defineSchema('user')
       .version(1, UserV1)
-      .version(2, UserV2, ({ full_name, ...rest }) => ({ ...rest, display_name: full_name, email: null, ...(rest._id === 'u0' ? { $odd: 1 } : {}) }))
+      // Typed as version 2's input, so that the stray key gets through the compiler to the server.
+      .version(2, UserV2, ({ full_name, ...rest }): z.input<typeof UserV2> => ({ ...rest, display_name: full_name, email: null, ...(rest._id === 'u0' ? { $odd: 1 } : {}) }))
       .version(3, UserV3, (v2) => ({ ...v2, tags: [] }));
     const lines: string[] = [];
     const logger = pino({ level: 'error' }, { write: (line: string) => void lines.push(line) });

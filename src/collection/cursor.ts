@@ -1,7 +1,7 @@
 import type { BSONSerializeOptions, CollationOptions, Document, FindCursor, Hint, Sort, SortDirection } from 'mongodb';
 import { isPromiseLike } from '../migrate/index.js';
 import type { MaybePromise } from '../schema/types.js';
-import type { ExactProjection, Projected, VersionedProjection, VersionedSort } from '../types/index.js';
+import type { ExactProjection, Projected, ProjectAfterMap, ProjectionFor, VersionedProjection, VersionedSort } from '../types/index.js';
 import { compileProjection, type CompiledProjection } from './projection.js';
 import type { DocumentReader } from './reader.js';
 
@@ -9,10 +9,11 @@ import type { DocumentReader } from './reader.js';
  * A `find` cursor that hands out documents of the latest shape. It wraps the driver's cursor,
  * so sorting, limits and batching happen on the server; each document is upcast as it arrives.
  * A projection applies to the latest shape, in memory, after the upcast. `T` is what the cursor
- * hands out, `D` the latest shape that sorts and projections are typed against.
+ * hands out, `D` the latest shape that sorts and projections are typed against, `Mapped` whether
+ * `map()` has changed the documents (then `project()` no longer applies).
  * @public
  */
-export class VersionedCursor<T, D = T> implements AsyncIterable<T> {
+export class VersionedCursor<T, D = T, Mapped extends boolean = false> implements AsyncIterable<T> {
   readonly #raw: FindCursor<Document>;
   readonly #reader: DocumentReader;
   #projection: CompiledProjection | undefined;
@@ -99,18 +100,22 @@ export class VersionedCursor<T, D = T> implements AsyncIterable<T> {
 
   /**
    * Keeps only the given fields of the latest shape (applied after the upcast). The documents are
-   * typed from the projection, never from a type argument the cursor cannot check.
+   * typed from the projection. The driver's spelling, `project<Result>(projection)`, compiles
+   * when the projection includes every required key of `Result` and `Result` fits the latest
+   * shape. Not after `map()`: the projection would apply to the documents before the map.
    */
-  project<const P extends VersionedProjection<D>>(projection: ExactProjection<D, P>): VersionedCursor<Projected<D, P>, D> {
-    this.#projection = compileProjection(projection);
-    return this as unknown as VersionedCursor<Projected<D, P>, D>;
+  project<const P extends VersionedProjection<D>>(projection: Mapped extends true ? ProjectAfterMap : ExactProjection<D, P>): VersionedCursor<Projected<D, P>, D>;
+  project<R extends Document>(projection: Mapped extends true ? ProjectAfterMap : ProjectionFor<D, NoInfer<R>>): VersionedCursor<R, D>;
+  project(projection: Document | ProjectAfterMap): VersionedCursor<unknown, D> {
+    this.#projection = compileProjection(projection as Document);
+    return this as unknown as VersionedCursor<unknown, D>;
   }
 
-  /** Maps every latest-shape document, as `FindCursor.map`. */
-  map<U>(transform: (doc: T) => U): VersionedCursor<U, D> {
+  /** Maps every latest-shape document, as `FindCursor.map` (a projection comes before it). */
+  map<U>(transform: (doc: T) => U): VersionedCursor<U, D, true> {
     const previous = this.#transform;
     const next = previous === undefined ? (doc: Document) => transform(doc as T) : (doc: Document) => transform(previous(doc) as T);
-    return new VersionedCursor<U, D>(this.#raw, this.#reader, this.#projection, next, this.#checkSort, this.#decode);
+    return new VersionedCursor<U, D, true>(this.#raw, this.#reader, this.#projection, next, this.#checkSort, this.#decode);
   }
 
   async next(): Promise<T | null> {

@@ -1,4 +1,4 @@
-export { versioned, VersionedCollection, type DocumentOf } from './versioned-collection.js';
+export { versioned, VersionedCollection, type CollectionOf, type DocumentAt, type DocumentOf, type InputOf } from './versioned-collection.js';
 export { VersionedCursor } from './cursor.js';
 export { DEFAULT_SHADOW_QUEUE_SIZE, type ShadowStats } from './shadow.js';
 export { CompareOn } from '../storage/index.js';

@@ -315,26 +315,41 @@ export class VersionedCollection<T extends Document, W extends Document = T, U e
  * ```
  * @public
  */
-export function versioned<S extends AnyVersionedSchema, C extends Document = Document, const V extends VersionOf<S> = LatestOf<S> & VersionOf<S>>(
+export function versioned<S extends AnyVersionedSchema, C extends Document = Document, const V extends VersionOf<S> = never>(
   collection: Collection<C>,
   schema: S,
   options: VersionedCollectionOptions<V> = {},
-): VersionedCollection<DocumentOf<S>, InputOf<S>, DocumentAt<S, V>> {
+): CollectionOf<S, NoInfer<V>> {
   if (typeof collection !== 'object' || collection === null || typeof (collection as { find?: unknown }).find !== 'function') {
     throw new InvalidOptionError('collection', 'versioned() expects a driver Collection, e.g. db.collection("users").');
   }
   definitionOf(schema);
-  return new VersionedCollection<DocumentOf<S>, InputOf<S>, DocumentAt<S, V>>(collection as unknown as Collection<Document>, schema, options);
+  return new VersionedCollection(collection as unknown as Collection<Document>, schema, options) as CollectionOf<S, V>;
 }
+
+/**
+ * The collection `versioned(collection, schema)` returns (`versioned(collection, schema, { writeVersion: V })`
+ * with `V`; `never`, the default, is the latest version), for code that names it: `function repo<S extends AnyVersionedSchema>(s: S): CollectionOf<S>`.
+ * `VersionedCollection<DocumentOf<S>>` works there too: it differs only in taking the output type
+ * on insert (where the input type lets `.default()` fields be left out).
+ * @public
+ */
+export type CollectionOf<S extends AnyVersionedSchema, V extends number = never> = [V] extends [never]
+  ? VersionedCollection<DocumentOf<S>, WriteOf<S>>
+  : VersionedCollection<DocumentOf<S>, WriteOf<S>, DocumentAt<S, V>>;
+
+/**
+ * What inserts and replacements take: the latest version's input or its output (a document read
+ * and written back). The output is named too so that a collection of a generic schema `S` is a
+ * `VersionedCollection<DocumentOf<S>>`, which takes the output.
+ */
+type WriteOf<S extends AnyVersionedSchema> = InputOf<S> | DocumentOf<S>;
 
 /** The document type a schema's collection hands out: the latest version's output. @public */
 export type DocumentOf<S extends AnyVersionedSchema> = Infer<S> extends Document ? Infer<S> : never;
 
 /** What a schema's collection takes on insert and replace: the latest version's input (defaults optional). @public */
 export type InputOf<S extends AnyVersionedSchema> = S extends VersionedSchema<number, infer L, infer _V> ? (z.input<L> extends Document ? z.input<L> : never) : never;
-
-/** The latest version number of a schema, as a literal. */
-type LatestOf<S extends AnyVersionedSchema> = S extends VersionedSchema<infer L, infer _S, infer _V> ? L : never;
 
 /** The document type of version `V` of a schema (the write version's shape, which update operators run on). @public */
 export type DocumentAt<S extends AnyVersionedSchema, V extends number> = S extends VersionedSchema<number, infer _S, infer Versions>

@@ -19,7 +19,7 @@ import { checkSteps } from '../steps/check.js';
 import { isInvertible } from '../steps/apply.js';
 import { isDeclarativeStep, type DeclarativeStep } from '../steps/step.js';
 import type { StepsProducing } from '../steps/types.js';
-import type { DocumentSchema, KnownVersion, OutputAt, PositiveInteger, SchemaAt, VersionMap } from './version-types.js';
+import type { DocumentSchema, ExactStep, KnownVersion, OutputAt, PositiveInteger, SchemaAt, VersionMap } from './version-types.js';
 
 /**
  * A schema with one or more registered versions. Immutable: `.version()` returns a new schema.
@@ -82,10 +82,10 @@ export class VersionedSchema<const Latest extends number, S extends AnyZodSchema
     schema: N & DocumentSchema<N>,
     steps: StepsProducing<z.output<S>, z.input<N>, L>,
   ): VersionedSchema<V, N, Versions & { readonly [K in V]: N }>;
-  version<const V extends NextVersion<Latest>, N extends AnyZodSchema>(
+  version<const V extends NextVersion<Latest>, N extends AnyZodSchema, F extends Upcaster<S, N> | VersionStep<S, N>>(
     version: V & PositiveInteger<V>,
     schema: N & DocumentSchema<N>,
-    step: Upcaster<S, N> | VersionStep<S, N>,
+    step: F & ExactStep<F, z.input<S>, z.input<N>, V>,
   ): VersionedSchema<V, N, Versions & { readonly [K in V]: N }>;
   version(version: number, schema: AnyZodSchema, step: unknown): VersionedSchema<number, AnyZodSchema, any> { // eslint-disable-line @typescript-eslint/no-explicit-any
     const name = this.#definition.name;

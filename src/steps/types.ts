@@ -3,6 +3,7 @@
  * the next version's input does not compile. Exact for top-level fields (optional stays optional);
  * a dotted path makes its top-level field `any`, as far as the check is concerned.
  */
+import type { ExtraKeys } from '../schema/version-types.js';
 import type { AddStep, ConvertStep, DeclarativeStep, RemoveStep, RenameStep } from './step.js';
 
 type Head<P extends string> = P extends `${infer H}.${string}` ? H : P;
@@ -38,12 +39,15 @@ export type ApplyStep<O, S> =
 export type ApplySteps<O, L extends readonly unknown[]> = L extends readonly [infer H, ...infer R] ? ApplySteps<ApplyStep<O, H>, R> : O;
 
 /**
- * `L` when the steps turn `From` into something the next version accepts (`To`); otherwise a type
+ * `L` when the steps turn `From` into something the next version accepts (`To`), with no key `To`
+ * lacks (it would be stored with every document); otherwise a type
  * whose one key says so and shows what the steps produce, which is what the compiler reports.
  * Written inline (or `as const`), a list is a tuple and is checked; an array typed as such is not.
  */
 export type StepsProducing<From, To, L extends readonly DeclarativeStep[]> = number extends L['length']
   ? L // a list kept in a variable is an array, not a tuple: its order is unknown to the compiler, so only the definition-time check applies
   : ApplySteps<From, L> extends To
-  ? L
+  ? [ExtraKeys<ApplySteps<From, L>, To>] extends [never]
+    ? L
+    : L & { readonly 'these steps keep or add keys the next version does not have (remove or rename them)': ExtraKeys<ApplySteps<From, L>, To> }
   : L & { readonly 'these steps do not produce the next version\'s input; they produce': ApplySteps<From, L> };

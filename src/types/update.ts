@@ -1,4 +1,4 @@
-import type { Document, NumericType, Timestamp, WithId } from 'mongodb';
+import type { Condition, Document, NumericType, Timestamp, WithId } from 'mongodb';
 import type { ElementOf, PathOf, PathOfType, UpdateIndex, ValueAt } from './paths.js';
 
 type Paths<T> = PathOf<WithId<T>, UpdateIndex>;
@@ -12,6 +12,14 @@ type NoFields = { readonly [key: string]: never };
 type Fitting<K, M> = [K] extends [never] ? NoFields : M;
 type FieldsOfType<T, V, Value> = Fitting<PathOfType<T, V, UpdateIndex>, { readonly [P in PathOfType<T, V, UpdateIndex>]?: Value }>;
 type ArrayPaths<T> = PathOfType<T, ReadonlyArray<unknown>, UpdateIndex>;
+/** Paths whose value may be missing or null: the only ones `$unset` (or `$rename` away) leaves valid. */
+type RemovablePaths<T> = { [P in Paths<T>]-?: undefined extends At<T, P> ? P : null extends At<T, P> ? P : never }[Paths<T>];
+/** Paths `$rename` may move to: not through arrays (the server refuses those), not the source, of a type the moved value fits. */
+type RenameTargets<T, From extends string> = {
+  [P in PathOf<WithId<T>, never>]-?: P extends From ? never : NonNullable<At<T, From>> extends At<T, P> ? P : never;
+}[PathOf<WithId<T>, never>];
+/** A `$pull` condition on an array's elements: a value, an operator condition, or a filter on an element document. */
+type PullCondition<E> = E extends Document ? E | { readonly [P in PathOf<E>]?: Condition<ValueAt<E, P>> } : E | Condition<E>;
 type EachOf<E> = E | { readonly $each: readonly E[]; readonly $position?: number; readonly $slice?: number; readonly $sort?: 1 | -1 | Document };
 
 /**
@@ -29,13 +37,15 @@ export interface VersionedUpdate<T> {
   $max?: UpdateFields<T>;
   $inc?: FieldsOfType<T, NumericType, NumericType>;
   $mul?: FieldsOfType<T, NumericType, NumericType>;
-  $unset?: { readonly [P in Paths<T>]?: '' | true | 1 };
-  $rename?: { readonly [P in Paths<T>]?: string };
+  /** Only of paths that may be missing or null: unsetting a required field stores a document its schema refuses. */
+  $unset?: Fitting<RemovablePaths<T>, { readonly [P in RemovablePaths<T>]?: '' | true | 1 }>;
+  /** From a path that may be missing or null to a path of the latest shape whose type the value fits. */
+  $rename?: Fitting<RemovablePaths<T>, { readonly [P in RemovablePaths<T>]?: RenameTargets<T, P> }>;
   $currentDate?: FieldsOfType<T, Date | Timestamp, true | { readonly $type: 'date' | 'timestamp' }>;
   $push?: Fitting<ArrayPaths<T>, { readonly [P in ArrayPaths<T>]?: EachOf<ElementOf<NonNullable<At<T, P>>>> }>;
   $addToSet?: Fitting<ArrayPaths<T>, { readonly [P in ArrayPaths<T>]?: ElementOf<NonNullable<At<T, P>>> | { readonly $each: readonly ElementOf<NonNullable<At<T, P>>>[] } }>;
-  /** A value, or a condition on the elements (not checked against the element type). */
-  $pull?: Fitting<ArrayPaths<T>, { readonly [P in ArrayPaths<T>]?: ElementOf<NonNullable<At<T, P>>> | Document }>;
+  /** A value, or a condition on the elements, typed against the element type. */
+  $pull?: Fitting<ArrayPaths<T>, { readonly [P in ArrayPaths<T>]?: PullCondition<ElementOf<NonNullable<At<T, P>>>> }>;
   $pullAll?: Fitting<ArrayPaths<T>, { readonly [P in ArrayPaths<T>]?: readonly ElementOf<NonNullable<At<T, P>>>[] }>;
   $pop?: Fitting<ArrayPaths<T>, { readonly [P in ArrayPaths<T>]?: 1 | -1 }>;
   $bit?: FieldsOfType<T, NumericType, { and: number } | { or: number } | { xor: number }>;

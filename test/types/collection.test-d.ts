@@ -122,7 +122,7 @@ describe('projections type the documents returned', () => {
   test('cursor.project types from the projection, not from a type argument', async () => {
     const projected = await customers.find({}).project({ tags: 1 }).toArray();
     expectTypeOf(projected).toEqualTypeOf<{ _id: string; tags: string[] }[]>();
-    // @ts-expect-error a type argument the cursor cannot check is not trusted
+    // @ts-expect-error a type argument that is not a field of the latest shape
     void customers.find({}).project<{ anything: number }>({ tags: 1 });
     // @ts-expect-error projecting an old field
     void customers.find({}).project({ full_name: 1 });
@@ -200,5 +200,70 @@ describe('with writes pinned at an older version, update operators are typed aga
     void latest.updateOne({ _id: 'a' }, { $inc: { score: 1 } });
     // @ts-expect-error nick is a field of version 1 only
     void latest.updateOne({ _id: 'a' }, { $set: { nick: 'x' } });
+  });
+});
+
+const Nullable = defineSchema('nullable').version(
+  1,
+  z.object({ _id: z.string(), name: z.string(), email: z.string().nullable(), nick: z.string().optional(), alias: z.string().optional(), age: z.number().optional() }),
+);
+const nullable = versioned(raw, Nullable);
+
+describe('$unset, $rename and $pull keep the document valid for the latest shape', () => {
+  test('accepted', () => {
+    void customers.updateOne({ _id: 'a' }, { $unset: { age: '' } });
+    void customers.updateOne({ _id: 'a' }, { $unset: { address: 1 } });
+    void customers.updateMany({}, { $pull: { tags: 'vip', orders: { qty: { $lt: 1 } } } });
+    void customers.updateMany({}, { $pull: { tags: { $in: ['a', 'b'] } } });
+    void nullable.updateOne({ _id: 'a' }, { $unset: { email: '' } });
+    void nullable.updateMany({}, { $rename: { nick: 'alias' } });
+  });
+
+  test('refused', () => {
+    // @ts-expect-error display_name is required: unsetting it stores a document the schema refuses
+    void customers.updateOne({ _id: 'a' }, { $unset: { display_name: '' } });
+    // @ts-expect-error a required field inside an optional one
+    void customers.updateOne({ _id: 'a' }, { $unset: { 'address.city': '' } });
+    // @ts-expect-error name is required, and fullName is not a field of the schema
+    void nullable.updateMany({}, { $rename: { name: 'fullName' } });
+    // @ts-expect-error nick may be missing, but fullName is not a field of the schema
+    void nullable.updateMany({}, { $rename: { nick: 'fullName' } });
+    // @ts-expect-error age is a number, alias a string
+    void nullable.updateMany({}, { $rename: { age: 'alias' } });
+    // @ts-expect-error $pull of a wrongly typed element
+    void customers.updateMany({}, { $pull: { tags: 3 } });
+    // @ts-expect-error $pull condition on an element field of the wrong type
+    void customers.updateMany({}, { $pull: { orders: { sku: 3 } } });
+    // @ts-expect-error $pull condition on an element field that does not exist
+    void customers.updateMany({}, { $pull: { orders: { price: 3 } } });
+  });
+});
+
+describe("cursor.project<Result>, the driver's spelling, and project after map", () => {
+  test('a result type the projection yields compiles', async () => {
+    expectTypeOf(await customers.find({}).project<{ display_name: string }>({ display_name: 1 }).toArray()).toEqualTypeOf<{ display_name: string }[]>();
+    void customers.find({}).project<{ _id: string; tags: string[] }>({ tags: 1 });
+    void customers.find({}).project<{ display_name: string; age?: number | undefined }>({ display_name: 1, age: 1, _id: 0 });
+    void customers.find({}).project<{ display_name: string | null }>({ display_name: true });
+  });
+
+  test('a result type the projection does not yield is refused', () => {
+    // @ts-expect-error the projection leaves display_name out
+    void customers.find({}).project<{ display_name: string }>({ tags: 1 });
+    // @ts-expect-error display_name is a string, not a number
+    void customers.find({}).project<{ display_name: number }>({ display_name: 1 });
+    // @ts-expect-error full_name is a field of version 1 only
+    void customers.find({}).project<{ full_name: string }>({ full_name: 1 });
+    // @ts-expect-error the projection excludes the _id the result needs
+    void customers.find({}).project<{ _id: string; tags: string[] }>({ tags: 1, _id: 0 });
+  });
+
+  test('project after map does not compile (the projection would apply before the map)', async () => {
+    expectTypeOf(await customers.find().project({ display_name: 1 }).map((c) => c.display_name).toArray()).toEqualTypeOf<string[]>();
+    void customers.find().map((c) => c.display_name).sort({ age: 1 }).limit(1);
+    // @ts-expect-error map has already changed the documents
+    void customers.find().map((u) => u.display_name).project({ display_name: 1 });
+    // @ts-expect-error in the driver's spelling too
+    void customers.find().map((u) => u.display_name).project<{ display_name: string }>({ display_name: 1 });
   });
 });
