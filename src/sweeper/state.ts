@@ -125,6 +125,14 @@ export class SweepState {
     );
   }
 
+  /**
+   * Frees the lease if this run's owner token holds it, and nothing else: for an acquisition cut
+   * off (time budget, signal, a reply lost) after the server may have taken it for this run.
+   */
+  async releaseIfHeld(): Promise<void> {
+    await this.#states.updateOne({ _id: this.#key, 'lease.owner': this.owner }, { $set: { lease: null } }, limited({}, this.#limit));
+  }
+
   #now(): Date {
     return new Date(Date.now() + this.#clockOffsetMs);
   }

@@ -90,6 +90,8 @@ class SweepRun {
   readonly #pacer: Pacer;
   readonly #serverPlan: ServerPlan;
   #keeper: CheckpointKeeper | undefined;
+  /** Set once an acquisition was sent: its reply may be lost while the server took the lease. */
+  #leaseAsked: SweepState | undefined;
   #processor: BatchProcessor | undefined;
   #serverProcessor: ServerBatchProcessor | undefined;
   #hasFailures = false;
@@ -131,6 +133,7 @@ class SweepRun {
       // answering, it gives up after RELEASE_TIMEOUT_MS (the lease then expires on its own).
       if (budget) this.#limit.signal = AbortSignal.timeout(RELEASE_TIMEOUT_MS);
       if (leased && this.#keeper) await this.#release(this.#keeper, report ?? this.#tally.report({ status: SweepStatus.ABORTED }, this.#pass));
+      else if (this.#leaseAsked) await this.#releaseUnconfirmed(this.#leaseAsked);
     }
   }
 
@@ -145,7 +148,9 @@ class SweepRun {
     if (dryRun) {
       keeper.startPass(await this.#retry(() => readSweepState(db, stateCollection, name, this.#definition.name, this.#limit)));
     } else {
+      this.#leaseAsked = state;
       const lease = await this.#retry(() => state.acquire());
+      this.#leaseAsked = undefined;
       if (!lease.acquired) {
         // The report of a locked run still says how much is stale, not 0.
         this.#tally.remaining = await this.#retry(() => this.#collection.countDocuments(this.#target.staleFilter, this.#limited()));
@@ -296,6 +301,20 @@ class SweepRun {
   async #release(keeper: CheckpointKeeper, report: SweepReport): Promise<void> {
     try {
       await this.#retry(() => keeper.release(this.#tally, report));
+    } catch (error) {
+      this.#log?.error({ error: describeError(error) }, 'could not release the lease: it expires on its own');
+    }
+  }
+
+  /**
+   * An acquisition that did not return (cut off by the budget or a signal, its reply lost) may
+   * still have taken the lease on the server: release it by this run's owner token, so that the
+   * next run is not locked out until it expires. Only a process that dies leaves its lease held,
+   * for at most leaseMs.
+   */
+  async #releaseUnconfirmed(state: SweepState): Promise<void> {
+    try {
+      await this.#retry(() => state.releaseIfHeld());
     } catch (error) {
       this.#log?.error({ error: describeError(error) }, 'could not release the lease: it expires on its own');
     }
