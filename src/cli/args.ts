@@ -9,12 +9,14 @@ type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 const COMMON: OptionSpec = {
   config: { type: 'string', short: 'c' },
   json: { type: 'boolean' },
+  log: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 
 const PER_COMMAND: Record<Command, OptionSpec> = {
-  status: {},
+  status: { 'allow-missing': { type: 'boolean' } },
   sweep: {
+    'allow-missing': { type: 'boolean' },
     'batch-size': { type: 'string' },
     rate: { type: 'string' },
     pause: { type: 'string' },
@@ -24,8 +26,8 @@ const PER_COMMAND: Record<Command, OptionSpec> = {
     to: { type: 'string' },
     mode: { type: 'string' },
   },
-  check: { sample: { type: 'string' }, 'batch-size': { type: 'string' }, 'round-trip': { type: 'boolean' } },
-  failures: { limit: { type: 'string' } },
+  check: { 'allow-missing': { type: 'boolean' }, sample: { type: 'string' }, 'batch-size': { type: 'string' }, 'round-trip': { type: 'boolean' } },
+  failures: { 'allow-missing': { type: 'boolean' }, limit: { type: 'string' } },
   verify: { 'min-version': { type: 'string', multiple: true }, 'allow-missing': { type: 'boolean' } },
   restore: { since: { type: 'string' }, 'dry-run': { type: 'boolean' } },
   prune: {},
@@ -41,6 +43,8 @@ export interface ParsedArgs {
   readonly collections: readonly string[];
   readonly help: boolean;
   readonly json: boolean;
+  /** `--log json`: every log line as JSON on stderr, even on a terminal, and no human summary. */
+  readonly log?: 'json' | 'text';
   readonly config: string | undefined;
   readonly batchSize?: number;
   readonly ratePerSecond?: number;
@@ -61,7 +65,7 @@ export interface ParsedArgs {
   readonly since?: Date;
   /** `--min-version name=N`: for one collection (over `minVersion` and the config's). */
   readonly minVersions?: ReadonlyMap<string, number>;
-  /** `--allow-missing`: `verify` passes a collection that does not exist. */
+  /** `--allow-missing`: a collection that does not exist is skipped (verify: passes) instead of an error. */
   readonly allowMissing?: boolean;
   /** `init`: the database to take the census of, the version field, where to write, whether to overwrite. */
   readonly db?: string;
@@ -103,6 +107,11 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
     dryRun: values['dry-run'] === true,
     retryFailed: values['retry-failed'] === true,
   };
+  const log = flag('log');
+  if (log !== undefined) {
+    if (log !== 'json' && log !== 'text') throw new UsageError(`--log expects json or text; got "${log}".`, command);
+    args.log = log;
+  }
   const batchSize = flag('batch-size');
   if (batchSize !== undefined) args.batchSize = positiveInteger('--batch-size', batchSize, command);
   const rate = flag('rate');
