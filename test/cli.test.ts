@@ -43,7 +43,11 @@ describe('molt (as a process)', () => {
     const main = await runMolt(['--help']);
     expect(main.code).toBe(0);
     for (const command of ['status', 'sweep', 'check', 'failures', 'verify']) expect(main.stdout).toContain(command);
-    expect(main.stdout).toMatch(/Exit codes: 0 done, 1 failures/);
+    expect(main.stdout).toMatch(/Exit codes: 0 done; 1 documents failed/);
+    expect(main.stdout).toContain('4 the server could not be used');
+    // The documented command receives the scheduler's signals, and keeps the password out of ps.
+    expect(main.stdout).toContain('exec ./node_modules/.bin/molt sweep');
+    expect(main.stdout).not.toMatch(/npx molt|MONGODB_URI=\S/);
     const sweepHelp = await runMolt(['sweep', '--help']);
     expect(sweepHelp.code).toBe(0);
     expect(sweepHelp.stdout).toContain('--max-duration');
