@@ -129,6 +129,9 @@ describe('the command line', () => {
       command: 'sweep', collections: ['users', 'orders'], batchSize: 200, ratePerSecond: Infinity, pauseMs: 0, maxDurationMs: 600_000, dryRun: true, json: true, retryFailed: false,
     });
     expect(() => parseCommandLine(['status', '--rate', '5'])).toThrow(/unknown option '--rate'/);
+    expect(parseCommandLine(['sweep', '--lease', '2m', '--log', 'json'])).toMatchObject({ leaseMs: 120_000, log: 'json' });
+    expect(() => parseCommandLine(['sweep', '--lease', '120'])).toThrow(/--lease expects a duration with a unit/);
+    expect(() => parseCommandLine(['sweep', '--log', 'yaml'])).toThrow(/--log expects json or text/);
   });
 
   it('maps sweep reports to exit codes: failures win over partial, partial over done', () => {

@@ -46,3 +46,15 @@ it('an acquisition cut off by the time budget after the server took the lease: t
   const next = await sweep(users, User, { batchSize: 20, ratePerSecond: Infinity, pauseMs: 0 });
   expect(next).toMatchObject({ status: 'complete', migrated: 40 });
 }, 30_000);
+
+it('a lease outlasts a batch slower than leaseMs: the heartbeat renews it, a second run finds it held, the first completes', async () => {
+  const items = db.collection<RawUser>('items');
+  await items.insertMany(mixedUsers(30));
+  // 10 documents at 4 a second: 2.5 s a batch against a 1 s lease.
+  const first = sweep(items, User, { batchSize: 10, ratePerSecond: 4, pauseMs: 0, leaseMs: 1_000 });
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  const second = await sweep(items, User, { batchSize: 10, ratePerSecond: Infinity, pauseMs: 0, leaseMs: 1_000 });
+  expect(second.status).toBe(SweepStatus.LOCKED);
+  const report = await first;
+  expect(report).toMatchObject({ status: 'complete', migrated: 30 });
+}, 60_000);

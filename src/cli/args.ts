@@ -21,6 +21,7 @@ const PER_COMMAND: Record<Command, OptionSpec> = {
     rate: { type: 'string' },
     pause: { type: 'string' },
     'max-duration': { type: 'string' },
+    lease: { type: 'string' },
     'dry-run': { type: 'boolean' },
     'retry-failed': { type: 'boolean' },
     to: { type: 'string' },
@@ -50,6 +51,8 @@ export interface ParsedArgs {
   readonly ratePerSecond?: number;
   readonly pauseMs?: number;
   readonly maxDurationMs?: number;
+  /** `molt sweep --lease 2m`: the sweep's `leaseMs`. */
+  readonly leaseMs?: number;
   readonly dryRun: boolean;
   readonly retryFailed: boolean;
   readonly sample?: number;
@@ -120,6 +123,8 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   if (pause !== undefined) args.pauseMs = nonNegativeInteger('--pause', pause, command);
   const maxDuration = flag('max-duration');
   if (maxDuration !== undefined) args.maxDurationMs = parseDuration(maxDuration, command);
+  const lease = flag('lease');
+  if (lease !== undefined) args.leaseMs = parseDuration(lease, command, '--lease');
   const sample = flag('sample');
   if (sample !== undefined) args.sample = positiveInteger('--sample', sample, command);
   const limit = flag('limit');
@@ -172,12 +177,12 @@ function isCommand(value: string): value is Command {
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** `500ms`, `90s`, `10m`, `1.5h` -> milliseconds. A bare number is refused: its unit would be a guess. */
-export function parseDuration(text: string, command?: string): number {
+export function parseDuration(text: string, command?: string, name = '--max-duration'): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
   const amount = match?.[1];
   const unit = match?.[2];
   if (amount === undefined || unit === undefined || Number(amount) <= 0) {
-    throw new UsageError(`--max-duration expects a duration with a unit, such as 90s, 10m or 1h; got "${text}".`, command);
+    throw new UsageError(`${name} expects a duration with a unit, such as 90s, 10m or 1h; got "${text}".`, command);
   }
   return Math.round(Number(amount) * (UNITS[unit] ?? 1));
 }

@@ -69,6 +69,8 @@ Flags:
       --pause <ms>          pause between batches (default 50)
       --max-duration <d>    time budget for the whole command, start-up and connection
                             included: 90s, 10m, 1h; no batch starts after it; then exit 3
+      --lease <d>           how long the run's lease lasts without renewal (leaseMs, default 60s);
+                            renewed every third of it while the run lives, however slow a batch
       --dry-run             read, upcast and validate, write nothing
       --retry-failed        first retry the recorded failures (after a fix)
       --to <k>              a reverse sweep: bring every document above version k down to k

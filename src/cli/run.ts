@@ -345,6 +345,7 @@ async function sweepCommand(context: CommandContext): Promise<ExitCode> {
       ...(args.ratePerSecond !== undefined ? { ratePerSecond: args.ratePerSecond } : {}),
       ...(args.pauseMs !== undefined ? { pauseMs: args.pauseMs } : {}),
       ...(budget !== undefined ? { maxDurationMs: budget } : {}),
+      ...(args.leaseMs !== undefined ? { leaseMs: args.leaseMs } : {}),
       dryRun: args.dryRun,
       retryFailed: args.retryFailed,
       ...(args.to !== undefined ? { to: args.to } : {}),
