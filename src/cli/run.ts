@@ -228,7 +228,7 @@ export function clientOptionsFor(uri: string, clientOptions: MongoClientOptions 
 }
 
 /** `molt init`: needs no config; connects with MONGODB_URI and writes a starter config with each collection's census. */
-async function init(args: ParsedArgs, io: CliIo, out: (text: string) => void, fail: (message: string, code: ExitCode) => ExitCode): Promise<ExitCode> {
+async function init(args: ParsedArgs, io: CliIo, out: (text: string) => void, fail: (message: string, code: ExitCode, name?: string) => ExitCode): Promise<ExitCode> {
   const uri = io.env.MONGODB_URI;
   if (!uri) return fail('init needs MONGODB_URI: the server whose database to list (molt init reads no config).', ExitCode.USAGE);
   let target: string | undefined;
@@ -250,6 +250,9 @@ async function init(args: ParsedArgs, io: CliIo, out: (text: string) => void, fa
       return fail('init needs a database: pass --db <name> (or put it in MONGODB_URI\'s path).', ExitCode.USAGE);
     }
     const versionField = args.versionField ?? INIT_DEFAULT_VERSION_FIELD;
+    if ((await db.listCollections({}, { nameOnly: true }).toArray()).length === 0) {
+      return fail(`the database "${db.databaseName}" does not exist (it has no collections): check --db (or MONGODB_URI's path); nothing was written.`, ExitCode.USAGE, 'MissingCollection');
+    }
     const census = await takeCensus(db, versionField);
     if (args.json) {
       out(toJson({ db: db.databaseName, versionField, collections: census }));
