@@ -46,7 +46,8 @@ describe('names that do not exist', () => {
     expect(allowed.code).toBe(0);
     const results = JSON.parse(allowed.stdout) as { collection: string }[];
     expect(results.map((result) => result.collection)).toEqual(['users']);
-    expect((await db.listCollections({ name: 'accounts' }).toArray()).length).toBe(0);
+    // Filtered here: mongo-java-server ignores listCollections' filter.
+    expect((await db.listCollections({}, { nameOnly: true }).toArray()).map((entry) => entry.name)).not.toContain('accounts');
   });
 });
 
