@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ beforeAll(async () => {
   await db.collection('users').insertMany(mixedUsers(9) as never[]);
   await db.collection('orders').insertMany([{ _id: 'o1', schemaVersion: 2 }, { _id: 'o2', schemaVersion: 'two' }] as never[]);
   await db.collection('molt_state').insertOne({ _id: 'x' } as never);
+  await db.collection('molt_archive').insertOne({ _id: 'x' } as never);
 });
 
 async function molt(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -33,6 +34,7 @@ it('molt init writes a commented config with the version census of each collecti
   expect(text).toContain('// users: 9 documents; no version field 3, v1 3, v2 3');
   expect(text).toContain('// { name: "users", schema: TODO');
   expect(text).not.toContain('molt_state');
+  expect(text).not.toContain('molt_archive');
 
   const again = await molt(['init', '--db', db.databaseName]);
   expect(again.code).toBe(ExitCode.USAGE);
@@ -47,4 +49,11 @@ it('molt init needs a database', async () => {
   const result = await molt(['init', '--out', 'elsewhere.ts']);
   expect(result.code).toBe(ExitCode.USAGE);
   expect(result.stderr).toContain('init needs a database: pass --db');
+});
+
+it('molt init refuses a database that does not exist (exit 2) and writes no config', async () => {
+  const result = await molt(['init', '--db', `${db.databaseName}_typo`, '--out', 'typo.config.ts']);
+  expect(result.code).toBe(ExitCode.USAGE);
+  expect(result.stderr).toContain('does not exist');
+  expect(existsSync(join(temp, 'typo.config.ts'))).toBe(false);
 });

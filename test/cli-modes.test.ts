@@ -25,7 +25,7 @@ describe('molt sweep --to and --mode', () => {
     await db.collection('users').insertOne({ _id: 'u2', full_name: 'Bob' } as never);
     const result = await sweep(['--mode', 'client', '--json']);
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toMatchObject({ status: 'complete', mode: 'client', serverVersions: [] });
+    expect(JSON.parse(result.stdout)).toMatchObject([{ status: 'complete', mode: 'client', serverVersions: [] }]);
   });
 });
 

@@ -5,7 +5,7 @@ import { parseCommandLine, parseDuration } from '../src/cli/args.js';
 import { exitCodeOf, progressTotal } from '../src/cli/run.js';
 import { bar, censusStyle, renderCensus } from '../src/cli/census.js';
 import { formatDuration, ProgressDisplay, renderProgress } from '../src/cli/progress.js';
-import { Redactor, redactUri } from '../src/cli/redact.js';
+import { redactUri } from '../src/cli/redact.js';
 import { mixedUsers, type RawUser } from './fixtures/schemas.js';
 import { FIXTURE_CONFIG } from './fixtures/run-molt.js';
 import { useTestDatabase } from './support/database.js';
@@ -104,9 +104,17 @@ describe('credentials', () => {
     expect(redactUri('mongodb://host/db')).toBe('mongodb://host/db');
   });
 
-  it('removes the secrets of the URI in use wherever they appear, encoded or not', () => {
-    const redactor = new Redactor('mongodb://molt-admin:s3cret%2FPa55@db/app');
-    expect(redactor.redact('auth failed for user "molt-admin" with s3cret/Pa55 or s3cret%2FPa55')).toBe('auth failed for user "***" with *** or ***');
+  it('parses each connection string with the driver\'s parser: secret options inside authMechanismProperties too, an unencoded @ in a password never leaves its tail', () => {
+    expect(redactUri('"mongodb://molt:p%40ss@h/?authMechanismProperties=AWS_SESSION_TOKEN:abc,SERVICE_NAME:x&proxyPassword=zz"')).toBe(
+      '"mongodb://***@h/?authMechanismProperties=AWS_SESSION_TOKEN%3A***%2CSERVICE_NAME%3Ax&proxyPassword=***"',
+    );
+    expect(redactUri('mongodb://a:b@c@host/x')).toBe('mongodb://***@host/x');
+  });
+
+  it('touches nothing but connection strings: the user name and password elsewhere in a text stay, JSON stays JSON', () => {
+    const text = JSON.stringify({ name: 'molt', total: 2006, advice: 'see: molt failures', uri: 'mongodb://molt:000@db/app?tlsCertificateKeyFilePassword=000' });
+    const redacted = redactUri(text);
+    expect(JSON.parse(redacted)).toEqual({ name: 'molt', total: 2006, advice: 'see: molt failures', uri: 'mongodb://***@db/app?tlsCertificateKeyFilePassword=***' });
   });
 });
 
@@ -121,6 +129,9 @@ describe('the command line', () => {
       command: 'sweep', collections: ['users', 'orders'], batchSize: 200, ratePerSecond: Infinity, pauseMs: 0, maxDurationMs: 600_000, dryRun: true, json: true, retryFailed: false,
     });
     expect(() => parseCommandLine(['status', '--rate', '5'])).toThrow(/unknown option '--rate'/);
+    expect(parseCommandLine(['sweep', '--lease', '2m', '--log', 'json'])).toMatchObject({ leaseMs: 120_000, log: 'json' });
+    expect(() => parseCommandLine(['sweep', '--lease', '120'])).toThrow(/--lease expects a duration with a unit/);
+    expect(() => parseCommandLine(['sweep', '--log', 'yaml'])).toThrow(/--log expects json or text/);
   });
 
   it('maps sweep reports to exit codes: failures win over partial, partial over done', () => {

@@ -43,7 +43,11 @@ describe('molt (as a process)', () => {
     const main = await runMolt(['--help']);
     expect(main.code).toBe(0);
     for (const command of ['status', 'sweep', 'check', 'failures', 'verify']) expect(main.stdout).toContain(command);
-    expect(main.stdout).toMatch(/Exit codes: 0 done, 1 failures/);
+    expect(main.stdout).toMatch(/Exit codes: 0 done; 1 documents failed/);
+    expect(main.stdout).toContain('4 the server could not be used');
+    // The documented command receives the scheduler's signals, and keeps the password out of ps.
+    expect(main.stdout).toContain('exec ./node_modules/.bin/molt sweep');
+    expect(main.stdout).not.toMatch(/npx molt|MONGODB_URI=\S/);
     const sweepHelp = await runMolt(['sweep', '--help']);
     expect(sweepHelp.code).toBe(0);
     expect(sweepHelp.stdout).toContain('--max-duration');
@@ -102,7 +106,7 @@ describe('molt (as a process)', () => {
     expect(noUri.stderr).toContain('set MONGODB_URI');
   });
 
-  it('sweep: exit 1 when documents fail, --json report on stdout, pino lines on stderr; the next run exits 0', async () => {
+  it('sweep: exit 1 when documents fail, --json report on stdout, pino lines on stderr; the next run exits 1 again while the recorded failures are stale', async () => {
     await seedWithFailures();
     const first = await run('sweep', ['--json']);
     expect(first.code).toBe(1);
@@ -117,17 +121,18 @@ describe('molt (as a process)', () => {
     expect(warnings.map((line) => line._id).sort()).toEqual(['bad-1', 'bad-2', 'bad-3']);
     expect(first.stderr).not.toContain('FAIL'); // _ids, never document bodies
 
-    const second = await run('sweep', ['users']);
-    expect(second.code).toBe(0);
-    expect(second.stdout).toContain('users: complete');
-    expect(second.stdout).toContain('migrated 0');
+    // Exit codes follow what is left, not one run's counts: the failures recorded by the first run
+    // are still stale, so a cron run that migrates nothing more still needs someone.
+    const second = await run('sweep', ['users', '--json']);
+    expect(second.code).toBe(1);
+    expect(JSON.parse(second.stdout)).toEqual([expect.objectContaining({ collection: 'users', status: 'complete', migrated: 0, failed: 0, recordedFailures: 3 })]);
   });
 
   it('sweep --dry-run writes nothing; exit 3 when another run holds the lease', async () => {
     await accounts().insertMany(mixedUsers(12, 'a'));
     const dry = await run('sweep', ['accounts', '--dry-run', '--json']);
     expect(dry.code).toBe(0);
-    expect(JSON.parse(dry.stdout)).toMatchObject({ status: 'complete', dryRun: true, migrated: 12 });
+    expect(JSON.parse(dry.stdout)).toMatchObject([{ status: 'complete', dryRun: true, migrated: 12 }]);
     expect(await accounts().countDocuments({ schemaVersion: 3 })).toBe(0);
 
     await states().insertOne({
@@ -146,13 +151,14 @@ describe('molt (as a process)', () => {
     // room for a slow start-up, and 20 docs/s cannot migrate all 300 within it.
     const partial = await run('sweep', ['users', '--rate', '20', '--batch-size', '10', '--max-duration', '5s', '--json']);
     expect(partial.code).toBe(3);
-    const report = JSON.parse(partial.stdout) as { status: string; migrated: number };
+    const report = (JSON.parse(partial.stdout) as { status: string; migrated: number; reason: string }[])[0] as { status: string; migrated: number; reason: string };
+    expect(report.reason).toBe('budget');
     expect(report.status).toBe('partial');
     expect(report.migrated).toBeGreaterThan(0);
     expect(report.migrated).toBeLessThan(300);
     const rest = await run('sweep', ['users', '--json']);
     expect(rest.code).toBe(0);
-    expect(JSON.parse(rest.stdout)).toMatchObject({ status: 'complete', migrated: 300 - report.migrated, skipped: 0 });
+    expect(JSON.parse(rest.stdout)).toMatchObject([{ status: 'complete', migrated: 300 - report.migrated, skipped: 0 }]);
   });
 
   it('sweep stops cleanly on SIGTERM: the batch in flight is finished or abandoned whole (never half-counted), the checkpoint is saved, exit 3', async () => {
@@ -169,7 +175,8 @@ describe('molt (as a process)', () => {
     });
     expect(signalled).toBe(true);
     expect(result.code).toBe(3);
-    const report = JSON.parse(result.stdout) as { status: string; migrated: number };
+    const report = (JSON.parse(result.stdout) as { status: string; migrated: number; reason: string }[])[0] as { status: string; migrated: number; reason: string };
+    expect(report.reason).toBe('signal');
     expect(report.status).toBe('partial');
     const state = await states().findOne({ _id: 'users:user' });
     expect(state?.lease).toBeNull();
@@ -277,7 +284,7 @@ describe('molt (as a process)', () => {
     const path = writeConfig(`import { defineConfig } from ${DEFINE};\nimport { User } from ${SCHEMAS};\nexport default defineConfig({ uri: ${JSON.stringify(secretUri(uri))}, db: ${JSON.stringify(db.databaseName)}, collections: [{ name: "users", schema: User }] });\n`);
     const fromConfig = await runMolt(['check', '--config', path], { env: { MONGODB_URI: undefined } });
     for (const result of [refused, refusedAuth, fromConfig]) {
-      expect(result.code).toBe(1); // the test servers run without authentication: every login fails
+      expect(result.code).toBe(4); // the test servers run without authentication: every login fails, an infrastructure error
       const output = result.stdout + result.stderr;
       expect(output).toContain('cannot connect to mongodb://***@');
       for (const secret of ['molt-admin', 's3cret', 'Pa55', '%2F']) expect(output).not.toContain(secret);

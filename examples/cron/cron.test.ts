@@ -75,11 +75,13 @@ describe('examples/cron, run as its README says', () => {
     expect(rest.stdout).toContain(`users: complete, migrated ${8000 - migrated}, failed 0, remaining 0`);
   }, 90_000);
 
-  it('runs the crontab line: molt sweep --max-duration 9m', async () => {
+  it('runs the crontab line: molt sweep --max-duration 9m --log json (one stream of JSON lines)', async () => {
     await seed(50);
-    const swept = await molt('sweep', '--max-duration', '9m');
+    const swept = await run(['examples/molt.ts', 'sweep', '--max-duration', '9m', '--log', 'json', ...CONFIG], { ...env(), MOLT_LOG_LEVEL: 'info' });
     expect(swept.code).toBe(0);
-    expect(swept.stdout).toMatch(/users: complete.*\n\s+migrated 50,/);
+    expect(swept.stdout).toBe('');
+    const lines = swept.stderr.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as { msg: string; report?: { collection: string; migrated: number } });
+    expect(lines.find((line) => line.msg === 'sweep complete' && line.report?.collection === 'users')?.report?.migrated).toBe(50);
     const status = await molt('status', '--json');
     const [users] = JSON.parse(status.stdout) as { collection: string; stale: number; histogram: { version: number; count: number }[] }[];
     expect(users).toMatchObject({ collection: 'users', stale: 0, histogram: [{ version: 3, count: 50 }] });

@@ -9,23 +9,26 @@ type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 const COMMON: OptionSpec = {
   config: { type: 'string', short: 'c' },
   json: { type: 'boolean' },
+  log: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 
 const PER_COMMAND: Record<Command, OptionSpec> = {
-  status: {},
+  status: { 'allow-missing': { type: 'boolean' } },
   sweep: {
+    'allow-missing': { type: 'boolean' },
     'batch-size': { type: 'string' },
     rate: { type: 'string' },
     pause: { type: 'string' },
     'max-duration': { type: 'string' },
+    lease: { type: 'string' },
     'dry-run': { type: 'boolean' },
     'retry-failed': { type: 'boolean' },
     to: { type: 'string' },
     mode: { type: 'string' },
   },
-  check: { sample: { type: 'string' }, 'batch-size': { type: 'string' }, 'round-trip': { type: 'boolean' } },
-  failures: { limit: { type: 'string' } },
+  check: { 'allow-missing': { type: 'boolean' }, sample: { type: 'string' }, 'batch-size': { type: 'string' }, 'round-trip': { type: 'boolean' } },
+  failures: { 'allow-missing': { type: 'boolean' }, limit: { type: 'string' } },
   verify: { 'min-version': { type: 'string', multiple: true }, 'allow-missing': { type: 'boolean' } },
   restore: { since: { type: 'string' }, 'dry-run': { type: 'boolean' } },
   prune: {},
@@ -41,11 +44,15 @@ export interface ParsedArgs {
   readonly collections: readonly string[];
   readonly help: boolean;
   readonly json: boolean;
+  /** `--log json`: every log line as JSON on stderr, even on a terminal, and no human summary. */
+  readonly log?: 'json' | 'text';
   readonly config: string | undefined;
   readonly batchSize?: number;
   readonly ratePerSecond?: number;
   readonly pauseMs?: number;
   readonly maxDurationMs?: number;
+  /** `molt sweep --lease 2m`: the sweep's `leaseMs`. */
+  readonly leaseMs?: number;
   readonly dryRun: boolean;
   readonly retryFailed: boolean;
   readonly sample?: number;
@@ -61,7 +68,7 @@ export interface ParsedArgs {
   readonly since?: Date;
   /** `--min-version name=N`: for one collection (over `minVersion` and the config's). */
   readonly minVersions?: ReadonlyMap<string, number>;
-  /** `--allow-missing`: `verify` passes a collection that does not exist. */
+  /** `--allow-missing`: a collection that does not exist is skipped (verify: passes) instead of an error. */
   readonly allowMissing?: boolean;
   /** `init`: the database to take the census of, the version field, where to write, whether to overwrite. */
   readonly db?: string;
@@ -103,6 +110,11 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
     dryRun: values['dry-run'] === true,
     retryFailed: values['retry-failed'] === true,
   };
+  const log = flag('log');
+  if (log !== undefined) {
+    if (log !== 'json' && log !== 'text') throw new UsageError(`--log expects json or text; got "${log}".`, command);
+    args.log = log;
+  }
   const batchSize = flag('batch-size');
   if (batchSize !== undefined) args.batchSize = positiveInteger('--batch-size', batchSize, command);
   const rate = flag('rate');
@@ -111,6 +123,8 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   if (pause !== undefined) args.pauseMs = nonNegativeInteger('--pause', pause, command);
   const maxDuration = flag('max-duration');
   if (maxDuration !== undefined) args.maxDurationMs = parseDuration(maxDuration, command);
+  const lease = flag('lease');
+  if (lease !== undefined) args.leaseMs = parseDuration(lease, command, '--lease');
   const sample = flag('sample');
   if (sample !== undefined) args.sample = positiveInteger('--sample', sample, command);
   const limit = flag('limit');
@@ -163,12 +177,12 @@ function isCommand(value: string): value is Command {
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** `500ms`, `90s`, `10m`, `1.5h` -> milliseconds. A bare number is refused: its unit would be a guess. */
-export function parseDuration(text: string, command?: string): number {
+export function parseDuration(text: string, command?: string, name = '--max-duration'): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
   const amount = match?.[1];
   const unit = match?.[2];
   if (amount === undefined || unit === undefined || Number(amount) <= 0) {
-    throw new UsageError(`--max-duration expects a duration with a unit, such as 90s, 10m or 1h; got "${text}".`, command);
+    throw new UsageError(`${name} expects a duration with a unit, such as 90s, 10m or 1h; got "${text}".`, command);
   }
   return Math.round(Number(amount) * (UNITS[unit] ?? 1));
 }

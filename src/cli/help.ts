@@ -1,11 +1,16 @@
 import type { Command } from './args.js';
 
 const COMMON = `  -c, --config <file>  the config file (default: molt.config.ts in the working directory)
-      --json           print the result as JSON on stdout
+      --json           print the result as JSON on stdout: an array, one entry per collection
+                       (on an error: { "error": { name, message }, "exitCode" })
+      --log json       every log line as JSON on stderr, even on a terminal, and no human summary
+                       (level: MOLT_LOG_LEVEL=fatal|error|warn|info|debug|trace|silent, default info)
   -h, --help           this help`;
 
-const EXIT_CODES = `Exit codes: 0 done, 1 failures or verification failed (or an error), 2 usage or configuration
-error, 3 partial (time budget spent, lease held by another run, interrupted).`;
+const EXIT_CODES = `Exit codes: 0 done; 1 documents failed (recorded failures still stale, every run until fixed),
+verification failed, or an error; 2 usage or configuration error, or a database or collection that
+does not exist; 3 partial (time budget spent, lease held by another run, interrupted: the next run
+goes on); 4 the server could not be used (cannot connect, credentials refused, no answer).`;
 
 export const MAIN_HELP = `molt: lazy schema migrations for MongoDB, the operator's side of mongo-molt
 
@@ -26,10 +31,14 @@ MONGODB_URI, else from the config's uri; credentials never appear in the output.
 
 ${EXIT_CODES}
 
+Run the installed bin itself (./node_modules/.bin/molt), so that a scheduler's SIGTERM reaches it;
+started through npx, molt stops when npx goes away. Keep MONGODB_URI in an environment file
+(mode 600), never on the command line, where ps shows it for the whole run.
+
 Examples:
-  molt status
-  molt sweep --max-duration 10m
-  */10 * * * *  cd /srv/app && MONGODB_URI=... npx molt sweep --max-duration 9m >>/var/log/molt.log 2>&1
+  ./node_modules/.bin/molt status
+  ./node_modules/.bin/molt sweep --max-duration 10m
+  */10 * * * *  cd /srv/app && . ./molt.env && exec ./node_modules/.bin/molt sweep --max-duration 9m --log json >>/var/log/molt.log 2>&1
 
 Run molt <command> --help for the flags of a command.`;
 
@@ -42,6 +51,7 @@ On a terminal the versions are drawn as one bar per version with its count and s
 MOLT_BARS=1 draws them anywhere (a pipe, a log), MOLT_BARS=0 never; NO_COLOR turns colour off.
 
 Flags:
+      --allow-missing       skip a collection that does not exist instead of exiting 2
 ${COMMON}
 
 Examples:
@@ -59,10 +69,13 @@ Flags:
       --pause <ms>          pause between batches (default 50)
       --max-duration <d>    time budget for the whole command, start-up and connection
                             included: 90s, 10m, 1h; no batch starts after it; then exit 3
+      --lease <d>           how long the run's lease lasts without renewal (leaseMs, default 60s);
+                            renewed every third of it while the run lives, however slow a batch
       --dry-run             read, upcast and validate, write nothing
       --retry-failed        first retry the recorded failures (after a fix)
       --to <k>              a reverse sweep: bring every document above version k down to k
       --mode <m>            auto (default): on the server where the steps allow; client; server
+      --allow-missing       skip a collection that does not exist instead of exiting 2
 ${COMMON}
 
 On SIGINT/SIGTERM the batch in flight finishes, the checkpoint is saved, and molt exits 3.
@@ -82,6 +95,7 @@ Flags:
       --sample <n>          check a random sample of n stale documents
       --batch-size <n>      documents read per query (default 500)
       --round-trip          also bring each document back down to its stored version and report lossy steps
+      --allow-missing       skip a collection that does not exist instead of exiting 2
 ${COMMON}
 
 Examples:
@@ -93,6 +107,7 @@ Lists the documents that failed to migrate, newest first: _id, versions, error, 
 
 Flags:
       --limit <n>           show at most n per collection (default 20)
+      --allow-missing       skip a collection that does not exist instead of exiting 2
 ${COMMON}
 
 Examples:

@@ -3,6 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { Db } from 'mongodb';
 import { DEFAULT_FAILURES_COLLECTION, DEFAULT_STATE_COLLECTION } from '../sweeper/options.js';
 import { DEFAULT_VERSION_FIELD } from '../schema/types.js';
+import { DEFAULT_ARCHIVE_COLLECTION } from '../storage/index.js';
 import { formatCount } from './progress.js';
 import { UsageError } from './usage-error.js';
 
@@ -14,13 +15,13 @@ export interface CollectionCensus {
   readonly versions: readonly { readonly version: unknown; readonly count: number }[];
 }
 
-/** Counts every collection's documents per stored version (one `$group` each). molt's own collections are left out. */
+/** Counts every collection's documents per stored version (one `$group` each). molt's own collections (state, failures, archive) are left out. */
 export async function takeCensus(db: Db, versionField: string): Promise<CollectionCensus[]> {
   const listed = await db.listCollections({}, { nameOnly: true }).toArray();
   const names = listed
     .filter((entry) => (entry.type ?? 'collection') === 'collection')
     .map((entry) => entry.name)
-    .filter((name) => !name.startsWith('system.') && name !== DEFAULT_STATE_COLLECTION && name !== DEFAULT_FAILURES_COLLECTION)
+    .filter((name) => !name.startsWith('system.') && name !== DEFAULT_STATE_COLLECTION && name !== DEFAULT_FAILURES_COLLECTION && name !== DEFAULT_ARCHIVE_COLLECTION)
     .sort();
   const census: CollectionCensus[] = [];
   for (const name of names) {

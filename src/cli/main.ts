@@ -7,14 +7,23 @@ import { runCli } from './run.js';
 
 const controller = new AbortController();
 let signals = 0;
-const onSignal = (signal: NodeJS.Signals): void => {
+const onSignal = (signal: NodeJS.Signals | 'launcher-gone'): void => {
   signals++;
   if (signals > 1) process.exit(130);
-  process.stderr.write(`\nmolt: ${signal}: stopping after the batch in flight (again to quit at once)\n`);
-  controller.abort();
+  // runCli logs the stop (a JSON line where logs are JSON).
+  controller.abort(signal);
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
+
+// Started through npx / npm exec, molt is npm's child, and npm does not pass a scheduler's SIGTERM
+// on: it exits, and molt is re-parented. Its parent going away is then the stop signal.
+if (process.env.npm_command === 'exec') {
+  const launcher = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== launcher && signals === 0) onSignal('launcher-gone');
+  }, 500).unref();
+}
 
 const code = await runCli(process.argv.slice(2), {
   stdout: (text) => void process.stdout.write(text),

@@ -1,49 +1,28 @@
+import { redactConnectionString } from 'mongodb-connection-string-url';
+
+/** What a secret is replaced with. */
+const MASK = '***';
+
 /**
- * Removes credentials from text before it is printed: the user info of any MongoDB connection
- * string, secret-looking query parameters, and the literal secrets of the URI in use (wherever a
- * driver error might echo them).
+ * A connection string as it stands in a text: up to whitespace, a quote or a bracket (none of
+ * which a valid connection string holds unencoded).
  */
-export class Redactor {
-  readonly #secrets: string[];
+const CONNECTION_STRING = /mongodb(?:\+srv)?:\/\/[^\s"'`<>()[\]{}]+/gi;
 
-  constructor(uri?: string) {
-    this.#secrets = uri === undefined ? [] : secretsOf(uri);
-  }
-
-  redact(text: string): string {
-    let out = redactUri(text);
-    for (const secret of this.#secrets) out = out.split(secret).join('***');
-    return out;
-  }
-}
-
-// Up to the last '@' before the host: an unencoded '@' in a password must not leave its tail visible.
-const USER_INFO = /(mongodb(?:\+srv)?:\/\/)[^/\s"']*@/gi;
-const SECRET_PARAMS = /([?&;](?:[^=&\s"']*(?:password|secret|token|key)[^=&\s"']*)=)[^&\s"']*/gi;
-
-/** `mongodb://user:pass@host/db?tlsCertificateKeyFilePassword=x` -> `mongodb://***@host/db?tlsCertificateKeyFilePassword=***`. */
+/**
+ * Removes credentials from text before it is printed: every MongoDB connection string in it is
+ * parsed with the driver's own connection-string parser (mongodb-connection-string-url) and
+ * printed without its user info and secret options (tlsCertificateKeyFilePassword, proxyPassword,
+ * the AWS session token of authMechanismProperties), where they stand:
+ * `mongodb://user:pass@host/db?tlsCertificateKeyFilePassword=x` -> `mongodb://***@host/db?tlsCertificateKeyFilePassword=***`.
+ * Nothing else in the text is touched: a user named `molt` must not turn `"name": "molt"` into
+ * `***`, and JSON output stays JSON.
+ */
 export function redactUri(text: string): string {
-  return text.replace(USER_INFO, '$1***@').replace(SECRET_PARAMS, '$1***');
+  return text.replace(CONNECTION_STRING, (uri) => redactOne(uri));
 }
 
-function secretsOf(uri: string): string[] {
-  const secrets = new Set<string>();
-  const match = /^mongodb(?:\+srv)?:\/\/([^@/]*)@/i.exec(uri);
-  const userInfo = match?.[1];
-  if (userInfo) {
-    secrets.add(userInfo);
-    for (const part of userInfo.split(':')) {
-      secrets.add(part);
-      try {
-        secrets.add(decodeURIComponent(part));
-      } catch {
-        // Not percent-encoded: the raw part is enough.
-      }
-    }
-  }
-  for (const param of uri.matchAll(/[?&]([^=&]*(?:password|secret|token|key)[^=&]*)=([^&]*)/gi)) {
-    if (param[2]) secrets.add(param[2]);
-  }
-  // Very short strings would blank out ordinary words: the patterns above cover them in URIs.
-  return [...secrets].filter((secret) => secret.length >= 3).sort((a, b) => b.length - a.length);
+function redactOne(uri: string): string {
+  // The parser writes its placeholder percent-encoded where it stands in the user info.
+  return redactConnectionString(uri, { replacementString: MASK }).replace(/%2A%2A%2A/gi, MASK);
 }

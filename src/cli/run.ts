@@ -15,7 +15,10 @@ import type { MoltCollectionConfig } from '../sweeper/define-config.js';
 import { formatCheck, formatFailures, formatRestore, formatStatus, formatSweepReport, formatVerify, toJson } from './format.js';
 import { COMMAND_HELP, MAIN_HELP } from './help.js';
 import { ProgressDisplay } from './progress.js';
-import { Redactor, redactUri } from './redact.js';
+import { redactUri } from './redact.js';
+import { FailureStore } from '../sweeper/failures.js';
+import { migrationTarget } from '../migrate/index.js';
+import { definitionOf } from '../sweeper/sweep.js';
 import { UsageError } from './usage-error.js';
 import { INIT_DEFAULT_VERSION_FIELD, initTarget, renderConfig, takeCensus, writeInitConfig } from './init.js';
 
@@ -27,8 +30,10 @@ export const ExitCode = Object.freeze({
   FAILURES: 1,
   /** Wrong command line or configuration. */
   USAGE: 2,
-  /** Partial: the time budget was spent, another run holds the lease, or the run was interrupted. */
+  /** Partial: the time budget was spent, another run holds the lease, the run was interrupted, or the collection is paused. */
   PARTIAL: 3,
+  /** The server could not be used: it cannot be reached, refused the credentials, or stopped answering. */
+  INFRASTRUCTURE: 4,
 } as const);
 /** @public */
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
@@ -55,18 +60,24 @@ export interface CliIo {
 export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
   // --max-duration counts from here: loading the config and connecting are part of the budget.
   const started = Date.now();
-  let redactor = new Redactor(io.env.MONGODB_URI);
-  const out = (text: string): void => io.stdout(`${redactor.redact(text)}\n`);
-  const logger = createLogger(io, (text) => io.stderr(redactor.redact(text)));
-  const fail = (message: string, code: ExitCode): ExitCode => {
+  const out = (text: string): void => io.stdout(`${redactUri(text)}\n`);
+  let logger: Logger | undefined;
+  let json = false;
+  const fail = (message: string, code: ExitCode, name = code === ExitCode.USAGE ? 'UsageError' : code === ExitCode.INFRASTRUCTURE ? 'InfrastructureError' : 'Error'): ExitCode => {
     if (logger) logger.error({ exitCode: code }, message);
-    else io.stderr(`${redactor.redact(`molt: ${message}`)}\n`);
+    else io.stderr(`${redactUri(`molt: ${message}`)}\n`);
+    // Under --json, stdout always carries one JSON document, an error included.
+    if (json) out(toJson({ error: { name, message }, exitCode: code }));
     return code;
   };
 
+  const writeLog = (text: string): void => io.stderr(redactUri(text));
   let args: ParsedArgs;
   try {
+    logger = createLogger(io, undefined, writeLog);
     args = parseCommandLine(argv);
+    json = args.json;
+    if (args.log === 'json') logger = createLogger(io, args, writeLog);
   } catch (error) {
     if (error instanceof UsageError) return fail(error.message, ExitCode.USAGE);
     throw error;
@@ -83,6 +94,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
 
   if (args.command === 'init') return init(args, io, out, fail);
 
+  io.signal?.addEventListener('abort', () => {
+    const reason = String(io.signal?.reason);
+    const message = `${reason === 'launcher-gone' ? 'the command that started molt (npx, npm exec) is gone' : reason}: stopping after the batch in flight (again to quit at once)`;
+    if (logger) logger.warn({ signal: reason }, message);
+    else io.stderr(`\nmolt: ${message}\n`);
+  }, { once: true });
+
   let loaded: LoadedConfig;
   try {
     loaded = await loadConfig({ path: args.config, cwd: io.cwd, env: io.env });
@@ -90,7 +108,6 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     if (error instanceof ConfigError) return fail(error.message, ExitCode.USAGE);
     throw error;
   }
-  redactor = new Redactor(loaded.uri);
   let collections: readonly MoltCollectionConfig[];
   try {
     collections = selectCollections(loaded, args.collections);
@@ -106,15 +123,28 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     const reason = redactUri(error instanceof Error ? error.message : String(error));
     return fail(`the connection string ${redactUri(loaded.uri)} is not valid: ${reason}. Fix MONGODB_URI (or uri in ${loaded.path}); special characters in a password must be percent-encoded.`, ExitCode.USAGE);
   }
+  if (args.command === 'sweep' && args.maxDurationMs !== undefined && Date.now() - started >= args.maxDurationMs) {
+    // Spent before connecting (loading the config): no collection is started, the next run goes on.
+    return sweepCommand({ args, io, out, logger, db: client.db(loaded.config.db), collections, started });
+  }
   try {
     try {
-      await client.connect();
+      await connectWithin(client, args.maxDurationMs === undefined ? undefined : args.maxDurationMs - (Date.now() - started));
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      return fail(`cannot connect to ${redactUri(loaded.uri)}: ${reason}. Check MONGODB_URI (or uri in ${loaded.path}) and that the server is up.`, ExitCode.FAILURES);
+      return fail(`cannot connect to ${redactUri(loaded.uri)}: ${reason}. Check MONGODB_URI (or uri in ${loaded.path}), the credentials, and that the server is up.`, ExitCode.INFRASTRUCTURE);
     }
     logger?.info({ server: redactUri(loaded.uri), db: loaded.config.db, command: args.command }, 'connected');
     const db = client.db(loaded.config.db);
+    if (args.command === 'status' || args.command === 'sweep' || args.command === 'check' || args.command === 'failures') {
+      const missing = await missingNames(db, collections);
+      if (missing !== undefined && !args.allowMissing) return fail(`${missing} (a misspelt name must not pass). Fix db or the collection's name in ${loaded.path}, or pass --allow-missing for a collection created later.`, ExitCode.USAGE, 'MissingCollection');
+      if (missing !== undefined) {
+        const existing = new Set(await db.listCollections({}, { nameOnly: true }).map((entry) => entry.name).toArray());
+        for (const entry of collections) if (!existing.has(entry.name)) logger?.warn({ collection: entry.name }, 'the collection does not exist: skipped (--allow-missing)');
+        collections = collections.filter((entry) => existing.has(entry.name));
+      }
+    }
     const context: CommandContext = { args, io, out, logger, db, collections, started };
     switch (args.command) {
       case 'status':
@@ -135,10 +165,55 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
   } catch (error) {
     if (error instanceof InvalidOptionError || error instanceof UsageError) return fail(error.message, ExitCode.USAGE);
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    if (isInfrastructureError(error)) return fail(`${args.command} failed: ${message}`, ExitCode.INFRASTRUCTURE, (error as Error).name);
     return fail(`${args.command} failed: ${message}`, ExitCode.FAILURES);
   } finally {
     await client.close().catch(() => undefined);
   }
+}
+
+/**
+ * Connects, within what is left of the time budget when there is one: the budget covers the
+ * connection (an unreachable host must not hold the run for the driver's own 15 s).
+ */
+async function connectWithin(client: MongoClient, budgetMs: number | undefined): Promise<void> {
+  if (budgetMs === undefined) {
+    await client.connect();
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const spent = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no connection within the time budget (--max-duration, ${Math.max(0, Math.round(budgetMs))} ms left)`)), Math.max(0, budgetMs));
+  });
+  try {
+    await Promise.race([client.connect(), spent]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Errors of the server or the way to it (cannot connect, credentials refused, no answer), as opposed to the data's. */
+const INFRASTRUCTURE_ERRORS = new Set(['MongoServerSelectionError', 'MongoNetworkError', 'MongoNetworkTimeoutError', 'MongoTopologyClosedError', 'MongoNotConnectedError', 'TimeBudgetSpentError']);
+/** Server codes for refused credentials and privileges: AuthenticationFailed, Unauthorized. */
+const AUTH_CODES = new Set([18, 13]);
+
+/** Whether an error is the infrastructure's (exit 4) rather than the data's or the command's (exit 1). */
+export function isInfrastructureError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { name, code } = error as { name?: unknown; code?: unknown };
+  return (typeof name === 'string' && INFRASTRUCTURE_ERRORS.has(name)) || (typeof code === 'number' && AUTH_CODES.has(code));
+}
+
+/**
+ * What does not exist of the database and collections named: a misspelt name would otherwise pass
+ * forever ("complete, migrated 0") and a sweep would create the database to hold its state.
+ */
+async function missingNames(db: Db, collections: readonly MoltCollectionConfig[]): Promise<string | undefined> {
+  const existing = new Set(await db.listCollections({}, { nameOnly: true }).map((entry) => entry.name).toArray());
+  if (existing.size === 0) return `the database "${db.databaseName}" does not exist (it has no collections)`;
+  const missing = collections.filter((entry) => !existing.has(entry.name)).map((entry) => `"${entry.name}"`);
+  if (missing.length === 0) return undefined;
+  return `the collection${missing.length === 1 ? '' : 's'} ${missing.join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist in the database "${db.databaseName}"`;
 }
 
 /** molt's defaults apply only where neither the connection string nor `clientOptions` set the option. */
@@ -153,7 +228,7 @@ export function clientOptionsFor(uri: string, clientOptions: MongoClientOptions 
 }
 
 /** `molt init`: needs no config; connects with MONGODB_URI and writes a starter config with each collection's census. */
-async function init(args: ParsedArgs, io: CliIo, out: (text: string) => void, fail: (message: string, code: ExitCode) => ExitCode): Promise<ExitCode> {
+async function init(args: ParsedArgs, io: CliIo, out: (text: string) => void, fail: (message: string, code: ExitCode, name?: string) => ExitCode): Promise<ExitCode> {
   const uri = io.env.MONGODB_URI;
   if (!uri) return fail('init needs MONGODB_URI: the server whose database to list (molt init reads no config).', ExitCode.USAGE);
   let target: string | undefined;
@@ -175,6 +250,9 @@ async function init(args: ParsedArgs, io: CliIo, out: (text: string) => void, fa
       return fail('init needs a database: pass --db <name> (or put it in MONGODB_URI\'s path).', ExitCode.USAGE);
     }
     const versionField = args.versionField ?? INIT_DEFAULT_VERSION_FIELD;
+    if ((await db.listCollections({}, { nameOnly: true }).toArray()).length === 0) {
+      return fail(`the database "${db.databaseName}" does not exist (it has no collections): check --db (or MONGODB_URI's path); nothing was written.`, ExitCode.USAGE, 'MissingCollection');
+    }
     const census = await takeCensus(db, versionField);
     if (args.json) {
       out(toJson({ db: db.databaseName, versionField, collections: census }));
@@ -202,11 +280,20 @@ interface CommandContext {
   readonly started: number;
 }
 
-/** pino JSON lines on stderr when it is not a terminal; nothing otherwise (the progress bar speaks there). */
-function createLogger(io: CliIo, write: (text: string) => void): Logger | undefined {
-  if (io.interactive) return undefined;
-  const level = io.env.MOLT_LOG_LEVEL ?? 'info';
-  return pino({ name: 'molt', level: pino.levels.values[level] === undefined ? 'info' : level, base: { pid: process.pid } }, { write });
+/** The levels MOLT_LOG_LEVEL takes. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * pino JSON lines on stderr when it is not a terminal, or always with `--log json` (then the human
+ * summary is not printed either: the report is in the "sweep …" line, one stream of JSON lines);
+ * nothing on a terminal (the progress bar speaks there). MOLT_LOG_LEVEL sets the level (default
+ * info); a level pino does not know is a usage error, not a silent info.
+ */
+function createLogger(io: CliIo, args: ParsedArgs | undefined, write: (text: string) => void): Logger | undefined {
+  const level = io.env.MOLT_LOG_LEVEL || 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`MOLT_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}; got "${level}".`);
+  if (io.interactive && args?.log !== 'json') return undefined;
+  return pino({ name: 'molt', level, base: { pid: process.pid } }, { write });
 }
 
 function selectCollections(loaded: LoadedConfig, names: readonly string[]): readonly MoltCollectionConfig[] {
@@ -241,17 +328,17 @@ async function status(context: CommandContext): Promise<ExitCode> {
 
 async function sweepCommand(context: CommandContext): Promise<ExitCode> {
   const { args, io, logger, started } = context;
-  const reports: SweepReport[] = [];
-  const display = io.interactive ? new ProgressDisplay(io.stderr, Math.max(40, (io.columns ?? 80) - 1)) : undefined;
+  const reports: CliSweepReport[] = [];
+  const display = io.interactive && args.log !== 'json' ? new ProgressDisplay(io.stderr, Math.max(40, (io.columns ?? 80) - 1)) : undefined;
   for (const entry of context.collections) {
     const budget = args.maxDurationMs === undefined ? undefined : args.maxDurationMs - (Date.now() - started);
     if (budget !== undefined && budget <= 0) {
       logger?.info({ collection: entry.name }, 'time budget spent before this collection: not started');
-      reports.push(notStarted(entry, SweepStatus.PARTIAL, args.dryRun));
+      reports.push({ ...notStarted(entry, SweepStatus.PARTIAL, args.dryRun), reason: 'budget' });
       continue;
     }
     if (io.signal?.aborted) {
-      reports.push(notStarted(entry, SweepStatus.PARTIAL, args.dryRun));
+      reports.push({ ...notStarted(entry, SweepStatus.PARTIAL, args.dryRun), reason: 'signal' });
       continue;
     }
     let lastProgressLog = Date.now();
@@ -261,6 +348,7 @@ async function sweepCommand(context: CommandContext): Promise<ExitCode> {
       ...(args.ratePerSecond !== undefined ? { ratePerSecond: args.ratePerSecond } : {}),
       ...(args.pauseMs !== undefined ? { pauseMs: args.pauseMs } : {}),
       ...(budget !== undefined ? { maxDurationMs: budget } : {}),
+      ...(args.leaseMs !== undefined ? { leaseMs: args.leaseMs } : {}),
       dryRun: args.dryRun,
       retryFailed: args.retryFailed,
       ...(args.to !== undefined ? { to: args.to } : {}),
@@ -283,11 +371,54 @@ async function sweepCommand(context: CommandContext): Promise<ExitCode> {
       },
     });
     display?.done();
-    reports.push(report);
-    if (!args.json) context.out(formatSweepReport(report));
+    const recorded = args.dryRun ? 0 : await staleFailures(context.db, entry);
+    const explained: CliSweepReport = { ...report, ...reasonOf(report, io.signal, budget), ...(args.dryRun ? {} : { recordedFailures: recorded }) };
+    reports.push(explained);
+    if (!args.json && args.log !== 'json') context.out(formatSweepReport(explained));
   }
-  if (args.json) context.out(toJson(reports.length === 1 && args.collections.length === 1 ? reports[0] : reports));
+  // One shape for every --json: an array, one entry per collection.
+  if (args.json) context.out(toJson(reports));
   return exitCodeOf(reports);
+}
+
+/** A sweep's report as the CLI prints it: why it is partial or locked, and the failures left stale. */
+export type CliSweepReport = SweepReport & {
+  /** Why the run stopped before the end: `signal`, `budget`, `lock` (another run holds the lease), `lease-lost`, `error`. */
+  readonly reason?: string;
+  /**
+   * Recorded failures whose document is still stale, over every run: not one run's count, so
+   * that a run after the one that recorded them still exits 1.
+   */
+  readonly recordedFailures?: number;
+};
+
+/** Why a run ended `partial` or `locked`. */
+function reasonOf(report: SweepReport, signal: AbortSignal | undefined, budget: number | undefined): { reason?: string } {
+  if (report.status === SweepStatus.LOCKED) return { reason: report.error?.name === 'LeaseLost' ? 'lease-lost' : 'lock' };
+  if (report.status !== SweepStatus.PARTIAL) return {};
+  if (signal?.aborted) return { reason: 'signal' };
+  if (budget !== undefined && report.elapsedMs >= budget - 50) return { reason: 'budget' };
+  if (report.error?.name === 'TimeBudgetSpentError') return { reason: 'budget' };
+  return { reason: report.error ? 'error' : 'budget' };
+}
+
+/** The failures recorded for a collection whose document is still stale (below the latest version). */
+async function staleFailures(db: Db, entry: MoltCollectionConfig): Promise<number> {
+  const definition = definitionOf(entry.schema);
+  const store = new FailureStore(db, entry.failuresCollection ?? DEFAULT_FAILURES_COLLECTION, entry.name, definition.name);
+  const { staleFilter } = migrationTarget(definition, definition.latest, 'up');
+  let stale = 0;
+  let ids: unknown[] = [];
+  const count = async (): Promise<void> => {
+    if (ids.length > 0) stale += await db.collection(entry.name).countDocuments({ $and: [staleFilter, { _id: { $in: ids } }] });
+    ids = [];
+  };
+  for await (const record of store.cursor(500)) {
+    ids.push(record.documentId);
+    if (ids.length === 500) await count();
+  }
+  await count();
+  return stale;
 }
 
 function notStarted(entry: MoltCollectionConfig, status: SweepStatus, dryRun: boolean): SweepReport {
@@ -321,9 +452,14 @@ export function progressTotal(progress: { readonly scanned: number; readonly rem
   return progress.scanned + Math.max(0, progress.remaining - progress.failed);
 }
 
-/** 1 when anything failed (it needs someone), else 3 when anything is partial or locked (the next run goes on), else 0. */
-export function exitCodeOf(reports: readonly SweepReport[]): ExitCode {
-  if (reports.some((report) => report.failed > 0 || report.status === SweepStatus.FAILED || report.status === SweepStatus.ABORTED)) return ExitCode.FAILURES;
+/**
+ * 4 when the server could not be used; 1 when anything failed or recorded failures are left stale
+ * (it needs someone, every run until they are fixed); else 3 when anything is partial or locked
+ * (the next run goes on); else 0.
+ */
+export function exitCodeOf(reports: readonly CliSweepReport[]): ExitCode {
+  if (reports.some((report) => report.status === SweepStatus.ABORTED && report.error !== undefined && isInfrastructureError(report.error))) return ExitCode.INFRASTRUCTURE;
+  if (reports.some((report) => report.failed > 0 || (report.recordedFailures ?? 0) > 0 || report.status === SweepStatus.FAILED || report.status === SweepStatus.ABORTED)) return ExitCode.FAILURES;
   if (reports.some((report) => report.status === SweepStatus.PARTIAL || report.status === SweepStatus.LOCKED)) return ExitCode.PARTIAL;
   return ExitCode.OK;
 }

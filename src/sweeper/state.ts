@@ -125,6 +125,24 @@ export class SweepState {
     );
   }
 
+  /** Extends the lease by `leaseMs` from now, if it is still ours (the heartbeat); `false` when it was taken over. */
+  async heartbeat(): Promise<boolean> {
+    const result = await this.#states.updateOne(
+      { _id: this.#key, 'lease.owner': this.owner },
+      { $set: { 'lease.expiresAt': new Date(this.#now().getTime() + this.#leaseMs) } },
+      limited({}, this.#limit),
+    );
+    return result.matchedCount === 1;
+  }
+
+  /**
+   * Frees the lease if this run's owner token holds it, and nothing else: for an acquisition cut
+   * off (time budget, signal, a reply lost) after the server may have taken it for this run.
+   */
+  async releaseIfHeld(): Promise<void> {
+    await this.#states.updateOne({ _id: this.#key, 'lease.owner': this.owner }, { $set: { lease: null } }, limited({}, this.#limit));
+  }
+
   #now(): Date {
     return new Date(Date.now() + this.#clockOffsetMs);
   }

@@ -11,7 +11,7 @@ import { checkCollection } from './arguments.js';
 import { BatchProcessor } from './batch-processor.js';
 import type { MigratedBatch } from './batch.js';
 import { CheckpointKeeper } from './checkpoint-keeper.js';
-import { realTimeLimit } from './clock.js';
+import { realTimeLimit, systemClock } from './clock.js';
 import { FailureStore, idKey } from './failures.js';
 import { MAX_RETRY_DELAY_MS, resolveSweepOptions, type ResolvedSweepOptions, type SweepOptions } from './options.js';
 import { Pacer } from './pacing.js';
@@ -90,6 +90,10 @@ class SweepRun {
   readonly #pacer: Pacer;
   readonly #serverPlan: ServerPlan;
   #keeper: CheckpointKeeper | undefined;
+  /** Renews the lease on a timer while the run holds it, however long a batch takes. */
+  #heartbeat: NodeJS.Timeout | undefined;
+  /** Set once an acquisition was sent: its reply may be lost while the server took the lease. */
+  #leaseAsked: SweepState | undefined;
   #processor: BatchProcessor | undefined;
   #serverProcessor: ServerBatchProcessor | undefined;
   #hasFailures = false;
@@ -135,12 +139,14 @@ class SweepRun {
       this.#log?.info({ report }, `sweep ${report.status}`);
       return report;
     } finally {
+      clearInterval(this.#heartbeat);
       budget?.cancel();
       writeBudget?.cancel();
       // The release has a bound of its own: past the budget, or against a server that stopped
       // answering, it gives up after RELEASE_TIMEOUT_MS (the lease then expires on its own).
       if (budget) this.#limit.signal = this.#writeLimit.signal = AbortSignal.timeout(RELEASE_TIMEOUT_MS);
       if (leased && this.#keeper) await this.#release(this.#keeper, report ?? this.#tally.report({ status: SweepStatus.ABORTED }, this.#pass));
+      else if (this.#leaseAsked) await this.#releaseUnconfirmed(this.#leaseAsked);
     }
   }
 
@@ -155,13 +161,16 @@ class SweepRun {
     if (dryRun) {
       keeper.startPass(await this.#retry(() => readSweepState(db, stateCollection, name, this.#definition.name, this.#limit)));
     } else {
+      this.#leaseAsked = state;
       const lease = await this.#retry(() => state.acquire());
+      this.#leaseAsked = undefined;
       if (!lease.acquired) {
         // The report of a locked run still says how much is stale, not 0.
         this.#tally.remaining = await this.#retry(() => this.#collection.countDocuments(this.#target.staleFilter, this.#limited()));
         return { status: SweepStatus.LOCKED, error: { name: 'LeaseHeld', message: describeHolder(name, lease.holder) } };
       }
       onLeased();
+      this.#startHeartbeat(state);
       keeper.startPass(lease.state);
     }
     const writer = new BulkWriter(this.#collection, { capabilities: () => Promise.resolve(capabilities), log: this.#log, call: (operation) => this.#timed(operation), limit: this.#writeLimit });
@@ -306,6 +315,40 @@ class SweepRun {
   async #release(keeper: CheckpointKeeper, report: SweepReport): Promise<void> {
     try {
       await this.#retry(() => keeper.release(this.#tally, report));
+    } catch (error) {
+      this.#log?.error({ error: describeError(error) }, 'could not release the lease: it expires on its own');
+    }
+  }
+
+  /**
+   * Extends the lease every third of `leaseMs` while the run holds it: a batch slowed by a low
+   * rate (500 documents at 5 a second take 100 s) must not let a 60 s lease expire under it, and
+   * a second run take over. The save after each batch still renews it too, and still finds out
+   * when it was lost. A heartbeat that fails is logged; the next one tries again.
+   */
+  #startHeartbeat(state: SweepState): void {
+    if (this.#options.clock !== systemClock) return;
+    const everyMs = Math.max(50, Math.floor(this.#options.leaseMs / 3));
+    this.#heartbeat = setInterval(() => {
+      state.heartbeat().then(
+        (held) => {
+          if (!held) this.#log?.warn('lease heartbeat: another run holds the lease');
+        },
+        (error: unknown) => this.#log?.warn({ error: describeError(error).name }, 'lease heartbeat failed: retrying at the next beat'),
+      );
+    }, everyMs);
+    this.#heartbeat.unref();
+  }
+
+  /**
+   * An acquisition that did not return (cut off by the budget or a signal, its reply lost) may
+   * still have taken the lease on the server: release it by this run's owner token, so that the
+   * next run is not locked out until it expires. Only a process that dies leaves its lease held,
+   * for at most leaseMs.
+   */
+  async #releaseUnconfirmed(state: SweepState): Promise<void> {
+    try {
+      await this.#retry(() => state.releaseIfHeld());
     } catch (error) {
       this.#log?.error({ error: describeError(error) }, 'could not release the lease: it expires on its own');
     }

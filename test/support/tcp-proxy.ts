@@ -14,6 +14,8 @@ interface Link {
   readonly upstream: Socket;
   /** Bytes were dropped on this link: its stream is broken, so it is reset on resume. */
   dropped: boolean;
+  /** Requests still reach the server, its replies are lost (`loseReplies`). */
+  repliesLost?: boolean;
 }
 
 export class TcpProxy {
@@ -89,6 +91,14 @@ export class TcpProxy {
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 
+  /**
+   * The connections open now keep sending to the server, whose replies on them are lost: a
+   * request the server carries out while its caller never hears of it. New connections pass.
+   */
+  loseReplies(): void {
+    for (const link of this.#links) link.repliesLost = true;
+  }
+
   #accept(client: Socket): void {
     client.on('error', () => undefined);
     if (this.#mode === 'refuse') {
@@ -105,6 +115,7 @@ export class TcpProxy {
       else upstream.write(chunk);
     });
     upstream.on('data', (chunk: Buffer) => {
+      if (link.repliesLost) return;
       if (this.#mode === 'black-hole' || link.dropped) link.dropped = true;
       else client.write(chunk);
     });
