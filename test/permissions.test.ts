@@ -5,10 +5,11 @@
  * read-only user where the server enforces roles (FerretDB 2.7 on DocumentDB 0.106 does not: it
  * accepts the login, then runs every command with its own PostgreSQL role).
  */
-import { MongoClient } from 'mongodb';
+import { Int32, MongoClient, MongoServerError } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkMigration, listFailures, migrationStatus, PermissionDeniedError, pruneArchive, restore, sweep, SweepStatus, verifyVersion } from 'mongo-molt';
-import { asPermissionError, isPermissionError } from '../src/server/index.js';
+import { asPermissionError, isPermissionError, isTransientError } from '../src/server/index.js';
+import { STORED_BSON_OPTIONS } from '../src/storage/index.js';
 import { User } from './fixtures/schemas.js';
 import { useTestDatabase } from './support/database.js';
 
@@ -64,7 +65,7 @@ describe('a connection that is not logged in, on a server that authenticates', (
     expect(report.error?.name).toBe('PermissionDeniedError');
     // FerretDB's message names the command only: the error says which collection the sweep worked on, and all it needs.
     expect(report.error?.message).toMatch(/^The server refused \w+ (on|while working on) ".*" \(code 13, Unauthorized\): the connection is not logged in/);
-    expect(report.error?.message).toMatch(/read\/write \(find, update\) and createIndex on ".*\.users", and read\/write and createIndex on ".*\.molt_state", ".*\.molt_failures"/);
+    expect(report.error?.message).toMatch(/read\/write \(find, update\) and createIndex on ".*\.users", and read\/write \(find, insert, update, remove\) on ".*\.molt_state", ".*\.molt_failures"/);
     expect(report.error?.message).toContain('createIndex');
   });
 });
@@ -117,5 +118,18 @@ describe('asPermissionError', () => {
     expect(asPermissionError(Object.assign(new Error('bad'), { code: 8000 }))).not.toBeInstanceOf(PermissionDeniedError);
     // Wrapped by the library: found through `cause`.
     expect(asPermissionError(new Error('wrapped', { cause: mongod }))).toBeInstanceOf(PermissionDeniedError);
+  });
+});
+
+describe('error codes of reads as stored', () => {
+  it('are Int32 on the wire (promoteValues: false), and transient and permission codes are still recognised', async () => {
+    // The library reads documents as stored; the driver then hands the error's fields unpromoted too.
+    const error = await db.collection('users').find({ $bogus: 1 } as never, { ...STORED_BSON_OPTIONS }).toArray().then(() => undefined, (caught: unknown) => caught as { code?: unknown });
+    expect(error?.code, `${features.kind} answered a bad operator with a code`).toBeDefined();
+    if (typeof error?.code !== 'object') process.stderr.write(`[note] ${features.kind} returns a number as the error code even with promoteValues: false\n`);
+    // Shaped as the driver builds them from such a reply: ShutdownInProgress (91) and Unauthorized (13), as Int32.
+    expect(isTransientError(new MongoServerError({ message: 'shutting down', code: new Int32(91) }))).toBe(true);
+    expect(isPermissionError(new MongoServerError({ message: 'Command find requires authentication', code: new Int32(13) }))).toBe(true);
+    expect(isTransientError(new MongoServerError({ message: 'bad value', code: new Int32(2) }))).toBe(false);
   });
 });

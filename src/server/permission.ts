@@ -1,4 +1,5 @@
 import { PermissionDeniedError } from '../errors.js';
+import { codeOf } from './error-code.js';
 
 /** What the failed operation was doing, for the error's message when the server does not say. */
 export interface PermissionContext {
@@ -60,16 +61,3 @@ export function asPermissionError(error: unknown, context: PermissionContext = {
   }, { cause: error });
 }
 
-/**
- * The error's numeric code. A command run with `promoteValues: false` (the library reads documents
- * as stored) gets its error's fields unpromoted too: `code` is then an `Int32`, not a number.
- */
-function codeOf(error: object): number | undefined {
-  const { code } = error as { code?: unknown };
-  if (typeof code === 'number') return code;
-  if (typeof code === 'object' && code !== null && typeof (code as { valueOf?: unknown }).valueOf === 'function') {
-    const value = Number((code as { valueOf(): unknown }).valueOf());
-    return Number.isFinite(value) ? value : undefined;
-  }
-  return undefined;
-}

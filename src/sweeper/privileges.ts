@@ -8,7 +8,7 @@ import { asPermissionError } from '../server/index.js';
 export const PRIVILEGES = {
   read: (db: string, ...collections: string[]) => `read (find) on ${list(db, collections)}`,
   sweep: (db: string, collection: string, molt: string[]) =>
-    `read/write (find, update) and createIndex on ${list(db, [collection])}, and read/write and createIndex on ${list(db, molt)}`,
+    `read/write (find, update) and createIndex on ${list(db, [collection])}, and read/write (find, insert, update, remove) on ${list(db, molt)}`,
   restore: (db: string, collection: string, archive: string) => `read/write (find, update) on ${list(db, [collection])} and read/write (find, remove) on ${list(db, [archive])}`,
   prune: (db: string, archive: string) => `read/write (find, remove) on ${list(db, [archive])}`,
 } as const;
