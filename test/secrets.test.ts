@@ -54,13 +54,20 @@ function secretForms(name: string, secret: string, random: string): Map<string, 
   ]);
 }
 
-/** The forms of the password found in `text`, with where. */
+/** `text` with every form of the password masked: a failing run shows where, not the secret itself. */
+function masked(text: string): string {
+  let out = text;
+  for (const value of [...secretForms(user, password, core).values()].sort((a, b) => b.length - a.length)) out = out.split(value).join('<password>');
+  return out.replace(new RegExp(core, 'gi'), '<password>');
+}
+
+/** The forms of the password found in `text`, with where (masked). */
 function leaks(channels: ReadonlyMap<string, string>): string[] {
   const found: string[] = [];
   for (const [channel, text] of channels) {
     for (const [form, value] of secretForms(user, password, core)) {
       const at = form.startsWith('its random core') ? text.toLowerCase().indexOf(value.toLowerCase()) : text.indexOf(value);
-      if (at >= 0) found.push(`${channel}: the password ${form} at ${at}: …${text.slice(Math.max(0, at - 60), at + value.length + 20)}…`);
+      if (at >= 0) found.push(`${channel}: the password ${form} at ${at}: …${masked(text.slice(Math.max(0, at - 60), at + value.length + 20))}…`);
     }
   }
   return found;
