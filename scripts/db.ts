@@ -1,7 +1,8 @@
 /**
  * `npm run db:start [documentdb|java|ferretdb…]`: provisions (first time) and starts, in the
  * background, the named test servers (default: the DocumentDB-backed server and mongo-java-server,
- * the two CI runs the suite on), and prints a MONGODB_URI for each. `npm run db:stop` stops them,
+ * the two CI runs the suite on), and prints a MONGODB_URI for each. `documentdb-auth` is the same
+ * DocumentDB-backed server with authentication on: its MONGODB_URI carries a user and password. `npm run db:stop` stops them,
  * every process of each, and removes their data directories.
  */
 import {
@@ -20,7 +21,12 @@ import {
 const command = process.argv[2];
 const only = process.argv.slice(3) as ServerName[];
 const names: readonly ServerName[] = only.length > 0 ? only : DEFAULT_SERVERS;
-const NEEDS: Record<ServerName, string> = { documentdb: 'Linux with Go, and root (or sudo) for Debian packages', java: 'java and mvn', ferretdb: 'go and servers/ferretdb' };
+const NEEDS: Record<ServerName, string> = {
+  documentdb: 'Linux with Go, and root (or sudo) for Debian packages',
+  'documentdb-auth': 'Linux with Go, and root (or sudo) for Debian packages',
+  java: 'java and mvn',
+  ferretdb: 'go and servers/ferretdb',
+};
 
 if (command === 'start') {
   const running = readRunningServers();
@@ -65,6 +71,6 @@ if (command === 'start') {
     console.log(server.uri);
   }
 } else {
-  console.error('usage: tsx scripts/db.ts start|stop|uri [documentdb|java|ferretdb]');
+  console.error('usage: tsx scripts/db.ts start|stop|uri [documentdb|documentdb-auth|java|ferretdb]');
   process.exitCode = 2;
 }

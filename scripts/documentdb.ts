@@ -37,14 +37,27 @@ export function documentDbAvailable(serverDir: string): boolean {
   return has('go', ['version']) && (existsSync(join(PG_BIN, 'postgres')) || (root && has('apt-get', ['--version'])));
 }
 
+/**
+ * A server that authenticates (SCRAM-SHA-256): the `postgres` role gets `adminPassword` (FerretDB 2
+ * logs clients in against PostgreSQL's roles), and `user` is created through `createUser` with
+ * read/write on every database; the URI carries `user`'s credentials, percent-encoded.
+ */
+export interface DocumentDbAuth {
+  /** Hex digits only: it is written into SQL as it is. */
+  readonly adminPassword: string;
+  readonly user: string;
+  readonly password: string;
+}
+
 /** Starts PostgreSQL and FerretDB; resolves with the `mongodb://` URI once FerretDB answers. */
-export async function startDocumentDb(serverDir: string, logDir: string): Promise<DocumentDbProcesses> {
+export async function startDocumentDb(serverDir: string, logDir: string, auth?: DocumentDbAuth): Promise<DocumentDbProcesses> {
   mkdirSync(logDir, { recursive: true });
   const dataDir = mkdtempSync(join(tmpdir(), 'molt-documentdb-'));
   const pgData = join(dataDir, 'pg');
   const asRoot = process.getuid?.() === 0;
-  const pgLog = join(logDir, 'documentdb-postgresql.log');
-  const ferretLog = join(logDir, 'documentdb-ferretdb.log');
+  const logName = auth ? 'documentdb-auth' : 'documentdb';
+  const pgLog = join(logDir, `${logName}-postgresql.log`);
+  const ferretLog = join(logDir, `${logName}-ferretdb.log`);
   try {
     if (asRoot) chownPostgres(dataDir);
     // The postgres user must be able to write its log file.
@@ -79,6 +92,13 @@ export async function startDocumentDb(serverDir: string, logDir: string): Promis
     mustSucceed('CREATE EXTENSION documentdb', spawnSync(join(PG_BIN, 'psql'),
       ['-h', '127.0.0.1', '-p', String(pgPort), '-U', 'postgres', '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-q', '-c', 'CREATE EXTENSION IF NOT EXISTS documentdb CASCADE;'],
       { encoding: 'utf8' }));
+    if (auth) {
+      // PostgreSQL still trusts local connections (FerretDB's own); the password is what FerretDB checks a client's SCRAM proof against.
+      mustSucceed('ALTER ROLE postgres PASSWORD', spawnSync(join(PG_BIN, 'psql'),
+        ['-h', '127.0.0.1', '-p', String(pgPort), '-U', 'postgres', '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-q'],
+        // On stdin, not the command line (which any process can read); hex, so it needs no quoting.
+        { encoding: 'utf8', input: `ALTER ROLE postgres PASSWORD '${auth.adminPassword.replace(/[^0-9a-f]/gi, '')}';\n` }));
+    }
     const postmasterPid = Number(readFileSync(join(pgData, 'postmaster.pid'), 'utf8').split('\n')[0]);
 
     const port = await freePort();
@@ -89,17 +109,41 @@ export async function startDocumentDb(serverDir: string, logDir: string): Promis
       `--listen-addr=127.0.0.1:${port}`,
       `--debug-addr=127.0.0.1:${debugPort}`,
       `--state-dir=${dataDir}`,
-      '--no-auth',
+      ...(auth ? [] : ['--no-auth']),
       '--telemetry=disable',
       '--log-level=warn',
     ], { detached: true, stdio: ['ignore', logFd, logFd] });
     ferret.unref();
-    const uri = `mongodb://127.0.0.1:${port}/`;
     await waitForPort(port, 60_000, () => ferret.exitCode !== null);
-    return { uri, pids: [ferret.pid ?? 0, postmasterPid], dataDir };
+    const pids = [ferret.pid ?? 0, postmasterPid];
+    if (!auth) return { uri: `mongodb://127.0.0.1:${port}/`, pids, dataDir };
+    try {
+      await createUser(`mongodb://postgres:${encodeURIComponent(auth.adminPassword)}@127.0.0.1:${port}/`, auth.user, auth.password);
+    } catch (error) {
+      stopDocumentDb({ uri: '', pids, dataDir });
+      throw error;
+    }
+    return { uri: `mongodb://${encodeURIComponent(auth.user)}:${encodeURIComponent(auth.password)}@127.0.0.1:${port}/`, pids, dataDir };
   } catch (error) {
     stopDocumentDb({ uri: '', pids: [], dataDir });
     throw new Error(`${(error as Error).message}\n(logs: ${pgLog}, ${ferretLog})`);
+  }
+}
+
+/** Creates the user the tests log in as: read/write on every database (DocumentDB's admin role pair). */
+async function createUser(adminUri: string, user: string, password: string): Promise<void> {
+  const { MongoClient } = await import('mongodb');
+  const client = new MongoClient(adminUri, { serverSelectionTimeoutMS: 30_000 });
+  try {
+    await client.db('admin').command({
+      createUser: user,
+      pwd: password,
+      roles: [{ role: 'clusterAdmin', db: 'admin' }, { role: 'readWriteAnyDatabase', db: 'admin' }],
+    });
+  } catch (error) {
+    throw new Error(`createUser ${user} failed: ${(error as Error).message}`);
+  } finally {
+    await client.close();
   }
 }
 

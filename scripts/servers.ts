@@ -6,7 +6,8 @@
  * setup, the benchmarks and the demo.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +17,7 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const STATE_DIR = join(ROOT, '.molt');
 const STATE_FILE = join(STATE_DIR, 'servers.json');
 
-export type ServerName = 'documentdb' | 'java' | 'ferretdb';
+export type ServerName = 'documentdb' | 'documentdb-auth' | 'java' | 'ferretdb';
 
 /** What `npm run db:start` starts when no server is named: the two servers CI runs the suite on. */
 export const DEFAULT_SERVERS: readonly ServerName[] = ['documentdb', 'java'];
@@ -51,6 +52,19 @@ const RECIPES: Record<ServerName, ServerRecipe> = {
     available: () => documentDbAvailable(DOCUMENTDB_DIR),
     provision: (log) => provisionDocumentDb(DOCUMENTDB_DIR, log),
     start: async () => startDocumentDb(DOCUMENTDB_DIR, join(STATE_DIR, 'logs')),
+    stop: (server) => stopDocumentDb({ uri: server.uri, pids: server.pids, dataDir: server.dataDir ?? '' }),
+  },
+  'documentdb-auth': {
+    describe: 'FerretDB 2.7.0 on PostgreSQL 15 with DocumentDB 0.106, authenticating (SCRAM-SHA-256; user "molt_ci", read/write on every database, a generated password with @ : / and non-ASCII characters)',
+    available: () => documentDbAvailable(DOCUMENTDB_DIR),
+    provision: (log) => provisionDocumentDb(DOCUMENTDB_DIR, log),
+    start: async () => startDocumentDb(DOCUMENTDB_DIR, join(STATE_DIR, 'logs'), {
+      adminPassword: randomBytes(16).toString('hex'),
+      // Not a word molt prints: the CLI's redaction blanks every occurrence of the URI's user name.
+      user: 'molt_ci',
+      // Characters a connection string must percent-encode, and some beyond ASCII: every test logs in with it.
+      password: `p@ss:w/rd%ü-${randomBytes(8).toString('hex')}`,
+    }),
     stop: (server) => stopDocumentDb({ uri: server.uri, pids: server.pids, dataDir: server.dataDir ?? '' }),
   },
   java: {
@@ -174,7 +188,9 @@ export function readRunningServers(): RunningServer[] {
 
 export function writeRunningServers(servers: readonly RunningServer[]): void {
   mkdirSync(STATE_DIR, { recursive: true });
-  writeFileSync(STATE_FILE, `${JSON.stringify(servers, null, 2)}\n`);
+  // It holds the authenticating server's credentials: readable by this user only.
+  writeFileSync(STATE_FILE, `${JSON.stringify(servers, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(STATE_FILE, 0o600);
 }
 
 function hasCommand(file: string, args: string[]): boolean {

@@ -310,3 +310,48 @@ export class QueryTranslationError extends MoltError {
     this.versions = Object.freeze([...context.versions]);
   }
 }
+
+/**
+ * The server refused an operation because the user lacks a privilege (MongoDB's code 13
+ * `Unauthorized`, Atlas's "not allowed to do action", or a command sent without logging in).
+ * Names the operation refused and the collection, when the server says them, and what the
+ * command run needs; nothing more was done. Grant the privilege (README: "Least privilege") or
+ * run with a user that has it.
+ * @public
+ */
+export class PermissionDeniedError extends MoltError {
+  override name = 'PermissionDeniedError' as const;
+  /** The server's action refused (`find`, `insert`, `update`, `createIndexes`…), when known. */
+  readonly action: string | undefined;
+  /**
+   * The namespace refused, `db.collection`, when the server names it; else the collection the
+   * operation worked on (a sweep's collection, though the refused write may have been to its state).
+   */
+  readonly namespace: string | undefined;
+  /** The server's error code (13, or 8000 on Atlas). */
+  readonly code: number | undefined;
+  /** Whether the connection was not logged in at all (no or wrong credentials), rather than lacking a role. */
+  readonly unauthenticated: boolean;
+  /** What the operation that failed needs, e.g. `read on "app.users"; read/write on "app.molt_sweeps"`. */
+  readonly required: string | undefined;
+
+  constructor(
+    context: { action?: string | undefined; namespace?: string | undefined; workingOn?: string | undefined; code?: number | undefined; unauthenticated?: boolean; required?: string | undefined },
+    options?: { cause?: unknown },
+  ) {
+    const where = context.namespace ? ` on "${context.namespace}"` : context.workingOn ? ` while working on "${context.workingOn}"` : '';
+    const what = `${context.action ?? 'an operation'}${where}`;
+    const why = context.unauthenticated ? 'the connection is not logged in (give a user and password in the connection string)' : 'the user lacks the privilege for it';
+    super(
+      `The server refused ${what} (code ${String(context.code)}, Unauthorized): ${why}. ` +
+        (context.required ? `This needs ${context.required}. ` : '') +
+        'Grant the privilege (README: "Least privilege") or run with a user that has it; nothing more was done.',
+      options,
+    );
+    this.action = context.action;
+    this.namespace = context.namespace ?? context.workingOn;
+    this.code = context.code;
+    this.unauthenticated = context.unauthenticated ?? false;
+    this.required = context.required;
+  }
+}

@@ -12,6 +12,7 @@ export {
   UpdateContentionError,
   DocumentWriteError,
   DocumentTooLargeError,
+  PermissionDeniedError,
   type DocumentErrorContext,
 } from './errors.js';
 export * from './schema/index.js';

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import * as molt from 'mongo-molt';
 
-const ERROR_CLASSES = ['SchemaDefinitionError', 'InvalidOptionError', 'InvalidVersionError', 'NewerVersionError', 'UpcastError', 'ValidationError', 'ConfigError', 'QueryTranslationError'] as const;
+const ERROR_CLASSES = ['SchemaDefinitionError', 'InvalidOptionError', 'InvalidVersionError', 'NewerVersionError', 'UpcastError', 'ValidationError', 'ConfigError', 'QueryTranslationError', 'PermissionDeniedError'] as const;
 
 describe('the package entry point', () => {
   it.each(ERROR_CLASSES)('exports %s as a MoltError with a fixed name', (name) => {
@@ -25,6 +25,7 @@ describe('the package entry point', () => {
       new molt.ValidationError({ schemaName: 's', _id: 1, version: 2, issues: [], action: 'Fix it.' }, { cause }),
       new molt.ConfigError('bad config', { path: 'molt.config.ts' }),
       new molt.QueryTranslationError({ schemaName: 's', field: 'a', operator: '$gt', versions: [1], reason: 'bad' }),
+      new molt.PermissionDeniedError({ action: 'insert', namespace: 'app.users', code: 13, required: 'read/write on "app.users"' }, { cause }),
     ];
     expect(errors.map((error) => error.name)).toEqual([...ERROR_CLASSES]);
     for (const error of errors) expect(error).toBeInstanceOf(molt.MoltError);
@@ -32,6 +33,7 @@ describe('the package entry point', () => {
     for (const error of errors.slice(2, 6)) expect(error).toBeInstanceOf(molt.DocumentError);
     expect(errors[0]).not.toBeInstanceOf(molt.DocumentError);
     expect(errors[4]).toMatchObject({ _id: 1, fromVersion: 1, toVersion: 2, schemaName: 's' });
+    expect(errors[8]).toMatchObject({ action: 'insert', namespace: 'app.users', code: 13, unauthenticated: false, cause });
   });
 
   it('exports the public API and no internal helpers', () => {

@@ -2,3 +2,4 @@ export { capabilitiesFrom, FERRETDB_1_MAX_BULK, serverCapabilities, type ServerC
 export { isTransientError, isTransientMessage } from './transient.js';
 export { databaseOf } from './database.js';
 export { limited, TimeBudgetSpentError, untilLimit, type OperationLimit } from './operation-limit.js';
+export { asPermissionError, isPermissionError, type PermissionContext } from './permission.js';

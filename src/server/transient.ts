@@ -1,3 +1,5 @@
+import { codeOf } from './error-code.js';
+
 /** Server error codes that say "try again later": the server is busy, stepping down, or shutting down. */
 const TRANSIENT_CODES: ReadonlySet<number> = new Set([
   6, // HostUnreachable
@@ -50,7 +52,8 @@ export function isTransientError(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const candidate = error as { name?: unknown; code?: unknown; hasErrorLabel?: unknown };
   if (typeof candidate.name === 'string' && TRANSIENT_NAMES.has(candidate.name)) return true;
-  if (typeof candidate.code === 'number' && TRANSIENT_CODES.has(candidate.code)) return true;
+  const code = codeOf(error);
+  if (code !== undefined && TRANSIENT_CODES.has(code)) return true;
   if (typeof candidate.code === 'string' && TRANSIENT_SYSTEM_CODES.has(candidate.code)) return true;
   if (isTransientMessage((error as { message?: string }).message)) return true;
   if (typeof candidate.hasErrorLabel === 'function') {

@@ -2,6 +2,7 @@ import { InvalidOptionError } from '../errors.js';
 import { DEFAULT_FAILURES_COLLECTION } from './options.js';
 import { databaseOf, limited, type OperationLimit } from '../server/index.js';
 import { type AnyBulkWriteOperation, type Collection, type Db, type Document, type FindCursor } from 'mongodb';
+import { PRIVILEGES, withPrivileges } from './privileges.js';
 
 /** One document that failed to migrate, in the failures collection. No body unless `captureDocuments`. @public */
 export interface FailureRecord {
@@ -126,5 +127,6 @@ export async function listFailures<T extends Document>(
   const limit = options.limit ?? 0;
   if (!Number.isSafeInteger(limit) || limit < 0) throw new InvalidOptionError('limit', `must be a whole number, 0 for all, got ${String(limit)}.`);
   const failures = databaseOf(collection as unknown as Collection<Document>).collection<FailureRecord>(options.failuresCollection ?? DEFAULT_FAILURES_COLLECTION);
-  return failures.find({ collection: collection.collectionName }).sort({ lastAt: -1 }).limit(limit).toArray();
+  return withPrivileges(failures as unknown as Collection<Document>, PRIVILEGES.read(failures.dbName, failures.collectionName),
+    () => failures.find({ collection: collection.collectionName }).sort({ lastAt: -1 }).limit(limit).toArray());
 }

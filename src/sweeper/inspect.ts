@@ -12,6 +12,7 @@ import { serverPlan, type ServerPlan } from './server-plan.js';
 import { pageFilter } from './stale.js';
 import { readSweepState, type SweepCheckpoint, type SweepLease, type SweepStateDocument } from './state.js';
 import type { SweepableSchema } from './sweep.js';
+import { PRIVILEGES, withPrivileges } from './privileges.js';
 
 /** How many documents are stored at one version. `null`: no version field (read as `unversioned`); a string: a stored value that is not a version. @public */
 export interface VersionCount {
@@ -49,6 +50,11 @@ export interface MigrationStatusOptions {
 /** The version histogram, stale count, checkpoint, lease, failures count and last run of a collection. Reads only. @public */
 export async function migrationStatus<T extends Document>(collection: Collection<T>, schema: SweepableSchema, options: MigrationStatusOptions = {}): Promise<MigrationStatus> {
   const raw = checkCollection(collection);
+  const molt = [options.stateCollection ?? DEFAULT_STATE_COLLECTION, options.failuresCollection ?? DEFAULT_FAILURES_COLLECTION];
+  return withPrivileges(raw, PRIVILEGES.read(raw.dbName, raw.collectionName, ...molt), () => statusOf(raw, schema, options));
+}
+
+async function statusOf(raw: Collection<Document>, schema: SweepableSchema, options: MigrationStatusOptions): Promise<MigrationStatus> {
   const definition = definitionOf(schema);
   const db = databaseOf(raw);
   const failuresCollection = options.failuresCollection ?? DEFAULT_FAILURES_COLLECTION;
@@ -159,6 +165,10 @@ const EXAMPLES = 5;
  */
 export async function checkMigration<T extends Document>(collection: Collection<T>, schema: SweepableSchema, options: CheckOptions = {}): Promise<CheckReport> {
   const raw = checkCollection(collection);
+  return withPrivileges(raw, PRIVILEGES.read(raw.dbName, raw.collectionName), () => checkOf(raw, schema, options));
+}
+
+async function checkOf(raw: Collection<Document>, schema: SweepableSchema, options: CheckOptions): Promise<CheckReport> {
   const definition = definitionOf(schema);
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new InvalidOptionError('batchSize', `must be a positive integer, got ${String(batchSize)}.`);
@@ -331,11 +341,11 @@ export async function verifyVersion<T extends Document>(
   const below: Filter<Document> = definition.unversioned >= minVersion
     ? { $and: [{ [vf]: { $ne: null } }, { [vf]: { $not: { $gte: minVersion } } }] }
     : { [vf]: { $not: { $gte: minVersion } } };
-  const [count, examples, existing] = await Promise.all([
+  const [count, examples, existing] = await withPrivileges(raw, PRIVILEGES.read(raw.dbName, raw.collectionName), () => Promise.all([
     raw.countDocuments(below),
     raw.find(below, { projection: { _id: 1 } }).sort({ _id: 1 }).limit(EXAMPLES).toArray(),
     databaseOf(raw).listCollections({ name: raw.collectionName }, { nameOnly: true }).toArray(),
-  ]);
+  ]));
   const missing = existing.length === 0;
   const ok = count === 0 && (!missing || options.allowMissing === true);
   return { collection: raw.collectionName, minVersion, ok, below: count, examples: examples.map((doc) => doc._id), missing };

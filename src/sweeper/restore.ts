@@ -11,6 +11,7 @@ import { InvalidOptionError } from '../errors.js';
 import { databaseOf, serverCapabilities } from '../server/index.js';
 import { casFilter, promoted, DEFAULT_ARCHIVE_COLLECTION, fingerprint, snapshotOfStored, STORED_BSON_OPTIONS, type ArchiveEntry } from '../storage/index.js';
 import { idKey } from './failures.js';
+import { PRIVILEGES, withPrivileges } from './privileges.js';
 
 /** Archive entries restored per page (one query reads their documents). */
 const RESTORE_PAGE = 500;
@@ -56,6 +57,11 @@ export async function restore<T extends Document>(collection: Collection<T>, opt
     throw new InvalidOptionError('since', 'must be a valid Date.');
   }
   const raw = collection as unknown as Collection<Document>;
+  const archiveName = options.archiveCollection ?? DEFAULT_ARCHIVE_COLLECTION;
+  return withPrivileges(raw, PRIVILEGES.restore(raw.dbName, raw.collectionName, archiveName), () => restoreFrom(raw, options));
+}
+
+async function restoreFrom(raw: Collection<Document>, options: RestoreOptions): Promise<RestoreReport> {
   const db = databaseOf(raw);
   const { documentMatch } = await serverCapabilities(db);
   const archive = db.collection<ArchiveEntry>(options.archiveCollection ?? DEFAULT_ARCHIVE_COLLECTION);
@@ -123,5 +129,6 @@ export async function restore<T extends Document>(collection: Collection<T>, opt
  */
 export async function pruneArchive(db: Db, options: { readonly archiveCollection?: string; readonly now?: Date } = {}): Promise<number> {
   const archive = db.collection<ArchiveEntry>(options.archiveCollection ?? DEFAULT_ARCHIVE_COLLECTION);
-  return (await archive.deleteMany({ expiresAt: { $lt: options.now ?? new Date() } })).deletedCount;
+  return withPrivileges(archive as unknown as Collection<Document>, PRIVILEGES.prune(db.databaseName, archive.collectionName),
+    async () => (await archive.deleteMany({ expiresAt: { $lt: options.now ?? new Date() } })).deletedCount);
 }

@@ -5,7 +5,7 @@ import { migrationTarget, missingDowncaster, type MigrationTarget } from '../mig
 import { definitionOf } from '../schema/definition.js';
 import type { AnyVersionedSchema } from '../schema/index.js';
 import type { SchemaDefinition } from '../schema/types.js';
-import { databaseOf, serverCapabilities, TimeBudgetSpentError, type ServerCapabilities } from '../server/index.js';
+import { asPermissionError, databaseOf, serverCapabilities, TimeBudgetSpentError, type ServerCapabilities } from '../server/index.js';
 import { Archive, BulkWriter } from '../storage/index.js';
 import { checkCollection } from './arguments.js';
 import { BatchProcessor } from './batch-processor.js';
@@ -25,6 +25,7 @@ import { serverPlan, type ServerPlan } from './server-plan.js';
 import { readSweepState, SweepState, type SweepLease } from './state.js';
 import { SweepStatus, type SweepReport } from './status.js';
 import { Tally, type Outcome } from './tally.js';
+import { PRIVILEGES } from './privileges.js';
 
 export { checkCollection } from './arguments.js';
 export { definitionOf } from '../schema/definition.js';
@@ -307,7 +308,10 @@ class SweepRun {
       this.#log?.warn({ maxDurationMs: this.#options.maxDurationMs }, 'time budget spent during an operation: cut off; the next run resumes at the checkpoint');
       return { status: SweepStatus.PARTIAL, error: describeError(error) };
     }
-    const described = describeError(error);
+    const { stateCollection, failuresCollection, archive, archiveCollection } = this.#options;
+    const molt = [stateCollection, failuresCollection, ...(archive ? [archiveCollection] : [])];
+    const collection = this.#collection;
+    const described = describeError(asPermissionError(error, { namespace: collection.namespace, required: PRIVILEGES.sweep(collection.dbName, collection.collectionName, molt) }));
     this.#log?.error({ error: described }, 'sweep aborted');
     return { status: SweepStatus.ABORTED, error: described };
   }

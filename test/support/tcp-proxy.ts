@@ -22,6 +22,8 @@ export class TcpProxy {
   readonly #server: Server;
   readonly #target: { readonly host: string; readonly port: number };
   readonly #links = new Set<Link>();
+  /** The server URI's `user:password@`, as written (percent-encoded), so that the proxy's URI logs in too. */
+  #userInfo = '';
   #mode: ProxyMode = 'pass';
   /** Connections reset by `reset()` and `refuse` so far. */
   resets = 0;
@@ -35,6 +37,7 @@ export class TcpProxy {
   static async start(serverUri: string): Promise<TcpProxy> {
     const { hostname, port } = new URL(serverUri);
     const proxy = new TcpProxy({ host: hostname, port: Number(port || 27017) });
+    proxy.#userInfo = /^mongodb:\/\/([^/@]*@)/.exec(serverUri)?.[1] ?? '';
     await new Promise<void>((resolve, reject) => {
       proxy.#server.once('error', reject);
       proxy.#server.listen(0, '127.0.0.1', () => resolve());
@@ -48,9 +51,9 @@ export class TcpProxy {
     return address.port;
   }
 
-  /** A connection string to the server through the proxy (one host, no discovery past it). */
+  /** A connection string to the server through the proxy (one host, no discovery past it), with the server URI's credentials. */
   get uri(): string {
-    return `mongodb://127.0.0.1:${this.port}/?directConnection=true`;
+    return `mongodb://${this.#userInfo}127.0.0.1:${this.port}/?directConnection=true`;
   }
 
   get mode(): ProxyMode {
