@@ -1,7 +1,8 @@
 import { InvalidOptionError } from '../errors.js';
 import { DEFAULT_FAILURES_COLLECTION } from './options.js';
 import { databaseOf, limited, type OperationLimit } from '../server/index.js';
-import { BSON, type AnyBulkWriteOperation, type Collection, type Db, type Document, type FindCursor } from 'mongodb';
+import { KeysetPages } from './stale-pages.js';
+import { BSON, type AnyBulkWriteOperation, type Collection, type Db, type Document } from 'mongodb';
 
 /** One document that failed to migrate, in the failures collection. No body unless `captureDocuments`. @public */
 export interface FailureRecord {
@@ -113,9 +114,9 @@ export class FailureStore {
     return result.deletedCount;
   }
 
-  /** All of this collection's records, in `_id` order, for `retryFailed`. */
-  cursor(batchSize: number): FindCursor<FailureRecord> {
-    return this.#failures.find({ collection: this.#collection }, limited({}, this.#limit)).sort({ _id: 1 }).batchSize(batchSize);
+  /** All of this collection's records (their `documentId`s), a page at a time in `_id` order, for `retryFailed`. */
+  pages(batchSize: number): KeysetPages {
+    return new KeysetPages(this.#failures as unknown as Collection<Document>, { collection: this.#collection }, batchSize, { projection: { documentId: 1 }, limit: this.#limit });
   }
 }
 

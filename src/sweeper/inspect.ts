@@ -9,7 +9,7 @@ import { checkCollection } from './arguments.js';
 import { migrateBatch } from './batch.js';
 import { DEFAULT_BATCH_SIZE, DEFAULT_FAILURES_COLLECTION, DEFAULT_STATE_COLLECTION } from './options.js';
 import { serverPlan } from './server-plan.js';
-import { pageFilter } from './stale.js';
+import { KeysetPages } from './stale-pages.js';
 import { readSweepState, type SweepCheckpoint, type SweepLease, type SweepStateDocument } from './state.js';
 import type { SweepableSchema } from './sweep.js';
 
@@ -191,14 +191,19 @@ export async function checkMigration<T extends Document>(collection: Collection<
     }
     for (let start = 0; start < documents.length; start += batchSize) await checkPage(documents.slice(start, start + batchSize));
   } else {
-    let lastId: unknown = null;
-    for (;;) {
-      const page = await raw.find(pageFilter(stale, lastId)).sort({ _id: 1 }).limit(batchSize).toArray();
-      const last = page.at(-1);
-      if (last === undefined) break;
-      await checkPage(page);
-      lastId = last._id;
-      if (page.length < batchSize) break;
+    const pages = new KeysetPages(raw, stale, batchSize);
+    try {
+      let lastId: unknown = null;
+      for (;;) {
+        const page = await pages.next(lastId);
+        const last = page.at(-1);
+        if (last === undefined) break;
+        lastId = last._id; // before checkPage, which may consume the documents
+        await checkPage(page);
+        if (page.length < batchSize) break;
+      }
+    } finally {
+      await pages.close();
     }
   }
   return {

@@ -9,6 +9,7 @@ import { InvalidOptionError } from '../errors.js';
 import { databaseOf } from '../server/index.js';
 import { DEFAULT_ARCHIVE_COLLECTION, fingerprint, type ArchiveEntry } from '../storage/index.js';
 import { idKey } from './failures.js';
+import { KeysetPages } from './stale-pages.js';
 
 /** Archive entries restored per page (one query reads their documents). */
 const RESTORE_PAGE = 500;
@@ -85,11 +86,18 @@ export async function restore<T extends Document>(collection: Collection<T>, opt
     for (const entry of page) await restoreOne(entry, byId.get(idKey(entry.documentId)));
     page = [];
   };
-  for await (const entry of archive.find(filter).sort({ _id: 1 })) {
-    page.push(entry);
-    if (page.length >= RESTORE_PAGE) await flush();
+  const entries = new KeysetPages(archive as unknown as Collection<Document>, filter, RESTORE_PAGE);
+  try {
+    let lastEntry: unknown = null;
+    for (;;) {
+      page = (await entries.next(lastEntry)) as ArchiveEntry[];
+      if (page.length === 0) break;
+      lastEntry = page.at(-1)?._id;
+      await flush();
+    }
+  } finally {
+    await entries.close();
   }
-  if (page.length > 0) await flush();
   return { collection: raw.collectionName, restored, skipped, missing, skippedIds, dryRun: options.dryRun === true };
 }
 

@@ -19,7 +19,7 @@ import { withRetry } from './retry.js';
 import { retryFailedPhase } from './retry-failed.js';
 import { ensureStaleIndex } from './stale.js';
 import { PagesReadAhead } from './read-ahead.js';
-import { StalePages } from './stale-pages.js';
+import { KeysetPages } from './stale-pages.js';
 import { ServerBatchProcessor } from './server-batch.js';
 import { serverPlan, type ServerPlan } from './server-plan.js';
 import { readSweepState, SweepState, type SweepLease } from './state.js';
@@ -77,7 +77,7 @@ function sweepTarget(definition: SchemaDefinition, to: number | undefined): Migr
 }
 
 /**
- * One run of the sweeper. The loop reads pages (`StalePages`), hands each to the batch processor,
+ * One run of the sweeper. The loop reads pages (`KeysetPages`), hands each to the batch processor,
  * and after each batch has the keeper save the checkpoint and renew the lease, then paces.
  */
 class SweepRun {
@@ -194,7 +194,7 @@ class SweepRun {
   async #passLoop(keeper: CheckpointKeeper, failures: FailureStore): Promise<Outcome> {
     const { batchSize } = this.#options;
     const projection = this.#serverProcessor ? ServerBatchProcessor.projection(this.#target) : undefined;
-    const pages = new PagesReadAhead<MigratedBatch>(new StalePages(this.#collection, this.#target.staleFilter, batchSize, projection, this.#limit), (operation) => this.#retry(operation));
+    const pages = new PagesReadAhead<MigratedBatch>(new KeysetPages(this.#collection, this.#target.staleFilter, batchSize, { projection, limit: this.#limit }), (operation) => this.#retry(operation));
     const processor = this.#serverProcessor ? undefined : this.#processor;
     try {
       for (;;) {
