@@ -291,7 +291,7 @@ async function sweepCommand(context: CommandContext): Promise<ExitCode> {
 }
 
 function notStarted(entry: MoltCollectionConfig, status: SweepStatus, dryRun: boolean): SweepReport {
-  return { status, scanned: 0, migrated: 0, skipped: 0, failed: 0, remaining: 0, elapsedMs: 0, collection: entry.name, targetVersion: entry.schema.latest, pass: 0, dryRun, mode: 'client', serverVersions: [] };
+  return { status, scanned: 0, migrated: 0, skipped: 0, failed: 0, remaining: 0, staleFailures: 0, lossy: 0, elapsedMs: 0, collection: entry.name, targetVersion: entry.schema.latest, pass: 0, dryRun, mode: 'client', serverVersions: [] };
 }
 
 /**

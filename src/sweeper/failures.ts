@@ -2,6 +2,7 @@ import { InvalidOptionError } from '../errors.js';
 import { DEFAULT_FAILURES_COLLECTION } from './options.js';
 import { databaseOf, limited, type OperationLimit } from '../server/index.js';
 import { KeysetPages } from './stale-pages.js';
+import { idsFilter } from './stale.js';
 import { BSON, type AnyBulkWriteOperation, type Collection, type Db, type Document } from 'mongodb';
 
 /** One document that failed to migrate, in the failures collection. No body unless `captureDocuments`. @public */
@@ -112,6 +113,26 @@ export class FailureStore {
     if (ids.length === 0) return 0;
     const result = await this.#failures.deleteMany({ _id: { $in: ids.map((id) => this.#recordId(id)) } }, limited({}, this.#limit));
     return result.deletedCount;
+  }
+
+  /**
+   * How many documents of `collection` matching `stale` have a failure record: the stale documents
+   * a pass leaves behind on purpose. One query per page of records.
+   */
+  async staleCount(collection: Collection<Document>, stale: Readonly<Document>, pageSize: number): Promise<number> {
+    const pages = this.pages(pageSize);
+    let count = 0;
+    try {
+      let last: unknown = null;
+      for (;;) {
+        const records = await pages.next(last);
+        if (records.length === 0) return count;
+        last = records.at(-1)?._id;
+        count += await collection.countDocuments(idsFilter(stale, records.map((record) => record.documentId as unknown)), limited({}, this.#limit));
+      }
+    } finally {
+      await pages.close();
+    }
   }
 
   /** All of this collection's records (their `documentId`s), a page at a time in `_id` order, for `retryFailed`. */

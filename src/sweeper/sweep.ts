@@ -5,7 +5,7 @@ import { migrationTarget, missingDowncaster, type MigrationTarget } from '../mig
 import { definitionOf } from '../schema/definition.js';
 import type { AnyVersionedSchema } from '../schema/index.js';
 import type { SchemaDefinition } from '../schema/types.js';
-import { databaseOf, serverCapabilities, TimeBudgetSpentError, type ServerCapabilities } from '../server/index.js';
+import { databaseOf, serverCapabilities, TimeBudgetSpentError, untilLimit, type ServerCapabilities } from '../server/index.js';
 import { Archive, BulkWriter } from '../storage/index.js';
 import { checkCollection } from './arguments.js';
 import { BatchProcessor } from './batch-processor.js';
@@ -121,8 +121,10 @@ class SweepRun {
     this.#limit.signal = budget?.signal;
     try {
       const outcome = await this.#work(() => (leased = true)).catch((error: unknown) => this.#fromError(error));
-      if (outcome.status === SweepStatus.COMPLETE) await this.#recount();
-      report = this.#tally.report(outcome, this.#pass);
+      // Past the budget the recount gets RECOUNT_PAST_BUDGET_MS (a server that stopped answering
+      // holds the run little longer); otherwise a bound of its own.
+      const spent = budget !== undefined && (budget.signal.aborted || this.#tally.elapsedMs >= this.#options.maxDurationMs);
+      report = this.#tally.report(await this.#recount(outcome, AbortSignal.timeout(spent ? RECOUNT_PAST_BUDGET_MS : RECOUNT_TIMEOUT_MS)), this.#pass);
       this.#log?.info({ report }, `sweep ${report.status}`);
       return report;
     } finally {
@@ -147,8 +149,6 @@ class SweepRun {
     } else {
       const lease = await this.#retry(() => state.acquire());
       if (!lease.acquired) {
-        // The report of a locked run still says how much is stale, not 0.
-        this.#tally.remaining = await this.#retry(() => this.#collection.countDocuments(this.#target.staleFilter, this.#limited()));
         return { status: SweepStatus.LOCKED, error: { name: 'LeaseHeld', message: describeHolder(name, lease.holder) } };
       }
       onLeased();
@@ -272,21 +272,21 @@ class SweepRun {
     if (this.#options.signal?.aborted) return this.#interrupted();
     if (this.#tally.elapsedMs >= this.#options.maxDurationMs) {
       this.#log?.info({ maxDurationMs: this.#options.maxDurationMs }, 'time budget spent: stopping; the next run resumes at the checkpoint');
-      return { status: SweepStatus.PARTIAL };
+      return { status: SweepStatus.PARTIAL, reason: budgetSpent(this.#options.maxDurationMs) };
     }
     return undefined;
   }
 
   #interrupted(): Outcome {
     this.#log?.info('interrupted: stopping; the next run resumes at the checkpoint');
-    return { status: SweepStatus.PARTIAL };
+    return { status: SweepStatus.PARTIAL, reason: 'interrupted by the signal: the next run resumes at the checkpoint' };
   }
 
   #fromError(error: unknown): Outcome {
     if (this.#options.signal?.aborted) return this.#interrupted();
     if (error instanceof TimeBudgetSpentError) {
       this.#log?.warn({ maxDurationMs: this.#options.maxDurationMs }, 'time budget spent during an operation: cut off; the next run resumes at the checkpoint');
-      return { status: SweepStatus.PARTIAL, error: describeError(error) };
+      return { status: SweepStatus.PARTIAL, error: describeError(error), reason: budgetSpent(this.#options.maxDurationMs) };
     }
     const described = describeError(error);
     this.#log?.error({ error: described }, 'sweep aborted');
@@ -301,14 +301,41 @@ class SweepRun {
     }
   }
 
-  async #recount(): Promise<void> {
+  /**
+   * Recounts what is left, whatever the outcome (a locked, aborted or interrupted run too): the
+   * stale documents, and those of them that have a failure record. A pass is `complete` only when
+   * nothing else is left: a stale document without a record (written at an old version behind the
+   * pass, or whose write lost a compare-and-swap race) makes it `partial`, and the next run starts a
+   * new pass over it. `signal` bounds it (the budget may be spent, the run's signal aborted).
+   */
+  async #recount(outcome: Outcome, signal: AbortSignal): Promise<Outcome> {
+    const tally = this.#tally;
+    const { dryRun, failuresCollection, batchSize } = this.#options;
+    const before = this.#limit.signal;
+    this.#limit.signal = signal;
     try {
-      const stale = await this.#retry(() => this.#collection.countDocuments(this.#target.staleFilter, this.#limited()));
-      const tally = this.#tally;
-      tally.remaining = this.#options.dryRun ? Math.max(0, stale - tally.migrated - tally.skipped) : stale;
+      const db = databaseOf(this.#collection);
+      const failures = new FailureStore(db, failuresCollection, this.#collection.collectionName, this.#definition.name, Infinity, this.#limit);
+      const stale = this.#target.staleFilter;
+      // Raced against the signal as well: a count waiting on a server that stopped answering does not always see it.
+      const retry = <T>(operation: () => Promise<T>): Promise<T> => withRetry(() => untilLimit(operation(), this.#limit), { retries: this.#options.maxRetries, baseDelayMs: this.#options.retryDelayMs, maxDelayMs: MAX_RETRY_DELAY_MS, clock: this.#options.clock, signal });
+      const count = await retry(() => this.#collection.countDocuments(stale, this.#limited()));
+      tally.staleFailures = await retry(() => failures.staleCount(this.#collection, stale, batchSize));
+      tally.remaining = dryRun ? Math.max(0, count - tally.migrated - tally.skipped) : count;
     } catch (error) {
-      this.#log?.warn({ error: describeError(error) }, 'could not recount the stale documents');
+      this.#log?.warn({ error: describeError(error) }, 'could not recount the stale documents: remaining is an estimate');
+      if (outcome.status !== SweepStatus.COMPLETE) return outcome;
+      return { status: SweepStatus.PARTIAL, reason: `the pass ended, but the stale documents could not be recounted (${describeError(error).message}): the next run checks again` };
+    } finally {
+      this.#limit.signal = before;
     }
+    const left = tally.remaining - tally.staleFailures;
+    if (outcome.status !== SweepStatus.COMPLETE || dryRun || left <= 0) return outcome;
+    this.#log?.info({ left, staleFailures: tally.staleFailures }, 'the pass ended with stale documents left: partial; the next run starts a new pass');
+    return {
+      status: SweepStatus.PARTIAL,
+      reason: `the pass ended with ${left} stale document${left === 1 ? '' : 's'} left that it could still migrate (written at an old version behind the pass, or changed while their write was in flight): the next run starts a new pass over them`,
+    };
   }
 
   /** A server call with retries, its time counted as the batch's server time. */
@@ -353,6 +380,14 @@ class SweepRun {
 
 /** How long the lease release may take once the budget is spent (or the server stopped answering). */
 const RELEASE_TIMEOUT_MS = 2_000;
+/** How long the final recount may take when the budget is not spent. */
+const RECOUNT_TIMEOUT_MS = 30_000;
+/** How long the final recount may take once the budget is spent. */
+const RECOUNT_PAST_BUDGET_MS = 1_000;
+
+function budgetSpent(maxDurationMs: number): string {
+  return `the time budget (maxDurationMs ${maxDurationMs}) is spent: the next run resumes at the checkpoint`;
+}
 
 function describeHolder(collectionName: string, holder: SweepLease | null): string {
   if (holder === null) return `another run holds the lease of "${collectionName}"`;
