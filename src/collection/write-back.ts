@@ -63,6 +63,15 @@ export class WriteBackQueue {
    * change the object it was handed.
    */
   enqueue(write: StoredWrite, original?: Document): void {
+    let replacement: Document;
+    try {
+      replacement = BSON.deserialize(BSON.serialize(write.replacement));
+    } catch (error) {
+      // Too large to serialize (over the document limit): never sent, counted, and the read goes on.
+      this.#stats.writeBackErrors++;
+      this.#logger?.error({ err: error, id: write.id }, 'mongo-molt: write-back refused: the migrated document cannot be stored (too large?); it stays at its stored version');
+      return;
+    }
     const key = queueKey(write);
     if (this.#queued.has(key)) {
       this.#stats.alreadyQueued++;
@@ -70,7 +79,6 @@ export class WriteBackQueue {
     }
     this.#queued.add(key);
     if (this.#archive && original !== undefined) this.#originals.set(key, original);
-    const replacement = BSON.deserialize(BSON.serialize(write.replacement));
     this.#pending.push({ ...write, replacement });
     if (this.#pending.length >= this.#batchSize) {
       this.#send();

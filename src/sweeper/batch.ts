@@ -1,5 +1,5 @@
-import type { Document } from 'mongodb';
-import { describeError } from '../errors.js';
+import { BSON, type Document } from 'mongodb';
+import { describeError, DocumentTooLargeError } from '../errors.js';
 import { DEFAULT_UPCAST_CONCURRENCY, isPromiseLike, mapBounded, migrateDocument, readVersion, type MigrateOptions, type MigrationResult, type MigrationTarget } from '../migrate/index.js';
 import type { MaybePromise, SchemaDefinition } from '../schema/types.js';
 import { readState, storedWrite, type CompareOn, type ReadState, type StoredWrite } from '../storage/index.js';
@@ -33,6 +33,8 @@ export interface BatchPlan {
   readonly keepOriginals?: boolean;
   /** How long an async step may take (the engine's default when absent). */
   readonly upcastTimeoutMs?: number;
+  /** The server's limit for one document (bytes of BSON): a migrated document over it is a failure, never written (nor archived). */
+  readonly maxDocumentBytes?: number;
 }
 
 /**
@@ -76,7 +78,22 @@ function migrateOne(plan: BatchPlan, options: MigrateOptions, raw: Document): Ou
 }
 
 function succeeded(plan: BatchPlan, state: ReadState, migrated: MigrationResult): Outcome {
-  return { ok: true, id: state.id, write: storedWrite(state, migrated.value, plan.target) };
+  const write = storedWrite(state, migrated.value, plan.target);
+  const maxSize = plan.maxDocumentBytes;
+  if (maxSize !== undefined) {
+    const size = bsonSize(write.replacement);
+    if (size > maxSize) return failed(plan, state, new DocumentTooLargeError({ schemaName: plan.definition.name, _id: state.id, size, maxSize }), undefined);
+  }
+  return { ok: true, id: state.id, write };
+}
+
+/** The size of a document as BSON; a document the serializer refuses is infinitely large. */
+function bsonSize(document: Document): number {
+  try {
+    return BSON.calculateObjectSize(document);
+  } catch {
+    return Infinity;
+  }
 }
 
 function failed(plan: BatchPlan, state: ReadState, error: unknown, captured: Document | undefined): Outcome {

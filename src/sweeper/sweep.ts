@@ -155,7 +155,7 @@ class SweepRun {
       keeper.startPass(lease.state);
     }
     const writer = new BulkWriter(this.#collection, { capabilities: () => Promise.resolve(capabilities), log: this.#log, call: (operation) => this.#timed(operation), limit: this.#limit });
-    const plan = { definition: this.#definition, target: this.#target, compareOn: this.#options.compareOn, captureDocuments: this.#options.captureDocuments, keepOriginals: this.#options.archive, upcastTimeoutMs: this.#options.upcastTimeoutMs };
+    const plan = { definition: this.#definition, target: this.#target, compareOn: this.#options.compareOn, captureDocuments: this.#options.captureDocuments, keepOriginals: this.#options.archive, upcastTimeoutMs: this.#options.upcastTimeoutMs, maxDocumentBytes: capabilities.maxBsonObjectSize };
     const archive = this.#options.archive ? new Archive(db, this.#options.archiveCollection, name, this.#options.archiveTtlMs, this.#limit) : undefined;
     this.#processor = new BatchProcessor(plan, this.#options, { writer, failures, pacer: this.#pacer, tally: this.#tally, log: this.#log, retry: (operation) => this.#retry(operation), archive });
     const serverMode = this.#useServer(capabilities);
