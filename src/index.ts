@@ -12,6 +12,7 @@ export {
   UpdateContentionError,
   DocumentWriteError,
   DocumentTooLargeError,
+  LossyDowncastError,
   type DocumentErrorContext,
 } from './errors.js';
 export * from './schema/index.js';

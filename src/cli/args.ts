@@ -22,6 +22,7 @@ const PER_COMMAND: Record<Command, OptionSpec> = {
     'dry-run': { type: 'boolean' },
     'retry-failed': { type: 'boolean' },
     to: { type: 'string' },
+    'allow-loss': { type: 'boolean' },
     mode: { type: 'string' },
   },
   check: { sample: { type: 'string' }, 'batch-size': { type: 'string' }, 'round-trip': { type: 'boolean' } },
@@ -48,6 +49,8 @@ export interface ParsedArgs {
   readonly maxDurationMs?: number;
   readonly dryRun: boolean;
   readonly retryFailed: boolean;
+  /** `molt sweep --allow-loss`: a reverse sweep converts documents down even when that drops a value. */
+  readonly allowLoss?: boolean;
   readonly sample?: number;
   readonly limit?: number;
   /** `--min-version N`: for every collection verified. */
@@ -102,6 +105,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
     config: flag('config'),
     dryRun: values['dry-run'] === true,
     retryFailed: values['retry-failed'] === true,
+    ...(values['allow-loss'] === true ? { allowLoss: true } : {}),
   };
   const batchSize = flag('batch-size');
   if (batchSize !== undefined) args.batchSize = positiveInteger('--batch-size', batchSize, command);

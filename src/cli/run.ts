@@ -263,6 +263,7 @@ async function sweepCommand(context: CommandContext): Promise<ExitCode> {
       ...(budget !== undefined ? { maxDurationMs: budget } : {}),
       dryRun: args.dryRun,
       retryFailed: args.retryFailed,
+      ...(args.allowLoss === true ? { allowLoss: true } : {}),
       ...(args.to !== undefined ? { to: args.to } : {}),
       ...(args.mode !== undefined ? { mode: args.mode } : {}),
       ...(io.signal ? { signal: io.signal } : {}),

@@ -111,6 +111,7 @@ export class BatchProcessor {
     tally.migrated += written.matched;
     tally.skipped += skipped;
     tally.failed += failures.length;
+    tally.lossy += batch.lossyIds.length; // reverse sweeps: see batch.ts, checkLoss
     tally.remaining = Math.max(0, tally.remaining - written.matched - skipped);
     return true;
   }

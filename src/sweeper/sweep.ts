@@ -155,7 +155,7 @@ class SweepRun {
       keeper.startPass(lease.state);
     }
     const writer = new BulkWriter(this.#collection, { capabilities: () => Promise.resolve(capabilities), log: this.#log, call: (operation) => this.#timed(operation), limit: this.#limit });
-    const plan = { definition: this.#definition, target: this.#target, compareOn: this.#options.compareOn, captureDocuments: this.#options.captureDocuments, keepOriginals: this.#options.archive, upcastTimeoutMs: this.#options.upcastTimeoutMs, maxDocumentBytes: capabilities.maxBsonObjectSize };
+    const plan = { definition: this.#definition, target: this.#target, compareOn: this.#options.compareOn, captureDocuments: this.#options.captureDocuments, keepOriginals: this.#options.archive, upcastTimeoutMs: this.#options.upcastTimeoutMs, maxDocumentBytes: capabilities.maxBsonObjectSize, allowLoss: this.#options.allowLoss };
     const archive = this.#options.archive ? new Archive(db, this.#options.archiveCollection, name, this.#options.archiveTtlMs, this.#limit) : undefined;
     this.#processor = new BatchProcessor(plan, this.#options, { writer, failures, pacer: this.#pacer, tally: this.#tally, log: this.#log, retry: (operation) => this.#retry(operation), archive });
     const serverMode = this.#useServer(capabilities);
@@ -234,8 +234,10 @@ class SweepRun {
    * client). `mode: 'server'` on a server without pipelines stops the run with an error.
    */
   #useServer(capabilities: ServerCapabilities): boolean | Outcome {
-    const { mode, dryRun, archive } = this.#options;
+    const { mode, dryRun, archive, allowLoss } = this.#options;
     if (mode === 'client' || dryRun || this.#serverPlan.size === 0) return false;
+    // Going down, each document is checked for loss on the client (unless loss is allowed).
+    if (this.#target.direction === 'down' && !allowLoss) return false;
     // Archiving reads each original: those batches run on the client.
     if (archive && mode === 'auto') return false;
     if (archive) return { status: SweepStatus.ABORTED, error: { name: 'ServerModeUnavailable', message: "mode 'server' cannot archive originals (they would have to cross the wire): use mode 'auto' or 'client' with archive" } };
