@@ -6,7 +6,7 @@
  */
 import { expect, it } from 'vitest';
 import { z } from 'zod';
-import { defineSchema, listFailures, step, sweep, SweepStatus } from '../src/index.js';
+import { checkMigration, defineSchema, listFailures, step, sweep, SweepStatus } from '../src/index.js';
 import { useTestDatabase } from './support/database.js';
 
 const { db } = useTestDatabase('sweeper_lossy');
@@ -33,4 +33,14 @@ it('a reverse sweep reports lossy documents, writes them only with allowLoss, an
   const allowed = await sweep(people, Person, { ...fast, to: 1, allowLoss: true, retryFailed: true });
   expect(allowed).toMatchObject({ status: SweepStatus.COMPLETE, migrated: 10, lossy: 10, failed: 0, remaining: 0, staleFailures: 0 });
   expect(await people.countDocuments({ schemaVersion: 1, email: { $exists: false } })).toBe(20);
+});
+
+it('molt check --round-trip also brings the documents at the latest version down and back up', async () => {
+  const people = db.collection<{ _id: string; name: string; email?: string | null; schemaVersion?: number }>('checked');
+  await people.insertMany([
+    ...Array.from({ length: 6 }, (_, i) => ({ _id: `p${i}`, name: `P${i}`, email: i % 3 ? null : `p${i}@example.com`, schemaVersion: 2 })),
+    { _id: 'old', name: 'Old' },
+  ]);
+  const report = await checkMigration(people, Person, { roundTrip: true });
+  expect(report.roundTrip).toMatchObject({ checked: 1, lossy: 0, down: { checked: 6, lossy: 2, noDown: 0, examples: ['p0', 'p3'] } });
 });

@@ -122,7 +122,18 @@ export interface CheckReport {
    * With `roundTrip`: documents migrated up and brought back down to their stored version that did
    * not come back the same (lossy steps), and those whose chain has no way down.
    */
-  readonly roundTrip?: { readonly checked: number; readonly lossy: number; readonly noDown: number; readonly examples: readonly unknown[] };
+  readonly roundTrip?: {
+    readonly checked: number;
+    readonly lossy: number;
+    readonly noDown: number;
+    readonly examples: readonly unknown[];
+    /**
+     * Documents at the latest version brought down one version and back up (what a reverse sweep
+     * `to: latest - 1` would do): those that would lose a value, and those with no way down.
+     * Absent for a schema with one version.
+     */
+    readonly down?: { readonly checked: number; readonly lossy: number; readonly noDown: number; readonly examples: readonly unknown[] };
+  };
   /** The stale versions a sweep can migrate on the server (declarative steps with server forms; `null`: no version field), and why the others cannot. */
   readonly serverSide: { readonly versions: readonly (number | null)[]; readonly clientOnly: readonly { readonly version: number | null; readonly reason: string }[] };
 }
@@ -206,6 +217,7 @@ export async function checkMigration<T extends Document>(collection: Collection<
       await pages.close();
     }
   }
+  const down = options.roundTrip && definition.latest > definition.first ? await downTrips(raw, definition, batchSize) : undefined;
   return {
     collection: raw.collectionName,
     targetVersion: target.version,
@@ -215,7 +227,7 @@ export async function checkMigration<T extends Document>(collection: Collection<
     sample,
     groups: [...groups.values()].sort((a, b) => b.count - a.count),
     undeclaredKeys: [...undeclared].sort(),
-    ...(options.roundTrip ? { roundTrip: trip } : {}),
+    ...(options.roundTrip ? { roundTrip: { ...trip, ...(down ? { down } : {}) } } : {}),
     serverSide: serverSideOf(definition, target),
   };
 }
@@ -243,6 +255,38 @@ async function roundTrips(definition: SchemaDefinition, documents: readonly Docu
     }
     if (trip.examples.length < EXAMPLES) trip.examples.push(raw._id);
   }
+}
+
+/** The documents at the latest version, brought down one version and back up (the rule of a reverse sweep's loss check). */
+async function downTrips(raw: Collection<Document>, definition: SchemaDefinition, batchSize: number): Promise<{ checked: number; lossy: number; noDown: number; examples: unknown[] }> {
+  const field = definition.versionField;
+  const below = definition.latest - 1;
+  const trip = { checked: 0, lossy: 0, noDown: 0, examples: [] as unknown[] };
+  const pages = new KeysetPages(raw, { [field]: definition.latest }, batchSize);
+  try {
+    let lastId: unknown = null;
+    for (;;) {
+      const page = await pages.next(lastId);
+      if (page.length === 0) break;
+      lastId = page.at(-1)?._id;
+      for (const stored of page) {
+        trip.checked++;
+        const { [field]: _version, ...original } = stored;
+        try {
+          const down = (await migrate(definition, stored, { to: below, validate: 'never' })).value;
+          const back = (await migrate(definition, { ...down, [field]: below }, { validate: 'never' })).value;
+          if (!losesSomething(original, back)) continue;
+          trip.lossy++;
+        } catch {
+          trip.noDown++;
+        }
+        if (trip.examples.length < EXAMPLES) trip.examples.push(stored._id);
+      }
+    }
+  } finally {
+    await pages.close();
+  }
+  return trip;
 }
 
 function serverSideOf(definition: SchemaDefinition, target: MigrationTarget): CheckReport['serverSide'] {
