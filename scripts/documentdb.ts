@@ -4,10 +4,11 @@
  * (Debian packages, the extensions from archived sources, FerretDB from the Go module proxy); this
  * file runs it: a PostgreSQL cluster in a temporary data directory on a free port (as the
  * `postgres` user when run as root: PostgreSQL refuses root), the extension created, and FerretDB
- * on a free local port. Logs go to files under `.molt/logs/`.
+ * on a free local port. FerretDB logs to `.molt/logs/`; PostgreSQL to its data directory (copied to
+ * `.molt/logs/` when the start fails).
  */
 import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { appendFileSync, chownSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,16 +56,18 @@ export async function startDocumentDb(serverDir: string, logDir: string, auth?: 
   const dataDir = mkdtempSync(join(tmpdir(), 'molt-documentdb-'));
   const pgData = join(dataDir, 'pg');
   const asRoot = process.getuid?.() === 0;
+  // PostgreSQL runs as the postgres user, who may not reach the checkout at all (a clone under a
+  // private directory, e.g. root's home): its log lives in the data directory, which it owns, and
+  // is copied next to FerretDB's (which the parent writes) when the start fails.
   const logName = auth ? 'documentdb-auth' : 'documentdb';
-  const pgLog = join(logDir, `${logName}-postgresql.log`);
+  const pgLog = join(dataDir, 'postgresql.log');
+  const pgLogCopy = join(logDir, `${logName}-postgresql.log`);
   const ferretLog = join(logDir, `${logName}-ferretdb.log`);
   try {
     if (asRoot) chownPostgres(dataDir);
-    // The postgres user must be able to write its log file.
-    appendFileSync(pgLog, '');
-    if (asRoot) chownPostgres(pgLog);
+    // Run from the data directory: PostgreSQL's tools fail when they cannot change back into the caller's working directory.
     const asPostgres = (file: string, args: string[], options: SpawnSyncOptions = {}) =>
-      asRoot ? spawnSync('runuser', ['-u', 'postgres', '--', file, ...args], options) : spawnSync(file, args, options);
+      asRoot ? spawnSync('runuser', ['-u', 'postgres', '--', file, ...args], { cwd: dataDir, ...options }) : spawnSync(file, args, { cwd: dataDir, ...options });
 
     mustSucceed('initdb', asPostgres(join(PG_BIN, 'initdb'), ['-D', pgData, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C.UTF-8'], { encoding: 'utf8' }));
     const pgPort = await freePort();
@@ -125,8 +128,13 @@ export async function startDocumentDb(serverDir: string, logDir: string, auth?: 
     }
     return { uri: `mongodb://${encodeURIComponent(auth.user)}:${encodeURIComponent(auth.password)}@127.0.0.1:${port}/`, pids, dataDir };
   } catch (error) {
+    try {
+      copyFileSync(pgLog, pgLogCopy);
+    } catch {
+      // No log written yet.
+    }
     stopDocumentDb({ uri: '', pids: [], dataDir });
-    throw new Error(`${(error as Error).message}\n(logs: ${pgLog}, ${ferretLog})`);
+    throw new Error(`${(error as Error).message}\n(logs: ${pgLogCopy}, ${ferretLog})`);
   }
 }
 

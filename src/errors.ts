@@ -207,6 +207,31 @@ export class DocumentWriteError extends DocumentError {
 }
 
 /**
+ * A reverse sweep (`to` below the latest version) would drop something a document holds: brought
+ * down and back up, `lost` would not come back (a field the target version does not keep, or a
+ * value it changes). Without `allowLoss` the document is not written: recorded as a failure.
+ * @public
+ */
+export class LossyDowncastError extends DocumentError {
+  override name = 'LossyDowncastError' as const;
+  readonly fromVersion: number;
+  readonly toVersion: number;
+  /** The top-level fields that would not come back. */
+  readonly lost: readonly string[];
+
+  constructor(context: DocumentErrorContext & { fromVersion: number; toVersion: number; lost: readonly string[] }) {
+    super(
+      context,
+      `Converting document ${describeId(context._id)} of schema "${context.schemaName}" down from version ${context.fromVersion} to ${context.toVersion} would lose ${context.lost.map((key) => `"${key}"`).join(', ')} (it would not come back up). ` +
+        'It was not written: sweep with allowLoss: true (molt sweep --allow-loss), with archive: true to keep the originals, to convert it anyway.',
+    );
+    this.fromVersion = context.fromVersion;
+    this.toVersion = context.toVersion;
+    this.lost = context.lost;
+  }
+}
+
+/**
  * A document to write is larger than the server's limit for one document (16 MiB of BSON).
  * Nothing was written.
  * @public

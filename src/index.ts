@@ -13,6 +13,7 @@ export {
   DocumentWriteError,
   DocumentTooLargeError,
   PermissionDeniedError,
+  LossyDowncastError,
   type DocumentErrorContext,
 } from './errors.js';
 export * from './schema/index.js';

@@ -135,7 +135,7 @@ describe('the command line', () => {
   });
 
   it('maps sweep reports to exit codes: failures win over partial, partial over done', () => {
-    const report = (status: SweepStatus, failed = 0): SweepReport => ({ status, failed, scanned: 0, migrated: 0, skipped: 0, remaining: 0, elapsedMs: 0, collection: 'c', targetVersion: 2, pass: 1, dryRun: false, mode: 'client', serverVersions: [] });
+    const report = (status: SweepStatus, failed = 0): SweepReport => ({ status, failed, scanned: 0, migrated: 0, skipped: 0, remaining: 0, staleFailures: 0, lossy: 0, elapsedMs: 0, collection: 'c', targetVersion: 2, pass: 1, dryRun: false, mode: 'client', serverVersions: [] });
     expect(exitCodeOf([report('complete')])).toBe(ExitCode.OK);
     expect(exitCodeOf([report('complete'), report('locked')])).toBe(ExitCode.PARTIAL);
     expect(exitCodeOf([report('partial'), report('complete', 2)])).toBe(ExitCode.FAILURES);

@@ -92,8 +92,12 @@ describe('reverse sweeps', () => {
     const collection = db.collection<Raw>(name);
     await collection.insertMany(seed().filter((doc) => !doc._id.startsWith('bad')));
     expect(await sweep(collection, Product, fast)).toMatchObject({ status: 'complete', migrated: 200 });
-    const down = await sweep(collection, Product, { ...fast, to: 1 });
-    expect(down).toMatchObject({ status: 'complete', targetVersion: 1, migrated: 202, failed: 0 });
+    // v2-a's email would not come back up: lossy, left as it is without allowLoss.
+    const down = await sweep(collection, Product, { ...fast, to: 1, failuresCollection: `${name}_failures` });
+    expect(down).toMatchObject({ status: 'complete', targetVersion: 1, migrated: 201, failed: 1, lossy: 1, staleFailures: 1 });
+    expect(await collection.findOne({ _id: 'v2-a' })).toMatchObject({ email: 'a@x', schemaVersion: 2 });
+    const allowed = await sweep(collection, Product, { ...fast, to: 1, allowLoss: true, retryFailed: true, failuresCollection: `${name}_failures` });
+    expect(allowed).toMatchObject({ status: 'complete', migrated: 1, failed: 0, lossy: 1, remaining: 0 });
     expect(await collection.findOne({ _id: 'v2-a' })).toEqual({ _id: 'v2-a', full_name: 'A', price: '1.5', schemaVersion: 1 });
     expect(await collection.findOne({ _id: 'p012' })).toEqual({ _id: 'p012', full_name: 'P12', price: '12.4', schemaVersion: 1 });
     // A forward run after the reverse one does not resume the reverse run's checkpoint.

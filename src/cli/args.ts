@@ -25,6 +25,7 @@ const PER_COMMAND: Record<Command, OptionSpec> = {
     'dry-run': { type: 'boolean' },
     'retry-failed': { type: 'boolean' },
     to: { type: 'string' },
+    'allow-loss': { type: 'boolean' },
     mode: { type: 'string' },
   },
   check: { 'allow-missing': { type: 'boolean' }, sample: { type: 'string' }, 'batch-size': { type: 'string' }, 'round-trip': { type: 'boolean' } },
@@ -55,6 +56,8 @@ export interface ParsedArgs {
   readonly leaseMs?: number;
   readonly dryRun: boolean;
   readonly retryFailed: boolean;
+  /** `molt sweep --allow-loss`: a reverse sweep converts documents down even when that drops a value. */
+  readonly allowLoss?: boolean;
   readonly sample?: number;
   readonly limit?: number;
   /** `--min-version N`: for every collection verified. */
@@ -109,6 +112,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
     config: flag('config'),
     dryRun: values['dry-run'] === true,
     retryFailed: values['retry-failed'] === true,
+    ...(values['allow-loss'] === true ? { allowLoss: true } : {}),
   };
   const log = flag('log');
   if (log !== undefined) {

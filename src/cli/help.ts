@@ -74,6 +74,7 @@ Flags:
       --dry-run             read, upcast and validate, write nothing
       --retry-failed        first retry the recorded failures (after a fix)
       --to <k>              a reverse sweep: bring every document above version k down to k
+      --allow-loss          with --to: also convert documents whose way down drops a value
       --mode <m>            auto (default): on the server where the steps allow; client; server
       --allow-missing       skip a collection that does not exist instead of exiting 2
 ${COMMON}

@@ -351,6 +351,7 @@ async function sweepCommand(context: CommandContext): Promise<ExitCode> {
       ...(args.leaseMs !== undefined ? { leaseMs: args.leaseMs } : {}),
       dryRun: args.dryRun,
       retryFailed: args.retryFailed,
+      ...(args.allowLoss === true ? { allowLoss: true } : {}),
       ...(args.to !== undefined ? { to: args.to } : {}),
       ...(args.mode !== undefined ? { mode: args.mode } : {}),
       ...(io.signal ? { signal: io.signal } : {}),
@@ -407,22 +408,11 @@ async function staleFailures(db: Db, entry: MoltCollectionConfig): Promise<numbe
   const definition = definitionOf(entry.schema);
   const store = new FailureStore(db, entry.failuresCollection ?? DEFAULT_FAILURES_COLLECTION, entry.name, definition.name);
   const { staleFilter } = migrationTarget(definition, definition.latest, 'up');
-  let stale = 0;
-  let ids: unknown[] = [];
-  const count = async (): Promise<void> => {
-    if (ids.length > 0) stale += await db.collection(entry.name).countDocuments({ $and: [staleFilter, { _id: { $in: ids } }] });
-    ids = [];
-  };
-  for await (const record of store.cursor(500)) {
-    ids.push(record.documentId);
-    if (ids.length === 500) await count();
-  }
-  await count();
-  return stale;
+  return store.staleCount(db.collection(entry.name), staleFilter, 500);
 }
 
 function notStarted(entry: MoltCollectionConfig, status: SweepStatus, dryRun: boolean): SweepReport {
-  return { status, scanned: 0, migrated: 0, skipped: 0, failed: 0, remaining: 0, elapsedMs: 0, collection: entry.name, targetVersion: entry.schema.latest, pass: 0, dryRun, mode: 'client', serverVersions: [] };
+  return { status, scanned: 0, migrated: 0, skipped: 0, failed: 0, remaining: 0, staleFailures: 0, lossy: 0, elapsedMs: 0, collection: entry.name, targetVersion: entry.schema.latest, pass: 0, dryRun, mode: 'client', serverVersions: [] };
 }
 
 /**

@@ -61,13 +61,21 @@ export class WriteBackQueue {
    * keeping its BSON type), so the app may change the object it was handed.
    */
   enqueue(write: StoredWrite): void {
+    let replacement: Document;
+    try {
+      replacement = BSON.deserialize(BSON.serialize(write.replacement), STORED_BSON_OPTIONS);
+    } catch (error) {
+      // Too large to serialize (over the document limit): never sent, counted, and the read goes on.
+      this.#stats.writeBackErrors++;
+      this.#logger?.error({ err: error, id: write.id }, 'mongo-molt: write-back refused: the migrated document cannot be stored (too large?); it stays at its stored version');
+      return;
+    }
     const key = queueKey(write);
     if (this.#queued.has(key)) {
       this.#stats.alreadyQueued++;
       return;
     }
     this.#queued.add(key);
-    const replacement: Document = BSON.deserialize(BSON.serialize(write.replacement), STORED_BSON_OPTIONS);
     this.#pending.push({ write: { ...write, replacement }, key });
     if (this.#pending.length >= this.#batchSize) {
       this.#send();

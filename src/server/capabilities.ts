@@ -31,6 +31,8 @@ export interface ServerCapabilities {
    * every update several times slower, and MongoDB serves the sweep from a plain one.
    */
   readonly uniqueStaleIndex: boolean;
+  /** The largest document the server stores, in bytes of BSON (hello's `maxBsonObjectSize`; 16 MiB when not said). */
+  readonly maxBsonObjectSize: number;
   /** The server's clock minus this process's, in ms, measured at detection (0 when unknown). */
   readonly clockOffsetMs: number;
   /**
@@ -45,6 +47,7 @@ export interface ServerCapabilities {
 /** Above this, FerretDB 1.x never answers an update command (the connection hangs). */
 export const FERRETDB_1_MAX_BULK = 64;
 const DEFAULT_MAX_WRITE_BATCH = 100_000;
+const DEFAULT_MAX_BSON_OBJECT_SIZE = 16 * 1024 * 1024;
 
 const detected = new WeakMap<MongoClient | Db, Promise<ServerCapabilities>>();
 
@@ -93,6 +96,7 @@ export function capabilitiesFrom(buildInfo: Record<string, unknown>, hello: Reco
     transactions: sessions && (typeof hello.setName === 'string' || hello.msg === 'isdbgrid'),
     bucketAuto: kind === 'mongod' || (kind === 'ferretdb' && !ferretOne),
     uniqueStaleIndex: kind === 'mongo-java-server',
+    maxBsonObjectSize: typeof hello.maxBsonObjectSize === 'number' && hello.maxBsonObjectSize > 0 ? hello.maxBsonObjectSize : DEFAULT_MAX_BSON_OBJECT_SIZE,
     clockOffsetMs: serverTime === undefined ? 0 : Math.round(serverTime - localTime),
     documentMatch: kind === 'mongod' || (kind === 'ferretdb' && !ferretOne) ? 'expr' : 'fields',
   });

@@ -1,4 +1,4 @@
-import type { AnyBulkWriteOperation, ClientSession, Collection, Document } from 'mongodb';
+import { BSON, type AnyBulkWriteOperation, type ClientSession, type Collection, type Document } from 'mongodb';
 import type { Logger } from 'pino';
 import { describeError } from '../errors.js';
 import { isTransientError, isTransientMessage, limited, TimeBudgetSpentError, type OperationLimit, type ServerCapabilities } from '../server/index.js';
@@ -9,6 +9,8 @@ export interface WriteFailure {
   readonly write: StoredWrite;
   readonly code: number | undefined;
   readonly message: string;
+  /** Set when the replacement is over the server's limit for one document: it was never sent. */
+  readonly tooLarge?: { readonly size: number; readonly maxSize: number };
 }
 
 /** What a bulk of compare-and-swap writes did: how many matched (were stored), and which the server refused. */
@@ -58,7 +60,16 @@ export class BulkWriter {
   /** Writes every compare-and-swap replace, in as many bulks as the server's limit asks. */
   async write(writes: readonly StoredWrite[], session?: ClientSession): Promise<BulkOutcome> {
     if (writes.length === 0) return { matched: 0, failures: [] };
-    const { maxBulkStatements: size, documentMatch } = await this.#capabilities();
+    const capabilities = await this.#capabilities();
+    // A replacement over the server's document limit is a failure of its own, never sent: some
+    // servers close the connection on it (every write of the bulk then fails with it).
+    const tooLarge = oversized(writes, capabilities.maxBsonObjectSize);
+    if (tooLarge.length > 0) {
+      const refused = new Set(tooLarge.map((failure) => failure.write));
+      const rest = await this.write(writes.filter((write) => !refused.has(write)), session);
+      return { matched: rest.matched, failures: [...tooLarge, ...rest.failures] };
+    }
+    const { maxBulkStatements: size, documentMatch } = capabilities;
     if (writes.length <= size) return this.#writeBulk(writes, session, documentMatch);
     let matched = 0;
     const failures: WriteFailure[] = [];
@@ -134,3 +145,21 @@ function bulkWriteErrors(error: unknown): BulkWriteErrorEntry[] | undefined {
 function notAboutDocuments(error: unknown): boolean {
   return isTransientError(error) || error instanceof TimeBudgetSpentError;
 }
+
+/** The writes whose replacement is over `maxSize` bytes of BSON (a document the serializer refuses counts as over). */
+function oversized(writes: readonly StoredWrite[], maxSize: number): WriteFailure[] {
+  const failures: WriteFailure[] = [];
+  for (const write of writes) {
+    let size: number;
+    try {
+      size = BSON.calculateObjectSize(write.replacement);
+    } catch {
+      size = Infinity;
+    }
+    if (size > maxSize) failures.push({ write, code: BSON_OBJECT_TOO_LARGE, message: `the document is ${size} bytes of BSON, over the server's ${maxSize}-byte limit`, tooLarge: { size, maxSize } });
+  }
+  return failures;
+}
+
+/** MongoDB's code for a document over the size limit (BSONObjectTooLarge). */
+const BSON_OBJECT_TOO_LARGE = 10334;

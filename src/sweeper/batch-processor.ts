@@ -1,6 +1,7 @@
 import type { Document } from 'mongodb';
 import type { Logger } from 'pino';
-import type { Archive, BulkWriter } from '../storage/index.js';
+import { DocumentTooLargeError } from '../errors.js';
+import type { Archive, BulkWriter, WriteFailure } from '../storage/index.js';
 import { migrateBatch, toFailure, type BatchPlan, type MigratedBatch } from './batch.js';
 import { declaredKeys, undeclaredKeys } from '../schema/zod/index.js';
 import { cutAtFailureBudget } from './failure-budget.js';
@@ -90,7 +91,7 @@ export class BatchProcessor {
     this.#noteUndeclaredKeys(batch.writes.map((write) => write.replacement));
     const written = dryRun || batch.writes.length === 0 ? { matched: batch.writes.length, failures: [] } : await this.#writer.write(batch.writes);
     const writeFailures = written.failures.map((failure) =>
-      toFailure(this.#plan.definition, this.#plan.target, failure.write.id, failure.write.fromVersion, writeError(failure.code, failure.message)),
+      toFailure(this.#plan.definition, this.#plan.target, failure.write.id, failure.write.fromVersion, writeError(this.#plan.definition.name, failure)),
     );
     const failures = [...batch.failures, ...writeFailures];
     if (!dryRun && failures.length > 0) await this.#retry(() => this.#failures.record(failures));
@@ -109,13 +110,15 @@ export class BatchProcessor {
     tally.migrated += written.matched;
     tally.skipped += skipped;
     tally.failed += failures.length;
+    tally.lossy += batch.lossyIds.length; // reverse sweeps: see batch.ts, checkLoss
     tally.remaining = Math.max(0, tally.remaining - written.matched - skipped);
     return true;
   }
 }
 
-/** What a failure record says of a document the server refused to store. */
-function writeError(code: number | undefined, message: string): Error {
+/** What a failure record says of a document the server refused to store (or that was too large to send). */
+function writeError(schemaName: string, { write, code, message, tooLarge }: WriteFailure): Error {
+  if (tooLarge) return new DocumentTooLargeError({ schemaName, _id: write.id, ...tooLarge });
   const error = new Error(`the server refused the write (code ${String(code)}): ${message}`);
   error.name = 'WriteError';
   return error;

@@ -1,4 +1,5 @@
 import type { MigrationTarget } from '../migrate/index.js';
+import { bracketOf } from './keyset.js';
 import type { SweepCheckpoint, SweepState, SweepStateDocument } from './state.js';
 import type { SweepReport } from './status.js';
 import type { Tally } from './tally.js';
@@ -48,6 +49,7 @@ export class CheckpointKeeper {
       targetVersion: this.#target.version,
       target: this.#target.key,
       lastId: this.lastId,
+      ...(this.lastId === null ? {} : { lastIdType: bracketOf(this.lastId) }),
       scanned: base.scanned + tally.scanned,
       migrated: base.migrated + tally.migrated,
       skipped: base.skipped + tally.skipped,

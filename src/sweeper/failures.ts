@@ -1,7 +1,9 @@
 import { InvalidOptionError } from '../errors.js';
 import { DEFAULT_FAILURES_COLLECTION } from './options.js';
 import { databaseOf, limited, type OperationLimit } from '../server/index.js';
-import { type AnyBulkWriteOperation, type Collection, type Db, type Document, type FindCursor } from 'mongodb';
+import { KeysetPages } from './stale-pages.js';
+import { idsFilter } from './stale.js';
+import { type AnyBulkWriteOperation, type Collection, type Db, type Document } from 'mongodb';
 import { PRIVILEGES, withPrivileges } from './privileges.js';
 
 /** One document that failed to migrate, in the failures collection. No body unless `captureDocuments`. @public */
@@ -113,9 +115,29 @@ export class FailureStore {
     return result.deletedCount;
   }
 
-  /** All of this collection's records, in `_id` order, for `retryFailed`. */
-  cursor(batchSize: number): FindCursor<FailureRecord> {
-    return this.#failures.find({ collection: this.#collection }, limited({}, this.#limit)).sort({ _id: 1 }).batchSize(batchSize);
+  /**
+   * How many documents of `collection` matching `stale` have a failure record: the stale documents
+   * a pass leaves behind on purpose. One query per page of records.
+   */
+  async staleCount(collection: Collection<Document>, stale: Readonly<Document>, pageSize: number): Promise<number> {
+    const pages = this.pages(pageSize);
+    let count = 0;
+    try {
+      let last: unknown = null;
+      for (;;) {
+        const records = await pages.next(last);
+        if (records.length === 0) return count;
+        last = records.at(-1)?._id;
+        count += await collection.countDocuments(idsFilter(stale, records.map((record) => record.documentId as unknown)), limited({}, this.#limit));
+      }
+    } finally {
+      await pages.close();
+    }
+  }
+
+  /** All of this collection's records (their `documentId`s), a page at a time in `_id` order, for `retryFailed`. */
+  pages(batchSize: number): KeysetPages {
+    return new KeysetPages(this.#failures as unknown as Collection<Document>, { collection: this.#collection }, batchSize, { projection: { documentId: 1 }, limit: this.#limit });
   }
 }
 

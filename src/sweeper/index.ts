@@ -19,6 +19,7 @@ export {
 } from './options.js';
 export { listFailures, type FailureRecord } from './failures.js';
 export type { SweepCheckpoint, SweepLease, SweepStateDocument } from './state.js';
+export type { IdBracket, IdRange } from './keyset.js';
 export {
   checkMigration,
   migrationStatus,

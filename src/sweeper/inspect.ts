@@ -9,7 +9,7 @@ import { checkCollection } from './arguments.js';
 import { migrateBatch } from './batch.js';
 import { DEFAULT_BATCH_SIZE, DEFAULT_FAILURES_COLLECTION, DEFAULT_STATE_COLLECTION } from './options.js';
 import { serverPlan, type ServerPlan } from './server-plan.js';
-import { pageFilter } from './stale.js';
+import { KeysetPages } from './stale-pages.js';
 import { readSweepState, type SweepCheckpoint, type SweepLease, type SweepStateDocument } from './state.js';
 import type { SweepableSchema } from './sweep.js';
 import { PRIVILEGES, withPrivileges } from './privileges.js';
@@ -128,7 +128,18 @@ export interface CheckReport {
    * With `roundTrip`: documents migrated up and brought back down to their stored version that did
    * not come back the same (lossy steps), and those whose chain has no way down.
    */
-  readonly roundTrip?: { readonly checked: number; readonly lossy: number; readonly noDown: number; readonly examples: readonly unknown[] };
+  readonly roundTrip?: {
+    readonly checked: number;
+    readonly lossy: number;
+    readonly noDown: number;
+    readonly examples: readonly unknown[];
+    /**
+     * Documents at the latest version brought down one version and back up (what a reverse sweep
+     * `to: latest - 1` would do): those that would lose a value, and those with no way down.
+     * Absent for a schema with one version.
+     */
+    readonly down?: { readonly checked: number; readonly lossy: number; readonly noDown: number; readonly examples: readonly unknown[] };
+  };
   /**
    * The stale versions a sweep can migrate on the server (declarative steps with server forms;
    * `null`: no version field), and why the others cannot. `compared`: the checked documents of
@@ -217,16 +228,22 @@ async function checkOf(raw: Collection<Document>, schema: SweepableSchema, optio
     }
     for (let start = 0; start < documents.length; start += batchSize) await checkPage(documents.slice(start, start + batchSize));
   } else {
-    let lastId: unknown = null;
-    for (;;) {
-      const page = await raw.find(pageFilter(stale, lastId)).sort({ _id: 1 }).limit(batchSize).toArray();
-      const last = page.at(-1);
-      if (last === undefined) break;
-      await checkPage(page);
-      lastId = last._id;
-      if (page.length < batchSize) break;
+    const pages = new KeysetPages(raw, stale, batchSize);
+    try {
+      let lastId: unknown = null;
+      for (;;) {
+        const page = await pages.next(lastId);
+        const last = page.at(-1);
+        if (last === undefined) break;
+        lastId = last._id; // before checkPage, which may consume the documents
+        await checkPage(page);
+        if (page.length < batchSize) break;
+      }
+    } finally {
+      await pages.close();
     }
   }
+  const down = options.roundTrip && definition.latest > definition.first ? await downTrips(raw, definition, batchSize) : undefined;
   return {
     collection: raw.collectionName,
     targetVersion: target.version,
@@ -236,7 +253,7 @@ async function checkOf(raw: Collection<Document>, schema: SweepableSchema, optio
     sample,
     groups: [...groups.values()].sort((a, b) => b.count - a.count),
     undeclaredKeys: [...undeclared].sort(),
-    ...(options.roundTrip ? { roundTrip: trip } : {}),
+    ...(options.roundTrip ? { roundTrip: { ...trip, ...(down ? { down } : {}) } } : {}),
     serverSide: { ...serverSideOf(definition, target), ...forms },
   };
 }
@@ -288,7 +305,40 @@ async function roundTrips(definition: SchemaDefinition, documents: readonly Docu
   }
 }
 
+/** The documents at the latest version, brought down one version and back up (the rule of a reverse sweep's loss check). */
+async function downTrips(raw: Collection<Document>, definition: SchemaDefinition, batchSize: number): Promise<{ checked: number; lossy: number; noDown: number; examples: unknown[] }> {
+  const field = definition.versionField;
+  const below = definition.latest - 1;
+  const trip = { checked: 0, lossy: 0, noDown: 0, examples: [] as unknown[] };
+  const pages = new KeysetPages(raw, { [field]: definition.latest }, batchSize);
+  try {
+    let lastId: unknown = null;
+    for (;;) {
+      const page = await pages.next(lastId);
+      if (page.length === 0) break;
+      lastId = page.at(-1)?._id;
+      for (const stored of page) {
+        trip.checked++;
+        const { [field]: _version, ...original } = stored;
+        try {
+          const down = (await migrate(definition, stored, { to: below, validate: 'never' })).value;
+          const back = (await migrate(definition, { ...down, [field]: below }, { validate: 'never' })).value;
+          if (!losesSomething(original, back)) continue;
+          trip.lossy++;
+        } catch {
+          trip.noDown++;
+        }
+        if (trip.examples.length < EXAMPLES) trip.examples.push(stored._id);
+      }
+    }
+  } finally {
+    await pages.close();
+  }
+  return trip;
+}
+
 function serverSideOf(definition: SchemaDefinition, target: MigrationTarget): Pick<CheckReport['serverSide'], 'versions' | 'clientOnly'> {
+
   const { plan, clientOnly } = serverPlan(definition, target);
   return { versions: [...plan.keys()], clientOnly: [...clientOnly].map(([version, reason]) => ({ version, reason })) };
 }

@@ -20,6 +20,12 @@ export interface SweepOptions {
   readonly maxDurationMs?: number | undefined;
   /** Read, upcast and validate, but write nothing: no documents, checkpoint, lease, index or failure records. Default: `false`. */
   readonly dryRun?: boolean | undefined;
+  /**
+   * A reverse sweep (`to` below the latest) converts documents down even when that drops a value
+   * (brought back up, a field or value would not come back). Without it such documents are not
+   * written: recorded as `LossyDowncastError` failures and counted in `lossy`. Default: `false`.
+   */
+  readonly allowLoss?: boolean | undefined;
   /** First drive again the documents recorded in the failures collection (after a fix), clearing those that now succeed. Default: `false`. */
   readonly retryFailed?: boolean | undefined;
   /** Stop with status `failed` once this many documents failed in this run. Default: `Infinity` ({@link DEFAULT_MAX_FAILURES}). */
@@ -135,6 +141,7 @@ export interface ResolvedSweepOptions {
   readonly pauseMs: number;
   readonly maxDurationMs: number;
   readonly dryRun: boolean;
+  readonly allowLoss: boolean;
   readonly retryFailed: boolean;
   readonly maxFailures: number;
   readonly captureDocuments: boolean;
@@ -162,7 +169,7 @@ export interface ResolvedSweepOptions {
 export const SWEEP_OPTION_NAMES: readonly string[] = Object.freeze([
   'batchSize', 'ratePerSecond', 'pauseMs', 'maxDurationMs', 'dryRun', 'retryFailed', 'maxFailures', 'captureDocuments', 'upcastConcurrency', 'upcastTimeoutMs',
   'stateCollection', 'failuresCollection', 'leaseMs', 'maxRetries', 'retryDelayMs', 'signal', 'logger', 'onProgress', 'compareOn', 'to', 'mode',
-  'archive', 'archiveCollection', 'archiveTtlMs',
+  'archive', 'archiveCollection', 'archiveTtlMs', 'allowLoss',
 ]);
 const KNOWN = new Set(SWEEP_OPTION_NAMES);
 
@@ -191,6 +198,7 @@ export function resolveSweepOptions(options: InternalSweepOptions): ResolvedSwee
     pauseMs: nonNegative('pauseMs', options.pauseMs ?? DEFAULT_PAUSE_MS),
     maxDurationMs: positive('maxDurationMs', options.maxDurationMs ?? DEFAULT_MAX_DURATION_MS, true),
     dryRun: boolean('dryRun', options.dryRun ?? false),
+    allowLoss: boolean('allowLoss', options.allowLoss ?? false),
     retryFailed: boolean('retryFailed', options.retryFailed ?? false),
     maxFailures: maxFailures(options.maxFailures ?? DEFAULT_MAX_FAILURES),
     captureDocuments: boolean('captureDocuments', options.captureDocuments ?? false),

@@ -1,5 +1,5 @@
 import type { Document } from 'mongodb';
-import type { StalePages } from './stale-pages.js';
+import type { KeysetPages } from './stale-pages.js';
 
 /** Runs one server call with the sweep's retries (and, for the pages it waits on, its timing). */
 type Call = <T>(operation: () => Promise<T>) => Promise<T>;
@@ -12,12 +12,12 @@ type Call = <T>(operation: () => Promise<T>) => Promise<T>;
  * dropped and the cursor reopened there, so a page is never skipped or taken twice.
  */
 export class PagesReadAhead<Prepared> {
-  readonly #pages: StalePages;
+  readonly #pages: KeysetPages;
   readonly #retry: Call;
   #ahead: { readonly after: unknown; readonly page: Promise<Document[]>; prepared?: Promise<Prepared> } | undefined;
 
   /** `retry` wraps the reads made ahead (not timed: they overlap the batch, so their time is not the server's answer time). */
-  constructor(pages: StalePages, retry: Call) {
+  constructor(pages: KeysetPages, retry: Call) {
     this.#pages = pages;
     this.#retry = retry;
   }

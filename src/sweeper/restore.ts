@@ -12,6 +12,7 @@ import { databaseOf, serverCapabilities } from '../server/index.js';
 import { casFilter, promoted, DEFAULT_ARCHIVE_COLLECTION, fingerprint, snapshotOfStored, STORED_BSON_OPTIONS, type ArchiveEntry } from '../storage/index.js';
 import { idKey } from './failures.js';
 import { PRIVILEGES, withPrivileges } from './privileges.js';
+import { KeysetPages } from './stale-pages.js';
 
 /** Archive entries restored per page (one query reads their documents). */
 const RESTORE_PAGE = 500;
@@ -114,11 +115,18 @@ async function restoreFrom(raw: Collection<Document>, options: RestoreOptions): 
     page = [];
     if (!options.dryRun && done.length > 0) await archive.deleteMany({ _id: { $in: done.splice(0) } } as Filter<ArchiveEntry>);
   };
-  for await (const entry of archive.find(filter, { ...STORED_BSON_OPTIONS }).sort({ _id: 1 })) {
-    page.push(entry);
-    if (page.length >= RESTORE_PAGE) await flush();
+  const entries = new KeysetPages(archive as unknown as Collection<Document>, filter, RESTORE_PAGE, { asStored: true });
+  try {
+    let lastEntry: unknown = null;
+    for (;;) {
+      page = (await entries.next(lastEntry)) as ArchiveEntry[];
+      if (page.length === 0) break;
+      lastEntry = page.at(-1)?._id;
+      await flush();
+    }
+  } finally {
+    await entries.close();
   }
-  if (page.length > 0) await flush();
   return { collection: raw.collectionName, restored, skipped, alreadyRestored, missing, skippedIds, dryRun: options.dryRun === true };
 }
 

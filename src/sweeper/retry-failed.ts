@@ -1,7 +1,7 @@
 import type { Collection, Document } from 'mongodb';
 import type { Logger } from 'pino';
 import type { MigrationTarget } from '../migrate/index.js';
-import { limited, untilLimit, type OperationLimit } from '../server/index.js';
+import { limited, type OperationLimit } from '../server/index.js';
 import { idKey, type FailureStore } from './failures.js';
 import { STORED_BSON_OPTIONS } from '../storage/index.js';
 import { idsFilter } from './stale.js';
@@ -30,19 +30,17 @@ export interface RetryFailedContext {
  * longer stale lose their record. Returns an outcome when the run must stop, else `undefined`.
  */
 export async function retryFailedPhase(run: RetryFailedContext): Promise<Outcome | undefined> {
-  const cursor = run.failures.cursor(run.batchSize);
+  const pages = run.failures.pages(run.batchSize);
+  let lastRecord: unknown = null;
   try {
     for (;;) {
       const stop = run.shouldStop();
       if (stop) return stop;
       run.startBatch();
-      const ids: unknown[] = [];
-      while (ids.length < run.batchSize) {
-        const record = await untilLimit(cursor.next(), run.limit);
-        if (record === null) break;
-        ids.push(record.documentId);
-      }
-      if (ids.length === 0) return undefined;
+      const records = await pages.next(lastRecord);
+      if (records.length === 0) return undefined;
+      lastRecord = records.at(-1)?._id;
+      const ids = records.map((record) => record.documentId as unknown);
       const documents = await run.timed(() => run.collection.find(idsFilter(run.target.staleFilter, ids), limited({ ...STORED_BSON_OPTIONS }, run.limit)).toArray());
       const found = new Set(documents.map((doc) => idKey(doc._id)));
       const gone = ids.filter((id) => !found.has(idKey(id)));
@@ -53,6 +51,6 @@ export async function retryFailedPhase(run: RetryFailedContext): Promise<Outcome
       if (after) return after;
     }
   } finally {
-    await cursor.close().catch(() => undefined);
+    await pages.close();
   }
 }

@@ -38,11 +38,6 @@ async function hasIndex(collection: Collection<Document>, key: Record<string, 1>
   return indexes.some((index) => JSON.stringify(Object.entries((index.key ?? {}) as Document).map(([k, v]) => [k, Number(v)])) === wanted);
 }
 
-/** The stale filter after a keyset position: `{ $and: [stale, { _id: { $gt: lastId } }] }` (the stale filter alone at the start). */
-export function pageFilter(stale: Readonly<Document>, lastId: unknown): Filter<Document> {
-  return (lastId === null ? { ...stale } : { $and: [stale, { _id: { $gt: lastId } }] }) as Filter<Document>;
-}
-
 /** The stale documents among these `_id`s. */
 export function idsFilter(stale: Readonly<Document>, ids: readonly unknown[]): Filter<Document> {
   return { $and: [stale, { _id: { $in: ids } }] } as Filter<Document>;

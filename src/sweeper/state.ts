@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
 import { limited, type OperationLimit } from '../server/index.js';
+import type { IdBracket } from './keyset.js';
 import type { SweepReport } from './status.js';
 
 /** Where a pass stands: saved after every batch, so a killed run resumes after the last completed batch. @public */
@@ -14,6 +15,12 @@ export interface SweepCheckpoint {
   readonly target?: string;
   /** The `_id` of the last document of the last completed batch; `null` before the first. */
   readonly lastId: unknown;
+  /**
+   * The BSON type bracket of `lastId` (`number`, `string`, `objectId`, ...: the server orders
+   * `_id`s by bracket first), so that a resumed pass goes on into the later brackets. Absent in
+   * checkpoints saved before it was recorded: then `lastId`'s own bracket.
+   */
+  readonly lastIdType?: IdBracket;
   /** Totals of the pass, over all the runs that worked on it. */
   readonly scanned: number;
   readonly migrated: number;

@@ -1,7 +1,11 @@
 /**
  * How a sweep ended:
- * - `complete`: the pass reached the end of the collection (documents that failed stay stale, see `failed`);
- * - `partial`: stopped early by the time budget or the abort signal; the next run resumes at the checkpoint;
+ * - `complete`: the pass reached the end of the collection and a recount found no stale document it
+ *   could still migrate: the only stale documents left are recorded failures (`staleFailures`);
+ * - `partial`: stopped early by the time budget or the abort signal (the next run resumes at the
+ *   checkpoint), or the pass ended with stale documents left that it could still migrate (written
+ *   at an old version behind it, or changed under a write that then lost its compare-and-swap: the
+ *   next run starts a new pass over them); `reason` says which;
  * - `aborted`: an error the sweeper could not retry stopped it (`report.error` says which); the checkpoint holds the last completed batch;
  * - `locked`: another run holds the collection's lease (or took it over during this run); nothing more was done;
  * - `failed`: `maxFailures` documents failed to migrate, so the sweep stopped.
@@ -32,8 +36,28 @@ export interface SweepCounts {
 /** What `sweep` returns: it never throws halfway, it reports. @public */
 export interface SweepReport extends SweepCounts {
   readonly status: SweepStatus;
-  /** Stale documents left after this run (recounted when the pass ends, else an estimate); includes documents that failed. */
+  /**
+   * Stale documents left after this run, recounted on the server when the run ends, whatever its
+   * status (an estimate only when the recount itself failed, which `reason` then says; with
+   * `dryRun`: the stale count minus what would have been migrated or skipped). Includes the
+   * recorded failures (`staleFailures`).
+   */
   readonly remaining: number;
+  /**
+   * Stale documents left that have a failure record (from this run or an earlier one): they stay
+   * stale until their step is fixed and they are retried (`retryFailed`), or they are changed.
+   * Non-zero means the collection is not migrated, even when this run itself failed nothing.
+   */
+  readonly staleFailures: number;
+  /**
+   * Documents whose way down (a reverse sweep, `to` below the latest version) drops a value: a
+   * field the target version does not keep, or a value it changes. Without `allowLoss` they are not
+   * written (recorded as `LossyDowncastError` failures, and counted in `failed` too); with it they
+   * are written and counted here.
+   */
+  readonly lossy: number;
+  /** Why the run is `partial` (time budget, signal, stale documents left); absent otherwise. */
+  readonly reason?: string;
   readonly elapsedMs: number;
   /** The collection swept. */
   readonly collection: string;

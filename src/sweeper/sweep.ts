@@ -5,7 +5,7 @@ import { migrationTarget, missingDowncaster, type MigrationTarget } from '../mig
 import { definitionOf } from '../schema/definition.js';
 import type { AnyVersionedSchema } from '../schema/index.js';
 import type { SchemaDefinition } from '../schema/types.js';
-import { asPermissionError, databaseOf, serverCapabilities, TimeBudgetSpentError, type ServerCapabilities } from '../server/index.js';
+import { asPermissionError, databaseOf, serverCapabilities, TimeBudgetSpentError, untilLimit, type ServerCapabilities } from '../server/index.js';
 import { Archive, BulkWriter } from '../storage/index.js';
 import { checkCollection } from './arguments.js';
 import { BatchProcessor } from './batch-processor.js';
@@ -19,7 +19,7 @@ import { withRetry } from './retry.js';
 import { retryFailedPhase } from './retry-failed.js';
 import { ensureStaleIndex } from './stale.js';
 import { PagesReadAhead } from './read-ahead.js';
-import { StalePages } from './stale-pages.js';
+import { KeysetPages } from './stale-pages.js';
 import { ServerBatchProcessor } from './server-batch.js';
 import { serverPlan, type ServerPlan } from './server-plan.js';
 import { readSweepState, SweepState, type SweepLease } from './state.js';
@@ -78,7 +78,7 @@ function sweepTarget(definition: SchemaDefinition, to: number | undefined): Migr
 }
 
 /**
- * One run of the sweeper. The loop reads pages (`StalePages`), hands each to the batch processor,
+ * One run of the sweeper. The loop reads pages (`KeysetPages`), hands each to the batch processor,
  * and after each batch has the keeper save the checkpoint and renew the lease, then paces.
  */
 class SweepRun {
@@ -135,8 +135,10 @@ class SweepRun {
     this.#writeLimit.signal = writeBudget?.signal;
     try {
       const outcome = await this.#work(() => (leased = true)).catch((error: unknown) => this.#fromError(error));
-      if (outcome.status === SweepStatus.COMPLETE) await this.#recount();
-      report = this.#tally.report(outcome, this.#pass);
+      // Past the budget the recount gets RECOUNT_PAST_BUDGET_MS (a server that stopped answering
+      // holds the run little longer); otherwise a bound of its own.
+      const spent = budget !== undefined && (budget.signal.aborted || this.#tally.elapsedMs >= this.#options.maxDurationMs);
+      report = this.#tally.report(await this.#recount(outcome, AbortSignal.timeout(spent ? RECOUNT_PAST_BUDGET_MS : RECOUNT_TIMEOUT_MS)), this.#pass);
       this.#log?.info({ report }, `sweep ${report.status}`);
       return report;
     } finally {
@@ -166,8 +168,6 @@ class SweepRun {
       const lease = await this.#retry(() => state.acquire());
       this.#leaseAsked = undefined;
       if (!lease.acquired) {
-        // The report of a locked run still says how much is stale, not 0.
-        this.#tally.remaining = await this.#retry(() => this.#collection.countDocuments(this.#target.staleFilter, this.#limited()));
         return { status: SweepStatus.LOCKED, error: { name: 'LeaseHeld', message: describeHolder(name, lease.holder) } };
       }
       onLeased();
@@ -175,7 +175,7 @@ class SweepRun {
       keeper.startPass(lease.state);
     }
     const writer = new BulkWriter(this.#collection, { capabilities: () => Promise.resolve(capabilities), log: this.#log, call: (operation) => this.#timed(operation), limit: this.#writeLimit });
-    const plan = { definition: this.#definition, target: this.#target, captureDocuments: this.#options.captureDocuments, upcastTimeoutMs: this.#options.upcastTimeoutMs };
+    const plan = { definition: this.#definition, target: this.#target, captureDocuments: this.#options.captureDocuments, upcastTimeoutMs: this.#options.upcastTimeoutMs, maxDocumentBytes: capabilities.maxBsonObjectSize, allowLoss: this.#options.allowLoss };
     const archive = this.#options.archive ? new Archive(db, this.#options.archiveCollection, name, this.#options.archiveTtlMs, this.#writeLimit) : undefined;
     this.#processor = new BatchProcessor(plan, this.#options, { writer, failures, pacer: this.#pacer, tally: this.#tally, log: this.#log, retry: (operation) => this.#retry(operation), archive });
     const serverMode = this.#useServer(capabilities);
@@ -214,7 +214,7 @@ class SweepRun {
   async #passLoop(keeper: CheckpointKeeper, failures: FailureStore): Promise<Outcome> {
     const { batchSize } = this.#options;
     const projection = this.#serverProcessor ? ServerBatchProcessor.projection(this.#target) : undefined;
-    const pages = new PagesReadAhead<MigratedBatch>(new StalePages(this.#collection, this.#target.staleFilter, batchSize, projection, this.#limit), (operation) => this.#retry(operation));
+    const pages = new PagesReadAhead<MigratedBatch>(new KeysetPages(this.#collection, this.#target.staleFilter, batchSize, { projection, limit: this.#limit }), (operation) => this.#retry(operation));
     const processor = this.#serverProcessor ? undefined : this.#processor;
     try {
       for (;;) {
@@ -254,8 +254,10 @@ class SweepRun {
    * client). `mode: 'server'` on a server without pipelines stops the run with an error.
    */
   #useServer(capabilities: ServerCapabilities): boolean | Outcome {
-    const { mode, dryRun, archive } = this.#options;
+    const { mode, dryRun, archive, allowLoss } = this.#options;
     if (mode === 'client' || dryRun || this.#serverPlan.size === 0) return false;
+    // Going down, each document is checked for loss on the client (unless loss is allowed).
+    if (this.#target.direction === 'down' && !allowLoss) return false;
     // Archiving reads each original: those batches run on the client.
     if (archive && mode === 'auto') return false;
     if (archive) return { status: SweepStatus.ABORTED, error: { name: 'ServerModeUnavailable', message: "mode 'server' cannot archive originals (they would have to cross the wire): use mode 'auto' or 'client' with archive" } };
@@ -292,21 +294,21 @@ class SweepRun {
     if (this.#options.signal?.aborted) return this.#interrupted();
     if (this.#tally.elapsedMs >= this.#options.maxDurationMs) {
       this.#log?.info({ maxDurationMs: this.#options.maxDurationMs }, 'time budget spent: stopping; the next run resumes at the checkpoint');
-      return { status: SweepStatus.PARTIAL };
+      return { status: SweepStatus.PARTIAL, reason: budgetSpent(this.#options.maxDurationMs) };
     }
     return undefined;
   }
 
   #interrupted(): Outcome {
     this.#log?.info('interrupted: stopping; the next run resumes at the checkpoint');
-    return { status: SweepStatus.PARTIAL };
+    return { status: SweepStatus.PARTIAL, reason: 'interrupted by the signal: the next run resumes at the checkpoint' };
   }
 
   #fromError(error: unknown): Outcome {
     if (this.#options.signal?.aborted) return this.#interrupted();
     if (error instanceof TimeBudgetSpentError) {
       this.#log?.warn({ maxDurationMs: this.#options.maxDurationMs }, 'time budget spent during an operation: cut off; the next run resumes at the checkpoint');
-      return { status: SweepStatus.PARTIAL, error: describeError(error) };
+      return { status: SweepStatus.PARTIAL, error: describeError(error), reason: budgetSpent(this.#options.maxDurationMs) };
     }
     const { stateCollection, failuresCollection, archive, archiveCollection } = this.#options;
     const molt = [stateCollection, failuresCollection, ...(archive ? [archiveCollection] : [])];
@@ -358,14 +360,41 @@ class SweepRun {
     }
   }
 
-  async #recount(): Promise<void> {
+  /**
+   * Recounts what is left, whatever the outcome (a locked, aborted or interrupted run too): the
+   * stale documents, and those of them that have a failure record. A pass is `complete` only when
+   * nothing else is left: a stale document without a record (written at an old version behind the
+   * pass, or whose write lost a compare-and-swap race) makes it `partial`, and the next run starts a
+   * new pass over it. `signal` bounds it (the budget may be spent, the run's signal aborted).
+   */
+  async #recount(outcome: Outcome, signal: AbortSignal): Promise<Outcome> {
+    const tally = this.#tally;
+    const { dryRun, failuresCollection, batchSize } = this.#options;
+    const before = this.#limit.signal;
+    this.#limit.signal = signal;
     try {
-      const stale = await this.#retry(() => this.#collection.countDocuments(this.#target.staleFilter, this.#limited()));
-      const tally = this.#tally;
-      tally.remaining = this.#options.dryRun ? Math.max(0, stale - tally.migrated - tally.skipped) : stale;
+      const db = databaseOf(this.#collection);
+      const failures = new FailureStore(db, failuresCollection, this.#collection.collectionName, this.#definition.name, Infinity, this.#limit);
+      const stale = this.#target.staleFilter;
+      // Raced against the signal as well: a count waiting on a server that stopped answering does not always see it.
+      const retry = <T>(operation: () => Promise<T>): Promise<T> => withRetry(() => untilLimit(operation(), this.#limit), { retries: this.#options.maxRetries, baseDelayMs: this.#options.retryDelayMs, maxDelayMs: MAX_RETRY_DELAY_MS, clock: this.#options.clock, signal });
+      const count = await retry(() => this.#collection.countDocuments(stale, this.#limited()));
+      tally.staleFailures = await retry(() => failures.staleCount(this.#collection, stale, batchSize));
+      tally.remaining = dryRun ? Math.max(0, count - tally.migrated - tally.skipped) : count;
     } catch (error) {
-      this.#log?.warn({ error: describeError(error) }, 'could not recount the stale documents');
+      this.#log?.warn({ error: describeError(error) }, 'could not recount the stale documents: remaining is an estimate');
+      if (outcome.status !== SweepStatus.COMPLETE) return outcome;
+      return { status: SweepStatus.PARTIAL, reason: `the pass ended, but the stale documents could not be recounted (${describeError(error).message}): the next run checks again` };
+    } finally {
+      this.#limit.signal = before;
     }
+    const left = tally.remaining - tally.staleFailures;
+    if (outcome.status !== SweepStatus.COMPLETE || dryRun || left <= 0) return outcome;
+    this.#log?.info({ left, staleFailures: tally.staleFailures }, 'the pass ended with stale documents left: partial; the next run starts a new pass');
+    return {
+      status: SweepStatus.PARTIAL,
+      reason: `the pass ended with ${left} stale document${left === 1 ? '' : 's'} left that it could still migrate (written at an old version behind the pass, or changed while their write was in flight): the next run starts a new pass over them`,
+    };
   }
 
   /** A server call with retries, its time counted as the batch's server time. */
@@ -412,6 +441,14 @@ class SweepRun {
 const RELEASE_TIMEOUT_MS = 2_000;
 /** How long past the budget the batch in flight may take to finish its writes. */
 const WRITE_GRACE_MS = 1_000;
+/** How long the final recount may take when the budget is not spent. */
+const RECOUNT_TIMEOUT_MS = 30_000;
+/** How long the final recount may take once the budget is spent. */
+const RECOUNT_PAST_BUDGET_MS = 1_000;
+
+function budgetSpent(maxDurationMs: number): string {
+  return `the time budget (maxDurationMs ${maxDurationMs}) is spent: the next run resumes at the checkpoint`;
+}
 
 function describeHolder(collectionName: string, holder: SweepLease | null): string {
   if (holder === null) return `another run holds the lease of "${collectionName}"`;

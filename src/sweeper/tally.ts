@@ -7,6 +7,8 @@ import type { SweepReport, SweepStatus } from './status.js';
 export interface Outcome {
   readonly status: SweepStatus;
   readonly error?: { readonly name: string; readonly message: string };
+  /** Why the run stopped before its pass was done (for `partial`). */
+  readonly reason?: string;
 }
 
 /** The counts of one run, and the progress and report made of them. */
@@ -16,6 +18,10 @@ export class Tally {
   skipped = 0;
   failed = 0;
   remaining = 0;
+  /** Stale documents with a failure record, counted when the run ends. */
+  staleFailures = 0;
+  /** Documents whose way down drops a value (reverse sweeps). */
+  lossy = 0;
   /** The stored versions migrated on the server in this run (the others, if any, on the client). */
   serverVersions: readonly (number | null)[] = [];
   /** Keys of migrated documents that the target schema does not declare (at most 20 kept). */
@@ -68,6 +74,8 @@ export class Tally {
       skipped: this.skipped,
       failed: this.failed,
       remaining: this.remaining,
+      staleFailures: this.staleFailures,
+      lossy: this.lossy,
       elapsedMs: Math.round(this.elapsedMs),
       collection: this.#collection,
       targetVersion: this.#targetVersion,
@@ -77,6 +85,7 @@ export class Tally {
       serverVersions: this.serverVersions,
       undeclaredKeys: [...this.undeclaredKeys].sort(),
       ...(outcome.error ? { error: outcome.error } : {}),
+      ...(outcome.reason ? { reason: outcome.reason } : {}),
     };
   }
 }

@@ -16,6 +16,8 @@ export const SOAK_OPERATIONS = positive('MOLT_RELIABILITY_OPS', 10_000);
 export const KILLS = positive('MOLT_RELIABILITY_KILLS', 20);
 /** Connection faults injected mid-sweep (default 20); server restarts and black-holed runs are a share of it. */
 export const FAULTS = positive('MOLT_RELIABILITY_FAULTS', 20);
+/** Documents of the interrupted sweep over `_id`s of four BSON types (default 30,000). */
+export const SCALE_DOCUMENTS = positive('MOLT_RELIABILITY_SCALE_DOCS', 30_000);
 /** fast-check runs per property (default 300). */
 export const PROPERTY_RUNS = positive('MOLT_RELIABILITY_RUNS', 300);
 /** Random interleavings of the model-based concurrency test, per compare mode (default 1,000). */
