@@ -57,7 +57,10 @@ describe('molt check --round-trip', () => {
     const [report] = JSON.parse(json.stdout) as { roundTrip: { checked: number; lossy: number; noDown: number } }[];
     // The fixture's steps have no downcasters: every stale document checked has no way down.
     expect(report?.roundTrip.checked).toBeGreaterThan(0);
-    expect(report?.roundTrip).toEqual({ checked: report?.roundTrip.checked, lossy: 0, noDown: report?.roundTrip.checked, examples: expect.any(Array), down: { checked: 0, lossy: 0, noDown: 0, examples: [] } });
+    expect(report?.roundTrip).toEqual({ checked: report?.roundTrip.checked, lossy: 0, noDown: report?.roundTrip.checked, examples: expect.any(Array), down: expect.any(Object) });
+    // Documents at the latest version (left by the tests before) have no way down either.
+    const down = (report?.roundTrip as unknown as { down: { checked: number; lossy: number; noDown: number } }).down;
+    expect(down).toMatchObject({ lossy: 0, noDown: down.checked });
     const text = await runMolt(['check', 'users', '--config', FIXTURE_CONFIG, '--round-trip'], { env });
     expect(text.stdout).toMatch(/round trip \(up to v3, down to the stored version\)/);
   });

@@ -276,14 +276,14 @@ describe('stored bytes change only where a step changes them', () => {
     d: new Double(5),
     l: Long.fromNumber(5),
     big: Long.fromNumber(3e9),
-    i: new Int32(7),
+    int32: new Int32(7),
     negZero: new Double(-0),
     nested: { d: new Double(5), l: Long.fromNumber(5), deeper: { big: Long.fromNumber(3e9) } },
     arr: [new Double(5), Long.fromNumber(5), Long.fromNumber(3e9), new Int32(1)],
     dec: Decimal128.fromString('5.0'),
   });
   const Untouched = {
-    d: z.number(), l: z.number(), big: z.number(), i: z.number(), negZero: z.number(),
+    d: z.number(), l: z.number(), big: z.number(), int32: z.number(), negZero: z.number(),
     nested: z.object({ d: z.number(), l: z.number(), deeper: z.object({ big: z.number() }) }),
     arr: z.array(z.number()),
     dec: z.unknown(),

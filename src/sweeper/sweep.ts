@@ -214,7 +214,7 @@ class SweepRun {
   async #passLoop(keeper: CheckpointKeeper, failures: FailureStore): Promise<Outcome> {
     const { batchSize } = this.#options;
     const projection = this.#serverProcessor ? ServerBatchProcessor.projection(this.#target) : undefined;
-    const pages = new PagesReadAhead<MigratedBatch>(new KeysetPages(this.#collection, this.#target.staleFilter, batchSize, { projection, limit: this.#limit }), (operation) => this.#retry(operation));
+    const pages = new PagesReadAhead<MigratedBatch>(new KeysetPages(this.#collection, this.#target.staleFilter, batchSize, { projection, limit: this.#limit, asStored: true }), (operation) => this.#retry(operation));
     const processor = this.#serverProcessor ? undefined : this.#processor;
     try {
       for (;;) {
