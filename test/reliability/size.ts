@@ -20,7 +20,7 @@ export const FAULTS = positive('MOLT_RELIABILITY_FAULTS', 20);
 export const SCALE_DOCUMENTS = positive('MOLT_RELIABILITY_SCALE_DOCS', 30_000);
 /** fast-check runs per property (default 300). */
 export const PROPERTY_RUNS = positive('MOLT_RELIABILITY_RUNS', 300);
-/** Random interleavings of the model-based concurrency test, per compare mode (default 1,000). */
+/** Random interleavings of the model-based concurrency test (default 1,000). */
 export const INTERLEAVINGS = positive('MOLT_RELIABILITY_INTERLEAVINGS', 1_000);
 /** A seed for every random choice (printed, so that a failing run can be repeated). */
 export const SEED = positive('MOLT_RELIABILITY_SEED', Date.now() % 2_147_483_647);
