@@ -39,11 +39,20 @@ function date(value: Date | null | undefined): string {
   return value instanceof Date ? value.toISOString().replace(/\.\d{3}Z$/, 'Z') : '-';
 }
 
-export function formatSweepReport(report: SweepReport): string {
+/** The words for a CLI report's `reason`. */
+const REASONS: Readonly<Record<string, string>> = {
+  signal: 'interrupted by a signal; the next run resumes at the checkpoint',
+  budget: 'time budget spent; the next run resumes at the checkpoint',
+  lock: 'another run holds the lease',
+  'lease-lost': 'another run took the lease over',
+  error: 'stopped by an error',
+};
+
+export function formatSweepReport(report: SweepReport & { readonly reason?: string; readonly recordedFailures?: number }): string {
   const rate = report.elapsedMs > 0 ? (report.scanned * 1000) / report.elapsedMs : 0;
   const timing = `${formatDuration(report.elapsedMs)}${report.scanned > 0 ? `, ${formatCount(rate)} docs/s` : ''}`;
   const lines = [
-    `${report.collection}: ${report.status}${report.dryRun ? ' (dry run: nothing written)' : ''}, pass ${report.pass}, target v${report.targetVersion}` +
+    `${report.collection}: ${report.status}${report.reason !== undefined ? ` (${REASONS[report.reason] ?? report.reason})` : ''}${report.dryRun ? ' (dry run: nothing written)' : ''}, pass ${report.pass}, target v${report.targetVersion}` +
       (report.mode === 'server' ? `, on the server for ${report.serverVersions.map((version) => (version === null ? 'unversioned' : `v${version}`)).join(', ')}` : ''),
     `  ${report.dryRun ? 'would migrate' : 'migrated'} ${formatCount(report.migrated)}, skipped ${formatCount(report.skipped)} (changed meanwhile), ${report.dryRun ? 'would fail' : 'failed'} ${formatCount(report.failed)}, scanned ${formatCount(report.scanned)}`,
     report.dryRun
@@ -54,7 +63,9 @@ export function formatSweepReport(report: SweepReport): string {
   if (report.undeclaredKeys !== undefined && report.undeclaredKeys.length > 0) {
     lines.push(`  stored keys v${report.targetVersion} does not declare: ${report.undeclaredKeys.join(', ')} (leftovers of an upcaster? molt check lists them before a sweep)`);
   }
-  if (report.failed > 0) {
+  const earlier = (report.recordedFailures ?? 0) - report.failed;
+  if (earlier > 0) lines.push(`  ${formatCount(earlier)} failure${earlier === 1 ? '' : 's'} recorded by earlier runs still stale`);
+  if (report.failed > 0 || earlier > 0) {
     lines.push(
       report.dryRun
         ? `  a dry run records no failures: molt check ${report.collection} lists them by error`
