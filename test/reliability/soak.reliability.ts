@@ -112,7 +112,10 @@ itWithAtomicUpdates(`soak: ${SOAK_OPERATIONS.toLocaleString('en')} racing operat
       });
       reports.push(report);
       tally.sweepRuns++;
-      expect(['complete', 'locked']).toContain(report.status);
+      // Partial only for the stale documents the recount finds left (old code keeps inserting behind
+      // the pass, writers race its writes): never for an error.
+      expect(['complete', 'locked', 'partial']).toContain(report.status);
+      expect(report.error).toBeUndefined();
       if (report.status === 'locked') await new Promise((resolve) => setTimeout(resolve, 20 + rand() * 30));
     }
   };
