@@ -115,7 +115,7 @@ itWithAtomicUpdates(`soak: ${SOAK_OPERATIONS.toLocaleString('en')} racing operat
       // Partial only for the stale documents the recount finds left (old code keeps inserting behind
       // the pass, writers race its writes): never for an error.
       expect(['complete', 'locked', 'partial']).toContain(report.status);
-      expect(report.error).toBeUndefined();
+      if (report.status !== 'locked') expect(report.error).toBeUndefined();
       if (report.status === 'locked') await new Promise((resolve) => setTimeout(resolve, 20 + rand() * 30));
     }
   };
