@@ -1,20 +1,25 @@
-import type { ClientSession, Collection, Document, Filter, FindOneAndUpdateOptions, ModifyResult, Sort, UpdateFilter, UpdateOptions, UpdateResult } from 'mongodb';
+import { MongoBulkWriteError, type ClientSession, type Collection, type Document, type Filter, type FindOneAndUpdateOptions, type ModifyResult, type Sort, type UpdateFilter, type UpdateOptions, type UpdateResult } from 'mongodb';
 import { InvalidOptionError, UpdateContentionError } from '../errors.js';
 import { andFilters } from '../migrate/index.js';
+import { mapBounded } from '../migrate/bounded.js';
 import type { SchemaDefinition } from '../schema/types.js';
 import type { QueryFilters } from './queries.js';
 import type { StaleMatchMigrator } from './stale-matches.js';
 import { checkUpdate, stampedUpdate } from './update-fields.js';
 import { planUpsert, type UpsertPlan } from './upsert.js';
 import { idKey } from '../storage/index.js';
+import type { ServerCapabilities } from '../server/index.js';
 
 /** An update that keeps finding its matches rewritten at old versions gives up after this many rounds. */
 export const MAX_UPDATE_ROUNDS = 50;
 
 type Update = UpdateFilter<Document> | Document[];
 
-/** How many documents one `updateMany` command of the wrapper's `updateMany` updates (by `_id`). */
+/** How many `_id`s the wrapper's `updateMany` reads at a time. */
 const UPDATE_PAGE = 1_000;
+
+/** The wrapper's `updateMany`: single-document updates in flight at once. */
+const UPDATE_CONCURRENCY = 16;
 
 /** The answer of an `updateMany` that matched nothing. */
 const EMPTY_UPDATE: UpdateResult = { acknowledged: true, matchedCount: 0, modifiedCount: 0, upsertedCount: 0, upsertedId: null };
@@ -30,8 +35,10 @@ export class UpdateRunner {
   readonly #definition: SchemaDefinition;
   readonly #writeVersion: number;
   readonly #stale: StaleMatchMigrator;
+  readonly #capabilities: () => Promise<ServerCapabilities>;
 
-  constructor(collection: Collection<Document>, definition: SchemaDefinition, writeVersion: number, stale: StaleMatchMigrator) {
+  constructor(collection: Collection<Document>, definition: SchemaDefinition, writeVersion: number, stale: StaleMatchMigrator, capabilities: () => Promise<ServerCapabilities>) {
+    this.#capabilities = capabilities;
     this.#collection = collection;
     this.#definition = definition;
     this.#writeVersion = writeVersion;
@@ -92,44 +99,111 @@ export class UpdateRunner {
   }
 
   /**
-   * Migrates every stale match, updates the documents at the write version (a page of `_id`s at a
-   * time, remembering which it sent the update to), then repeats for documents that turned up
-   * stale meanwhile (written by older code). A late round never updates a document this call
-   * already sent the update to: one an update reached and another writer then moved to another
-   * version (a sweep, a pinned writer) would otherwise get it twice.
+   * Migrates every stale match, then sends the update to each match (read at any version) by
+   * `_id`, at the write version (a page of `_id`s at a time, `UPDATE_CONCURRENCY` in flight), then repeats for documents
+   * that turned up stale meanwhile (written by older code). Each document gets its own update so
+   * that the answer says exactly which documents it reached: one `updateMany` over a page of
+   * `_id`s answers only how many, and a document another writer moved to an old version just
+   * before it arrived (then perhaps forward again) would be missed, or updated twice by a late
+   * round. A document the update did not reach is migrated and tried again until it is reached
+   * or no longer matches; one it reached is never sent the update again.
    */
   async updateMany(query: QueryFilters, update: Update, options: UpdateOptions): Promise<UpdateResult> {
     const { sent, plan } = await this.#prepare(query, update, options);
     const session = options.session;
     await this.#migrateUntilNoneStale(query.stored, session);
-    const { upsert: _upsert, ...pageOptions } = options;
-    const target = this.#stale.current(query.atWrite);
-    const sentTo = new Set<string>();
+    const { upsert: _upsert, ...oneOptions } = options;
+    const reached = new Set<string>();
+    const tally = { matchedCount: 0, modifiedCount: 0 };
+    const { updateReach, maxBulkStatements } = await this.#capabilities();
+    const bulk = updateReach === 'upsert-conflict' && canMarkUnreached(sent);
+    const reachOneByOne = (ids: readonly unknown[]) =>
+      mapBounded(ids, UPDATE_CONCURRENCY, async (id) => {
+        const result = await this.#reachOne(query, id, sent, oneOptions, session);
+        if (result === undefined) return;
+        reached.add(idKey(id));
+        tally.matchedCount += result.matchedCount;
+        tally.modifiedCount += result.modifiedCount;
+      });
+    const reach = async (ids: readonly unknown[]): Promise<void> => {
+      const fresh = ids.filter((id) => !reached.has(idKey(id)));
+      if (!bulk) return void (await reachOneByOne(fresh));
+      for (let start = 0; start < fresh.length; start += maxBulkStatements) {
+        const part = fresh.slice(start, start + maxBulkStatements);
+        const answer = await this.#reachInBulk(query, part, sent as Document, oneOptions);
+        tally.matchedCount += answer.matchedCount;
+        tally.modifiedCount += answer.modifiedCount;
+        part.forEach((id, index) => {
+          if (!answer.unreached.has(index)) reached.add(idKey(id));
+        });
+        // Those it did not reach (moved to another version, changed, deleted): one at a time.
+        await reachOneByOne(part.filter((_, index) => answer.unreached.has(index)));
+      }
+    };
+    // Every match, at any version: one another writer moves to an old version and back while the
+    // pages are read must not fall between the pages and the late rounds.
+    for await (const page of this.#idPages(query.stored, session)) await reach(page);
     let first: UpdateResult | undefined;
-    let matchedCount = 0;
-    let modifiedCount = 0;
-    for await (const page of this.#idPages(target, session)) {
-      const result = await this.#collection.updateMany(andFilters(target, { _id: { $in: page } }) as Filter<Document>, sent, pageOptions);
-      for (const id of page) sentTo.add(idKey(id));
-      first ??= result;
-      matchedCount += result.matchedCount;
-      modifiedCount += result.modifiedCount;
-    }
-    if (plan && matchedCount === 0) {
+    if (plan && tally.matchedCount === 0) {
       // Nothing at the write version matched: the update may insert (as a plain updateMany would).
-      first = await this.#upsert(plan, (sending, upsert) => this.#collection.updateMany(target, sending, upsert ? { ...pageOptions, upsert: true } : pageOptions), (result) => result.matchedCount > 0);
-      matchedCount = first.matchedCount;
-      modifiedCount = first.modifiedCount;
+      first = await this.#upsert(plan, (sending, upsert) => this.#collection.updateMany(this.#stale.current(query.atWrite), sending, upsert ? { ...oneOptions, upsert: true } : oneOptions), (result) => result.matchedCount > 0);
+      tally.matchedCount = first.matchedCount;
+      tally.modifiedCount = first.modifiedCount;
     }
-    const answer = (): UpdateResult => ({ ...(first ?? EMPTY_UPDATE), matchedCount, modifiedCount });
+    const answer = (): UpdateResult => ({ ...(first ?? EMPTY_UPDATE), acknowledged: true, ...tally });
     for (let round = 0; round < MAX_UPDATE_ROUNDS; round++) {
       const { found, ids } = await this.#stale.migrate(query.stored, { session });
-      const fresh = ids.filter((id) => !sentTo.has(idKey(id)));
-      if (found === 0 || fresh.length === 0) return answer();
-      const late = await this.#collection.updateMany(andFilters(this.#stale.current(query.atWrite), { _id: { $in: fresh } }) as Filter<Document>, sent, pageOptions);
-      for (const id of fresh) sentTo.add(idKey(id));
-      matchedCount += late.matchedCount;
-      modifiedCount += late.modifiedCount;
+      if (found === 0 || ids.every((id) => reached.has(idKey(id)))) return answer();
+      await reach(ids);
+    }
+    throw new UpdateContentionError('updateMany', MAX_UPDATE_ROUNDS);
+  }
+
+  /**
+   * Sends the update to each of `ids` at the write version in one unordered bulk write, each
+   * statement an upsert whose insert would change `_id` and so fails: the statements that matched
+   * nothing come back as write errors, by index. Any statement that failed is in `unreached`, to
+   * be tried one at a time (which reports a real error as the driver would).
+   */
+  async #reachInBulk(query: QueryFilters, ids: readonly unknown[], sent: Document, options: UpdateOptions): Promise<{ matchedCount: number; modifiedCount: number; unreached: Set<number> }> {
+    const target = this.#stale.current(query.atWrite);
+    const operations = ids.map((id) => ({
+      updateOne: { filter: { _id: id, $and: [target] } as Filter<Document>, update: markUnreached(sent, id), upsert: true },
+    }));
+    const { session, bypassDocumentValidation, collation, hint, let: variables, comment, writeConcern } = options;
+    const bulkOptions = { ordered: false, ...(session ? { session } : {}), ...(bypassDocumentValidation !== undefined ? { bypassDocumentValidation } : {}), ...(comment !== undefined ? { comment } : {}), ...(variables !== undefined ? { let: variables } : {}), ...(writeConcern !== undefined ? { writeConcern } : {}) };
+    if (collation !== undefined || hint !== undefined) for (const operation of operations) Object.assign(operation.updateOne, { ...(collation !== undefined ? { collation } : {}), ...(hint !== undefined ? { hint } : {}) });
+    let result: { matchedCount: number; modifiedCount: number; upsertedIds: Record<number, unknown> };
+    const unreached = new Set<number>();
+    try {
+      result = await this.#collection.bulkWrite(operations, bulkOptions);
+    } catch (error) {
+      if (!(error instanceof MongoBulkWriteError)) throw error;
+      result = error.result;
+      const errors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+      for (const writeError of errors) unreached.add(writeError.index);
+    }
+    // A server that inserted anyway: what it inserted is taken back, and those ids go one at a time.
+    const inserted = Object.entries(result.upsertedIds);
+    if (inserted.length > 0) {
+      await this.#collection.deleteMany({ _id: { $in: inserted.map(([, id]) => id) } } as Filter<Document>, session ? { session } : {});
+      for (const [index] of inserted) unreached.add(Number(index));
+    }
+    return { matchedCount: result.matchedCount, modifiedCount: result.modifiedCount, unreached };
+  }
+
+  /**
+   * Sends the update to one document, by `_id`, at the write version; when it does not match
+   * there (another writer moved it to another version), migrates it and tries again. `undefined`
+   * once the document no longer matches the filter at any version (deleted, or changed by then).
+   */
+  async #reachOne(query: QueryFilters, id: unknown, sent: Update, options: UpdateOptions, session: ClientSession | undefined): Promise<UpdateResult | undefined> {
+    const byId = { _id: id } as Filter<Document>;
+    for (let round = 0; round < MAX_UPDATE_ROUNDS; round++) {
+      const result = await this.#collection.updateOne(andFilters(this.#stale.current(query.atWrite), byId) as Filter<Document>, sent, options);
+      if (result.matchedCount > 0) return result;
+      const found = await this.#stale.migrateOne(andFilters(query.stored, byId) as Filter<Document>, session);
+      if (found.state === 'none') return undefined;
     }
     throw new UpdateContentionError('updateMany', MAX_UPDATE_ROUNDS);
   }
@@ -191,4 +265,18 @@ export class UpdateRunner {
     }
     throw new UpdateContentionError('updateMany', MAX_UPDATE_ROUNDS);
   }
+}
+
+/** The `_id` a statement of `#reachInBulk` would insert: never the one its filter names, so it fails. */
+const NEVER_INSERTED = 'mongo-molt: an update that matched nothing is not inserted';
+
+/** Operator updates only (a pipeline has no `$setOnInsert`), and none that sets `_id` on insert. */
+function canMarkUnreached(update: Update): boolean {
+  if (Array.isArray(update)) return false;
+  const onInsert = (update as Document).$setOnInsert as Document | undefined;
+  return onInsert === undefined || !Object.keys(onInsert).some((key) => key === '_id' || key.startsWith('_id.'));
+}
+
+function markUnreached(update: Document, id: unknown): Document {
+  return { ...update, $setOnInsert: { ...(update.$setOnInsert as Document | undefined), _id: { [NEVER_INSERTED]: id } } };
 }

@@ -42,6 +42,14 @@ export interface ServerCapabilities {
    * holding an empty array unequal to itself, and cannot compare regular expressions).
    */
   readonly documentMatch: 'expr' | 'fields';
+  /**
+   * How an update sent to many documents learns exactly which it reached. `upsert-conflict`: a
+   * bulk write of single-document updates, each an upsert whose `$setOnInsert` gives `_id`
+   * another value, so that one that matches nothing fails (code 66, immutable `_id`) instead of
+   * inserting, and names itself by its index (MongoDB, FerretDB 2). `one-by-one`: one update
+   * command per document (mongo-java-server inserts such an upsert).
+   */
+  readonly updateReach: 'upsert-conflict' | 'one-by-one';
 }
 
 /** Above this, FerretDB 1.x never answers an update command (the connection hangs). */
@@ -99,5 +107,6 @@ export function capabilitiesFrom(buildInfo: Record<string, unknown>, hello: Reco
     maxBsonObjectSize: typeof hello.maxBsonObjectSize === 'number' && hello.maxBsonObjectSize > 0 ? hello.maxBsonObjectSize : DEFAULT_MAX_BSON_OBJECT_SIZE,
     clockOffsetMs: serverTime === undefined ? 0 : Math.round(serverTime - localTime),
     documentMatch: kind === 'mongod' || (kind === 'ferretdb' && !ferretOne) ? 'expr' : 'fields',
+    updateReach: kind === 'mongod' || (kind === 'ferretdb' && !ferretOne) ? 'upsert-conflict' : 'one-by-one',
   });
 }
