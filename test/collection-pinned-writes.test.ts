@@ -22,7 +22,7 @@ const stored = (id: string) => raw.findOne({ _id: id as never });
 describe('replacements at a pinned write version', () => {
   it('replaceOne without _id stores the replacement at the pinned version', async () => {
     const users = versioned(raw, User, { writeVersion: 2 });
-    const result = await users.replaceOne({ _id: 'u2' }, { display_name: 'G.', email: 'g@x', tags: ['t'] });
+    const result = await users.replaceOne({ _id: 'u2' }, { display_name: 'G.', email: 'g@x', tags: [] });
     expect(result.matchedCount).toBe(1);
     expect(await stored('u2')).toEqual({ _id: 'u2', display_name: 'G.', email: 'g@x', schemaVersion: 2 });
   });
@@ -32,6 +32,27 @@ describe('replacements at a pinned write version', () => {
     const before = await users.findOneAndReplace({ _id: 'u1' }, { display_name: 'A.', email: null, tags: [] });
     expect(before).toEqual({ _id: 'u1', display_name: 'Ada Lovelace', email: null, tags: [] });
     expect(await stored('u1')).toEqual({ _id: 'u1', display_name: 'A.', email: null, schemaVersion: 2 });
+  });
+
+  it('an insert or replacement holding what the pinned version cannot hold is refused, naming the field, and nothing is written', async () => {
+    const users = versioned(raw, User, { writeVersion: 2 });
+    const body = (id: string) => ({ _id: id, display_name: 'X', email: null, tags: ['important'] });
+    const attempts: Array<[string, () => Promise<unknown>]> = [
+      ['insertOne', () => users.insertOne(body('n1'))],
+      ['insertMany', () => users.insertMany([body('n2'), body('n3')])],
+      ['replaceOne', () => users.replaceOne({ _id: 'u2' }, body('u2'))],
+      ['findOneAndReplace', () => users.findOneAndReplace({ _id: 'u2' }, body('u2'))],
+    ];
+    for (const [operation, attempt] of attempts) {
+      const error = await attempt().catch((e: unknown) => e);
+      expect(error, operation).toBeInstanceOf(UpcastError);
+      expect((error as UpcastError).message, operation).toContain('"tags"');
+    }
+    expect(await raw.countDocuments({ _id: { $in: ['n1', 'n2', 'n3'] } } as never)).toBe(0);
+    expect(await stored('u2')).toEqual({ _id: 'u2', display_name: 'Grace Hopper', email: null, schemaVersion: 2 });
+    // What version 2 can hold (no tags: they read back as the default []) is written.
+    await users.insertOne({ _id: 'n4', display_name: 'Y', email: null, tags: [] });
+    expect(await stored('n4')).toEqual({ _id: 'n4', display_name: 'Y', email: null, schemaVersion: 2 });
   });
 
   it('an invalid replacement lists only its own issues, not a missing _id', async () => {

@@ -307,7 +307,10 @@ describe('writes', () => {
 
   it('stores at a pinned write version while reading the latest shape', async () => {
     const users = versioned(raw, User, { writeVersion: 2, writeBackOnRead: true });
-    await users.insertOne({ _id: 'pinned', display_name: 'P', email: null, tags: ['dropped-by-down'] });
+    // Tags version 2 cannot hold would be dropped on the way down: refused, nothing written.
+    await expect(users.insertOne({ _id: 'pinned', display_name: 'P', email: null, tags: ['would-be-dropped'] })).rejects.toThrow(/"tags"/);
+    expect(await stored('pinned')).toBeNull();
+    await users.insertOne({ _id: 'pinned', display_name: 'P', email: null, tags: [] });
     expect(await stored('pinned')).toEqual({ _id: 'pinned', display_name: 'P', email: null, schemaVersion: 2 });
     expect(await users.findOne({ _id: 'pinned' })).toEqual({ _id: 'pinned', display_name: 'P', email: null, tags: [] });
     await users.findOne({ _id: 'u1' });

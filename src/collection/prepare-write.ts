@@ -1,6 +1,6 @@
 import { BSON, type Document } from 'mongodb';
-import { DocumentTooLargeError, InvalidOptionError } from '../errors.js';
-import { migrateDocument, validateVersion } from '../migrate/index.js';
+import { DocumentTooLargeError, InvalidOptionError, UpcastError } from '../errors.js';
+import { lostFields, migrateDocument, validateVersion } from '../migrate/index.js';
 import type { SchemaDefinition } from '../schema/types.js';
 import { stampVersion } from '../storage/index.js';
 
@@ -44,5 +44,27 @@ async function stored(definition: SchemaDefinition, writeVersion: number, doc: u
   // A downcaster's `_id: undefined` must not replace the stored `_id`.
   if (isReplacement && id === undefined) delete down.value._id;
   const pinned = await validateVersion(definition, writeVersion, down.value, id, WRITE_ACTION, isReplacement);
+  await refuseLoss(definition, writeVersion, value, pinned, id);
   return stampVersion(pinned, definition.versionField, writeVersion);
+}
+
+/**
+ * The rule of pinned updates and reverse sweeps, for inserts and replacements: the document
+ * stored at the pinned version, read back (brought up to the latest), must be the document given.
+ * A value the pinned version cannot hold (a field only a later version has) would otherwise be
+ * dropped by the way down and replaced by the way up's default on every read.
+ */
+async function refuseLoss(definition: SchemaDefinition, writeVersion: number, given: Document, pinned: Document, id: unknown): Promise<void> {
+  const back = await migrateDocument(definition, stampVersion({ ...pinned }, definition.versionField, writeVersion), { to: definition.latest, validate: 'never' }, false);
+  const { [definition.versionField]: _version, ...read } = back.value;
+  const lost = lostFields(given, read);
+  if (lost.length === 0) return;
+  throw new UpcastError({
+    schemaName: definition.name,
+    _id: id,
+    fromVersion: definition.latest,
+    toVersion: writeVersion,
+    reason: `stored at the pinned write version ${writeVersion}, it would lose ${lost.map((key) => `"${key}"`).join(', ')} (read back at version ${definition.latest}, ${lost.length === 1 ? 'it does' : 'they do'} not come back as given)`,
+    action: `Nothing was written. Write it without ${lost.length === 1 ? 'that value' : 'those values'} (what version ${writeVersion} can hold), or with a wrapper at the latest version once every reader runs it.`,
+  });
 }
