@@ -107,6 +107,27 @@ describe('one unconvertible legacy value', () => {
   });
 });
 
+describe('a canonical conversion and a value up never produces', () => {
+  const Status = defineSchema('canonical-status')
+    .version(1, z.object({ _id: z.string(), status: z.string() }))
+    .version(2, z.object({ _id: z.string(), status: z.string() }), [
+      step.convert('status', 'status', { up: (s: string) => s.toUpperCase(), down: (s: string) => s.toLowerCase(), canonical: true }),
+    ]);
+
+  it("matches no old document: every read is upper case, so 'active' is nobody's read (find, count $ne, distinct, deleteMany)", async () => {
+    await raw.insertMany([{ _id: 'old', status: 'active' }, { _id: 'new', status: 'ACTIVE', schemaVersion: 2 }, { _id: 'other', status: 'idle' }]);
+    const statuses = versioned(raw, Status);
+    expect(ids(await statuses.find({ status: 'active' }).toArray())).toEqual([]);
+    expect(ids(await statuses.find({ status: 'ACTIVE' }).toArray())).toEqual(['new', 'old']);
+    expect(ids(await statuses.find({ status: { $in: ['active', 'IDLE'] } }).toArray())).toEqual(['other']);
+    expect(await statuses.countDocuments({ status: { $ne: 'active' } })).toBe(3);
+    expect(await statuses.countDocuments({ status: { $nin: ['active', 'IDLE'] } })).toBe(2);
+    expect((await statuses.distinct('_id', { status: 'active' })).sort()).toEqual([]);
+    expect((await statuses.deleteMany({ status: 'active' })).deletedCount).toBe(0);
+    expect(await raw.countDocuments({})).toBe(3);
+  });
+});
+
 describe('a function step that changes a path', () => {
   const Account = defineSchema('account')
     .version(1, z.object({ _id: z.string(), email: z.string(), nick: z.string() }))

@@ -216,6 +216,18 @@ function compareConverted(s: AnyConvertStep, upExpr: unknown, condition: unknown
   return and(parts);
 }
 
+/** A filter value no stored value reads as. */
+const UNREACHABLE = Symbol('unreachable');
+
+/** Whether `up` turns the stored value `stored` into `read` (and so a stored `stored` reads as it). */
+function producedBy(s: AnyConvertStep, stored: unknown, read: unknown): boolean {
+  try {
+    return isDeepStrictEqual((s.up as (value: unknown) => unknown)(stored), read);
+  } catch {
+    return false;
+  }
+}
+
 /** Equality, `$in`, `$ne`, `$nin` and `$exists` on a converted value, mapped through `down` (canonical stored values). */
 function mapCondition(s: AnyConvertStep, condition: unknown): unknown {
   const down = s.down as ((value: unknown) => unknown) | undefined;
@@ -224,26 +236,36 @@ function mapCondition(s: AnyConvertStep, condition: unknown): unknown {
     if (value === null) return null; // null matches a missing field: the converted field is missing exactly when its source is
     if (value instanceof RegExp) throw new Untranslatable(field, operator, 'a regular expression cannot be mapped through the conversion');
     if (down === undefined) throw new Untranslatable(field, operator, `${s.from} -> ${s.to} has no down function to map the value back`);
+    let stored: unknown;
     try {
-      return down(value);
+      stored = down(value);
     } catch (error) {
       throw new Untranslatable(field, operator, `down(${JSON.stringify(value)}) threw (${(error as Error).message})`);
     }
+    // A value `up` never produces (up(down(value)) is another value) is no stored value's read.
+    return producedBy(s, stored, value) ? stored : UNREACHABLE;
   };
   const operators = operatorsOf(condition);
-  if (operators === undefined) return mapValue(condition, '$eq');
+  if (operators === undefined) {
+    const stored = mapValue(condition, '$eq');
+    return stored === UNREACHABLE ? { $in: [] } : stored;
+  }
   const mapped: Record<string, unknown> = {};
   for (const operator of operators) {
     const value = (condition as Record<string, unknown>)[operator];
     switch (operator) {
       case '$eq':
-      case '$ne':
-        mapped[operator] = mapValue(value, operator);
+      case '$ne': {
+        const stored = mapValue(value, operator);
+        // Equal to a value no read has: matches none; unequal to it: matches all.
+        if (stored === UNREACHABLE) mapped[operator === '$eq' ? '$in' : '$nin'] = [];
+        else mapped[operator] = stored;
         break;
+      }
       case '$in':
       case '$nin':
         if (!Array.isArray(value)) throw new Untranslatable(field, operator, `${operator} needs an array`);
-        mapped[operator] = value.map((item) => mapValue(item, operator));
+        mapped[operator] = value.map((item) => mapValue(item, operator)).filter((item) => item !== UNREACHABLE);
         break;
       case '$exists':
         mapped[operator] = value;
