@@ -41,7 +41,7 @@ const Moved = defineSchema('moved')
 // `step.remove` cannot be undone: its own schema, on the forward paths.
 const Removed = defineSchema('removed')
   .version(1, z.object({ _id: z.unknown(), a: num, gone: num, nested: z.object({ x: num, keep: num }) }))
-  .version(2, z.object({ _id: z.unknown(), b: num, nested: z.object({ keep: num }) }), [step.remove('gone'), step.remove('nested.x'), step.rename('a', 'b')]);
+  .version(2, z.object({ _id: z.unknown(), b: num, nested: z.object({ keep: num }), note: z.string().optional() }), [step.remove('gone'), step.remove('nested.x'), step.rename('a', 'b')]);
 
 const numeric: fc.Arbitrary<unknown> = fc.oneof(
   fc.double({ noNaN: true }).map((value) => new BSON.Double(value)),
