@@ -44,10 +44,10 @@ it('a dry run of restore counts exactly what the restore then does', async () =>
     const coll = db.collection<Document>(`r${++counter}`);
     const archiveCollection = `${coll.collectionName}_archive`;
     const originals = generated.map((row, index) => ({ _id: idOf(row.id, index), name: `n${index}`, a: row.a, b: row.b, schemaVersion: 1 }));
-    await coll.insertMany(originals.map((doc) => ({ ...doc })));
+    await coll.insertMany(originals.map((doc) => ({ ...doc }) as Document));
     await sweep(coll, Item, { ratePerSecond: Infinity, pauseMs: 0, mode: 'client', archive: true, archiveCollection });
     for (const [index, row] of generated.entries()) {
-      const _id = originals[index]?._id;
+      const _id = originals[index]?._id as never;
       if (row.then === 'change') await coll.updateOne({ _id }, { $set: { b: 'changed' } });
       if (row.then === 'delete') await coll.deleteOne({ _id });
       if (row.then === 'restoredByHand') await coll.replaceOne({ _id }, originals[index] as Document);
