@@ -1,6 +1,6 @@
 import type { Document } from 'mongodb';
 import type { Logger } from 'pino';
-import { DocumentTooLargeError } from '../errors.js';
+import { DocumentTooLargeError, UnsupportedFieldNameError } from '../errors.js';
 import type { Archive, BulkWriter, WriteFailure } from '../storage/index.js';
 import { migrateBatch, toFailure, type BatchPlan, type MigratedBatch } from './batch.js';
 import { declaredKeys, undeclaredKeys } from '../schema/zod/index.js';
@@ -162,8 +162,9 @@ export class BatchProcessor {
 export const LOST_RACE_ATTEMPTS = 3;
 
 /** What a failure record says of a document the server refused to store (or that was too large to send). */
-function writeError(schemaName: string, { write, code, message, tooLarge }: WriteFailure): Error {
+function writeError(schemaName: string, { write, code, message, tooLarge, fieldNames }: WriteFailure): Error {
   if (tooLarge) return new DocumentTooLargeError({ schemaName, _id: write.id, ...tooLarge });
+  if (fieldNames) return new UnsupportedFieldNameError({ schemaName, _id: write.id, ...fieldNames });
   const error = new Error(`the server refused the write (code ${String(code)}): ${message}`);
   error.name = 'WriteError';
   return error;
