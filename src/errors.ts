@@ -253,6 +253,28 @@ export class DocumentTooLargeError extends DocumentError {
   }
 }
 
+/**
+ * A document has top-level field names that the server cannot compare or store through the
+ * compare-and-swap replace every migration write is: a name starting with `$` (no server stores
+ * one through a replacement), or, on mongo-java-server, a name containing `.` (its filters read it
+ * as a path, so the document never matches). Nothing was written.
+ * @public
+ */
+export class UnsupportedFieldNameError extends DocumentError {
+  override name = 'UnsupportedFieldNameError' as const;
+  /** The top-level field names to blame. */
+  readonly fields: readonly string[];
+
+  constructor(context: DocumentErrorContext & { fields: readonly string[]; reason: string }) {
+    super(
+      context,
+      `Document ${describeId(context._id)} of schema "${context.schemaName}" has top-level field names ${context.fields.map((field) => `"${field}"`).join(', ')} that ${context.reason}, so no migration can be written for it. ` +
+        'Nothing was written; store the document under other field names with the plain driver (replaceOne by _id), then sweep again.',
+    );
+    this.fields = Object.freeze([...context.fields]);
+  }
+}
+
 /** The name and message of anything thrown (for logs and failure records). */
 export function describeError(error: unknown): { name: string; message: string } {
   if (error instanceof Error) return { name: error.name, message: error.message };

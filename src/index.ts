@@ -12,6 +12,7 @@ export {
   UpdateContentionError,
   DocumentWriteError,
   DocumentTooLargeError,
+  UnsupportedFieldNameError,
   PermissionDeniedError,
   LossyDowncastError,
   type DocumentErrorContext,

@@ -67,3 +67,26 @@ it('a translated filter on the converted value finds what a read returns', async
   expect((await products.findOne({ _id: 'a' }))?.priceCents).toBe(13);
   expect((await products.find({ priceCents: 13 }).toArray()).map((doc) => doc._id)).toEqual(['a']);
 });
+
+it('a translated filter through an upExpr that disagrees with up on this collection is refused, naming the document; other filters still run', async () => {
+  const collection = db.collection<{ _id: string; price?: string }>('find_half_to_even');
+  await collection.insertMany(seed() as never[]);
+  const products = versioned(collection, HalfToEven);
+  expect((await products.findOne({ _id: 'a' }))?.priceCents).toBe(13);
+  // Before: the server computed 12 for 'a', so a filter on 13 found nothing, and deleteMany({ priceCents: 12 }) deleted 'a'.
+  // mongo-java-server has no $round: there the filter failed with the server's raw error; now it is refused the same way.
+  const reason = updatePipelines ? /upExpr computes another value than up on 1 of the 21 stored documents checked \(_id "a": up gives 13, upExpr 12\)/ : /this server cannot evaluate that upExpr/;
+  const refused = { name: 'QueryTranslationError', field: 'priceCents', message: expect.stringMatching(reason) };
+  await expect(products.find({ priceCents: 13 }).toArray()).rejects.toMatchObject(refused);
+  await expect(products.countDocuments({ priceCents: 12 })).rejects.toMatchObject(refused);
+  await expect(products.deleteMany({ priceCents: 12 })).rejects.toMatchObject(refused);
+  await expect(products.updateMany({ priceCents: 12 }, { $set: { priceCents: 0 } })).rejects.toMatchObject(refused);
+  expect(await collection.countDocuments({ price: { $exists: true } })).toBe(21);
+  // Filters that do not compare through the server form are not concerned.
+  expect(await products.countDocuments({ _id: 'a' })).toBe(1);
+  if (!updatePipelines) return;
+  // Once the collection holds nothing the step still converts, the check finds nothing to disagree on, and the filter is exact.
+  await sweep(collection, HalfToEven, { ...fast, mode: 'client' });
+  const fresh = versioned(collection, HalfToEven);
+  expect((await fresh.find({ priceCents: 13 }).toArray()).map((doc) => doc._id)).toEqual(['a']);
+});

@@ -21,6 +21,9 @@ export class VersionedCursor<T, D = T, Mapped extends boolean = false> implement
   readonly #checkSort: ((sort: Sort) => void) | undefined;
   /** How the app decodes documents (when the driver hands over raw bytes for write-backs). */
   readonly #decode: BSONSerializeOptions | undefined;
+  /** What the first read waits for (the check of the server forms the filter compares through), started then. */
+  #ready: (() => Promise<void>) | undefined;
+  #readiness: Promise<void> | undefined;
 
   /** Created by `VersionedCollection.find`: private, so the declarations name no internal class. */
   private constructor(
@@ -30,8 +33,10 @@ export class VersionedCursor<T, D = T, Mapped extends boolean = false> implement
     transform?: (doc: Document) => unknown,
     checkSort?: (sort: Sort) => void,
     decode?: BSONSerializeOptions,
+    ready?: () => Promise<void>,
   ) {
     this.#decode = decode;
+    this.#ready = ready;
     this.#raw = raw;
     this.#reader = reader;
     this.#projection = projection;
@@ -40,8 +45,15 @@ export class VersionedCursor<T, D = T, Mapped extends boolean = false> implement
   }
 
   /** @internal Left out of the published declarations (`stripInternal`). */
-  static open<T, D>(raw: FindCursor<Document>, reader: DocumentReader, projection?: CompiledProjection, checkSort?: (sort: Sort) => void, decode?: BSONSerializeOptions): VersionedCursor<T, D> {
-    return new VersionedCursor<T, D>(raw, reader, projection, undefined, checkSort, decode);
+  static open<T, D>(raw: FindCursor<Document>, reader: DocumentReader, projection?: CompiledProjection, checkSort?: (sort: Sort) => void, decode?: BSONSerializeOptions, ready?: () => Promise<void>): VersionedCursor<T, D> {
+    return new VersionedCursor<T, D>(raw, reader, projection, undefined, checkSort, decode, ready);
+  }
+
+  /** Resolves once the cursor may read (its filter's server forms checked); the check runs once, on the first read. */
+  #whenReady(): Promise<void> | undefined {
+    if (this.#ready === undefined) return undefined;
+    this.#readiness ??= this.#ready();
+    return this.#readiness;
   }
 
   /**
@@ -115,24 +127,28 @@ export class VersionedCursor<T, D = T, Mapped extends boolean = false> implement
   map<U>(transform: (doc: T) => U): VersionedCursor<U, D, true> {
     const previous = this.#transform;
     const next = previous === undefined ? (doc: Document) => transform(doc as T) : (doc: Document) => transform(previous(doc) as T);
-    return new VersionedCursor<U, D, true>(this.#raw, this.#reader, this.#projection, next, this.#checkSort, this.#decode);
+    return new VersionedCursor<U, D, true>(this.#raw, this.#reader, this.#projection, next, this.#checkSort, this.#decode, this.#ready);
   }
 
   async next(): Promise<T | null> {
+    await this.#whenReady();
     const raw = await this.#raw.next();
     return raw === null ? null : this.#finish(await this.#reader.read(raw, this.#decode));
   }
 
   async tryNext(): Promise<T | null> {
+    await this.#whenReady();
     const raw = await this.#raw.tryNext();
     return raw === null ? null : this.#finish(await this.#reader.read(raw, this.#decode));
   }
 
-  hasNext(): Promise<boolean> {
+  async hasNext(): Promise<boolean> {
+    await this.#whenReady();
     return this.#raw.hasNext();
   }
 
   async toArray(): Promise<T[]> {
+    await this.#whenReady();
     const raws = await this.#raw.toArray();
     const docs = this.#reader.readAll(raws, this.#decode);
     const settled = isPromiseLike<Document[]>(docs) ? await docs : docs;
@@ -148,6 +164,7 @@ export class VersionedCursor<T, D = T, Mapped extends boolean = false> implement
 
   async *[Symbol.asyncIterator](): AsyncGenerator<T, void, void> {
     try {
+      await this.#whenReady();
       for await (const raw of this.#raw) {
         const doc: MaybePromise<Document> = this.#reader.read(raw, this.#decode);
         yield this.#finish(isPromiseLike<Document>(doc) ? await doc : doc);

@@ -8,6 +8,7 @@ import type { Document, Filter, Sort } from 'mongodb';
 import { InvalidOptionError } from '../errors.js';
 import type { SchemaDefinition, VersionEntry } from '../schema/types.js';
 import { declares, defaultFills, fieldSchema } from '../schema/zod/index.js';
+import type { AnyConvertStep } from '../steps/step.js';
 import { checkSort, fieldPaths, translateFilter, translateFilterAt, type TranslationChain } from '../translate/index.js';
 
 /** A filter as the server sees it: over stored documents of every version, and at the write version. */
@@ -18,6 +19,8 @@ export interface QueryFilters {
   readonly atWrite: Filter<Document>;
   /** The filter in the write version's terms as the document an upsert inserts reads it (its equalities kept as equalities). */
   readonly toInsert: Filter<Document>;
+  /** The convert steps whose server form (`upExpr`) the filters compare through: checked against `up` before they are sent (see `ServerFormTrust`). */
+  readonly serverForms: readonly AnyConvertStep[];
 }
 
 /** Checks and translates the wrapper's filters and sorts. */
@@ -45,12 +48,15 @@ export class QueryPlanner {
   filter(filter: Filter<Document> | undefined): QueryFilters {
     const given = (filter ?? {}) as Record<string, unknown>;
     this.#checkFields(given);
-    if (this.#chain === undefined) return { stored: given, atWrite: given, toInsert: given };
+    if (this.#chain === undefined) return { stored: given, atWrite: given, toInsert: given, serverForms: [] };
     const latest = this.#writeVersion === this.#definition.latest;
+    const serverForms = new Set<AnyConvertStep>();
+    const chain: TranslationChain = { ...this.#chain, onServerForm: (s) => serverForms.add(s) };
     return {
-      stored: translateFilter(this.#chain, given) as Filter<Document>,
-      atWrite: (latest ? given : translateFilterAt(this.#chain, given, this.#writeVersion)) as Filter<Document>,
-      toInsert: (latest ? given : translateFilterAt({ ...this.#chain, insertion: true }, given, this.#writeVersion)) as Filter<Document>,
+      stored: translateFilter(chain, given) as Filter<Document>,
+      atWrite: (latest ? given : translateFilterAt(chain, given, this.#writeVersion)) as Filter<Document>,
+      toInsert: (latest ? given : translateFilterAt({ ...chain, insertion: true }, given, this.#writeVersion)) as Filter<Document>,
+      serverForms: [...serverForms],
     };
   }
 

@@ -1,6 +1,6 @@
 import type { ClientSession, Collection, Document, Filter, Sort } from 'mongodb';
 import type { Logger } from 'pino';
-import { DocumentTooLargeError, DocumentWriteError, UpcastError } from '../errors.js';
+import { DocumentTooLargeError, DocumentWriteError, UnsupportedFieldNameError, UpcastError } from '../errors.js';
 import { andFilters, lostFields, migrateDocument, migrationTarget, type MigrationTarget } from '../migrate/index.js';
 import type { SchemaDefinition } from '../schema/types.js';
 import { readState, snapshotOfStored, STORED_BSON_OPTIONS, storedWrite, workingCopy, type BulkOutcome, type BulkWriter, type StoredSnapshot, type StoredWrite } from '../storage/index.js';
@@ -134,6 +134,7 @@ export class StaleMatchMigrator {
     this.#stats.lostRaces += writes.length - outcome.matched - outcome.failures.length;
     const [failure] = outcome.failures;
     if (failure?.tooLarge) throw new DocumentTooLargeError({ schemaName: this.#definition.name, _id: failure.write.id, ...failure.tooLarge });
+    if (failure?.fieldNames) throw new UnsupportedFieldNameError({ schemaName: this.#definition.name, _id: failure.write.id, ...failure.fieldNames });
     if (failure !== undefined) {
       throw new DocumentWriteError({ schemaName: this.#definition.name, _id: failure.write.id, code: failure.code, reason: failure.message });
     }

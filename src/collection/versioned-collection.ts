@@ -38,7 +38,8 @@ import { VersionedCursor } from './cursor.js';
 import { distinctLatest } from './distinct.js';
 import { resolveOptions, type ResolvedOptions, type VersionedCollectionOptions } from './options.js';
 import { prepareWrite } from './prepare-write.js';
-import { hasDeclarativeSteps, QueryPlanner } from './queries.js';
+import { hasDeclarativeSteps, QueryPlanner, type QueryFilters } from './queries.js';
+import { ServerFormTrust } from './server-form-trust.js';
 import { ShadowReader } from './shadow.js';
 import { compileProjection } from './projection.js';
 import { DocumentReader } from './reader.js';
@@ -78,6 +79,7 @@ export class VersionedCollection<T extends Document, W extends Document = T, U e
   readonly #writeBack: WriteBackQueue | undefined;
   readonly #updates: UpdateRunner;
   readonly #queries: QueryPlanner;
+  readonly #serverForms: ServerFormTrust;
   readonly #shadow: ShadowReader | undefined;
   readonly #stats: MutableStats;
   /** Documents this code knows: a replacement never overwrites a document written by newer code. */
@@ -102,6 +104,7 @@ export class VersionedCollection<T extends Document, W extends Document = T, U e
     const stale = new StaleMatchMigrator(collection, this.#definition, this.#options, this.#stats, writer);
     this.#updates = new UpdateRunner(collection, this.#definition, this.#options.writeVersion, stale, () => serverCapabilities(databaseOf(collection)));
     this.#notNewer = { [this.#definition.versionField]: { $not: { $gt: this.#definition.latest } } } as Filter<Document>;
+    this.#serverForms = new ServerFormTrust(collection, this.#definition);
     this.#queries = new QueryPlanner(this.#definition, {
       translate: this.#options.translateQueries === undefined ? hasDeclarativeSteps(this.#definition) : this.#options.translateQueries !== false,
       strict: this.#options.translateQueries !== 'as-written',
@@ -110,8 +113,15 @@ export class VersionedCollection<T extends Document, W extends Document = T, U e
   }
 
   /** The filter as the server sees it (checked, and translated for every stored version). */
-  #stored(filter: VersionedFilter<T> | undefined): Filter<Document> {
-    return this.#queries.filter(filter as Filter<Document>).stored;
+  async #stored(filter: VersionedFilter<T> | undefined): Promise<Filter<Document>> {
+    return (await this.#filters(filter)).stored;
+  }
+
+  /** The filters checked and translated, once the server forms they compare through are known to agree with `up` here. */
+  async #filters(filter: VersionedFilter<T> | undefined): Promise<QueryFilters> {
+    const filters = this.#queries.filter(filter as Filter<Document>);
+    if (filters.serverForms.length > 0) await this.#serverForms.check(filters.serverForms);
+    return filters;
   }
 
   /** The version new writes are stored at. */
@@ -137,7 +147,7 @@ export class VersionedCollection<T extends Document, W extends Document = T, U e
     this.#queries.sort(options.sort as Sort | undefined);
     const findOptions = withoutProjection(options);
     // Write-backs are built from the stored bytes: read them raw, decoded here with the app's options.
-    const raw = await this.collection.findOne(this.#stored(filter), this.#reader.wantsBytes ? { ...findOptions, raw: true } : findOptions);
+    const raw = await this.collection.findOne(await this.#stored(filter), this.#reader.wantsBytes ? { ...findOptions, raw: true } : findOptions);
     if (raw === null) return null;
     const doc = await this.#reader.read(raw as Document | Uint8Array, { ...this.collection.bsonOptions, ...findOptions });
     return (compiled ? compiled.apply(doc) : doc) as Projected<T, P>;
@@ -152,14 +162,17 @@ export class VersionedCollection<T extends Document, W extends Document = T, U e
     this.#queries.sort(options.sort as Sort | undefined);
     const findOptions = withoutProjection(options);
     // Write-backs are built from the stored bytes: read them raw, decoded by the cursor with the app's options.
-    const cursor = this.collection.find(this.#stored(filter), this.#reader.wantsBytes ? { ...findOptions, raw: true } : findOptions);
+    const filters = this.#queries.filter(filter as Filter<Document>);
+    const cursor = this.collection.find(filters.stored, this.#reader.wantsBytes ? { ...findOptions, raw: true } : findOptions);
     const decode = { ...this.collection.bsonOptions, ...findOptions };
-    return VersionedCursor.open<Projected<T, P>, T>(cursor, this.#reader, projection ? compileProjection(projection) : undefined, (sort) => this.#queries.sort(sort), decode);
+    // The cursor is handed out at once (as the driver's is); its first read waits for the server forms' check.
+    const ready = filters.serverForms.length > 0 ? () => this.#serverForms.check(filters.serverForms) : undefined;
+    return VersionedCursor.open<Projected<T, P>, T>(cursor, this.#reader, projection ? compileProjection(projection) : undefined, (sort) => this.#queries.sort(sort), decode, ready);
   }
 
   /** As `Collection.countDocuments` (counts stored documents, whatever their version). */
   async countDocuments(filter: VersionedFilter<T> = {}, options: CountDocumentsOptions = {}): Promise<number> {
-    return this.collection.countDocuments(this.#stored(filter), options);
+    return this.collection.countDocuments(await this.#stored(filter), options);
   }
 
   /** As `Collection.estimatedDocumentCount`. */
@@ -172,7 +185,7 @@ export class VersionedCollection<T extends Document, W extends Document = T, U e
    * the server; stale ones matching the filter are upcast and their values merged in.
    */
   async distinct<const K extends PathOf<WithId<T>>>(key: K, filter: VersionedFilter<T> = {}, options: DistinctOptions = {}): Promise<DistinctValue<T, K>[]> {
-    return (await distinctLatest(this.collection, this.#definition, this.#reader, key, this.#stored(filter), options)) as DistinctValue<T, K>[];
+    return (await distinctLatest(this.collection, this.#definition, this.#reader, key, await this.#stored(filter), options)) as DistinctValue<T, K>[];
   }
 
   // --- writes ------------------------------------------------------------------------------
@@ -196,7 +209,7 @@ export class VersionedCollection<T extends Document, W extends Document = T, U e
 
   /** As `Collection.replaceOne`; the replacement is validated and stored at the write version. */
   async replaceOne(filter: VersionedFilter<T>, replacement: WithoutId<W>, options: ReplaceOptions = {}): Promise<UpdateResult<T>> {
-    const base = this.#stored(filter);
+    const base = await this.#stored(filter);
     const stored = await this.#prepareWrite(replacement, true);
     const result = await this.#refuseNewer(base, () => this.collection.replaceOne(andFilters(base, this.#notNewer) as Filter<Document>, stored, options));
     if (result.matchedCount === 0 && result.upsertedCount === 0) await this.#throwIfNewerMatches(base, options.session);
@@ -211,7 +224,7 @@ export class VersionedCollection<T extends Document, W extends Document = T, U e
    */
   async updateOne(filter: VersionedFilter<T>, update: VersionedUpdateOrPipeline<U>, options: VersionedUpdateOptions<T> = {}): Promise<UpdateResult<T>> {
     if (options.sort !== undefined) this.#queries.sort(options.sort as Sort);
-    return (await this.#updates.updateOne(this.#queries.filter(filter as Filter<Document>), update as UpdateFilter<Document>, options as UpdateOptions & { sort?: Sort })) as UpdateResult<T>;
+    return (await this.#updates.updateOne(await this.#filters(filter), update as UpdateFilter<Document>, options as UpdateOptions & { sort?: Sort })) as UpdateResult<T>;
   }
 
   /**
@@ -219,7 +232,7 @@ export class VersionedCollection<T extends Document, W extends Document = T, U e
    * version, then repeats for documents that turned up stale meanwhile (written by older code).
    */
   async updateMany(filter: VersionedFilter<T>, update: VersionedUpdateOrPipeline<U>, options: UpdateOptions = {}): Promise<UpdateResult<T>> {
-    return (await this.#updates.updateMany(this.#queries.filter(filter as Filter<Document>), update as UpdateFilter<Document>, options)) as UpdateResult<T>;
+    return (await this.#updates.updateMany(await this.#filters(filter), update as UpdateFilter<Document>, options)) as UpdateResult<T>;
   }
 
   /** As `Collection.findOneAndUpdate`, with `updateOne`'s migration first; the document returned is upcast. */
@@ -227,7 +240,7 @@ export class VersionedCollection<T extends Document, W extends Document = T, U e
   findOneAndUpdate(filter: VersionedFilter<T>, update: VersionedUpdateOrPipeline<U>, options?: VersionedFindOneAndUpdateOptions<T>): Promise<WithId<T> | null>;
   async findOneAndUpdate(filter: VersionedFilter<T>, update: VersionedUpdateOrPipeline<U>, options: VersionedFindOneAndUpdateOptions<T> = {}): Promise<WithId<T> | null | ModifyResult<T>> {
     this.#queries.sort(options.sort as Sort | undefined);
-    const result = await this.#updates.findOneAndUpdate(this.#queries.filter(filter as Filter<Document>), update as UpdateFilter<Document>, options as FindOneAndUpdateOptions);
+    const result = await this.#updates.findOneAndUpdate(await this.#filters(filter), update as UpdateFilter<Document>, options as FindOneAndUpdateOptions);
     return this.#modifyResult(result, options.includeResultMetadata === true);
   }
 
@@ -235,7 +248,7 @@ export class VersionedCollection<T extends Document, W extends Document = T, U e
   findOneAndReplace(filter: VersionedFilter<T>, replacement: WithoutId<W>, options: VersionedFindOneAndReplaceOptions<T> & { includeResultMetadata: true }): Promise<ModifyResult<T>>;
   findOneAndReplace(filter: VersionedFilter<T>, replacement: WithoutId<W>, options?: VersionedFindOneAndReplaceOptions<T>): Promise<WithId<T> | null>;
   async findOneAndReplace(filter: VersionedFilter<T>, replacement: WithoutId<W>, options: VersionedFindOneAndReplaceOptions<T> = {}): Promise<WithId<T> | null | ModifyResult<T>> {
-    const base = this.#stored(filter);
+    const base = await this.#stored(filter);
     const stored = await this.#prepareWrite(replacement, true);
     const result = await this.#refuseNewer(base, () => this.collection.findOneAndReplace(andFilters(base, this.#notNewer) as Filter<Document>, stored, { ...(options as FindOneAndReplaceOptions), includeResultMetadata: true }));
     if (!result.lastErrorObject?.n && result.value === null) await this.#throwIfNewerMatches(base, options.session);
@@ -247,18 +260,18 @@ export class VersionedCollection<T extends Document, W extends Document = T, U e
   findOneAndDelete(filter: VersionedFilter<T>, options?: VersionedFindOneAndDeleteOptions<T>): Promise<WithId<T> | null>;
   async findOneAndDelete(filter: VersionedFilter<T>, options: VersionedFindOneAndDeleteOptions<T> = {}): Promise<WithId<T> | null | ModifyResult<T>> {
     this.#queries.sort(options.sort as Sort | undefined);
-    const result = await this.collection.findOneAndDelete(this.#stored(filter), { ...(options as FindOneAndDeleteOptions), includeResultMetadata: true });
+    const result = await this.collection.findOneAndDelete(await this.#stored(filter), { ...(options as FindOneAndDeleteOptions), includeResultMetadata: true });
     return this.#modifyResult(result, options.includeResultMetadata === true);
   }
 
   /** As `Collection.deleteOne` (passes through). */
   async deleteOne(filter: VersionedFilter<T> = {}, options: DeleteOptions = {}): Promise<DeleteResult> {
-    return this.collection.deleteOne(this.#stored(filter), options);
+    return this.collection.deleteOne(await this.#stored(filter), options);
   }
 
   /** As `Collection.deleteMany` (passes through). */
   async deleteMany(filter: VersionedFilter<T> = {}, options: DeleteOptions = {}): Promise<DeleteResult> {
-    return this.collection.deleteMany(this.#stored(filter), options);
+    return this.collection.deleteMany(await this.#stored(filter), options);
   }
 
   // --- lifecycle -----------------------------------------------------------------------------

@@ -118,7 +118,7 @@ export class WriteBackQueue {
       const lost = batch.length - outcome.matched - outcome.failures.length;
       this.#stats.lostRaces += lost;
       if (outcome.failures.length > 0) {
-        this.#logger?.error({ ids: outcome.failures.map((failure) => failure.write.id), codes: outcome.failures.map((failure) => failure.code) }, 'mongo-molt: write-back failed: the server refused the documents; they stay at their stored version');
+        this.#logger?.error({ ids: outcome.failures.map((failure) => failure.write.id), codes: outcome.failures.map((failure) => failure.code), reasons: outcome.failures.map((failure) => failure.message) }, 'mongo-molt: write-back failed: the server refused the documents (or they cannot be written); they stay at their stored version');
       }
       this.#logger?.debug({ written: outcome.matched, lostRaces: lost }, 'mongo-molt: write-back batch');
     } catch (error) {

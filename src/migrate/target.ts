@@ -1,4 +1,7 @@
 import type { SchemaDefinition } from '../schema/types.js';
+import type { PlainObject } from '../steps/paths.js';
+import { carryToVersion } from './carry.js';
+import { readVersion } from './read-version.js';
 
 /** A query filter as plain data: the engine builds filters but never sends them. */
 export type PlainFilter = Readonly<Record<string, unknown>>;
@@ -42,6 +45,12 @@ export interface MigrationTarget {
   needsWrite(raw: Readonly<Record<string, unknown>>): boolean;
   /** `filter` restricted to documents at the target. */
   restrictToTarget(filter: PlainFilter): PlainFilter;
+  /**
+   * A stored document (version field included) laid out at the target's paths, each value as it
+   * is: what a declarative step renamed or converted sits at its new path (see `carryToVersion`).
+   * Storage compares the migrated document with it, so a value a step only moved keeps its BSON type.
+   */
+  carry(stored: PlainObject): PlainObject;
 }
 
 /** Builds the target "migrate to `version`" of a schema, in one `direction`. */
@@ -75,6 +84,7 @@ export function migrationTarget(definition: SchemaDefinition, version: number, d
     isStaleValue: (stored: unknown) => (stored === null || stored === undefined ? includesNull : typeof stored === 'number' && numeric.has(stored)),
     needsWrite: (raw: Readonly<Record<string, unknown>>) => raw[field] !== version,
     restrictToTarget: (filter: PlainFilter) => andFilters(filter, atTarget),
+    carry: (stored: PlainObject) => carryToVersion(definition, storedVersionOf(definition, stored), version, stored),
   });
 }
 
@@ -99,4 +109,13 @@ export function missingDowncaster(definition: SchemaDefinition, version: number)
     if (definition.entries[above - definition.first]?.down === undefined) return above;
   }
   return undefined;
+}
+
+/** The version a document is stored at; an unreadable version field carries nothing (no step ran from it). */
+function storedVersionOf(definition: SchemaDefinition, stored: PlainObject): number {
+  try {
+    return readVersion(definition, stored);
+  } catch {
+    return definition.latest + 1;
+  }
 }

@@ -63,3 +63,25 @@ function move(doc: PlainObject, from: string, to: string, map: (value: unknown) 
 function cloneDefault(value: unknown): unknown {
   return isPlainObject(value) || Array.isArray(value) ? structuredClone(value) : value;
 }
+
+/**
+ * Where the values of `doc` land when `steps` run `direction`, each value as it was: a rename or a
+ * convert moves it to its target path (a convert's function is not run), a remove drops it, an add
+ * adds nothing. Storage uses it to lay the document as read out at the new paths, so a value a
+ * step moved but did not change keeps the BSON type it was stored with.
+ */
+export function carryValues(steps: readonly DeclarativeStep[], direction: 'up' | 'down', doc: PlainObject): PlainObject {
+  const keep = (value: unknown) => value;
+  let current = doc;
+  const ordered = direction === 'up' ? steps : [...steps].reverse();
+  for (const s of ordered) {
+    if (s.kind === 'add') {
+      if (direction === 'down') current = unsetPath(current, s.field);
+    } else if (s.kind === 'remove') {
+      current = unsetPath(current, s.field);
+    } else {
+      current = direction === 'up' ? move(current, s.from, s.to, keep) : move(current, s.to, s.from, keep);
+    }
+  }
+  return current;
+}

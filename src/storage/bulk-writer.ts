@@ -11,6 +11,8 @@ export interface WriteFailure {
   readonly message: string;
   /** Set when the replacement is over the server's limit for one document: it was never sent. */
   readonly tooLarge?: { readonly size: number; readonly maxSize: number };
+  /** Set when the document has top-level field names the compare-and-swap cannot carry: it was never sent. */
+  readonly fieldNames?: { readonly fields: readonly string[]; readonly reason: string };
 }
 
 /** What a bulk of compare-and-swap writes did: how many matched (were stored), and which the server refused. */
@@ -63,13 +65,16 @@ export class BulkWriter {
     const capabilities = await this.#capabilities();
     // A replacement over the server's document limit is a failure of its own, never sent: some
     // servers close the connection on it (every write of the bulk then fails with it).
-    const tooLarge = oversized(writes, capabilities.maxBsonObjectSize);
-    if (tooLarge.length > 0) {
-      const refused = new Set(tooLarge.map((failure) => failure.write));
-      const rest = await this.write(writes.filter((write) => !refused.has(write)), session);
-      return { matched: rest.matched, failures: [...tooLarge, ...rest.failures] };
-    }
     const { maxBulkStatements: size, documentMatch } = capabilities;
+    // So is a document whose field names the filter or the replacement cannot carry: sent, it
+    // would never match (a silent skip, every time) or fail with the server's raw error.
+    const tooLarge = oversized(writes, capabilities.maxBsonObjectSize);
+    const refused = [...tooLarge, ...unsupportedNames(writes.filter((write) => !tooLarge.some((failure) => failure.write === write)), documentMatch)];
+    if (refused.length > 0) {
+      const kept = new Set(refused.map((failure) => failure.write));
+      const rest = await this.write(writes.filter((write) => !kept.has(write)), session);
+      return { matched: rest.matched, failures: [...refused, ...rest.failures] };
+    }
     if (writes.length <= size) return this.#writeBulk(writes, session, documentMatch);
     let matched = 0;
     const failures: WriteFailure[] = [];
@@ -157,6 +162,29 @@ function oversized(writes: readonly StoredWrite[], maxSize: number): WriteFailur
       size = Infinity;
     }
     if (size > maxSize) failures.push({ write, code: BSON_OBJECT_TOO_LARGE, message: `the document is ${size} bytes of BSON, over the server's ${maxSize}-byte limit`, tooLarge: { size, maxSize } });
+  }
+  return failures;
+}
+
+/**
+ * The writes whose document has top-level field names the compare-and-swap cannot carry: a name
+ * starting with `$` (a replacement may not hold one, and a field-by-field filter would read it as
+ * an operator), and, where the filter compares field by field (`fields`, mongo-java-server), a
+ * name containing `.` (read as a path, it never matches).
+ */
+function unsupportedNames(writes: readonly StoredWrite[], match: DocumentMatch): WriteFailure[] {
+  const failures: WriteFailure[] = [];
+  for (const write of writes) {
+    const names = new Set([...Object.keys(write.snapshot.stored), ...Object.keys(write.replacement)]);
+    const dollar = [...names].filter((name) => name.startsWith('$'));
+    const dotted = match === 'fields' ? [...names].filter((name) => name.includes('.') && !name.startsWith('$')) : [];
+    if (dollar.length === 0 && dotted.length === 0) continue;
+    const reasons = [
+      ...(dollar.length > 0 ? ['start with "$" (a replacement cannot store such a name)'] : []),
+      ...(dotted.length > 0 ? ['contain "." (this server reads such a name in a filter as a path, so the compare-and-swap never matches)'] : []),
+    ];
+    const fields = [...dollar, ...dotted];
+    failures.push({ write, code: undefined, message: `field names ${fields.join(', ')} ${reasons.join('; ')}`, fieldNames: { fields, reason: reasons.join(' or ') } });
   }
   return failures;
 }

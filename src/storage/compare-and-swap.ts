@@ -129,11 +129,12 @@ export interface StoredWrite {
 }
 
 /**
- * The write that stores `value` at the target, for a document read as `state`: fields equal to
- * what was read keep their stored BSON types, and the version field is stamped.
+ * The write that stores `value` at the target, for a document read as `state`: values equal to
+ * what was read at the path the steps moved them to keep their stored BSON types, and the version
+ * field is stamped.
  */
 export function storedWrite(state: ReadState, value: object, target: MigrationTarget): StoredWrite {
-  const replacement = stampVersion(storedForm(value as Document, state.snapshot), target.versionField, target.version);
+  const replacement = stampVersion(storedForm(value as Document, state.snapshot, target.carry), target.versionField, target.version);
   return { id: state.id, snapshot: state.snapshot, replacement, fromVersion: state.fromVersion };
 }
 

@@ -72,10 +72,12 @@ export function workingCopy(snapshot: StoredSnapshot): Document {
  * `value` as it is to be stored: every part of it equal to the same path of the snapshot's value
  * takes the snapshot's stored form (its BSON types), so a field no step touches is written back
  * exactly as it was read (`Double(5)` stays `Double(5)`, `Long(5)` stays `Long(5)`), at any depth.
- * Parts a step changed are stored as the step returned them.
+ * Parts a step changed are stored as the step returned them. `carry` lays a document as read out
+ * at the paths the steps moved its values to (both decodings alike), so a value a rename moved is
+ * compared with what was read at its old path, and keeps its type too.
  */
-export function storedForm(value: Document, snapshot: StoredSnapshot): Document {
-  return retype(value, snapshot.value, snapshot.stored) as Document;
+export function storedForm(value: Document, snapshot: StoredSnapshot, carry: (doc: Document) => Document = (doc) => doc): Document {
+  return retype(value, carry(snapshot.value), carry(snapshot.stored)) as Document;
 }
 
 function retype(value: unknown, read: unknown, stored: unknown): unknown {

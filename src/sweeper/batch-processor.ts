@@ -1,6 +1,6 @@
 import type { Document } from 'mongodb';
 import type { Logger } from 'pino';
-import { DocumentTooLargeError } from '../errors.js';
+import { DocumentTooLargeError, UnsupportedFieldNameError } from '../errors.js';
 import type { Archive, BulkWriter, WriteFailure } from '../storage/index.js';
 import { migrateBatch, toFailure, type BatchPlan, type MigratedBatch } from './batch.js';
 import { declaredKeys, undeclaredKeys } from '../schema/zod/index.js';
@@ -27,11 +27,16 @@ export class BatchProcessor {
   /** Set when a batch was cut at the `maxFailures` budget: the checkpoint goes after its last kept document. */
   #cutAfter: { readonly id: unknown } | undefined;
   readonly #declared: ReadonlySet<string> | undefined;
+  readonly #readStale: (ids: readonly unknown[]) => Promise<Document[]>;
 
   constructor(
     plan: BatchPlan,
     options: ResolvedSweepOptions,
-    parts: { writer: BulkWriter; failures: FailureStore; pacer: Pacer; tally: Tally; log: Logger | undefined; retry: <T>(operation: () => Promise<T>) => Promise<T>; archive?: Archive | undefined },
+    parts: {
+      writer: BulkWriter; failures: FailureStore; pacer: Pacer; tally: Tally; log: Logger | undefined; retry: <T>(operation: () => Promise<T>) => Promise<T>; archive?: Archive | undefined;
+      /** The documents among `ids` still stale, read afresh as stored, with retries (for writes that lost a race). */
+      readStale: (ids: readonly unknown[]) => Promise<Document[]>;
+    },
   ) {
     this.#plan = plan;
     this.#options = options;
@@ -42,6 +47,7 @@ export class BatchProcessor {
     this.#log = parts.log;
     this.#retry = parts.retry;
     this.#archive = parts.archive;
+    this.#readStale = parts.readStale;
     const targetSchema = plan.definition.entries[plan.target.version - plan.definition.first]?.schema;
     this.#declared = targetSchema === undefined ? undefined : declaredKeys(targetSchema);
   }
@@ -70,6 +76,11 @@ export class BatchProcessor {
   /**
    * Processes one batch (`premigrated`: the page already upcast by `migrate`); `false` when the signal aborted while it waited for its tokens: then
    * nothing of it was written and it is not counted, and the checkpoint stays before it.
+   *
+   * A write that lost its compare-and-swap (the document changed after it was read) is driven
+   * again within the batch: the documents still stale are read afresh, migrated and written, up to
+   * {@link LOST_RACE_ATTEMPTS} more times, so a sweep over a busy collection still finishes its
+   * pass. Only what loses every attempt (or was migrated by another writer meanwhile) is skipped.
    */
   async process(page: Document[], retrying: boolean, premigrated?: Promise<MigratedBatch>): Promise<boolean> {
     const { dryRun, signal } = this.#options;
@@ -78,10 +89,45 @@ export class BatchProcessor {
     // A batch with more failures than the budget has left is cut after the one that spends it.
     const cut = cutAtFailureBudget(page, whole, this.#options.maxFailures - this.#tally.failed);
     this.#cutAfter = cut === undefined ? undefined : { id: cut.lastId };
-    const batch = cut?.batch ?? whole;
     const documents = cut?.documents ?? page;
     await this.#pacer.take(documents.length);
     if (signal?.aborted) return false;
+    const tally = this.#tally;
+    const lossy = new Set<string>();
+    let batch = cut?.batch ?? whole;
+    let skipped = 0;
+    for (let attempt = 0; ; attempt++) {
+      const stored = await this.#store(batch, retrying);
+      for (const id of batch.lossyIds) lossy.add(idKey(id)); // reverse sweeps: see batch.ts, checkLoss
+      skipped += batch.unchangedIds.length;
+      if (stored.lost === 0) break;
+      if (dryRun || attempt === LOST_RACE_ATTEMPTS || signal?.aborted) {
+        skipped += stored.lost;
+        break;
+      }
+      const again = await this.#readStale(stored.candidates);
+      // The others were migrated by another writer meanwhile: nothing left to do for them.
+      skipped += Math.max(0, stored.lost - again.length);
+      if (again.length === 0) break;
+      this.#log?.debug({ documents: again.length, attempt: attempt + 1 }, 'documents changed during the batch: read again and migrated again');
+      await this.#pacer.take(again.length);
+      batch = await this.migrate(again);
+    }
+    if (skipped > 0) this.#log?.debug({ skipped }, 'documents changed during the batch: left as they are');
+    tally.scanned += documents.length;
+    tally.skipped += skipped;
+    tally.lossy += lossy.size;
+    tally.remaining = Math.max(0, tally.remaining - skipped);
+    return true;
+  }
+
+  /**
+   * Archives, writes and records one migrated batch, and counts what was stored and what failed;
+   * returns how many writes lost their compare-and-swap (neither stored nor refused) and, when
+   * some did, the `_id`s they are among (the server says how many matched, not which).
+   */
+  async #store(batch: MigratedBatch, retrying: boolean): Promise<{ lost: number; candidates: unknown[] }> {
+    const { dryRun } = this.#options;
     if (this.#archive && !dryRun && batch.writes.length > 0) {
       // The originals first: a crash after this leaves an archived original, never a migrated document without one.
       const archive = this.#archive;
@@ -98,27 +144,27 @@ export class BatchProcessor {
     for (const failure of failures) {
       this.#log?.warn({ _id: failure.documentId, fromVersion: failure.fromVersion, toVersion: failure.toVersion, error: failure.error.name }, 'document failed to migrate: recorded, left unchanged');
     }
-    const skipped = batch.writes.length - written.matched - writeFailures.length + batch.unchangedIds.length;
-    if (skipped > 0) this.#log?.debug({ skipped }, 'documents changed during the batch: left as they are');
+    const failedKeys = new Set(writeFailures.map((failure) => idKey(failure.documentId)));
     if (retrying && !dryRun) {
-      const failedKeys = new Set(writeFailures.map((failure) => idKey(failure.documentId)));
       const succeeded = [...batch.writes.map((write) => write.id).filter((id) => !failedKeys.has(idKey(id))), ...batch.unchangedIds];
       await this.#retry(() => this.#failures.clear(succeeded));
     }
     const tally = this.#tally;
-    tally.scanned += documents.length;
     tally.migrated += written.matched;
-    tally.skipped += skipped;
     tally.failed += failures.length;
-    tally.lossy += batch.lossyIds.length; // reverse sweeps: see batch.ts, checkLoss
-    tally.remaining = Math.max(0, tally.remaining - written.matched - skipped);
-    return true;
+    tally.remaining = Math.max(0, tally.remaining - written.matched);
+    const lost = batch.writes.length - written.matched - writeFailures.length;
+    return { lost, candidates: lost > 0 ? batch.writes.map((write) => write.id).filter((id) => !failedKeys.has(idKey(id))) : [] };
   }
 }
 
+/** How many times a batch drives its lost compare-and-swaps again before leaving them for the next pass. */
+export const LOST_RACE_ATTEMPTS = 3;
+
 /** What a failure record says of a document the server refused to store (or that was too large to send). */
-function writeError(schemaName: string, { write, code, message, tooLarge }: WriteFailure): Error {
+function writeError(schemaName: string, { write, code, message, tooLarge, fieldNames }: WriteFailure): Error {
   if (tooLarge) return new DocumentTooLargeError({ schemaName, _id: write.id, ...tooLarge });
+  if (fieldNames) return new UnsupportedFieldNameError({ schemaName, _id: write.id, ...fieldNames });
   const error = new Error(`the server refused the write (code ${String(code)}): ${message}`);
   error.name = 'WriteError';
   return error;

@@ -6,7 +6,7 @@ import { definitionOf } from '../schema/definition.js';
 import type { AnyVersionedSchema } from '../schema/index.js';
 import type { SchemaDefinition } from '../schema/types.js';
 import { asPermissionError, databaseOf, serverCapabilities, TimeBudgetSpentError, untilLimit, type ServerCapabilities } from '../server/index.js';
-import { Archive, BulkWriter } from '../storage/index.js';
+import { Archive, BulkWriter, STORED_BSON_OPTIONS } from '../storage/index.js';
 import { checkCollection } from './arguments.js';
 import { BatchProcessor } from './batch-processor.js';
 import type { MigratedBatch } from './batch.js';
@@ -177,7 +177,8 @@ class SweepRun {
     const writer = new BulkWriter(this.#collection, { capabilities: () => Promise.resolve(capabilities), log: this.#log, call: (operation) => this.#timed(operation), limit: this.#writeLimit });
     const plan = { definition: this.#definition, target: this.#target, captureDocuments: this.#options.captureDocuments, upcastTimeoutMs: this.#options.upcastTimeoutMs, maxDocumentBytes: capabilities.maxBsonObjectSize, allowLoss: this.#options.allowLoss };
     const archive = this.#options.archive ? new Archive(db, this.#options.archiveCollection, name, this.#options.archiveTtlMs, this.#writeLimit) : undefined;
-    this.#processor = new BatchProcessor(plan, this.#options, { writer, failures, pacer: this.#pacer, tally: this.#tally, log: this.#log, retry: (operation) => this.#retry(operation), archive });
+    const readStale = (ids: readonly unknown[]) => this.#timed(() => this.#collection.find({ $and: [this.#target.staleFilter, { _id: { $in: [...ids] } }] }, { ...STORED_BSON_OPTIONS, ...this.#limited() }).toArray());
+    this.#processor = new BatchProcessor(plan, this.#options, { writer, failures, pacer: this.#pacer, tally: this.#tally, log: this.#log, retry: (operation) => this.#retry(operation), archive, readStale });
     const serverMode = this.#useServer(capabilities);
     if (typeof serverMode === 'object') return serverMode;
     if (serverMode) {

@@ -2,7 +2,7 @@
  * What query translation needs to know of a schema: its versions and, for each step, whether it is
  * data (declarative steps, translatable) or a function (opaque).
  */
-import type { DeclarativeStep } from '../steps/step.js';
+import type { AnyConvertStep, DeclarativeStep } from '../steps/step.js';
 import type { FillStep, OpaqueStep } from './field-condition.js';
 
 /** The step into one version, as query translation sees it. */
@@ -46,6 +46,12 @@ export interface TranslationChain {
    * that the filter's equality conditions stay equalities the server copies into it.
    */
   readonly insertion?: boolean;
+  /**
+   * Told of every convert step whose server form (`upExpr`) the translated filter compares
+   * through: such a filter answers as the read path (`up`) only where the two agree, which the
+   * wrapper checks on the collection's own documents before it sends the filter.
+   */
+  readonly onServerForm?: (step: AnyConvertStep) => void;
 }
 
 /** A filter as plain data. */

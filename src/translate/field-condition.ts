@@ -85,7 +85,7 @@ function exists(path: string, present: boolean): Translated {
 }
 
 /** `{ path: condition }` carried back through `s`. */
-export function backField(s: BackStep, path: string, condition: unknown, insertion = false): Translated {
+export function backField(s: BackStep, path: string, condition: unknown, insertion = false, onServerForm?: (s: AnyConvertStep) => void): Translated {
   switch (s.kind) {
     case 'rename':
       if (isWithin(path, s.to)) {
@@ -141,11 +141,11 @@ export function backField(s: BackStep, path: string, condition: unknown, inserti
       return { [path]: condition };
 
     case 'convert':
-      return backConvert(s, path, condition, insertion);
+      return backConvert(s, path, condition, insertion, onServerForm);
   }
 }
 
-function backConvert(s: AnyConvertStep, path: string, condition: unknown, insertion: boolean): Translated {
+function backConvert(s: AnyConvertStep, path: string, condition: unknown, insertion: boolean, onServerForm: ((s: AnyConvertStep) => void) | undefined): Translated {
   if (isWithin(path, s.to)) {
     if (path !== s.to) throw new Untranslatable(path, operatorOf(condition), `it lies inside the converted value of ${s.to}`);
     // Where the source is absent the step does nothing: a stored target (a half-run manual
@@ -154,7 +154,11 @@ function backConvert(s: AnyConvertStep, path: string, condition: unknown, insert
     const present: Translated = insertion ? true : exists(s.from, true);
     // `down` maps a value back to one stored form: exact only where every stored value is in that form.
     if (s.canonical === true || (insertion && s.down !== undefined)) return or([and([present, { [s.from]: mapCondition(s, condition) }]), asStored]);
-    if (s.upExpr !== undefined) return or([and([present, compareConverted(s, s.upExpr, condition)]), asStored]);
+    if (s.upExpr !== undefined) {
+      // The answer is exact only where upExpr computes what up does: the caller checks that on its data.
+      onServerForm?.(s);
+      return or([and([present, compareConverted(s, s.upExpr, condition)]), asStored]);
+    }
     if (onlyExists(condition)) return or([and([present, { [s.from]: mapCondition(s, condition) }]), asStored]);
     throw new Untranslatable(
       path,

@@ -63,7 +63,7 @@ function translatePerVersion(chain: TranslationChain, filter: Filter): Translate
     try {
       // Forward, a document steps into `version + 1` and then gets that version's defaults.
       for (const fill of [...(chain.defaults?.[version + 1 - chain.first] ?? [])].reverse()) {
-        if (current !== true && current !== false) current = backOne(fill, current, chain.insertion === true);
+        if (current !== true && current !== false) current = backOne(fill, current, chain);
       }
       if (current !== true && current !== false) current = backThroughStep(chain, step, current);
     } catch (error) {
@@ -97,18 +97,18 @@ function backThroughStep(chain: TranslationChain, step: TranslationStep, filter:
   }
   let current: Translated = filter;
   for (let index = step.steps.length - 1; index >= 0 && current !== true && current !== false; index -= 1) {
-    current = backOne(step.steps[index] as DeclarativeStep, current, chain.insertion === true);
+    current = backOne(step.steps[index] as DeclarativeStep, current, chain);
   }
   return current;
 }
 
 /** `filter` carried back through one declarative step (or a default the read path fills). */
-function backOne(s: BackStep, filter: Filter, insertion: boolean): Translated {
+function backOne(s: BackStep, filter: Filter, chain: TranslationChain): Translated {
   const parts: Translated[] = [];
   for (const [key, value] of Object.entries(filter)) {
     if (key === '$and' || key === '$or' || key === '$nor') {
       if (!Array.isArray(value)) throw new Untranslatable(key, key, `${key} needs an array of filters`);
-      const subs = value.map((sub: unknown) => backOne(s, sub as Filter, insertion));
+      const subs = value.map((sub: unknown) => backOne(s, sub as Filter, chain));
       parts.push(key === '$and' ? and(subs) : key === '$or' ? or(subs) : nor(subs));
     } else if (key === '$comment') {
       parts.push({ $comment: value });
@@ -120,7 +120,7 @@ function backOne(s: BackStep, filter: Filter, insertion: boolean): Translated {
     } else if (key.startsWith('$')) {
       throw new Untranslatable(key, key, `${key} cannot be translated (only field conditions, $and, $or and $nor)`);
     } else {
-      parts.push(backField(s, key, value, insertion));
+      parts.push(backField(s, key, value, chain.insertion === true, chain.onServerForm));
     }
   }
   return and(parts);
