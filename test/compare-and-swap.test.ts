@@ -164,18 +164,21 @@ describe('updateMany reaches each document once', () => {
     it(label, async () => {
       const coll = db.collection<Raw>(`many_${writeVersion}`);
       await coll.insertMany(['x', 'y'].map((id) => ({ _id: id, count: 0, display: id, ...(writeVersion === 3 ? { tags: [] } : {}), schemaVersion: writeVersion })));
-      // The other writer runs right after the server answered the update's first command (the real
-      // collection's method, timed: the race is forced, not mocked).
-      const send = coll.updateMany.bind(coll);
+      // The other writer runs right after the server answered the update's first write command (the
+      // real collection's methods, timed: the race is forced, not mocked). updateMany sends its
+      // updates as one bulk write, or one updateOne per document where the server needs that.
       let raced = false;
-      coll.updateMany = (async (...args: Parameters<typeof send>) => {
-        const result = await send(...args);
-        if (!raced) {
-          raced = true;
-          await sweep(coll, S, { ...fast, to, stateCollection: `state_many_${writeVersion}` });
-        }
-        return result;
-      }) as typeof coll.updateMany;
+      for (const method of ['updateMany', 'bulkWrite', 'updateOne'] as const) {
+        const send = (coll[method] as (...args: unknown[]) => Promise<unknown>).bind(coll);
+        (coll as unknown as Record<string, unknown>)[method] = async (...args: unknown[]) => {
+          const result = await send(...args);
+          if (!raced) {
+            raced = true;
+            await sweep(coll, S, { ...fast, to, stateCollection: `state_many_${writeVersion}` });
+          }
+          return result;
+        };
+      }
       await versioned(coll, S, { writeVersion }).updateMany({}, { $inc: { count: 1 } });
       expect(raced).toBe(true);
       expect((await coll.find({}).sort({ _id: 1 }).toArray()).map((doc) => doc.count)).toEqual([1, 1]);
