@@ -30,6 +30,7 @@ const PER_COMMAND: Record<Command, OptionSpec> = {
     to: { type: 'string' },
     'allow-loss': { type: 'boolean' },
     mode: { type: 'string' },
+    otel: { type: 'boolean' },
     ...TENANTS,
   },
   check: { 'allow-missing': { type: 'boolean' }, sample: { type: 'string' }, 'batch-size': { type: 'string' }, 'round-trip': { type: 'boolean' }, ...TENANTS },
@@ -79,6 +80,8 @@ export interface ParsedArgs {
   readonly allowMissing?: boolean;
   /** `--db <name|glob>` (repeatable): the databases to run on, instead of the config's `db`. */
   readonly databases?: readonly string[];
+  /** `molt sweep --otel`: start the OpenTelemetry SDK from the `OTEL_*` environment variables. */
+  readonly otel?: boolean;
   /** `--tenant-concurrency N`: how many databases at once (default 1). */
   readonly tenantConcurrency?: number;
   /** `init`: the database to take the census of, the version field, where to write, whether to overwrite. */
@@ -168,6 +171,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   const out = flag('out');
   if (out !== undefined) args.out = out;
   if (values.force === true) args.force = true;
+  if (values.otel === true) args.otel = true;
   return args;
 }
 

@@ -83,6 +83,8 @@ Flags:
       --to <k>              a reverse sweep: bring every document above version k down to k
       --allow-loss          with --to: also convert documents whose way down drops a value
       --mode <m>            auto (default): on the server where the steps allow; client; server
+      --otel                export spans and metrics: starts the OpenTelemetry SDK (@opentelemetry/sdk-node,
+                            if installed) from the OTEL_* environment variables
       --allow-missing       skip a collection that does not exist instead of exiting 2
 ${TENANT_FLAGS}
 ${COMMON}

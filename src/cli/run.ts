@@ -20,6 +20,7 @@ import { FailureStore } from '../sweeper/failures.js';
 import { migrationTarget } from '../migrate/index.js';
 import { definitionOf } from '../sweeper/sweep.js';
 import { UsageError } from './usage-error.js';
+import { startNodeSdk, type StartedSdk } from '../telemetry/index.js';
 import { forEachTenant, formatTenant, formatTenantSummary, selectDatabases, singleDatabase, taggedEntries, worstExitCode, type TenantOutcome } from './tenants.js';
 import { INIT_DEFAULT_VERSION_FIELD, initTarget, renderConfig, takeCensus, writeInitConfig } from './init.js';
 
@@ -94,6 +95,37 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
   }
 
   if (args.command === 'init') return init(args, io, out, fail);
+
+  const telemetry = args.otel === true ? await startTelemetry(logger, io) : undefined;
+  try {
+    return await runConfigured(args, io, { out, logger, fail, started });
+  } finally {
+    await telemetry?.shutdown().catch((error: unknown) => logger?.warn({ error: describeError(error) }, 'OpenTelemetry: the SDK did not shut down cleanly'));
+  }
+}
+
+/**
+ * `--otel`: the OpenTelemetry SDK, started from the `OTEL_*` environment variables where the user
+ * installed it; where not, a warning that says what to install, and the command runs without it.
+ */
+async function startTelemetry(logger: Logger | undefined, io: CliIo): Promise<StartedSdk | undefined> {
+  const sdk = await startNodeSdk();
+  if ('shutdown' in sdk) {
+    logger?.info({ traces: io.env.OTEL_TRACES_EXPORTER ?? 'otlp', metrics: io.env.OTEL_METRICS_EXPORTER ?? 'otlp' }, 'OpenTelemetry SDK started from the OTEL_* environment variables');
+    return sdk;
+  }
+  const message = `--otel: ${sdk.missing} is not installed, so nothing is exported (npm install @opentelemetry/api @opentelemetry/sdk-node, configured by the OTEL_* environment variables)`;
+  if (logger) logger.warn({ missing: sdk.missing }, message);
+  else io.stderr(`molt: ${message}\n`);
+  return undefined;
+}
+
+/** The commands that read the config: load it, connect, run on each database. */
+async function runConfigured(
+  args: ParsedArgs,
+  io: CliIo,
+  { out, logger, fail, started }: { out: (text: string) => void; logger: Logger | undefined; fail: (message: string, code: ExitCode, name?: string) => ExitCode; started: number },
+): Promise<ExitCode> {
 
   io.signal?.addEventListener('abort', () => {
     const reason = String(io.signal?.reason);

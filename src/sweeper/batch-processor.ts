@@ -9,6 +9,7 @@ import { idKey, type FailureStore } from './failures.js';
 import type { ResolvedSweepOptions } from './options.js';
 import type { Pacer } from './pacing.js';
 import type { Tally } from './tally.js';
+import { countClientBatch } from './version-counts.js';
 
 /**
  * Migrates, throttles, writes and records one batch of stale documents: the part of a sweep that
@@ -111,6 +112,7 @@ export class BatchProcessor {
     tally.skipped += skipped;
     tally.failed += failures.length;
     tally.lossy += batch.lossyIds.length; // reverse sweeps: see batch.ts, checkLoss
+    countClientBatch(tally.byVersion, batch, failures, writeFailures, written.matched, this.#plan.target.version);
     tally.remaining = Math.max(0, tally.remaining - written.matched - skipped);
     return true;
   }
