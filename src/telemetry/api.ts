@@ -22,3 +22,12 @@ export function otelApi(): OtelApi | undefined {
   }
   return loaded ?? undefined;
 }
+
+/**
+ * Replaces what `otelApi()` returns: `null` as if the package were not installed, `undefined` to
+ * load it again. For the benchmark that measures telemetry against none in one process; not part
+ * of the public API.
+ */
+export function overrideOtelApi(api: OtelApi | null | undefined): void {
+  loaded = api;
+}

@@ -1,4 +1,4 @@
-export { otelApi } from './api.js';
+export { otelApi, overrideOtelApi } from './api.js';
 export { instruments, METRICS, SCOPE, SPANS } from './instruments.js';
 export { observeReadCounts } from './read.js';
 export { SweepTelemetry, type SweepRunEnd, type SweepRunInfo, type VersionCounted } from './sweep.js';
