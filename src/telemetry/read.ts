@@ -8,8 +8,9 @@ export interface ReadCounts {
 }
 
 /**
- * Makes the read path's counters also count in OpenTelemetry: every increment of
- * `migratedOnRead` adds to `molt.read.upcasts`, of `writtenBack` to `molt.read.write_backs`.
+ * Makes the read path's counters also count in OpenTelemetry: increments of `migratedOnRead`
+ * add to `molt.read.upcasts`, of `writtenBack` to `molt.read.write_backs` (summed and added at
+ * the end of the current job, before any timer or I/O callback runs).
  * The stats object stays the one owner of those counts; without `@opentelemetry/api` it is
  * returned untouched (no cost at all).
  */
@@ -18,12 +19,30 @@ export function observeReadCounts<T extends ReadCounts>(stats: T, where: { reado
   const attributes: Attributes = { 'db.namespace': where.db, 'db.collection.name': where.collection, 'molt.schema': where.schema };
   let upcasts = stats.migratedOnRead;
   let writtenBack = stats.writtenBack;
+  // Added once per turn of the event loop, not per document: a find of 5,000 stale documents makes one call.
+  let pending = { upcasts: 0, writtenBack: 0 };
+  let scheduled = false;
+  const record = (): void => {
+    scheduled = false;
+    const otel = instruments();
+    if (pending.upcasts > 0) otel?.readUpcasts.add(pending.upcasts, attributes);
+    if (pending.writtenBack > 0) otel?.readWriteBacks.add(pending.writtenBack, attributes);
+    pending = { upcasts: 0, writtenBack: 0 };
+  };
+  const later = (): void => {
+    if (scheduled) return;
+    scheduled = true;
+    queueMicrotask(record);
+  };
   Object.defineProperties(stats, {
     migratedOnRead: {
       enumerable: true,
       get: () => upcasts,
       set: (value: number) => {
-        if (value > upcasts) instruments()?.readUpcasts.add(value - upcasts, attributes);
+        if (value > upcasts) {
+          pending.upcasts += value - upcasts;
+          later();
+        }
         upcasts = value;
       },
     },
@@ -31,7 +50,10 @@ export function observeReadCounts<T extends ReadCounts>(stats: T, where: { reado
       enumerable: true,
       get: () => writtenBack,
       set: (value: number) => {
-        if (value > writtenBack) instruments()?.readWriteBacks.add(value - writtenBack, attributes);
+        if (value > writtenBack) {
+          pending.writtenBack += value - writtenBack;
+          later();
+        }
         writtenBack = value;
       },
     },
