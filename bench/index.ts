@@ -2,7 +2,7 @@
  * `npm run bench`: runs every benchmark against one server (see scripts/servers.ts
  * `resolveServer`) and prints Markdown tables of ratios against baselines measured in the same run.
  * `npm run bench -- read` runs only the read part (`sweep`, `server-sweep` likewise; `peers`, the
- * peer comparison, only when named); `--rounds N` changes the number of rounds. Each benchmark
+ * peer comparison, and `telemetry`, only when named); `--rounds N` changes the number of rounds. Each benchmark
  * writes its figures to `bench/results/<benchmark>-<server>.json`, and the charts are drawn again
  * from every results file at the end; `npm run bench -- charts` only draws them (no server).
  */
@@ -16,6 +16,7 @@ import { runReadBench } from './read.js';
 import { runRollbackBench } from './rollback.js';
 import { runServerSweepBench } from './server-sweep.js';
 import { runSweepBench } from './sweep.js';
+import { runTelemetryBench } from './telemetry.js';
 import { commandLine, serverTag, writeResult } from './results.js';
 
 const args = process.argv.slice(2);
@@ -52,6 +53,7 @@ try {
     if (wanted('sweep')) record('sweep', await runSweepBench(db, { uri: server.uri, rounds: Math.max(3, Math.round(rounds / 3)) }));
     if (wanted('server-sweep')) record('server-sweep', await runServerSweepBench(db, { rounds }));
     if (wanted('rollback')) record('rollback', await runRollbackBench(db, { rounds }));
+    if (asked('telemetry')) record('telemetry', await runTelemetryBench(db, { rounds }));
   } finally {
     await db.dropDatabase();
   }

@@ -1,4 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, describe, expect, it } from 'vitest';
 import { SweepStatus, type SweepReport } from 'mongo-molt';
 import { useTestDatabase } from '../../test/support/database.js';
 import { run } from '../support/process.js';
@@ -92,6 +94,47 @@ describe('examples/cron, run as its README says', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--budget must be a duration');
   });
+});
+
+describe('examples/cron: metrics to a Prometheus Pushgateway', () => {
+  /** A Pushgateway's one endpoint: what each PUT sent, by path. */
+  const pushes: { path: string; body: string }[] = [];
+  const gateway = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    request.on('end', () => {
+      if (request.method === 'PUT') pushes.push({ path: request.url ?? '', body });
+      response.writeHead(200).end();
+    });
+  });
+  afterAll(() => new Promise<void>((resolve) => gateway.close(() => resolve())));
+
+  it('pushes the sweep metrics, the last-success time and the duration after a run that succeeded, and nothing after one that failed', async () => {
+    await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`;
+    await seed(40);
+    const before = Date.now() / 1000;
+    const ok = await run(['examples/cron/sweep.ts'], { ...env(), PUSHGATEWAY_URL: url });
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('users: complete, migrated 40, failed 0');
+    expect(pushes).toHaveLength(1);
+    const { path, body } = pushes[0] as { path: string; body: string };
+    expect(path).toBe('/metrics/job/molt_sweep');
+    const sample = (name: string, labels = ''): number => Number(new RegExp(`^${name}${labels}\\s+(\\S+)`, 'm').exec(body)?.[1]);
+    expect(sample('molt_sweep_last_success_timestamp_seconds')).toBeGreaterThanOrEqual(before);
+    expect(sample('molt_sweep_duration_seconds')).toBeGreaterThan(0);
+    // The sweep's own counters, by collection and version, as the report says.
+    expect(body).toMatch(/^# TYPE molt_sweep_migrated(_total)? counter/m);
+    const migrated = [...body.matchAll(/^molt_sweep_migrated(?:_total)?\{([^}]*)\} (\d+)/gm)];
+    const users = migrated.filter((match) => (match[1] as string).includes('db_collection_name="users"'));
+    expect(users.reduce((total, match) => total + Number(match[2]), 0)).toBe(40);
+    expect(body).toMatch(/^molt_sweep_remaining\{[^}]*db_collection_name="users"[^}]*\} 0/m);
+
+    await database.db.collection('users').insertOne({ _id: 'blank' as never, full_name: '', created_at: new Date() });
+    const failed = await run(['examples/cron/sweep.ts'], { ...env(), PUSHGATEWAY_URL: url });
+    expect(failed.code).toBe(1);
+    expect(pushes).toHaveLength(1);
+  }, 90_000);
 });
 
 describe('examples/cron/sweep.ts helpers', () => {

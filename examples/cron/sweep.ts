@@ -4,7 +4,8 @@
  *
  *   npx tsx examples/cron/sweep.ts [--budget 9m] [--retry-failed]
  *
- * Environment: MONGODB_URI (required), MOLT_DB (default molt_example). Sweeps users, then orders,
+ * Environment: MONGODB_URI (required), MOLT_DB (default molt_example), PUSHGATEWAY_URL (optional:
+ * after a run that exits 0, its metrics and last-success time are pushed there; see metrics.ts). Sweeps users, then orders,
  * within one time budget, and exits like `molt sweep`: 0 done, 1 documents failed (see
  * `molt failures`) or a sweep aborted, 2 bad usage, 3 partial (budget spent, another run holds the
  * lease, or interrupted: the next run resumes at the checkpoint).
@@ -15,6 +16,7 @@ import { pino } from 'pino';
 import { sweep, SweepStatus, type SweepReport } from 'mongo-molt';
 import { Order } from '../../schemas/orders.js';
 import { User } from '../../schemas/users.js';
+import { startJobMetrics, type JobMetrics } from './metrics.js';
 
 const EXIT = { OK: 0, FAILURES: 1, USAGE: 2, PARTIAL: 3 } as const;
 const COLLECTIONS = 2;
@@ -57,6 +59,8 @@ async function main(): Promise<number> {
   process.once('SIGTERM', () => controller.abort());
   process.once('SIGINT', () => controller.abort());
 
+  const gateway = process.env.PUSHGATEWAY_URL;
+  const jobMetrics: JobMetrics | undefined = gateway ? startJobMetrics() : undefined;
   const client = await MongoClient.connect(uri);
   const started = Date.now();
   const reports: SweepReport[] = [];
@@ -84,9 +88,22 @@ async function main(): Promise<number> {
   } finally {
     await client.close();
   }
-  const code = exitCodeOf(reports);
+  const worst = exitCodeOf(reports);
   // A collection never started (budget spent, interrupted) makes the run partial.
-  return code === EXIT.OK && reports.length < COLLECTIONS ? EXIT.PARTIAL : code;
+  const code = worst === EXIT.OK && reports.length < COLLECTIONS ? EXIT.PARTIAL : worst;
+  if (jobMetrics && gateway) {
+    // Only a run that succeeded pushes: the last-success time then goes stale when runs fail.
+    if (code === EXIT.OK) {
+      await jobMetrics.push(gateway, 'molt_sweep', (Date.now() - started) / 1000).then(
+        () => logger.info({ gateway }, 'metrics pushed'),
+        (error: unknown) => logger.error({ error: String(error) }, 'metrics not pushed'),
+      );
+    } else {
+      logger.warn({ exitCode: code }, 'metrics not pushed: the run did not succeed');
+    }
+    await jobMetrics.shutdown();
+  }
+  return code;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -6,6 +6,9 @@ export type Command = (typeof COMMANDS)[number];
 
 type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 
+/** `--db <name|glob>` (repeatable) and `--tenant-concurrency N`: the commands that run over several databases. */
+const TENANTS: OptionSpec = { db: { type: 'string', multiple: true }, 'tenant-concurrency': { type: 'string' } };
+
 const COMMON: OptionSpec = {
   config: { type: 'string', short: 'c' },
   json: { type: 'boolean' },
@@ -14,7 +17,7 @@ const COMMON: OptionSpec = {
 };
 
 const PER_COMMAND: Record<Command, OptionSpec> = {
-  status: { 'allow-missing': { type: 'boolean' } },
+  status: { 'allow-missing': { type: 'boolean' }, ...TENANTS },
   sweep: {
     'allow-missing': { type: 'boolean' },
     'batch-size': { type: 'string' },
@@ -27,10 +30,12 @@ const PER_COMMAND: Record<Command, OptionSpec> = {
     to: { type: 'string' },
     'allow-loss': { type: 'boolean' },
     mode: { type: 'string' },
+    otel: { type: 'boolean' },
+    ...TENANTS,
   },
-  check: { 'allow-missing': { type: 'boolean' }, sample: { type: 'string' }, 'batch-size': { type: 'string' }, 'round-trip': { type: 'boolean' } },
+  check: { 'allow-missing': { type: 'boolean' }, sample: { type: 'string' }, 'batch-size': { type: 'string' }, 'round-trip': { type: 'boolean' }, ...TENANTS },
   failures: { 'allow-missing': { type: 'boolean' }, limit: { type: 'string' } },
-  verify: { 'min-version': { type: 'string', multiple: true }, 'allow-missing': { type: 'boolean' } },
+  verify: { 'min-version': { type: 'string', multiple: true }, 'allow-missing': { type: 'boolean' }, ...TENANTS },
   restore: { since: { type: 'string' }, 'dry-run': { type: 'boolean' } },
   prune: {},
   init: { db: { type: 'string' }, 'version-field': { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' } },
@@ -73,6 +78,12 @@ export interface ParsedArgs {
   readonly minVersions?: ReadonlyMap<string, number>;
   /** `--allow-missing`: a collection that does not exist is skipped (verify: passes) instead of an error. */
   readonly allowMissing?: boolean;
+  /** `--db <name|glob>` (repeatable): the databases to run on, instead of the config's `db`. */
+  readonly databases?: readonly string[];
+  /** `molt sweep --otel`: start the OpenTelemetry SDK from the `OTEL_*` environment variables. */
+  readonly otel?: boolean;
+  /** `--tenant-concurrency N`: how many databases at once (default 1). */
+  readonly tenantConcurrency?: number;
   /** `init`: the database to take the census of, the version field, where to write, whether to overwrite. */
   readonly db?: string;
   readonly versionField?: string;
@@ -150,13 +161,17 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   const minVersions = values['min-version'];
   if (Array.isArray(minVersions)) parseMinVersions(args, minVersions.map(String), command);
   if (values['allow-missing'] === true) args.allowMissing = true;
-  const db = flag('db');
-  if (db !== undefined) args.db = db;
+  const db = values.db;
+  if (typeof db === 'string') args.db = db;
+  if (Array.isArray(db)) args.databases = db.map(String);
+  const tenantConcurrency = flag('tenant-concurrency');
+  if (tenantConcurrency !== undefined) args.tenantConcurrency = positiveInteger('--tenant-concurrency', tenantConcurrency, command);
   const versionField = flag('version-field');
   if (versionField !== undefined) args.versionField = versionField;
   const out = flag('out');
   if (out !== undefined) args.out = out;
   if (values.force === true) args.force = true;
+  if (values.otel === true) args.otel = true;
   return args;
 }
 

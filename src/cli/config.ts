@@ -71,7 +71,11 @@ function checkConfig(value: unknown, path: string): MoltConfig {
   const known = new Set(['uri', 'db', 'collections', 'clientOptions']);
   for (const key of Object.keys(config)) if (!known.has(key)) fail(`unknown field "${key}"; the fields are ${[...known].join(', ')}.`);
   if (config.uri !== undefined && typeof config.uri !== 'string') fail('uri must be a string (or leave it out and set MONGODB_URI).');
-  if (typeof config.db !== 'string' || config.db.length === 0) fail('db must be the name of the database, a non-empty string.');
+  const db: unknown = config.db;
+  const isName = (value: unknown): boolean => typeof value === 'string' && value.length > 0;
+  if (!(isName(db) || typeof db === 'function' || (Array.isArray(db) && db.length > 0 && db.every(isName)))) {
+    fail("db must be the name of the database (a non-empty string), a glob such as 'tenant_*', a non-empty list of names, or a function of the client returning names.");
+  }
   if (config.clientOptions !== undefined && (typeof config.clientOptions !== 'object' || config.clientOptions === null)) fail('clientOptions must be an object of MongoClient options.');
   if (!Array.isArray(config.collections) || config.collections.length === 0) fail('collections must be a non-empty array of { name, schema, ...sweepOptions }.');
   const names = new Set<string>();

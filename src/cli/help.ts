@@ -2,10 +2,16 @@ import type { Command } from './args.js';
 
 const COMMON = `  -c, --config <file>  the config file (default: molt.config.ts in the working directory)
       --json           print the result as JSON on stdout: an array, one entry per collection
+                       and database ({ db, ... })
                        (on an error: { "error": { name, message }, "exitCode" })
       --log json       every log line as JSON on stderr, even on a terminal, and no human summary
                        (level: MOLT_LOG_LEVEL=fatal|error|warn|info|debug|trace|silent, default info)
   -h, --help           this help`;
+
+const TENANT_FLAGS = `      --db <name|glob>      run on these databases instead of the config's db (repeatable; 'tenant_*'):
+                            each its own state, lease and report; a collection one lacks is reported;
+                            the exit code is the worst of them
+      --tenant-concurrency N  databases at once (default 1), sharing the rate`;
 
 const EXIT_CODES = `Exit codes: 0 done; 1 documents failed (recorded failures still stale, every run until fixed),
 verification failed, or an error; 2 usage or configuration error, or a database or collection that
@@ -52,6 +58,7 @@ MOLT_BARS=1 draws them anywhere (a pipe, a log), MOLT_BARS=0 never; NO_COLOR tur
 
 Flags:
       --allow-missing       skip a collection that does not exist instead of exiting 2
+${TENANT_FLAGS}
 ${COMMON}
 
 Examples:
@@ -76,7 +83,10 @@ Flags:
       --to <k>              a reverse sweep: bring every document above version k down to k
       --allow-loss          with --to: also convert documents whose way down drops a value
       --mode <m>            auto (default): on the server where the steps allow; client; server
+      --otel                export spans and metrics: starts the OpenTelemetry SDK (@opentelemetry/sdk-node,
+                            if installed) from the OTEL_* environment variables
       --allow-missing       skip a collection that does not exist instead of exiting 2
+${TENANT_FLAGS}
 ${COMMON}
 
 On SIGINT/SIGTERM the batch in flight finishes, the checkpoint is saved, and molt exits 3.
@@ -97,6 +107,7 @@ Flags:
       --batch-size <n>      documents read per query (default 500)
       --round-trip          also bring each document back down to its stored version and report lossy steps
       --allow-missing       skip a collection that does not exist instead of exiting 2
+${TENANT_FLAGS}
 ${COMMON}
 
 Examples:
@@ -142,6 +153,7 @@ Flags:
                             --min-version <collection>=<n> for one collection (default: the
                             collection's minVersion in the config; one of them is required)
       --allow-missing       pass a collection that does not exist (created later)
+${TENANT_FLAGS}
 ${COMMON}
 
 Examples:

@@ -1,9 +1,9 @@
 import { MongoClient, type Db, type MongoClientOptions } from 'mongodb';
 import pino, { type Logger } from 'pino';
-import { ConfigError, InvalidOptionError } from '../errors.js';
+import { ConfigError, describeError, InvalidOptionError } from '../errors.js';
 import { listFailures } from '../sweeper/failures.js';
 import { checkMigration, migrationStatus, verifyVersion } from '../sweeper/inspect.js';
-import { DEFAULT_FAILURES_COLLECTION } from '../sweeper/options.js';
+import { DEFAULT_FAILURES_COLLECTION, DEFAULT_RATE_PER_SECOND } from '../sweeper/options.js';
 import { SweepStatus, type SweepReport } from '../sweeper/status.js';
 import { sweep } from '../sweeper/sweep.js';
 import { pruneArchive, restore } from '../sweeper/restore.js';
@@ -20,6 +20,8 @@ import { FailureStore } from '../sweeper/failures.js';
 import { migrationTarget } from '../migrate/index.js';
 import { definitionOf } from '../sweeper/sweep.js';
 import { UsageError } from './usage-error.js';
+import { startNodeSdk, type StartedSdk } from '../telemetry/index.js';
+import { forEachTenant, formatTenant, formatTenantSummary, selectDatabases, singleDatabase, taggedEntries, worstExitCode, type TenantOutcome } from './tenants.js';
 import { INIT_DEFAULT_VERSION_FIELD, initTarget, renderConfig, takeCensus, writeInitConfig } from './init.js';
 
 /** Exit codes a cron wrapper can act on. @public */
@@ -94,6 +96,37 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
 
   if (args.command === 'init') return init(args, io, out, fail);
 
+  const telemetry = args.otel === true ? await startTelemetry(logger, io) : undefined;
+  try {
+    return await runConfigured(args, io, { out, logger, fail, started });
+  } finally {
+    await telemetry?.shutdown().catch((error: unknown) => logger?.warn({ error: describeError(error) }, 'OpenTelemetry: the SDK did not shut down cleanly'));
+  }
+}
+
+/**
+ * `--otel`: the OpenTelemetry SDK, started from the `OTEL_*` environment variables where the user
+ * installed it; where not, a warning that says what to install, and the command runs without it.
+ */
+async function startTelemetry(logger: Logger | undefined, io: CliIo): Promise<StartedSdk | undefined> {
+  const sdk = await startNodeSdk();
+  if ('shutdown' in sdk) {
+    logger?.info({ traces: io.env.OTEL_TRACES_EXPORTER ?? 'otlp', metrics: io.env.OTEL_METRICS_EXPORTER ?? 'otlp' }, 'OpenTelemetry SDK started from the OTEL_* environment variables');
+    return sdk;
+  }
+  const message = `--otel: ${sdk.missing} is not installed, so nothing is exported (npm install @opentelemetry/api @opentelemetry/sdk-node, configured by the OTEL_* environment variables)`;
+  if (logger) logger.warn({ missing: sdk.missing }, message);
+  else io.stderr(`molt: ${message}\n`);
+  return undefined;
+}
+
+/** The commands that read the config: load it, connect, run on each database. */
+async function runConfigured(
+  args: ParsedArgs,
+  io: CliIo,
+  { out, logger, fail, started }: { out: (text: string) => void; logger: Logger | undefined; fail: (message: string, code: ExitCode, name?: string) => ExitCode; started: number },
+): Promise<ExitCode> {
+
   io.signal?.addEventListener('abort', () => {
     const reason = String(io.signal?.reason);
     const message = `${reason === 'launcher-gone' ? 'the command that started molt (npx, npm exec) is gone' : reason}: stopping after the batch in flight (again to quit at once)`;
@@ -123,9 +156,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     const reason = redactUri(error instanceof Error ? error.message : String(error));
     return fail(`the connection string ${redactUri(loaded.uri)} is not valid: ${reason}. Fix MONGODB_URI (or uri in ${loaded.path}); special characters in a password must be percent-encoded.`, ExitCode.USAGE);
   }
+  const single = singleDatabase(loaded.config.db, args.databases);
   if (args.command === 'sweep' && args.maxDurationMs !== undefined && Date.now() - started >= args.maxDurationMs) {
     // Spent before connecting (loading the config): no collection is started, the next run goes on.
-    return sweepCommand({ args, io, out, logger, db: client.db(loaded.config.db), collections, started });
+    if (single === undefined) return fail('the time budget (--max-duration) was spent before the databases could be listed: nothing started; the next run goes on', ExitCode.PARTIAL, 'TimeBudgetSpent');
+    const db = client.db(single);
+    return sweepCommand({ args, io, out, logger, db, collections, started, print: printer(args, out, db.databaseName), sharing: 1 });
   }
   try {
     try {
@@ -134,8 +170,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       const reason = error instanceof Error ? error.message : String(error);
       return fail(`cannot connect to ${redactUri(loaded.uri)}: ${reason}. Check MONGODB_URI (or uri in ${loaded.path}), the credentials, and that the server is up.`, ExitCode.INFRASTRUCTURE);
     }
-    logger?.info({ server: redactUri(loaded.uri), db: loaded.config.db, command: args.command }, 'connected');
-    const db = client.db(loaded.config.db);
+    const selection = await selectDatabases(client, loaded.config.db, args.databases, loaded.path);
+    logger?.info({ server: redactUri(loaded.uri), db: selection.single ? selection.names[0] : selection.names, command: args.command }, 'connected');
+    if (!selection.single) return await runTenants({ args, io, out, logger, collections, started }, client, selection.names);
+    const db = client.db(selection.names[0] as string);
     if (args.command === 'status' || args.command === 'sweep' || args.command === 'check' || args.command === 'failures') {
       const missing = await missingNames(db, collections);
       if (missing !== undefined && !args.allowMissing) return fail(`${missing} (a misspelt name must not pass). Fix db or the collection's name in ${loaded.path}, or pass --allow-missing for a collection created later.`, ExitCode.USAGE, 'MissingCollection');
@@ -145,31 +183,99 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
         collections = collections.filter((entry) => existing.has(entry.name));
       }
     }
-    const context: CommandContext = { args, io, out, logger, db, collections, started };
-    switch (args.command) {
-      case 'status':
-        return await status(context);
-      case 'sweep':
-        return await sweepCommand(context);
-      case 'check':
-        return await check(context);
-      case 'failures':
-        return await failures(context);
-      case 'verify':
-        return await verify(context);
-      case 'restore':
-        return await restoreCommand(context);
-      case 'prune':
-        return await prune(context);
-    }
+    return await runCommand({ args, io, out, logger, db, collections, started, print: printer(args, out, db.databaseName), sharing: 1 });
   } catch (error) {
-    if (error instanceof InvalidOptionError || error instanceof UsageError) return fail(error.message, ExitCode.USAGE);
+    if (error instanceof InvalidOptionError || error instanceof UsageError || error instanceof ConfigError) return fail(error.message, ExitCode.USAGE);
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     if (isInfrastructureError(error)) return fail(`${args.command} failed: ${message}`, ExitCode.INFRASTRUCTURE, (error as Error).name);
     return fail(`${args.command} failed: ${message}`, ExitCode.FAILURES);
   } finally {
     await client.close().catch(() => undefined);
   }
+}
+
+/** Runs the command on the context's database. */
+async function runCommand(context: CommandContext): Promise<ExitCode> {
+  switch (context.args.command) {
+    case 'status':
+      return status(context);
+    case 'sweep':
+      return sweepCommand(context);
+    case 'check':
+      return check(context);
+    case 'failures':
+      return failures(context);
+    case 'verify':
+      return verify(context);
+    case 'restore':
+      return restoreCommand(context);
+    case 'prune':
+      return prune(context);
+    default:
+      throw new UsageError(`${String(context.args.command)} does not run on a database.`);
+  }
+}
+
+/**
+ * How a command prints its result on one database: `--json` prints the entries, each tagged with
+ * the database (`{ db, ...entry }`), else the text.
+ */
+function printer(args: ParsedArgs, out: (text: string) => void, db: string): CommandContext['print'] {
+  return (json, text) => {
+    if (args.json) out(toJson(taggedEntries(db, json)));
+    else if (text !== undefined) out(text);
+  };
+}
+
+/**
+ * The command on each database of a list or glob, `--tenant-concurrency` at once: each with its
+ * own state, lease and report; a collection a database lacks is reported (`missing`), a database
+ * whose command throws is reported with its error; neither stops the others. The exit code is the
+ * worst; `--json` prints one array of every database's entries.
+ */
+async function runTenants(base: Omit<CommandContext, 'db' | 'print' | 'sharing'>, client: MongoClient, names: readonly string[]): Promise<ExitCode> {
+  const { args, out, logger } = base;
+  const concurrency = args.tenantConcurrency ?? 1;
+  const human = !args.json && args.log !== 'json';
+  const outcomes = await forEachTenant(names, concurrency, async (name): Promise<TenantOutcome> => {
+    const db = client.db(name);
+    const lines: string[] = [];
+    const entries: object[] = [];
+    const log = logger?.child({ db: name });
+    let missing: string[] = [];
+    let code: ExitCode;
+    try {
+      let collections = base.collections;
+      // verify reports a missing collection itself (a failure, unless --allow-missing); prune and restore need none.
+      if (args.command === 'status' || args.command === 'sweep' || args.command === 'check' || args.command === 'failures') {
+        const existing = new Set(await db.listCollections({}, { nameOnly: true }).map((entry) => entry.name).toArray());
+        missing = collections.filter((entry) => !existing.has(entry.name)).map((entry) => entry.name);
+        collections = collections.filter((entry) => existing.has(entry.name));
+        for (const collection of missing) {
+          entries.push({ db: name, collection, missing: true });
+          log?.info({ collection }, 'the collection does not exist in this database: reported, skipped');
+        }
+      }
+      const print: CommandContext['print'] = (json, text) => {
+        entries.push(...taggedEntries(name, json));
+        if (text) lines.push(text);
+      };
+      code = collections.length === 0 ? ExitCode.OK : await runCommand({ ...base, logger: log, db, collections, print, out: (text) => lines.push(text), sharing: concurrency });
+    } catch (error) {
+      code = error instanceof InvalidOptionError || error instanceof UsageError || error instanceof ConfigError ? ExitCode.USAGE : isInfrastructureError(error) ? ExitCode.INFRASTRUCTURE : ExitCode.FAILURES;
+      const described = describeError(error);
+      entries.push({ db: name, error: described, exitCode: code });
+      lines.push(`${args.command as string} failed: ${described.name}: ${described.message}`);
+      log?.error({ error: described, exitCode: code }, `${args.command as string} failed on this database; the others go on`);
+    }
+    if (human) out(formatTenant(name, missing, lines));
+    return { db: name, exitCode: code, missing, entries };
+  });
+  const code = worstExitCode(outcomes.map((outcome) => outcome.exitCode)) as ExitCode;
+  if (args.json) out(toJson(outcomes.flatMap((outcome) => outcome.entries)));
+  else if (human) out(formatTenantSummary(outcomes, code));
+  logger?.info({ databases: outcomes.map(({ db, exitCode, missing }) => ({ db, exitCode, ...(missing.length > 0 ? { missing } : {}) })), exitCode: code }, `${args.command as string} done on ${outcomes.length} databases`);
+  return code;
 }
 
 /**
@@ -278,6 +384,10 @@ interface CommandContext {
   readonly collections: readonly MoltCollectionConfig[];
   /** When the command started (`Date.now()`): the time budget counts from there. */
   readonly started: number;
+  /** Prints the command's result: `json` (an array, one entry per collection, or an object) under `--json`, else `text`. */
+  readonly print: (json: unknown, text: string | undefined) => void;
+  /** How many databases run at once (`--tenant-concurrency`): they share the rate, and a progress bar only shows for one. */
+  readonly sharing: number;
 }
 
 /** The levels MOLT_LOG_LEVEL takes. */
@@ -322,14 +432,14 @@ async function status(context: CommandContext): Promise<ExitCode> {
     }));
   }
   const census = censusStyle(context.io.env, context.io.stdoutTerminal === true, context.io.stdoutColumns);
-  context.out(context.args.json ? toJson(results) : results.map((result) => formatStatus(result, census)).join('\n\n'));
+  context.print(results, context.args.json ? '' : results.map((result) => formatStatus(result, census)).join('\n\n'));
   return ExitCode.OK;
 }
 
 async function sweepCommand(context: CommandContext): Promise<ExitCode> {
   const { args, io, logger, started } = context;
   const reports: CliSweepReport[] = [];
-  const display = io.interactive && args.log !== 'json' ? new ProgressDisplay(io.stderr, Math.max(40, (io.columns ?? 80) - 1)) : undefined;
+  const display = io.interactive && args.log !== 'json' && context.sharing === 1 ? new ProgressDisplay(io.stderr, Math.max(40, (io.columns ?? 80) - 1)) : undefined;
   for (const entry of context.collections) {
     const budget = args.maxDurationMs === undefined ? undefined : args.maxDurationMs - (Date.now() - started);
     if (budget !== undefined && budget <= 0) {
@@ -346,6 +456,8 @@ async function sweepCommand(context: CommandContext): Promise<ExitCode> {
       ...sweepOptionsOf(entry),
       ...(args.batchSize !== undefined ? { batchSize: args.batchSize } : {}),
       ...(args.ratePerSecond !== undefined ? { ratePerSecond: args.ratePerSecond } : {}),
+      // Databases swept at once share the rate: each takes its part.
+      ...(context.sharing > 1 ? { ratePerSecond: (args.ratePerSecond ?? entry.ratePerSecond ?? DEFAULT_RATE_PER_SECOND) / context.sharing } : {}),
       ...(args.pauseMs !== undefined ? { pauseMs: args.pauseMs } : {}),
       ...(budget !== undefined ? { maxDurationMs: budget } : {}),
       ...(args.leaseMs !== undefined ? { leaseMs: args.leaseMs } : {}),
@@ -378,7 +490,7 @@ async function sweepCommand(context: CommandContext): Promise<ExitCode> {
     if (!args.json && args.log !== 'json') context.out(formatSweepReport(explained));
   }
   // One shape for every --json: an array, one entry per collection.
-  if (args.json) context.out(toJson(reports));
+  if (args.json) context.print(reports, undefined);
   return exitCodeOf(reports);
 }
 
@@ -464,7 +576,7 @@ async function check(context: CommandContext): Promise<ExitCode> {
       ...(args.roundTrip ? { roundTrip: true } : {}),
     }));
   }
-  context.out(args.json ? toJson(reports) : reports.map(formatCheck).join('\n\n'));
+  context.print(reports, args.json ? '' : reports.map(formatCheck).join('\n\n'));
   return reports.some((report) => report.failed > 0) ? ExitCode.FAILURES : ExitCode.OK;
 }
 
@@ -479,7 +591,7 @@ async function failures(context: CommandContext): Promise<ExitCode> {
     ]);
     results.push({ collection: entry.name, total, failures: records });
   }
-  context.out(context.args.json ? toJson(results) : results.map((result) => formatFailures(result.collection, result.failures, result.total)).join('\n\n'));
+  context.print(results, context.args.json ? '' : results.map((result) => formatFailures(result.collection, result.failures, result.total)).join('\n\n'));
   return ExitCode.OK;
 }
 
@@ -493,7 +605,7 @@ async function restoreCommand(context: CommandContext): Promise<ExitCode> {
       dryRun: context.args.dryRun,
     }));
   }
-  context.out(context.args.json ? toJson(reports) : reports.map(formatRestore).join('\n'));
+  context.print(reports, context.args.json ? '' : reports.map(formatRestore).join('\n'));
   return reports.every((report) => report.skipped === 0 && report.missing === 0) ? ExitCode.OK : ExitCode.FAILURES;
 }
 
@@ -502,7 +614,7 @@ async function prune(context: CommandContext): Promise<ExitCode> {
   const archives = [...new Set(context.collections.map((entry) => entry.archiveCollection ?? DEFAULT_ARCHIVE_COLLECTION))];
   let deleted = 0;
   for (const archiveCollection of archives) deleted += await pruneArchive(context.db, { archiveCollection });
-  context.out(context.args.json ? toJson({ deleted }) : `pruned ${deleted} expired original${deleted === 1 ? '' : 's'} from ${archives.join(', ')}`);
+  context.print({ deleted }, `pruned ${deleted} expired original${deleted === 1 ? '' : 's'} from ${archives.join(', ')}`);
   return ExitCode.OK;
 }
 
@@ -518,6 +630,6 @@ async function verify(context: CommandContext): Promise<ExitCode> {
   for (const { entry, minVersion } of targets) {
     reports.push(await verifyVersion(context.db.collection(entry.name), entry.schema, minVersion, { allowMissing: args.allowMissing === true }));
   }
-  context.out(context.args.json ? toJson(reports) : reports.map(formatVerify).join('\n'));
+  context.print(reports, context.args.json ? '' : reports.map(formatVerify).join('\n'));
   return reports.every((report) => report.ok) ? ExitCode.OK : ExitCode.FAILURES;
 }

@@ -58,6 +58,7 @@ import type {
   VersionedUpdateOptions,
   VersionedUpdateOrPipeline,
 } from '../types/index.js';
+import { observeReadCounts } from '../telemetry/index.js';
 import { createStats, WriteBackQueue, type MutableStats, type WriteBackStats } from './write-back.js';
 
 /**
@@ -91,7 +92,7 @@ export class VersionedCollection<T extends Document, W extends Document = T, U e
     this.schema = schema;
     this.#definition = definitionOf(schema);
     this.#options = resolveOptions(this.#definition, options);
-    this.#stats = createStats();
+    this.#stats = observeReadCounts(createStats(), { db: collection.dbName, collection: collection.collectionName, schema: this.#definition.name });
     const { logger, writeBackBatchSize } = this.#options;
     // One writer for write-backs and update-time migration, within the server's bulk limit.
     const writer = new BulkWriter(collection, { capabilities: () => serverCapabilities(databaseOf(collection)), log: logger });

@@ -1,4 +1,4 @@
-import type { MongoClientOptions } from 'mongodb';
+import type { MongoClient, MongoClientOptions } from 'mongodb';
 import type { SweepOptions } from './options.js';
 import type { SweepableSchema } from './sweep.js';
 
@@ -15,12 +15,20 @@ export interface MoltCollectionConfig extends MoltCollectionSweepOptions {
   readonly minVersion?: number | undefined;
 }
 
+/** The databases a config names: one name, a list, a glob (`'tenant_*'`), or a function of the client. @public */
+export type MoltDatabases = string | readonly string[] | ((client: MongoClient) => readonly string[] | Promise<readonly string[]>);
+
 /** What `molt.config.ts` exports (as its default export). @public */
 export interface MoltConfig {
   /** The connection string. `MONGODB_URI` overrides it; keep credentials in the environment, not in the file. */
   readonly uri?: string | undefined;
-  /** The database that holds the collections (and the state and failures collections). */
-  readonly db: string;
+  /**
+   * The database that holds the collections (and the state and failures collections), or several:
+   * a list of names, a glob over the server's databases (`'tenant_*'`, `?` one character), or a
+   * function of the connected client returning names. Each database gets its own state, lease and
+   * report; `molt --db <name|glob>` overrides it.
+   */
+  readonly db: MoltDatabases;
   readonly collections: readonly MoltCollectionConfig[];
   /** Passed to `new MongoClient(uri, clientOptions)`. */
   readonly clientOptions?: MongoClientOptions | undefined;

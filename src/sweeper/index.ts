@@ -33,4 +33,4 @@ export {
   type VerifyReport,
   type VersionCount,
 } from './inspect.js';
-export { defineConfig, type MoltCollectionConfig, type MoltCollectionSweepOptions, type MoltConfig } from './define-config.js';
+export { defineConfig, type MoltCollectionConfig, type MoltCollectionSweepOptions, type MoltConfig, type MoltDatabases } from './define-config.js';

@@ -396,7 +396,8 @@ export async function verifyVersion<T extends Document>(
     raw.find(below, { projection: { _id: 1 } }).sort({ _id: 1 }).limit(EXAMPLES).toArray(),
     databaseOf(raw).listCollections({ name: raw.collectionName }, { nameOnly: true }).toArray(),
   ]));
-  const missing = existing.length === 0;
+  // Matched here too: mongo-java-server ignores the filter and lists every collection.
+  const missing = !existing.some((entry) => entry.name === raw.collectionName);
   const ok = count === 0 && (!missing || options.allowMissing === true);
   return { collection: raw.collectionName, minVersion, ok, below: count, examples: examples.map((doc) => doc._id), missing };
 }

@@ -26,6 +26,7 @@ import { readSweepState, SweepState, type SweepLease } from './state.js';
 import { SweepStatus, type SweepReport } from './status.js';
 import { Tally, type Outcome } from './tally.js';
 import { PRIVILEGES } from './privileges.js';
+import { SweepTelemetry } from '../telemetry/index.js';
 
 export { checkCollection } from './arguments.js';
 export { definitionOf } from '../schema/definition.js';
@@ -90,6 +91,8 @@ class SweepRun {
   readonly #tally: Tally;
   readonly #pacer: Pacer;
   readonly #serverPlan: ServerPlan;
+  /** Spans and metrics (OpenTelemetry, when installed): one call per run and per batch. */
+  readonly #telemetry: SweepTelemetry | undefined;
   #keeper: CheckpointKeeper | undefined;
   /** Renews the lease on a timer while the run holds it, however long a batch takes. */
   #heartbeat: NodeJS.Timeout | undefined;
@@ -118,6 +121,10 @@ class SweepRun {
     this.#log = options.logger?.child({ collection: collection.collectionName, schema: definition.name });
     this.#tally = new Tally(options, collection.collectionName, this.#target.version);
     this.#pacer = new Pacer(options, this.#log);
+    this.#telemetry = SweepTelemetry.start({
+      db: collection.dbName, collection: collection.collectionName, schema: definition.name, targetVersion: target.version,
+      direction: target.direction, mode: options.mode, dryRun: options.dryRun, unversioned: definition.unversioned,
+    });
   }
 
   get #pass(): number {
@@ -134,12 +141,14 @@ class SweepRun {
     const writeBudget = realTimeLimit(this.#options.clock, this.#options.maxDurationMs - this.#tally.elapsedMs + WRITE_GRACE_MS, () => new TimeBudgetSpentError(this.#options.maxDurationMs));
     this.#writeLimit.signal = writeBudget?.signal;
     try {
-      const outcome = await this.#work(() => (leased = true)).catch((error: unknown) => this.#fromError(error));
+      const work = (): Promise<Outcome> => this.#work(() => (leased = true));
+      const outcome = await (this.#telemetry?.within(work) ?? work()).catch((error: unknown) => this.#fromError(error));
       // Past the budget the recount gets RECOUNT_PAST_BUDGET_MS (a server that stopped answering
       // holds the run little longer); otherwise a bound of its own.
       const spent = budget !== undefined && (budget.signal.aborted || this.#tally.elapsedMs >= this.#options.maxDurationMs);
       report = this.#tally.report(await this.#recount(outcome, AbortSignal.timeout(spent ? RECOUNT_PAST_BUDGET_MS : RECOUNT_TIMEOUT_MS)), this.#pass);
       this.#log?.info({ report }, `sweep ${report.status}`);
+      this.#telemetry?.end(report, this.#tally.byVersion.take());
       return report;
     } finally {
       clearInterval(this.#heartbeat);
@@ -200,7 +209,7 @@ class SweepRun {
         collection: this.#collection, target: this.#target, failures, batchSize, dryRun, log: this.#log, limit: this.#limit,
         shouldStop: () => this.#shouldStop(),
         interrupted: () => this.#interrupted(),
-        startBatch: () => (this.#batchServerMs = 0),
+        startBatch: () => this.#startBatch(),
         timed: (operation) => this.#timed(operation),
         retry: (operation) => this.#retry(operation),
         process: (documents, retrying) => this.#processBatch(documents, retrying),
@@ -221,7 +230,7 @@ class SweepRun {
       for (;;) {
         const stop = this.#shouldStop();
         if (stop) return stop;
-        this.#batchServerMs = 0;
+        this.#startBatch();
         const { page, prepared } = await pages.take(keeper.lastId, (operation) => this.#timed(operation));
         const last = page.at(-1);
         if (last === undefined) return this.#completePass(keeper);
@@ -271,12 +280,18 @@ class SweepRun {
     return (this.#processor as BatchProcessor).process(documents, retrying);
   }
 
+  #startBatch(): void {
+    this.#batchServerMs = 0;
+    this.#telemetry?.startBatch();
+  }
+
   /** After a batch: checkpoint and lease, progress, failure limit, pauses. */
   async #afterBatch(batchLength: number): Promise<Outcome | undefined> {
     if (!this.#options.dryRun && !(await this.#retry(() => (this.#keeper as CheckpointKeeper).save(this.#tally)))) {
       return { status: SweepStatus.LOCKED, error: { name: 'LeaseLost', message: `another run took over the lease of "${this.#collection.collectionName}" after it expired: raise leaseMs above the longest batch` } };
     }
     const tally = this.#tally;
+    this.#telemetry?.endBatch(tally.byVersion.take(), tally.remaining);
     this.#log?.debug({ pass: this.#pass, lastId: this.#keeper?.lastId, scanned: tally.scanned, migrated: tally.migrated, skipped: tally.skipped, failed: tally.failed }, 'batch done');
     tally.progress(this.#pass, this.#log);
     if (tally.failed >= this.#options.maxFailures) {

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { describeError } from '../errors.js';
 import type { ResolvedSweepOptions } from './options.js';
 import type { SweepReport, SweepStatus } from './status.js';
+import { VersionCounts } from './version-counts.js';
 
 /** How a run ended, before it becomes a report. */
 export interface Outcome {
@@ -24,6 +25,8 @@ export class Tally {
   lossy = 0;
   /** The stored versions migrated on the server in this run (the others, if any, on the client). */
   serverVersions: readonly (number | null)[] = [];
+  /** The counts by stored version, since telemetry last took them. */
+  readonly byVersion = new VersionCounts();
   /** Keys of migrated documents that the target schema does not declare (at most 20 kept). */
   readonly undeclaredKeys = new Set<string>();
   readonly #options: ResolvedSweepOptions;
