@@ -125,7 +125,7 @@ describe('molt (as a process)', () => {
     // are still stale, so a cron run that migrates nothing more still needs someone.
     const second = await run('sweep', ['users', '--json']);
     expect(second.code).toBe(1);
-    expect(JSON.parse(second.stdout)).toEqual([expect.objectContaining({ collection: 'users', status: 'complete', migrated: 0, failed: 0, recordedFailures: 3 })]);
+    expect(JSON.parse(second.stdout)).toEqual([expect.objectContaining({ collection: 'users', status: 'complete', migrated: 0, failed: 0, staleFailures: 3 })]);
   });
 
   it('sweep --dry-run writes nothing; exit 3 when another run holds the lease', async () => {

@@ -50,7 +50,8 @@ describe('compareOn in the sweeper', () => {
     const report = await sweep(raw, Item, { ...fast, compareOn: 'document' });
     // The skipped document is still stale: the pass is partial, and says so.
     expect(report).toMatchObject({ status: 'partial', scanned: 2, migrated: 1, skipped: 1, remaining: 1 });
-    expect(report.reason).toMatch(/1 stale document left/);
+    expect(report.reason).toBe('stale-left');
+    expect(report.detail).toMatch(/1 stale document left/);
     expect(await raw.findOne({ _id: 'a' })).toEqual({ _id: 'a', name: 'A', n: 42, schemaVersion: 1 });
     expect(await raw.findOne({ _id: 'b' })).toEqual({ _id: 'b', name: 'B', n: 0, label: 'b', schemaVersion: 2 });
   });

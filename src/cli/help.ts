@@ -9,8 +9,8 @@ const COMMON = `  -c, --config <file>  the config file (default: molt.config.ts 
 
 const EXIT_CODES = `Exit codes: 0 done; 1 documents failed (recorded failures still stale, every run until fixed),
 verification failed, or an error; 2 usage or configuration error, or a database or collection that
-does not exist; 3 partial (time budget spent, lease held by another run, interrupted: the next run
-goes on); 4 the server could not be used (cannot connect, credentials refused, no answer).`;
+does not exist; 3 partial (time budget spent, lease held by another run, interrupted, paused: the
+next run goes on); 4 the server could not be used (cannot connect, credentials refused, no answer).`;
 
 export const MAIN_HELP = `molt: lazy schema migrations for MongoDB, the operator's side of mongo-molt
 
@@ -25,6 +25,10 @@ Commands:
   restore    put archived originals back (swept with archive: true), never over a changed document
   prune      delete expired archived originals (where the server has no TTL indexes)
   init       write a starter molt.config.ts listing a database's collections and their versions
+  pause      stop every sweep of the collections until molt resume (a cron run exits 3, reason paused)
+  resume     let a paused collection's sweeps run again
+  unpin      clear the target molt sweep --to k pinned: plain sweeps go to the latest version again
+  lease      molt lease release [collection…]: free a lease whose run is gone
 
 Collections default to every collection in the config. The connection string comes from
 MONGODB_URI, else from the config's uri; credentials never appear in the output.
@@ -73,11 +77,22 @@ Flags:
                             renewed every third of it while the run lives, however slow a batch
       --dry-run             read, upcast and validate, write nothing
       --retry-failed        first retry the recorded failures (after a fix)
-      --to <k>              a reverse sweep: bring every document above version k down to k
+      --to <k>              sweep to version k and keep it there: below the latest, a reverse
+                            sweep that pins the collection at k (later plain sweeps go to k, not
+                            the latest) until molt sweep --to <latest> or molt unpin
       --allow-loss          with --to: also convert documents whose way down drops a value
       --mode <m>            auto (default): on the server where the steps allow; client; server
+      --build-index         build the stale-version index { <versionField>: 1, _id: 1 } and sweep
+                            nothing (the first real sweep builds it otherwise; molt status says
+                            whether it exists and what building it costs)
       --allow-missing       skip a collection that does not exist instead of exiting 2
 ${COMMON}
+
+A paused collection (molt pause) is not swept: exit 3, reason paused. A pinned one (molt sweep
+--to k) is swept to k, and the report says so.
+
+A batch that takes longer than the lease (--batch-size / --rate above --lease) is warned about
+before the run starts.
 
 On SIGINT/SIGTERM the batch in flight finishes, the checkpoint is saved, and molt exits 3.
 
@@ -171,4 +186,50 @@ ${COMMON}
 
 Examples:
   molt prune`,
+  pause: `Usage: molt pause [collection…] [flags]
+
+Pauses the collections' sweeps, stored in the state collection (molt_state): every molt sweep (a
+cron run included) stops before it starts, reports partial with reason paused and exits 3, until
+molt resume. A run already under way finishes its work: stop it with SIGTERM.
+
+Flags:
+${COMMON}
+
+Examples:
+  molt pause users
+  molt resume users`,
+  resume: `Usage: molt resume [collection…] [flags]
+
+Lets the paused collections' sweeps run again (the pinned target, if any, stays).
+
+Flags:
+${COMMON}
+
+Examples:
+  molt resume users`,
+  unpin: `Usage: molt unpin [collection…] [flags]
+
+Clears the target a molt sweep --to k pinned: the next plain molt sweep goes to the latest version
+again (as molt sweep --to <latest> does). Changes no document.
+
+Flags:
+${COMMON}
+
+Examples:
+  molt unpin users`,
+  lease: `Usage: molt lease release [collection…] [flags]
+
+Frees the sweep lease of a run that is gone (killed with SIGKILL, a crashed host), so that the
+next run need not wait for the lease to expire (at most leaseMs). A lease that has not expired is
+released only when its holder ran on this host and its process no longer exists, or with --force:
+a live run renews its lease every third of leaseMs, and releasing it lets a second run start beside
+it (the first then stops with LeaseLost at its next checkpoint). An expired lease needs nothing.
+
+Flags:
+      --force               release a lease that has not expired, whoever holds it
+${COMMON}
+
+Examples:
+  molt lease release users
+  molt lease release users --force`,
 };

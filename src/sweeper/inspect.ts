@@ -13,6 +13,8 @@ import { KeysetPages } from './stale-pages.js';
 import { readSweepState, type SweepCheckpoint, type SweepLease, type SweepStateDocument } from './state.js';
 import type { SweepableSchema } from './sweep.js';
 import { PRIVILEGES, withPrivileges } from './privileges.js';
+import { readControl, type SweepControl } from './control.js';
+import { staleIndexState, type StaleIndexState } from './stale.js';
 
 /** How many documents are stored at one version. `null`: no version field (read as `unversioned`); a string: a stored value that is not a version. @public */
 export interface VersionCount {
@@ -37,6 +39,10 @@ export interface MigrationStatus {
   /** Documents with a failure record. */
   readonly failures: number;
   readonly lastRun: SweepStateDocument['lastRun'];
+  /** The stored control: paused (`molt pause`), pinned at a version (`molt sweep --to k`). */
+  readonly control: SweepControl;
+  /** Whether the stale-version index exists, and what building it costs. */
+  readonly staleIndex: StaleIndexState;
 }
 
 /** Options of `migrationStatus`. @public */
@@ -58,11 +64,14 @@ async function statusOf(raw: Collection<Document>, schema: SweepableSchema, opti
   const definition = definitionOf(schema);
   const db = databaseOf(raw);
   const failuresCollection = options.failuresCollection ?? DEFAULT_FAILURES_COLLECTION;
-  const [groups, state, failures] = await Promise.all([
+  const stateCollection = options.stateCollection ?? DEFAULT_STATE_COLLECTION;
+  const [groups, state, failures, control, staleIndex] = await Promise.all([
     // One $group with a single $sum: servers that implement $group partially (FerretDB) agree on this one.
     raw.aggregate<{ _id: unknown; count: number }>([{ $group: { _id: `$${definition.versionField}`, count: { $sum: 1 } } }]).toArray(),
-    readSweepState(db, options.stateCollection ?? DEFAULT_STATE_COLLECTION, raw.collectionName, definition.name),
+    readSweepState(db, stateCollection, raw.collectionName, definition.name),
     db.collection(failuresCollection).countDocuments({ collection: raw.collectionName }),
+    readControl(db, stateCollection, raw.collectionName),
+    staleIndexState(raw, definition.versionField),
   ]);
   const histogram = mergeCounts(groups.map((group) => ({ version: toVersionKey(group._id), count: group.count })));
   const total = histogram.reduce((sum, entry) => sum + entry.count, 0);
@@ -81,6 +90,8 @@ async function statusOf(raw: Collection<Document>, schema: SweepableSchema, opti
     lease,
     failures,
     lastRun: state?.lastRun ?? null,
+    control,
+    staleIndex,
   };
 }
 
@@ -148,6 +159,8 @@ export interface CheckReport {
    * sweep in `auto` mode sends such a version to the client path, `server` mode stops), with up to
    * 5 example `_id`s.
    */
+  /** Whether the stale-version index a sweep needs exists, and what building it costs. */
+  readonly staleIndex: StaleIndexState;
   readonly serverSide: {
     readonly versions: readonly (number | null)[];
     readonly clientOnly: readonly { readonly version: number | null; readonly reason: string }[];
@@ -255,6 +268,7 @@ async function checkOf(raw: Collection<Document>, schema: SweepableSchema, optio
     undeclaredKeys: [...undeclared].sort(),
     ...(options.roundTrip ? { roundTrip: { ...trip, ...(down ? { down } : {}) } } : {}),
     serverSide: { ...serverSideOf(definition, target), ...forms },
+    staleIndex: await staleIndexState(raw, definition.versionField),
   };
 }
 
