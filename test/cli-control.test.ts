@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Document } from 'mongodb';
+type StringIdDocument = { _id: string; [key: string]: unknown };
 import type { SweepStateDocument } from '../src/index.js';
 import { logLines, ROOT, runMolt } from './fixtures/run-molt.js';
 import { useTestDatabase } from './support/database.js';
@@ -19,7 +19,7 @@ const CONFIG = join(ROOT, 'test', 'fixtures', 'molt-rollback.config.ts');
 const { db, uri } = useTestDatabase('cli_control');
 const env = { MONGODB_URI: uri, MOLT_TEST_DB: db.databaseName };
 const molt = (args: readonly string[]) => runMolt([...args, '--config', CONFIG], { env });
-const users = () => db.collection<Document>('users');
+const users = () => db.collection<StringIdDocument>('users');
 const versions = async () => (await users().find({}).sort({ _id: 1 }).toArray()).map((doc) => doc.schemaVersion as number | undefined);
 const seed = async (count = 6) => {
   await users().deleteMany({});

@@ -7,7 +7,7 @@
 import { hostname } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { Document } from 'mongodb';
+type StringIdDocument = { _id: string; [key: string]: unknown };
 import { buildStaleIndex, pauseSweeps, releaseLease, resumeSweeps, sweep, sweepControl, SweepStatus, unpinSweeps, migrationStatus, type SweepStateDocument } from '../src/index.js';
 import { Member } from './fixtures/molt-rollback.config.js';
 import { useTestDatabase } from './support/database.js';
@@ -19,7 +19,7 @@ let name = '';
 beforeEach(() => {
   name = `c${++counter}`;
 });
-const users = () => db.collection<Document>(name);
+const users = () => db.collection<StringIdDocument>(name);
 const versions = async () => (await users().find({}).sort({ _id: 1 }).toArray()).map((doc) => doc.schemaVersion as number | undefined);
 const seed = () => users().insertMany([{ _id: 'a', full_name: 'Ann' }, { _id: 'b', full_name: 'Bob', schemaVersion: 1 }, { _id: 'c', display_name: 'Cy', email: null, schemaVersion: 2 }]);
 
@@ -103,7 +103,7 @@ describe('the stale-version index', () => {
     await users().insertOne({ _id: 'z', full_name: 'Zed' });
     expect(await sweep(users(), Member, fast)).toMatchObject({ staleIndex: 'present' });
 
-    const other = db.collection<Document>(`${name}_other`);
+    const other = db.collection<StringIdDocument>(`${name}_other`);
     await other.insertMany([{ _id: 'a', full_name: 'Ann' }]);
     expect(await buildStaleIndex(other, Member)).toMatchObject({ built: true, present: false, documents: 1 });
     expect(await buildStaleIndex(other, Member)).toMatchObject({ built: false, present: true });
