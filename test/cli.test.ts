@@ -78,7 +78,8 @@ describe('molt (as a process)', () => {
   });
 
   it.each([
-    ['a syntax error', 'export default defineConfig({ db: "x", collections: [ });', /could not be loaded/],
+    // The line: the file's fourth (after the two imports and `void User;`), with its text.
+    ['a syntax error', 'export default defineConfig({ db: "x", collections: [ });', /config\.ts \(line 4, column \d+: export default defineConfig\(\{ db: \\"x\\", collections: \[ \}\);\) could not be loaded/],
     ['no default export object', 'export default 42;', /the default export must be defineConfig/],
     ['no db', 'export default defineConfig({ collections: [] } as never);', /db must be the name of the database/],
     ['no collections', 'export default defineConfig({ db: "x", collections: [] });', /collections must be a non-empty array/],
