@@ -152,3 +152,15 @@ describe('a batch longer than the lease', () => {
     expect(warning).toBeLessThan(lines.findIndex((line) => line.msg === 'sweep started'));
   }, 120_000);
 });
+
+describe('molt verify', () => {
+  it('points each kind of document below the minimum to what fixes it, or says nothing does', async () => {
+    await users().deleteMany({});
+    await users().insertMany([{ _id: 'a', full_name: 'Ann' }, { _id: 's', full_name: 'Sy', schemaVersion: 'two' }]);
+    const result = await molt(['verify', 'users', '--min-version', '3']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('users: 2 documents below v3');
+    expect(result.stdout).toContain('  1 a sweep migrates: molt sweep users');
+    expect(result.stdout).toContain('  1 store a version the schema does not know (not a version from its first to its latest, e.g. a string): no molt command migrates it; correct or remove by hand: "s"');
+  }, 120_000);
+});

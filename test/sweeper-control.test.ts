@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { beforeEach, describe, expect, it } from 'vitest';
 type StringIdDocument = { _id: string; [key: string]: unknown };
-import { buildStaleIndex, pauseSweeps, releaseLease, resumeSweeps, sweep, sweepControl, SweepStatus, unpinSweeps, migrationStatus, type SweepStateDocument } from '../src/index.js';
+import { buildStaleIndex, verifyVersion, pauseSweeps, releaseLease, resumeSweeps, sweep, sweepControl, SweepStatus, unpinSweeps, migrationStatus, type SweepStateDocument } from '../src/index.js';
 import { Member } from './fixtures/molt-rollback.config.js';
 import { useTestDatabase } from './support/database.js';
 
@@ -135,5 +135,20 @@ describe('releaseLease', () => {
     expect(await releaseLease(users(), Member)).toMatchObject({ released: false, lease: 'free' });
     await state().updateOne({ _id: `${name}:member` }, { $set: { lease: lease(1234, 'another-host', -1000) } });
     expect(await releaseLease(users(), Member)).toMatchObject({ released: true, lease: 'expired' });
+  });
+});
+
+describe("verify's advice", () => {
+  it('tells the documents a sweep migrates from recorded failures and from those no sweep reaches; a pin below the minimum is named', async () => {
+    await users().insertMany([{ _id: 'a', full_name: 'Ann' }, { _id: 'bad', display_name: 5, email: null, schemaVersion: 2 }, { _id: 's', full_name: 'Sy', schemaVersion: 'two' }]);
+    expect((await verifyVersion(users(), Member, 3)).fix).toEqual({ sweepable: 2, failures: 0, outOfReach: 1, outOfReachExamples: ['s'] });
+    await sweep(users(), Member, fast);
+    const after = await verifyVersion(users(), Member, 3);
+    expect(after).toMatchObject({ ok: false, below: 2 });
+    // Before, the advice for all of them was "run molt sweep", which migrates none of them.
+    expect(after.fix).toEqual({ sweepable: 1, failures: 1, outOfReach: 1, outOfReachExamples: ['s'] });
+    await users().deleteMany({ _id: { $in: ['bad', 's'] } });
+    await sweep(users(), Member, { ...fast, to: 2 });
+    expect((await verifyVersion(users(), Member, 3)).fix).toMatchObject({ sweepable: 1, failures: 0, outOfReach: 0, pinned: { version: 2 } });
   });
 });

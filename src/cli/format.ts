@@ -173,7 +173,20 @@ export function formatVerify(report: VerifyReport): string {
       : `${report.collection}: the collection does not exist in this database: check its name and the database (db in the config), or pass --allow-missing if it is created later`;
   }
   if (report.ok) return `${report.collection}: ok, every document is at v${report.minVersion} or above`;
-  return `${report.collection}: ${formatCount(report.below)} document${report.below === 1 ? '' : 's'} below v${report.minVersion}, e.g. ${report.examples.map(formatId).join(', ')} (run molt sweep ${report.collection}; documents it recorded as failures: molt failures ${report.collection}, then molt sweep ${report.collection} --retry-failed after a fix)`;
+  const { collection } = report;
+  const { sweepable, failures, outOfReach, outOfReachExamples, pinned } = report.fix;
+  const lines = [`${collection}: ${formatCount(report.below)} document${report.below === 1 ? '' : 's'} below v${report.minVersion}, e.g. ${report.examples.map(formatId).join(', ')}`];
+  const migrates = sweepable - failures;
+  if (migrates > 0) {
+    lines.push(pinned
+      ? `  ${formatCount(migrates)} a sweep migrates, but ${collection} is ${describePin(pinned, collection)}: a sweep brings nothing above v${pinned.version} until then`
+      : `  ${formatCount(migrates)} a sweep migrates: molt sweep ${collection}`);
+  }
+  if (failures > 0) lines.push(`  ${formatCount(failures)} recorded as failures: molt failures ${collection}, fix the step, then molt sweep ${collection} --retry-failed`);
+  if (outOfReach > 0) {
+    lines.push(`  ${formatCount(outOfReach)} store a version the schema does not know (not a version from its first to its latest, e.g. a string): no molt command migrates ${outOfReach === 1 ? 'it' : 'them'}; correct or remove by hand: ${outOfReachExamples.map(formatId).join(', ')}`);
+  }
+  return lines.join('\n');
 }
 
 function controlWords(collection: string, control: SweepControl): string {

@@ -541,7 +541,11 @@ async function verify(context: CommandContext): Promise<ExitCode> {
   const targets = context.collections.map((entry) => ({ entry, minVersion: minVersionOf(args, entry) }));
   const reports = [];
   for (const { entry, minVersion } of targets) {
-    reports.push(await verifyVersion(context.db.collection(entry.name), entry.schema, minVersion, { allowMissing: args.allowMissing === true }));
+    reports.push(await verifyVersion(context.db.collection(entry.name), entry.schema, minVersion, {
+      allowMissing: args.allowMissing === true,
+      ...(entry.stateCollection !== undefined ? { stateCollection: entry.stateCollection } : {}),
+      ...(entry.failuresCollection !== undefined ? { failuresCollection: entry.failuresCollection } : {}),
+    }));
   }
   context.out(context.args.json ? toJson(reports) : reports.map(formatVerify).join('\n'));
   return reports.every((report) => report.ok) ? ExitCode.OK : ExitCode.FAILURES;
