@@ -127,6 +127,13 @@ describe('molt (as a process)', () => {
     const second = await run('sweep', ['users', '--json']);
     expect(second.code).toBe(1);
     expect(JSON.parse(second.stdout)).toEqual([expect.objectContaining({ collection: 'users', status: 'complete', migrated: 0, failed: 0, staleFailures: 3 })]);
+
+    // A dry run skips the recorded failures, as a real run does: it says so rather than a bare
+    // "would fail 0" beside check's 3, and exits 1 as the real run would.
+    const dry = await run('sweep', ['users', '--dry-run']);
+    expect(dry.code).toBe(1);
+    expect(dry.stdout).toContain('would fail 0');
+    expect(dry.stdout).toContain('  3 documents recorded as failures by earlier runs, still stale: skipped (not in "would fail"); --retry-failed includes them');
   });
 
   it('sweep --dry-run writes nothing; exit 3 when another run holds the lease', async () => {
