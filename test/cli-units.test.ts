@@ -189,6 +189,22 @@ describe('runCli on a terminal (in process)', () => {
     expect(stderr.at(-1)).toBe('\n');
     expect(stderr.join('')).not.toContain('{"level"'); // no JSON logs on a terminal
     expect(stdout.join('')).toMatch(/^users: complete, pass 1, target v3\n {2}migrated 120, skipped 0 \(changed meanwhile\), failed 0, scanned 120\n/);
+
+    // On a terminal (no JSON logs), a batch longer than the lease is warned about in words.
+    const warned: string[] = [];
+    process.env.MOLT_TEST_DB = db.databaseName;
+    const again = await runCli(['sweep', 'users', '--config', FIXTURE_CONFIG, '--rate', '5', '--batch-size', '500', '--lease', '60s'], {
+      stdout: () => undefined,
+      stderr: (text) => warned.push(text),
+      env: { MONGODB_URI: uri, MOLT_TEST_DB: db.databaseName },
+      cwd: process.cwd(),
+      interactive: true,
+    }).finally(() => {
+      if (previous === undefined) delete process.env.MOLT_TEST_DB;
+      else process.env.MOLT_TEST_DB = previous;
+    });
+    expect(again).toBe(ExitCode.OK);
+    expect(warned[0]).toMatch(/^molt: warning: users: a batch of 500 documents at 5 a second takes 100 s, longer than the lease \(60 s\)/);
   });
 });
 
