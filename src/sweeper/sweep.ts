@@ -59,9 +59,13 @@ export async function sweep<T extends Document>(collection: Collection<T>, schem
   const risk = leaseRisk(resolved);
   if (risk !== undefined) resolved.logger?.warn({ collection: raw.collectionName, batchSize: resolved.batchSize, ratePerSecond: resolved.ratePerSecond, leaseMs: resolved.leaseMs }, risk);
   const by = (options as { readonly [SWEEP_ACTOR]?: string })[SWEEP_ACTOR] ?? `sweep({ to: ${String(resolved.to)} })`;
+  const started = resolved.clock.now();
   const controlled = await controlledTarget(raw, definition, resolved, by);
   if ('report' in controlled) return controlled.report;
-  return new SweepRun(raw, definition, controlled.target, controlled.plan, resolved, controlled.pinned).run();
+  // The time budget covers reading the control too.
+  const spent = resolved.clock.now() - started;
+  const run = Number.isFinite(resolved.maxDurationMs) && spent > 0 ? { ...resolved, maxDurationMs: Math.max(1, resolved.maxDurationMs - spent) } : resolved;
+  return new SweepRun(raw, definition, controlled.target, controlled.plan, run, controlled.pinned).run();
 }
 
 /** The checked target of a sweep to `to`, and its server plan. */
@@ -86,9 +90,23 @@ async function controlledTarget(
   options: ResolvedSweepOptions,
   by: string,
 ): Promise<{ target: MigrationTarget; plan: ServerPlan; pinned: SweepReport['pinned'] } | { report: SweepReport }> {
+  const limit = realTimeLimit(options.clock, options.maxDurationMs, () => new TimeBudgetSpentError(options.maxDurationMs));
+  try {
+    return await controlledWithin(collection, definition, options, by, limit?.signal);
+  } finally {
+    limit?.cancel();
+  }
+}
+
+async function controlledWithin(
+  collection: Collection<Document>,
+  definition: SchemaDefinition,
+  options: ResolvedSweepOptions,
+  by: string,
+  budget: AbortSignal | undefined,
+): Promise<{ target: MigrationTarget; plan: ServerPlan; pinned: SweepReport['pinned'] } | { report: SweepReport }> {
   const db = databaseOf(collection);
   const name = collection.collectionName;
-  const budget = Number.isFinite(options.maxDurationMs) ? AbortSignal.timeout(options.maxDurationMs) : undefined;
   const signal = budget && options.signal ? AbortSignal.any([budget, options.signal]) : (budget ?? options.signal);
   const limit = { signal };
   const retry = <R>(operation: () => Promise<R>): Promise<R> => withRetry(operation, { retries: options.maxRetries, baseDelayMs: options.retryDelayMs, maxDelayMs: MAX_RETRY_DELAY_MS, clock: options.clock, signal });
