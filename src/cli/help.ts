@@ -17,7 +17,7 @@ export const MAIN_HELP = `molt: lazy schema migrations for MongoDB, the operator
 Usage: molt <command> [collection…] [flags]
 
 Commands:
-  status     version histogram per collection, checkpoint, lease, failures, last run, ETA
+  status     version histogram per collection, checkpoint, lease, pause/pin, index, failures, last run, ETA
   sweep      migrate the stale documents in throttled, resumable batches (run it from cron)
   check      dry-run every upcaster and validation over the stale documents; writes nothing
   failures   list the documents that failed to migrate
@@ -50,7 +50,9 @@ export const COMMAND_HELP: Record<Command, string> = {
   status: `Usage: molt status [collection…] [flags]
 
 Shows, per collection: documents per stored version (one aggregation), the stale count, the
-sweeper's checkpoint, who holds the lease, the failures count, the last run's report and an ETA.
+sweeper's checkpoint, who holds the lease, the stored control (paused by molt pause, pinned by
+molt sweep --to k), whether the stale-version index exists (and, if not, what the first sweep
+will build it over), the failures count, the last run's report and an ETA.
 On a terminal the versions are drawn as one bar per version with its count and share;
 MOLT_BARS=1 draws them anywhere (a pipe, a log), MOLT_BARS=0 never; NO_COLOR turns colour off.
 
