@@ -54,8 +54,8 @@ export async function sweep<T extends Document>(collection: Collection<T>, schem
   const resolved = resolveSweepOptions(options);
   const definition = definitionOf(schema);
   const raw = checkCollection(collection);
-  // An explicit target is checked before any I/O; a stored pin once it is read.
-  if (resolved.to !== undefined) planFor(definition, resolved.to, resolved.mode);
+  // The target given (or the latest) is checked before any I/O; a stored pin once it is read.
+  planFor(definition, resolved.to ?? definition.latest, resolved.mode);
   const risk = leaseRisk(resolved);
   if (risk !== undefined) resolved.logger?.warn({ collection: raw.collectionName, batchSize: resolved.batchSize, ratePerSecond: resolved.ratePerSecond, leaseMs: resolved.leaseMs }, risk);
   const by = (options as { readonly [SWEEP_ACTOR]?: string })[SWEEP_ACTOR] ?? `sweep({ to: ${String(resolved.to)} })`;
@@ -130,7 +130,7 @@ async function controlledWithin(
     try {
       planned = planFor(definition, decision.to, options.mode);
     } catch (error) {
-      // Only a stored pin gets here (an explicit `to` was checked before any I/O): the schema changed since.
+      // Only a stored pin gets here (the target given, or the latest, was checked before any I/O): the schema changed since.
       return { report: notRun(decision.to, { status: SweepStatus.ABORTED, reason: SweepReason.ERROR, error: { name: describeError(error).name, message: `the stored pin at v${decision.to} (${decision.pinned ? describePin(decision.pinned, name) : ''}) cannot be swept to: ${describeError(error).message}` } }) };
     }
     if (decision.store && !options.dryRun) {
