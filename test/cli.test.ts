@@ -276,7 +276,7 @@ describe('molt (as a process)', () => {
     expect(below.stdout).toContain('accounts: 9 documents below v3');
     const atTwo = await run('verify', ['accounts', '--min-version', '2', '--json']);
     expect(atTwo.code).toBe(1);
-    expect(JSON.parse(atTwo.stdout)).toEqual([{ collection: 'accounts', minVersion: 2, ok: false, below: 6, examples: ['a000000', 'a000001', 'a000003', 'a000004', 'a000006'], missing: false }]);
+    expect(JSON.parse(atTwo.stdout)).toEqual([{ collection: 'accounts', minVersion: 2, ok: false, below: 6, examples: ['a000000', 'a000001', 'a000003', 'a000004', 'a000006'], missing: false, fix: { sweepable: 6, failures: 0, outOfReach: 0, outOfReachExamples: [] } }]);
     await run('sweep', ['accounts']);
     const ok = await run('verify', ['accounts', '--min-version', '3']);
     expect(ok.code).toBe(0);
