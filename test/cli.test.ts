@@ -78,7 +78,8 @@ describe('molt (as a process)', () => {
   });
 
   it.each([
-    ['a syntax error', 'export default defineConfig({ db: "x", collections: [ });', /could not be loaded/],
+    // The line: the file's fourth (after the two imports and `void User;`), with its text.
+    ['a syntax error', 'export default defineConfig({ db: "x", collections: [ });', /config\.ts \(line 4, column \d+: export default defineConfig\(\{ db: \\"x\\", collections: \[ \}\);\) could not be loaded/],
     ['no default export object', 'export default 42;', /the default export must be defineConfig/],
     ['no db', 'export default defineConfig({ collections: [] } as never);', /db must be the name of the database/],
     ['no collections', 'export default defineConfig({ db: "x", collections: [] });', /collections must be a non-empty array/],
@@ -125,7 +126,14 @@ describe('molt (as a process)', () => {
     // are still stale, so a cron run that migrates nothing more still needs someone.
     const second = await run('sweep', ['users', '--json']);
     expect(second.code).toBe(1);
-    expect(JSON.parse(second.stdout)).toEqual([expect.objectContaining({ collection: 'users', status: 'complete', migrated: 0, failed: 0, recordedFailures: 3 })]);
+    expect(JSON.parse(second.stdout)).toEqual([expect.objectContaining({ collection: 'users', status: 'complete', migrated: 0, failed: 0, staleFailures: 3 })]);
+
+    // A dry run skips the recorded failures, as a real run does: it says so rather than a bare
+    // "would fail 0" beside check's 3, and exits 1 as the real run would.
+    const dry = await run('sweep', ['users', '--dry-run']);
+    expect(dry.code).toBe(1);
+    expect(dry.stdout).toContain('would fail 0');
+    expect(dry.stdout).toContain('  3 documents recorded as failures by earlier runs, still stale: skipped (not in "would fail"); --retry-failed includes them');
   });
 
   it('sweep --dry-run writes nothing; exit 3 when another run holds the lease', async () => {
@@ -268,7 +276,7 @@ describe('molt (as a process)', () => {
     expect(below.stdout).toContain('accounts: 9 documents below v3');
     const atTwo = await run('verify', ['accounts', '--min-version', '2', '--json']);
     expect(atTwo.code).toBe(1);
-    expect(JSON.parse(atTwo.stdout)).toEqual([{ db: db.databaseName, collection: 'accounts', minVersion: 2, ok: false, below: 6, examples: ['a000000', 'a000001', 'a000003', 'a000004', 'a000006'], missing: false }]);
+    expect(JSON.parse(atTwo.stdout)).toEqual([{ db: db.databaseName, collection: 'accounts', minVersion: 2, ok: false, below: 6, examples: ['a000000', 'a000001', 'a000003', 'a000004', 'a000006'], missing: false, fix: { sweepable: 6, failures: 0, outOfReach: 0, outOfReachExamples: [] } }]);
     await run('sweep', ['accounts']);
     const ok = await run('verify', ['accounts', '--min-version', '3']);
     expect(ok.code).toBe(0);

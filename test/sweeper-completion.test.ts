@@ -31,7 +31,8 @@ describe('completion by recount', () => {
       });
     const report = await sweep(users(), Touchy, { ...fast, compareOn: 'document' });
     expect(report).toMatchObject({ status: SweepStatus.PARTIAL, migrated: 0, skipped: 2, remaining: 2, staleFailures: 0 });
-    expect(report.reason).toMatch(/2 stale documents left/);
+    expect(report.reason).toBe('stale-left');
+    expect(report.detail).toMatch(/2 stale documents left/);
   });
 
   it('a stale document written behind the pass makes it partial; the next run migrates it and is complete', async () => {
@@ -39,7 +40,8 @@ describe('completion by recount', () => {
     const controller = new AbortController();
     const first = await sweep(users(), User, { ...fast, batchSize: 10, signal: controller.signal, onProgress: () => controller.abort() });
     expect(first).toMatchObject({ status: SweepStatus.PARTIAL, migrated: 10, remaining: 20 });
-    expect(first.reason).toMatch(/interrupted/);
+    expect(first.reason).toBe('signal');
+    expect(first.detail).toMatch(/interrupted/);
     await users().insertOne(v1('a-behind', 'Early', 1));
     const second = await sweep(users(), User, { ...fast, batchSize: 10 });
     expect(second).toMatchObject({ status: SweepStatus.PARTIAL, migrated: 20, remaining: 1, staleFailures: 0 });

@@ -100,8 +100,10 @@ describe('reverse sweeps', () => {
     expect(allowed).toMatchObject({ status: 'complete', migrated: 1, failed: 0, lossy: 1, remaining: 0 });
     expect(await collection.findOne({ _id: 'v2-a' })).toEqual({ _id: 'v2-a', full_name: 'A', price: '1.5', schemaVersion: 1 });
     expect(await collection.findOne({ _id: 'p012' })).toEqual({ _id: 'p012', full_name: 'P12', price: '12.4', schemaVersion: 1 });
-    // A forward run after the reverse one does not resume the reverse run's checkpoint.
-    expect(await sweep(collection, Product, fast)).toMatchObject({ status: 'complete', migrated: 202, targetVersion: 2 });
+    // A forward run after the reverse one does not resume the reverse run's checkpoint. The
+    // reverse sweep pinned the collection at v1: going forward names the latest (which unpins).
+    expect(await sweep(collection, Product, fast)).toMatchObject({ status: 'complete', migrated: 0, targetVersion: 1, pinned: { version: 1 } });
+    expect(await sweep(collection, Product, { ...fast, to: 2 })).toMatchObject({ status: 'complete', migrated: 202, targetVersion: 2 });
     expect(await collection.countDocuments({ schemaVersion: 2 })).toBe(202);
   }, 60_000);
 

@@ -99,13 +99,18 @@ try {
   await molt('verify', 'users', '--min-version', '3');
   say(`stored: ${await histogram(raw, User)}`);
 
-  step('the escape hatch: roll back to v2, then forward again', 'Say release 3 turns out bad after the sweep. Pin its writes at v2 (release 2 can read them), sweep every document down to v2 through the downcaster, and release 2 can be deployed again. Once fixed, sweep forward.');
+  step('the escape hatch: roll back to v2, then forward again', 'Say release 3 turns out bad after the sweep. Pin its writes at v2 (release 2 can read them), sweep every document down to v2 through the downcaster (which pins the collection at v2: the cron job keeps it there), and release 2 can be deployed again. Once fixed, unpin and sweep forward.');
   const release3Pinned = versioned(db.collection('users'), User, { writeVersion: 2 });
   await release3Pinned.updateOne({ _id: 'new-2' }, { $set: { email: 'edsger@example.org' } });
   say('release 3, pinned at v2 again, updates new-2 (stored at v2)');
   await molt('sweep', 'users', '--to', '2');
   say(`stored: ${await histogram(raw, User)}`);
   show('release 2 reads new-2 as', await release2.findOne({ _id: 'new-2' }));
+  say('the cron job runs plain molt sweep meanwhile: the collection stays pinned at v2, and the run says so');
+  await molt('sweep', 'users');
+  say(`stored: ${await histogram(raw, User)}`);
+  say('fixed: unpin, and the next sweep goes forward to v3');
+  await molt('unpin', 'users');
   await molt('sweep', 'users');
   say(`stored: ${await histogram(raw, User)}`);
 

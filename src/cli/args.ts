@@ -1,7 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from './usage-error.js';
 
-export const COMMANDS = ['status', 'sweep', 'check', 'failures', 'verify', 'restore', 'prune', 'init'] as const;
+export const COMMANDS = ['status', 'sweep', 'check', 'failures', 'verify', 'restore', 'prune', 'init', 'pause', 'resume', 'unpin', 'lease'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 type OptionSpec = NonNullable<ParseArgsConfig['options']>;
@@ -32,6 +32,7 @@ const PER_COMMAND: Record<Command, OptionSpec> = {
     mode: { type: 'string' },
     otel: { type: 'boolean' },
     ...TENANTS,
+    'build-index': { type: 'boolean' },
   },
   check: { 'allow-missing': { type: 'boolean' }, sample: { type: 'string' }, 'batch-size': { type: 'string' }, 'round-trip': { type: 'boolean' }, ...TENANTS },
   failures: { 'allow-missing': { type: 'boolean' }, limit: { type: 'string' } },
@@ -39,6 +40,10 @@ const PER_COMMAND: Record<Command, OptionSpec> = {
   restore: { since: { type: 'string' }, 'dry-run': { type: 'boolean' } },
   prune: {},
   init: { db: { type: 'string' }, 'version-field': { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' } },
+  pause: {},
+  resume: {},
+  unpin: {},
+  lease: { force: { type: 'boolean' } },
 };
 
 /** A parsed command line. */
@@ -89,6 +94,10 @@ export interface ParsedArgs {
   readonly versionField?: string;
   readonly out?: string;
   readonly force?: boolean;
+  /** `molt sweep --build-index`: build the stale-version index, sweep nothing. */
+  readonly buildIndex?: boolean;
+  /** `molt lease release`: the lease command's action. */
+  readonly action?: 'release';
 }
 
 /** Parses `molt <command> [collection…] [flags]`; a wrong command line is a `UsageError`. */
@@ -114,10 +123,18 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
     const value = values[name];
     return typeof value === 'string' ? value : undefined;
   };
+  let positionals = parsed.positionals;
+  let action: 'release' | undefined;
+  if (command === 'lease') {
+    if (positionals[0] !== 'release') throw new UsageError(`molt lease expects an action: molt lease release [collection…]${positionals[0] === undefined ? '' : `; got "${positionals[0]}"`}.`, command);
+    action = 'release';
+    positionals = positionals.slice(1);
+  }
   const args: { -readonly [K in keyof ParsedArgs]: ParsedArgs[K] } = {
     command,
     noCommand: false,
-    collections: parsed.positionals,
+    collections: positionals,
+    ...(action ? { action } : {}),
     help: values.help === true,
     json: values.json === true,
     config: flag('config'),
@@ -172,6 +189,10 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   if (out !== undefined) args.out = out;
   if (values.force === true) args.force = true;
   if (values.otel === true) args.otel = true;
+  if (values['build-index'] === true) {
+    if (args.dryRun || args.to !== undefined || args.retryFailed) throw new UsageError('--build-index builds the index and sweeps nothing: it takes no --dry-run, --to or --retry-failed.', command);
+    args.buildIndex = true;
+  }
   return args;
 }
 

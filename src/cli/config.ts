@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { createJiti } from 'jiti';
 import { ConfigError, InvalidOptionError } from '../errors.js';
@@ -29,8 +29,9 @@ export async function loadConfig(options: { readonly path: string | undefined; r
     const jiti = createJiti(join(options.cwd, 'molt-cli.js'), { moduleCache: false, interopDefault: true, tsconfigPaths: true });
     exported = await jiti.import(path, { default: true });
   } catch (cause) {
-    const reason = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
-    throw new ConfigError(`${path} could not be loaded: ${reason}. Fix the file (it must run as it is: molt compiles it on the fly).`, { cause, path });
+    const message = cause instanceof Error ? cause.message : String(cause);
+    const reason = (message.split('\n')[0] ?? '').trim();
+    throw new ConfigError(`${path}${where(message, path)} could not be loaded: ${reason}. Fix the file (it must run as it is: molt compiles it on the fly).`, { cause, path });
   }
   const config = checkConfig(exported, path);
   const uri = options.env.MONGODB_URI || config.uri;
@@ -39,6 +40,24 @@ export async function loadConfig(options: { readonly path: string | undefined; r
     throw new ConfigError(`the connection string ${options.env.MONGODB_URI ? 'in MONGODB_URI' : `in ${path}`} must start with mongodb:// or mongodb+srv://.`, { path });
   }
   return { path, uri, config };
+}
+
+/**
+ * Where in the config a syntax error is: the compiler names it as `<path>:<line>:<column>` on a line
+ * of its own (which the first line of its message, kept above, lacks), with the line's text.
+ */
+function where(message: string, path: string): string {
+  const escaped = path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const match = new RegExp(`${escaped}:(\\d+):(\\d+)`).exec(message);
+  if (match === null) return '';
+  const line = Number(match[1]);
+  let text = '';
+  try {
+    text = (readFileSync(path, 'utf8').split('\n')[line - 1] ?? '').trim();
+  } catch {
+    // The line's text is a help, not a need.
+  }
+  return ` (line ${line}, column ${match[2] as string}${text ? `: ${text.length > 80 ? `${text.slice(0, 77)}...` : text}` : ''})`;
 }
 
 function findConfig(given: string | undefined, cwd: string): string {

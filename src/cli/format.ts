@@ -1,7 +1,10 @@
 import { BSON } from 'mongodb';
 import type { FailureRecord } from '../sweeper/failures.js';
 import type { CheckReport, MigrationStatus, VerifyReport } from '../sweeper/inspect.js';
-import type { SweepReport } from '../sweeper/status.js';
+import type { SweepReason, SweepReport } from '../sweeper/status.js';
+import { describePause, describePin, type SweepControl } from '../sweeper/control.js';
+import type { LeaseReleaseReport } from '../sweeper/lease-release.js';
+import type { StaleIndexState } from '../sweeper/stale.js';
 import type { RestoreReport } from '../sweeper/restore.js';
 import { renderCensus, versionLabel, type CensusStyle } from './census.js';
 import { formatCount, formatDuration } from './progress.js';
@@ -39,16 +42,19 @@ function date(value: Date | null | undefined): string {
   return value instanceof Date ? value.toISOString().replace(/\.\d{3}Z$/, 'Z') : '-';
 }
 
-/** The words for a CLI report's `reason`. */
-const REASONS: Readonly<Record<string, string>> = {
+/** The words for a report's `reason`. */
+const REASONS: Readonly<Record<SweepReason, string>> = {
   signal: 'interrupted by a signal; the next run resumes at the checkpoint',
   budget: 'time budget spent; the next run resumes at the checkpoint',
   lock: 'another run holds the lease',
   'lease-lost': 'another run took the lease over',
+  paused: 'paused: nothing swept',
+  'stale-left': 'the pass ended with stale documents it can still migrate; the next run starts a new pass',
+  'max-failures': 'stopped at maxFailures',
   error: 'stopped by an error',
 };
 
-export function formatSweepReport(report: SweepReport & { readonly reason?: string; readonly recordedFailures?: number }): string {
+export function formatSweepReport(report: SweepReport): string {
   const rate = report.elapsedMs > 0 ? (report.scanned * 1000) / report.elapsedMs : 0;
   const timing = `${formatDuration(report.elapsedMs)}${report.scanned > 0 ? `, ${formatCount(rate)} docs/s` : ''}`;
   const lines = [
@@ -59,12 +65,22 @@ export function formatSweepReport(report: SweepReport & { readonly reason?: stri
       ? `  still stale ${formatCount(report.remaining + report.migrated + report.skipped)} (a dry run migrates nothing), ${timing}`
       : `  remaining ${formatCount(report.remaining)} stale, ${timing}`,
   ];
+  if (report.reason === 'paused' && report.detail !== undefined) lines.push(`  ${report.detail}`);
+  if (report.pinned) lines.push(`  ${describePin(report.pinned, report.collection)}`);
+  if (report.staleIndex === 'built') lines.push(`  built the stale-version index first (once: molt status shows it)`);
+  if (report.dryRun && report.staleIndex === 'missing' && report.remaining + report.migrated + report.skipped > 0) {
+    lines.push(`  a real run would first build the stale-version index over the whole collection: molt status ${report.collection} shows its cost; molt sweep ${report.collection} --build-index builds it alone`);
+  }
   if (report.error) lines.push(`  ${report.error.name}: ${report.error.message}`);
   if (report.undeclaredKeys !== undefined && report.undeclaredKeys.length > 0) {
     lines.push(`  stored keys v${report.targetVersion} does not declare: ${report.undeclaredKeys.join(', ')} (leftovers of an upcaster? molt check lists them before a sweep)`);
   }
-  const earlier = (report.recordedFailures ?? 0) - report.failed;
-  if (earlier > 0) lines.push(`  ${formatCount(earlier)} failure${earlier === 1 ? '' : 's'} recorded by earlier runs still stale`);
+  const earlier = report.staleFailures - (report.dryRun ? 0 : report.failed);
+  if (earlier > 0) {
+    lines.push(report.dryRun
+      ? `  ${formatCount(earlier)} document${earlier === 1 ? '' : 's'} recorded as failures by earlier runs, still stale: skipped (not in "would fail"); --retry-failed includes them`
+      : `  ${formatCount(earlier)} failure${earlier === 1 ? '' : 's'} recorded by earlier runs still stale`);
+  }
   if (report.failed > 0 || earlier > 0) {
     lines.push(
       report.dryRun
@@ -96,6 +112,8 @@ export function formatStatus(status: MigrationStatus, census?: CensusStyle): str
     `  versions    ${versions}`,
     `  checkpoint  ${checkpoint ? `pass ${checkpoint.pass} ${checkpoint.completedAt ? `complete at ${date(checkpoint.completedAt)}` : `after _id ${formatId(checkpoint.lastId)}`}, ${checkpoint.target?.startsWith('down:') ? `down to v${checkpoint.targetVersion} (a reverse sweep)` : `v${checkpoint.targetVersion}`}, migrated ${formatCount(checkpoint.migrated)} this pass, updated ${date(checkpoint.updatedAt)}` : 'none (never swept)'}`,
     `  lease       ${status.lease ? `held by ${status.lease.host} (pid ${status.lease.pid}) until ${date(status.lease.expiresAt)}` : 'free'}`,
+    `  control     ${controlWords(status.collection, status.control)}`,
+    `  index       ${indexWords(status.staleIndex)}`,
     `  failures    ${formatCount(status.failures)}${status.failures > 0 ? ` (molt failures ${status.collection})` : ''}`,
     `  last run    ${lastRun ? `${lastRun.status} at ${date(lastRun.finishedAt)}: migrated ${formatCount(lastRun.migrated)}, failed ${formatCount(lastRun.failed)}, ${formatDuration(lastRun.elapsedMs)}` : 'none'}`,
   ];
@@ -134,6 +152,7 @@ export function formatCheck(report: CheckReport): string {
     lines.push(`  the server form (upExpr) disagrees with up on ${formatCount(differing)} of ${formatCount(compared)} documents compared, e.g. ${examples.map(formatId).join(', ')}: a sweep in auto mode migrates those versions on the client, in server mode it stops; make upExpr compute what up computes`);
   }
   for (const { version, reason } of clientOnly) lines.push(`  ${named(version)} sweeps on the client: ${reason}`);
+  lines.push(`  index ${indexWords(report.staleIndex)}`);
   return lines.join('\n');
 }
 
@@ -154,5 +173,72 @@ export function formatVerify(report: VerifyReport): string {
       : `${report.collection}: the collection does not exist in this database: check its name and the database (db in the config), or pass --allow-missing if it is created later`;
   }
   if (report.ok) return `${report.collection}: ok, every document is at v${report.minVersion} or above`;
-  return `${report.collection}: ${formatCount(report.below)} document${report.below === 1 ? '' : 's'} below v${report.minVersion}, e.g. ${report.examples.map(formatId).join(', ')} (run molt sweep ${report.collection}; documents it recorded as failures: molt failures ${report.collection}, then molt sweep ${report.collection} --retry-failed after a fix)`;
+  const { collection } = report;
+  const { sweepable, failures, outOfReach, outOfReachExamples, pinned } = report.fix;
+  const lines = [`${collection}: ${formatCount(report.below)} document${report.below === 1 ? '' : 's'} below v${report.minVersion}, e.g. ${report.examples.map(formatId).join(', ')}`];
+  const migrates = sweepable - failures;
+  if (migrates > 0) {
+    lines.push(pinned
+      ? `  ${formatCount(migrates)} a sweep migrates, but ${collection} is ${describePin(pinned, collection)}: a sweep brings nothing above v${pinned.version} until then`
+      : `  ${formatCount(migrates)} a sweep migrates: molt sweep ${collection}`);
+  }
+  if (failures > 0) lines.push(`  ${formatCount(failures)} recorded as failures: molt failures ${collection}, fix the step, then molt sweep ${collection} --retry-failed`);
+  if (outOfReach > 0) {
+    lines.push(`  ${formatCount(outOfReach)} store a version the schema does not know (not a version from its first to its latest, e.g. a string): no molt command migrates ${outOfReach === 1 ? 'it' : 'them'}; correct or remove by hand: ${outOfReachExamples.map(formatId).join(', ')}`);
+  }
+  return lines.join('\n');
+}
+
+function controlWords(collection: string, control: SweepControl): string {
+  const words = [
+    ...(control.paused ? [describePause(control.paused, collection)] : []),
+    ...(control.pin ? [describePin(control.pin, collection)] : []),
+  ];
+  return words.length > 0 ? words.join('\n              ') : 'sweeps run, to the latest version';
+}
+
+/** Whether the stale-version index exists, and what building it costs. */
+export function indexWords(state: StaleIndexState): string {
+  const key = `{ ${Object.keys(state.key).map((field) => `${field}: 1`).join(', ')} }`;
+  if (state.present) return `${key} present`;
+  const size = state.bytes === undefined ? '' : `, ${formatBytes(state.bytes)}`;
+  return `${key} missing: the first sweep builds it over all ${formatCount(state.documents)} documents${size} (molt sweep --build-index builds it alone)`;
+}
+
+function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit] as string}`;
+}
+
+/** `molt pause` / `resume` / `unpin`, as text. */
+export function formatControl(collection: string, control: SweepControl): string {
+  return `${collection}: ${controlWords(collection, control)}`;
+}
+
+/** `molt lease release`, as text. */
+export function formatLeaseRelease(report: LeaseReleaseReport): string {
+  const holder = report.holder ? `${report.holder.host} (pid ${report.holder.pid}) until ${date(report.holder.expiresAt)}` : '';
+  switch (report.lease) {
+    case 'free':
+      return `${report.collection}: the lease is free; nothing to release`;
+    case 'expired':
+      return `${report.collection}: released the expired lease of ${holder}`;
+    case 'gone':
+      return `${report.collection}: released the lease of ${holder}: that process no longer exists on this host`;
+    case 'forced':
+      return `${report.collection}: released the lease of ${holder} (--force)`;
+    case 'held':
+      return `${report.collection}: not released: ${holder} holds the lease and renews it while it runs. Stop that run (it releases its lease), wait until it expires, or pass --force if you know it is gone (a live run then loses its lease at its next checkpoint)`;
+  }
+}
+
+/** `molt sweep --build-index`, as text. */
+export function formatBuildIndex(result: StaleIndexState & { readonly collection: string; readonly built: boolean; readonly ms: number }): string {
+  return result.built ? `${result.collection}: built ${indexWords({ ...result, present: true }).replace(/ present$/, '')} over ${formatCount(result.documents)} documents in ${formatDuration(result.ms)}` : `${result.collection}: ${indexWords(result)}: nothing to build`;
 }

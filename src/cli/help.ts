@@ -15,15 +15,15 @@ const TENANT_FLAGS = `      --db <name|glob>      run on these databases instead
 
 const EXIT_CODES = `Exit codes: 0 done; 1 documents failed (recorded failures still stale, every run until fixed),
 verification failed, or an error; 2 usage or configuration error, or a database or collection that
-does not exist; 3 partial (time budget spent, lease held by another run, interrupted: the next run
-goes on); 4 the server could not be used (cannot connect, credentials refused, no answer).`;
+does not exist; 3 partial (time budget spent, lease held by another run, interrupted, paused: the
+next run goes on); 4 the server could not be used (cannot connect, credentials refused, no answer).`;
 
 export const MAIN_HELP = `molt: lazy schema migrations for MongoDB, the operator's side of mongo-molt
 
 Usage: molt <command> [collection…] [flags]
 
 Commands:
-  status     version histogram per collection, checkpoint, lease, failures, last run, ETA
+  status     version histogram per collection, checkpoint, lease, pause/pin, index, failures, last run, ETA
   sweep      migrate the stale documents in throttled, resumable batches (run it from cron)
   check      dry-run every upcaster and validation over the stale documents; writes nothing
   failures   list the documents that failed to migrate
@@ -31,6 +31,10 @@ Commands:
   restore    put archived originals back (swept with archive: true), never over a changed document
   prune      delete expired archived originals (where the server has no TTL indexes)
   init       write a starter molt.config.ts listing a database's collections and their versions
+  pause      stop every sweep of the collections until molt resume (a cron run exits 3, reason paused)
+  resume     let a paused collection's sweeps run again
+  unpin      clear the target molt sweep --to k pinned: plain sweeps go to the latest version again
+  lease      molt lease release [collection…]: free a lease whose run is gone
 
 Collections default to every collection in the config. The connection string comes from
 MONGODB_URI, else from the config's uri; credentials never appear in the output.
@@ -52,7 +56,9 @@ export const COMMAND_HELP: Record<Command, string> = {
   status: `Usage: molt status [collection…] [flags]
 
 Shows, per collection: documents per stored version (one aggregation), the stale count, the
-sweeper's checkpoint, who holds the lease, the failures count, the last run's report and an ETA.
+sweeper's checkpoint, who holds the lease, the stored control (paused by molt pause, pinned by
+molt sweep --to k), whether the stale-version index exists (and, if not, what the first sweep
+will build it over), the failures count, the last run's report and an ETA.
 On a terminal the versions are drawn as one bar per version with its count and share;
 MOLT_BARS=1 draws them anywhere (a pipe, a log), MOLT_BARS=0 never; NO_COLOR turns colour off.
 
@@ -80,14 +86,25 @@ Flags:
                             renewed every third of it while the run lives, however slow a batch
       --dry-run             read, upcast and validate, write nothing
       --retry-failed        first retry the recorded failures (after a fix)
-      --to <k>              a reverse sweep: bring every document above version k down to k
+      --to <k>              sweep to version k and keep it there: below the latest, a reverse
+                            sweep that pins the collection at k (later plain sweeps go to k, not
+                            the latest) until molt sweep --to <latest> or molt unpin
       --allow-loss          with --to: also convert documents whose way down drops a value
       --mode <m>            auto (default): on the server where the steps allow; client; server
       --otel                export spans and metrics: starts the OpenTelemetry SDK (@opentelemetry/sdk-node,
                             if installed) from the OTEL_* environment variables
+      --build-index         build the stale-version index { <versionField>: 1, _id: 1 } and sweep
+                            nothing (the first real sweep builds it otherwise; molt status says
+                            whether it exists and what building it costs)
       --allow-missing       skip a collection that does not exist instead of exiting 2
 ${TENANT_FLAGS}
 ${COMMON}
+
+A paused collection (molt pause) is not swept: exit 3, reason paused. A pinned one (molt sweep
+--to k) is swept to k, and the report says so.
+
+A batch that takes longer than the lease (--batch-size / --rate above --lease) is warned about
+before the run starts.
 
 On SIGINT/SIGTERM the batch in flight finishes, the checkpoint is saved, and molt exits 3.
 
@@ -183,4 +200,50 @@ ${COMMON}
 
 Examples:
   molt prune`,
+  pause: `Usage: molt pause [collection…] [flags]
+
+Pauses the collections' sweeps, stored in the state collection (molt_state): every molt sweep (a
+cron run included) stops before it starts, reports partial with reason paused and exits 3, until
+molt resume. A run already under way finishes its work: stop it with SIGTERM.
+
+Flags:
+${COMMON}
+
+Examples:
+  molt pause users
+  molt resume users`,
+  resume: `Usage: molt resume [collection…] [flags]
+
+Lets the paused collections' sweeps run again (the pinned target, if any, stays).
+
+Flags:
+${COMMON}
+
+Examples:
+  molt resume users`,
+  unpin: `Usage: molt unpin [collection…] [flags]
+
+Clears the target a molt sweep --to k pinned: the next plain molt sweep goes to the latest version
+again (as molt sweep --to <latest> does). Changes no document.
+
+Flags:
+${COMMON}
+
+Examples:
+  molt unpin users`,
+  lease: `Usage: molt lease release [collection…] [flags]
+
+Frees the sweep lease of a run that is gone (killed with SIGKILL, a crashed host), so that the
+next run need not wait for the lease to expire (at most leaseMs). A lease that has not expired is
+released only when its holder ran on this host and its process no longer exists, or with --force:
+a live run renews its lease every third of leaseMs, and releasing it lets a second run start beside
+it (the first then stops with LeaseLost at its next checkpoint). An expired lease needs nothing.
+
+Flags:
+      --force               release a lease that has not expired, whoever holds it
+${COMMON}
+
+Examples:
+  molt lease release users
+  molt lease release users --force`,
 };

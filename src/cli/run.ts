@@ -3,8 +3,13 @@ import pino, { type Logger } from 'pino';
 import { ConfigError, describeError, InvalidOptionError } from '../errors.js';
 import { listFailures } from '../sweeper/failures.js';
 import { checkMigration, migrationStatus, verifyVersion } from '../sweeper/inspect.js';
-import { DEFAULT_FAILURES_COLLECTION, DEFAULT_RATE_PER_SECOND } from '../sweeper/options.js';
-import { SweepStatus, type SweepReport } from '../sweeper/status.js';
+import { DEFAULT_FAILURES_COLLECTION } from '../sweeper/options.js';
+import { SweepReason, SweepStatus, type SweepReport } from '../sweeper/status.js';
+import { pauseSweeps, resumeSweeps, SWEEP_ACTOR, unpinSweeps } from '../sweeper/control.js';
+import { releaseLease } from '../sweeper/lease-release.js';
+import { buildStaleIndex } from '../sweeper/stale-index.js';
+import { leaseRisk } from '../sweeper/lease-risk.js';
+import { DEFAULT_BATCH_SIZE, DEFAULT_LEASE_MS, DEFAULT_RATE_PER_SECOND, type SweepOptions } from '../sweeper/options.js';
 import { sweep } from '../sweeper/sweep.js';
 import { pruneArchive, restore } from '../sweeper/restore.js';
 import { DEFAULT_ARCHIVE_COLLECTION } from '../storage/index.js';
@@ -12,13 +17,10 @@ import { parseCommandLine, type ParsedArgs } from './args.js';
 import { censusStyle } from './census.js';
 import { loadConfig, type LoadedConfig } from './config.js';
 import type { MoltCollectionConfig } from '../sweeper/define-config.js';
-import { formatCheck, formatFailures, formatRestore, formatStatus, formatSweepReport, formatVerify, toJson } from './format.js';
+import { formatBuildIndex, formatCheck, formatControl, formatFailures, formatLeaseRelease, formatRestore, formatStatus, formatSweepReport, formatVerify, toJson } from './format.js';
 import { COMMAND_HELP, MAIN_HELP } from './help.js';
 import { ProgressDisplay } from './progress.js';
 import { redactUri } from './redact.js';
-import { FailureStore } from '../sweeper/failures.js';
-import { migrationTarget } from '../migrate/index.js';
-import { definitionOf } from '../sweeper/sweep.js';
 import { UsageError } from './usage-error.js';
 import { startNodeSdk, type StartedSdk } from '../telemetry/index.js';
 import { forEachTenant, formatTenant, formatTenantSummary, selectDatabases, singleDatabase, taggedEntries, worstExitCode, type TenantOutcome } from './tenants.js';
@@ -174,7 +176,7 @@ async function runConfigured(
     logger?.info({ server: redactUri(loaded.uri), db: selection.single ? selection.names[0] : selection.names, command: args.command }, 'connected');
     if (!selection.single) return await runTenants({ args, io, out, logger, collections, started }, client, selection.names);
     const db = client.db(selection.names[0] as string);
-    if (args.command === 'status' || args.command === 'sweep' || args.command === 'check' || args.command === 'failures') {
+    if (NAME_CHECKED.has(args.command ?? '')) {
       const missing = await missingNames(db, collections);
       if (missing !== undefined && !args.allowMissing) return fail(`${missing} (a misspelt name must not pass). Fix db or the collection's name in ${loaded.path}, or pass --allow-missing for a collection created later.`, ExitCode.USAGE, 'MissingCollection');
       if (missing !== undefined) {
@@ -211,6 +213,12 @@ async function runCommand(context: CommandContext): Promise<ExitCode> {
       return restoreCommand(context);
     case 'prune':
       return prune(context);
+    case 'pause':
+    case 'resume':
+    case 'unpin':
+      return control(context, context.args.command);
+    case 'lease':
+      return leaseRelease(context);
     default:
       throw new UsageError(`${String(context.args.command)} does not run on a database.`);
   }
@@ -297,6 +305,9 @@ async function connectWithin(client: MongoClient, budgetMs: number | undefined):
     clearTimeout(timer);
   }
 }
+
+/** The commands that exit 2 on a database or collection that does not exist (a misspelt name must not pass). */
+const NAME_CHECKED: ReadonlySet<string> = new Set(['status', 'sweep', 'check', 'failures', 'pause', 'resume', 'unpin', 'lease']);
 
 /** Errors of the server or the way to it (cannot connect, credentials refused, no answer), as opposed to the data's. */
 const INFRASTRUCTURE_ERRORS = new Set(['MongoServerSelectionError', 'MongoNetworkError', 'MongoNetworkTimeoutError', 'MongoTopologyClosedError', 'MongoNotConnectedError', 'TimeBudgetSpentError']);
@@ -438,21 +449,21 @@ async function status(context: CommandContext): Promise<ExitCode> {
 
 async function sweepCommand(context: CommandContext): Promise<ExitCode> {
   const { args, io, logger, started } = context;
-  const reports: CliSweepReport[] = [];
+  if (args.buildIndex) return buildIndexCommand(context);
+  const reports: SweepReport[] = [];
   const display = io.interactive && args.log !== 'json' && context.sharing === 1 ? new ProgressDisplay(io.stderr, Math.max(40, (io.columns ?? 80) - 1)) : undefined;
   for (const entry of context.collections) {
     const budget = args.maxDurationMs === undefined ? undefined : args.maxDurationMs - (Date.now() - started);
     if (budget !== undefined && budget <= 0) {
       logger?.info({ collection: entry.name }, 'time budget spent before this collection: not started');
-      reports.push({ ...notStarted(entry, SweepStatus.PARTIAL, args.dryRun), reason: 'budget' });
+      reports.push({ ...notStarted(entry, SweepStatus.PARTIAL, args.dryRun), reason: SweepReason.BUDGET });
       continue;
     }
     if (io.signal?.aborted) {
-      reports.push({ ...notStarted(entry, SweepStatus.PARTIAL, args.dryRun), reason: 'signal' });
+      reports.push({ ...notStarted(entry, SweepStatus.PARTIAL, args.dryRun), reason: SweepReason.SIGNAL });
       continue;
     }
-    let lastProgressLog = Date.now();
-    const report = await sweep(context.db.collection(entry.name), entry.schema, {
+    const options = {
       ...sweepOptionsOf(entry),
       ...(args.batchSize !== undefined ? { batchSize: args.batchSize } : {}),
       ...(args.ratePerSecond !== undefined ? { ratePerSecond: args.ratePerSecond } : {}),
@@ -461,6 +472,13 @@ async function sweepCommand(context: CommandContext): Promise<ExitCode> {
       ...(args.pauseMs !== undefined ? { pauseMs: args.pauseMs } : {}),
       ...(budget !== undefined ? { maxDurationMs: budget } : {}),
       ...(args.leaseMs !== undefined ? { leaseMs: args.leaseMs } : {}),
+    };
+    // Said before the run starts; the library logs it too, where there is a logger.
+    const risk = leaseRisk({ batchSize: options.batchSize ?? DEFAULT_BATCH_SIZE, ratePerSecond: options.ratePerSecond ?? DEFAULT_RATE_PER_SECOND, leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS });
+    if (risk !== undefined && !logger) io.stderr(`molt: warning: ${entry.name}: ${risk}\n`);
+    let lastProgressLog = Date.now();
+    const report = await sweep(context.db.collection(entry.name), entry.schema, {
+      ...options,
       dryRun: args.dryRun,
       retryFailed: args.retryFailed,
       ...(args.allowLoss === true ? { allowLoss: true } : {}),
@@ -468,6 +486,7 @@ async function sweepCommand(context: CommandContext): Promise<ExitCode> {
       ...(args.mode !== undefined ? { mode: args.mode } : {}),
       ...(io.signal ? { signal: io.signal } : {}),
       ...(logger ? { logger } : {}),
+      [SWEEP_ACTOR]: `molt sweep${args.to !== undefined ? ` --to ${args.to}` : ''}`,
       onProgress: (progress) => {
         display?.update({
           label: entry.name,
@@ -482,45 +501,51 @@ async function sweepCommand(context: CommandContext): Promise<ExitCode> {
           logger.info({ ...progress, ratePerSecond: Math.round(progress.ratePerSecond) }, 'progress');
         }
       },
-    });
+    } as SweepOptions);
     display?.done();
-    const recorded = args.dryRun ? 0 : await staleFailures(context.db, entry);
-    const explained: CliSweepReport = { ...report, ...reasonOf(report, io.signal, budget), ...(args.dryRun ? {} : { recordedFailures: recorded }) };
-    reports.push(explained);
-    if (!args.json && args.log !== 'json') context.out(formatSweepReport(explained));
+    reports.push(report);
+    if (!args.json && args.log !== 'json') context.out(formatSweepReport(report));
   }
   // One shape for every --json: an array, one entry per collection.
   if (args.json) context.print(reports, undefined);
   return exitCodeOf(reports);
 }
 
-/** A sweep's report as the CLI prints it: why it is partial or locked, and the failures left stale. */
-export type CliSweepReport = SweepReport & {
-  /** Why the run stopped before the end: `signal`, `budget`, `lock` (another run holds the lease), `lease-lost`, `error`. */
-  readonly reason?: string;
-  /**
-   * Recorded failures whose document is still stale, over every run: not one run's count, so
-   * that a run after the one that recorded them still exits 1.
-   */
-  readonly recordedFailures?: number;
-};
-
-/** Why a run ended `partial` or `locked`. */
-function reasonOf(report: SweepReport, signal: AbortSignal | undefined, budget: number | undefined): { reason?: string } {
-  if (report.status === SweepStatus.LOCKED) return { reason: report.error?.name === 'LeaseLost' ? 'lease-lost' : 'lock' };
-  if (report.status !== SweepStatus.PARTIAL) return {};
-  if (signal?.aborted) return { reason: 'signal' };
-  if (budget !== undefined && report.elapsedMs >= budget - 50) return { reason: 'budget' };
-  if (report.error?.name === 'TimeBudgetSpentError') return { reason: 'budget' };
-  return { reason: report.error ? 'error' : 'budget' };
+/** `molt sweep --build-index`: the stale-version index of each collection, and no sweep. */
+async function buildIndexCommand(context: CommandContext): Promise<ExitCode> {
+  const results = [];
+  for (const entry of context.collections) {
+    results.push(await buildStaleIndex(context.db.collection(entry.name), entry.schema, context.logger ? { logger: context.logger } : {}));
+  }
+  context.out(context.args.json ? toJson(results) : results.map(formatBuildIndex).join('\n'));
+  return ExitCode.OK;
 }
 
-/** The failures recorded for a collection whose document is still stale (below the latest version). */
-async function staleFailures(db: Db, entry: MoltCollectionConfig): Promise<number> {
-  const definition = definitionOf(entry.schema);
-  const store = new FailureStore(db, entry.failuresCollection ?? DEFAULT_FAILURES_COLLECTION, entry.name, definition.name);
-  const { staleFilter } = migrationTarget(definition, definition.latest, 'up');
-  return store.staleCount(db.collection(entry.name), staleFilter, 500);
+/** `molt pause`, `molt resume`, `molt unpin`: the stored control of each collection. */
+async function control(context: CommandContext, command: 'pause' | 'resume' | 'unpin'): Promise<ExitCode> {
+  const results = [];
+  for (const entry of context.collections) {
+    const collection = context.db.collection(entry.name);
+    const options = { ...(entry.stateCollection !== undefined ? { stateCollection: entry.stateCollection } : {}), by: `molt ${command}` };
+    const stored = command === 'pause' ? await pauseSweeps(collection, options) : command === 'resume' ? await resumeSweeps(collection, options) : await unpinSweeps(collection, options);
+    context.logger?.info({ collection: entry.name, control: stored }, `molt ${command}`);
+    results.push({ collection: entry.name, ...stored });
+  }
+  context.out(context.args.json ? toJson(results) : results.map((result) => formatControl(result.collection, result)).join('\n'));
+  return ExitCode.OK;
+}
+
+/** `molt lease release`: 1 when a lease was left held (it has not expired and its run may be alive: --force). */
+async function leaseRelease(context: CommandContext): Promise<ExitCode> {
+  const reports = [];
+  for (const entry of context.collections) {
+    reports.push(await releaseLease(context.db.collection(entry.name), entry.schema, {
+      ...(entry.stateCollection !== undefined ? { stateCollection: entry.stateCollection } : {}),
+      force: context.args.force === true,
+    }));
+  }
+  context.out(context.args.json ? toJson(reports) : reports.map(formatLeaseRelease).join('\n'));
+  return reports.some((report) => report.lease === 'held') ? ExitCode.FAILURES : ExitCode.OK;
 }
 
 function notStarted(entry: MoltCollectionConfig, status: SweepStatus, dryRun: boolean): SweepReport {
@@ -556,12 +581,12 @@ export function progressTotal(progress: { readonly scanned: number; readonly rem
 
 /**
  * 4 when the server could not be used; 1 when anything failed or recorded failures are left stale
- * (it needs someone, every run until they are fixed); else 3 when anything is partial or locked
- * (the next run goes on); else 0.
+ * (the report's `staleFailures`, over every run: it needs someone, every run until they are
+ * fixed); else 3 when anything is partial or locked (the next run goes on); else 0.
  */
-export function exitCodeOf(reports: readonly CliSweepReport[]): ExitCode {
+export function exitCodeOf(reports: readonly SweepReport[]): ExitCode {
   if (reports.some((report) => report.status === SweepStatus.ABORTED && report.error !== undefined && isInfrastructureError(report.error))) return ExitCode.INFRASTRUCTURE;
-  if (reports.some((report) => report.failed > 0 || (report.recordedFailures ?? 0) > 0 || report.status === SweepStatus.FAILED || report.status === SweepStatus.ABORTED)) return ExitCode.FAILURES;
+  if (reports.some((report) => report.failed > 0 || report.staleFailures > 0 || report.status === SweepStatus.FAILED || report.status === SweepStatus.ABORTED)) return ExitCode.FAILURES;
   if (reports.some((report) => report.status === SweepStatus.PARTIAL || report.status === SweepStatus.LOCKED)) return ExitCode.PARTIAL;
   return ExitCode.OK;
 }
@@ -628,7 +653,11 @@ async function verify(context: CommandContext): Promise<ExitCode> {
   const targets = context.collections.map((entry) => ({ entry, minVersion: minVersionOf(args, entry) }));
   const reports = [];
   for (const { entry, minVersion } of targets) {
-    reports.push(await verifyVersion(context.db.collection(entry.name), entry.schema, minVersion, { allowMissing: args.allowMissing === true }));
+    reports.push(await verifyVersion(context.db.collection(entry.name), entry.schema, minVersion, {
+      allowMissing: args.allowMissing === true,
+      ...(entry.stateCollection !== undefined ? { stateCollection: entry.stateCollection } : {}),
+      ...(entry.failuresCollection !== undefined ? { failuresCollection: entry.failuresCollection } : {}),
+    }));
   }
   context.print(reports, context.args.json ? '' : reports.map(formatVerify).join('\n'));
   return reports.every((report) => report.ok) ? ExitCode.OK : ExitCode.FAILURES;

@@ -1,7 +1,10 @@
 export { sweep, type SweepableSchema } from './sweep.js';
 export { pruneArchive, restore, type RestoreOptions, type RestoreReport } from './restore.js';
 export { DEFAULT_ARCHIVE_COLLECTION, DEFAULT_ARCHIVE_TTL_MS, type ArchiveEntry } from '../storage/index.js';
-export { SweepStatus, type SweepCounts, type SweepProgress, type SweepReport } from './status.js';
+export { SweepReason, SweepStatus, type SweepCounts, type SweepProgress, type SweepReport } from './status.js';
+export { pauseSweeps, resumeSweeps, sweepControl, unpinSweeps, type SweepControl, type SweepControlMark, type SweepControlOptions } from './control.js';
+export { releaseLease, type LeaseReleaseReport } from './lease-release.js';
+export { buildStaleIndex, type StaleIndexState } from './stale-index.js';
 export {
   DEFAULT_BATCH_SIZE,
   DEFAULT_FAILURES_COLLECTION,

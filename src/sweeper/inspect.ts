@@ -13,6 +13,9 @@ import { KeysetPages } from './stale-pages.js';
 import { readSweepState, type SweepCheckpoint, type SweepLease, type SweepStateDocument } from './state.js';
 import type { SweepableSchema } from './sweep.js';
 import { PRIVILEGES, withPrivileges } from './privileges.js';
+import { readControl, type SweepControl } from './control.js';
+import { FailureStore } from './failures.js';
+import { staleIndexState, type StaleIndexState } from './stale.js';
 
 /** How many documents are stored at one version. `null`: no version field (read as `unversioned`); a string: a stored value that is not a version. @public */
 export interface VersionCount {
@@ -37,6 +40,10 @@ export interface MigrationStatus {
   /** Documents with a failure record. */
   readonly failures: number;
   readonly lastRun: SweepStateDocument['lastRun'];
+  /** The stored control: paused (`molt pause`), pinned at a version (`molt sweep --to k`). */
+  readonly control: SweepControl;
+  /** Whether the stale-version index exists, and what building it costs. */
+  readonly staleIndex: StaleIndexState;
 }
 
 /** Options of `migrationStatus`. @public */
@@ -58,11 +65,14 @@ async function statusOf(raw: Collection<Document>, schema: SweepableSchema, opti
   const definition = definitionOf(schema);
   const db = databaseOf(raw);
   const failuresCollection = options.failuresCollection ?? DEFAULT_FAILURES_COLLECTION;
-  const [groups, state, failures] = await Promise.all([
+  const stateCollection = options.stateCollection ?? DEFAULT_STATE_COLLECTION;
+  const [groups, state, failures, control, staleIndex] = await Promise.all([
     // One $group with a single $sum: servers that implement $group partially (FerretDB) agree on this one.
     raw.aggregate<{ _id: unknown; count: number }>([{ $group: { _id: `$${definition.versionField}`, count: { $sum: 1 } } }]).toArray(),
-    readSweepState(db, options.stateCollection ?? DEFAULT_STATE_COLLECTION, raw.collectionName, definition.name),
+    readSweepState(db, stateCollection, raw.collectionName, definition.name),
     db.collection(failuresCollection).countDocuments({ collection: raw.collectionName }),
+    readControl(db, stateCollection, raw.collectionName),
+    staleIndexState(raw, definition.versionField),
   ]);
   const histogram = mergeCounts(groups.map((group) => ({ version: toVersionKey(group._id), count: group.count })));
   const total = histogram.reduce((sum, entry) => sum + entry.count, 0);
@@ -81,6 +91,8 @@ async function statusOf(raw: Collection<Document>, schema: SweepableSchema, opti
     lease,
     failures,
     lastRun: state?.lastRun ?? null,
+    control,
+    staleIndex,
   };
 }
 
@@ -148,6 +160,8 @@ export interface CheckReport {
    * sweep in `auto` mode sends such a version to the client path, `server` mode stops), with up to
    * 5 example `_id`s.
    */
+  /** Whether the stale-version index a sweep needs exists, and what building it costs. */
+  readonly staleIndex: StaleIndexState;
   readonly serverSide: {
     readonly versions: readonly (number | null)[];
     readonly clientOnly: readonly { readonly version: number | null; readonly reason: string }[];
@@ -255,6 +269,7 @@ async function checkOf(raw: Collection<Document>, schema: SweepableSchema, optio
     undeclaredKeys: [...undeclared].sort(),
     ...(options.roundTrip ? { roundTrip: { ...trip, ...(down ? { down } : {}) } } : {}),
     serverSide: { ...serverSideOf(definition, target), ...forms },
+    staleIndex: await staleIndexState(raw, definition.versionField),
   };
 }
 
@@ -361,12 +376,31 @@ export interface VerifyReport {
   readonly examples: readonly unknown[];
   /** The collection does not exist (a typo in its name or the database's?): not ok unless `allowMissing`. */
   readonly missing: boolean;
+  /**
+   * What fixes the documents below: `sweepable` of them a sweep to the latest version migrates
+   * (`molt sweep`), `failures` of those are recorded failures (they need their step fixed, then
+   * `retryFailed`), and `outOfReach` store a version the schema does not know (not an integer
+   * from its first to its latest version, e.g. `"two"`, or below the first): no sweep touches
+   * them, they need correcting by hand (`outOfReachExamples`). `pinned`: the collection is pinned
+   * below `minVersion` (`molt sweep --to k`), so a sweep brings nothing up to it until unpinned.
+   */
+  readonly fix: {
+    readonly sweepable: number;
+    readonly failures: number;
+    readonly outOfReach: number;
+    readonly outOfReachExamples: readonly unknown[];
+    readonly pinned?: { readonly version: number; readonly at: Date; readonly by: string };
+  };
 }
 
 /** Options of `verifyVersion`. @public */
 export interface VerifyOptions {
   /** Pass when the collection does not exist (an environment where it is created later). Default: `false`. */
   readonly allowMissing?: boolean | undefined;
+  /** Where the pin is read (see `fix.pinned`). Default: `molt_state`. */
+  readonly stateCollection?: string | undefined;
+  /** Where failure records are counted (see `fix.failures`). Default: `molt_failures`. */
+  readonly failuresCollection?: string | undefined;
 }
 
 /**
@@ -399,5 +433,22 @@ export async function verifyVersion<T extends Document>(
   // Matched here too: mongo-java-server ignores the filter and lists every collection.
   const missing = !existing.some((entry) => entry.name === raw.collectionName);
   const ok = count === 0 && (!missing || options.allowMissing === true);
-  return { collection: raw.collectionName, minVersion, ok, below: count, examples: examples.map((doc) => doc._id), missing };
+  const fix = count === 0 ? { sweepable: 0, failures: 0, outOfReach: 0, outOfReachExamples: [] } : await withPrivileges(raw, PRIVILEGES.read(raw.dbName, raw.collectionName), () => fixOf(raw, definition, below, count, minVersion, options));
+  return { collection: raw.collectionName, minVersion, ok, below: count, examples: examples.map((doc) => doc._id), missing, fix };
+}
+
+/** Which of the documents below the minimum a sweep migrates, which are recorded failures, which no sweep reaches. */
+async function fixOf(raw: Collection<Document>, definition: SchemaDefinition, below: Filter<Document>, count: number, minVersion: number, options: VerifyOptions): Promise<VerifyReport['fix']> {
+  const db = databaseOf(raw);
+  const sweepable: Filter<Document> = { $and: [below, migrationTarget(definition, definition.latest, 'up').staleFilter] };
+  const outOfReach: Filter<Document> = { $and: [below, { $nor: [migrationTarget(definition, definition.latest, 'up').staleFilter] }] };
+  const failures = new FailureStore(db, options.failuresCollection ?? DEFAULT_FAILURES_COLLECTION, raw.collectionName, definition.name);
+  const [inReach, recorded, examples, control] = await Promise.all([
+    raw.countDocuments(sweepable),
+    failures.staleCount(raw, sweepable, DEFAULT_BATCH_SIZE),
+    raw.find(outOfReach, { projection: { _id: 1 } }).sort({ _id: 1 }).limit(EXAMPLES).toArray(),
+    readControl(db, options.stateCollection ?? DEFAULT_STATE_COLLECTION, raw.collectionName),
+  ]);
+  const pinned = control.pin && control.pin.version < minVersion ? { pinned: control.pin } : {};
+  return { sweepable: inReach, failures: recorded, outOfReach: count - inReach, outOfReachExamples: examples.map((doc) => doc._id), ...pinned };
 }

@@ -44,8 +44,10 @@ export interface SweepOptions {
   /** The collection for failure records. Default: `molt_failures` ({@link DEFAULT_FAILURES_COLLECTION}). */
   readonly failuresCollection?: string | undefined;
   /**
-   * How long the lease lasts without renewal; it is renewed after every batch, so it must exceed
-   * the longest batch (retries included). A crashed run's lease is taken over once it expires.
+   * How long the lease lasts without renewal; it is renewed every third of it while the run lives
+   * (a heartbeat) and after every batch. A run whose batch takes longer (`batchSize /
+   * ratePerSecond` above it) is warned about before it starts: a stall that long loses the lease.
+   * A crashed run's lease is taken over once it expires (or freed by `releaseLease`).
    * Default: 60000 ({@link DEFAULT_LEASE_MS}).
    */
   readonly leaseMs?: number | undefined;
@@ -69,7 +71,10 @@ export interface SweepOptions {
    * The version to bring documents to. Default: the schema's latest. Below it, a reverse sweep:
    * every document above `to` goes down through the downcasters (refused before any write when
    * one is missing). The rollback recipe: pin `writeVersion: to` in the app, sweep down, deploy
-   * the old code.
+   * the old code. Stored: below the latest it pins the collection at `to` (a sweep without `to`,
+   * what a scheduled job runs, then goes to `to` and reports `pinned`); at the latest it clears
+   * the pin (as `unpinSweeps` does). Not stored by a dry run. A paused collection (`pauseSweeps`)
+   * is not swept, whatever `to`.
    */
   readonly to?: number | undefined;
   /**

@@ -21,6 +21,28 @@ export const SweepStatus = Object.freeze({
 /** @public */
 export type SweepStatus = (typeof SweepStatus)[keyof typeof SweepStatus];
 
+/**
+ * Why a run did not complete (`report.reason`): `signal` (its abort signal, SIGTERM/SIGINT in the
+ * CLI), `budget` (`maxDurationMs` spent), `lock` (another run holds the lease), `lease-lost`
+ * (another run took the lease over), `paused` (the collection is paused: `molt pause`),
+ * `stale-left` (the pass ended with stale documents it could still migrate: the next run starts a
+ * new pass over them), `max-failures` (`maxFailures` reached), `error` (an error the sweeper
+ * could not retry, in `report.error`, or the final recount failed). `report.detail` says it in words.
+ * @public
+ */
+export const SweepReason = Object.freeze({
+  SIGNAL: 'signal',
+  BUDGET: 'budget',
+  LOCK: 'lock',
+  LEASE_LOST: 'lease-lost',
+  PAUSED: 'paused',
+  STALE_LEFT: 'stale-left',
+  MAX_FAILURES: 'max-failures',
+  ERROR: 'error',
+} as const);
+/** @public */
+export type SweepReason = (typeof SweepReason)[keyof typeof SweepReason];
+
 /** The counts of one sweep run (not of earlier runs). @public */
 export interface SweepCounts {
   /** Stale documents read. */
@@ -56,8 +78,21 @@ export interface SweepReport extends SweepCounts {
    * are written and counted here.
    */
   readonly lossy: number;
-  /** Why the run is `partial` (time budget, signal, stale documents left); absent otherwise. */
-  readonly reason?: string;
+  /** Why the run did not complete: set for every status but `complete`, absent then. */
+  readonly reason?: SweepReason;
+  /** The reason in words, with what happens next. */
+  readonly detail?: string;
+  /**
+   * The stored pin this run followed (it was started without `to`, and `molt sweep --to k` had
+   * pinned the collection at k): the run went to `pinned.version`, not the latest.
+   */
+  readonly pinned?: { readonly version: number; readonly at: Date; readonly by: string };
+  /**
+   * The index `{ <versionField>: 1, _id: 1 }` that serves the stale filter: `present` before the
+   * run, `built` by this run (the first real sweep with stale documents builds it), `missing`
+   * (not built: a dry run, which says so, or nothing stale).
+   */
+  readonly staleIndex?: 'present' | 'built' | 'missing';
   readonly elapsedMs: number;
   /** The collection swept. */
   readonly collection: string;

@@ -5,7 +5,7 @@ import { migrationTarget, missingDowncaster, type MigrationTarget } from '../mig
 import { definitionOf } from '../schema/definition.js';
 import type { AnyVersionedSchema } from '../schema/index.js';
 import type { SchemaDefinition } from '../schema/types.js';
-import { asPermissionError, databaseOf, serverCapabilities, TimeBudgetSpentError, untilLimit, type ServerCapabilities } from '../server/index.js';
+import { asPermissionError, databaseOf, limited, serverCapabilities, TimeBudgetSpentError, untilLimit, type ServerCapabilities } from '../server/index.js';
 import { Archive, BulkWriter, STORED_BSON_OPTIONS } from '../storage/index.js';
 import { checkCollection } from './arguments.js';
 import { BatchProcessor } from './batch-processor.js';
@@ -17,13 +17,15 @@ import { MAX_RETRY_DELAY_MS, resolveSweepOptions, type ResolvedSweepOptions, typ
 import { Pacer } from './pacing.js';
 import { withRetry } from './retry.js';
 import { retryFailedPhase } from './retry-failed.js';
-import { ensureStaleIndex } from './stale.js';
+import { ensureStaleIndex, hasStaleIndex, staleIndexKey } from './stale.js';
+import { decide, describePause, describePin, readControl, SWEEP_ACTOR, writeControl } from './control.js';
+import { leaseRisk } from './lease-risk.js';
 import { PagesReadAhead } from './read-ahead.js';
 import { KeysetPages } from './stale-pages.js';
 import { ServerBatchProcessor } from './server-batch.js';
 import { serverPlan, type ServerPlan } from './server-plan.js';
 import { readSweepState, SweepState, type SweepLease } from './state.js';
-import { SweepStatus, type SweepReport } from './status.js';
+import { SweepReason, SweepStatus, type SweepReport } from './status.js';
 import { Tally, type Outcome } from './tally.js';
 import { PRIVILEGES } from './privileges.js';
 import { SweepTelemetry } from '../telemetry/index.js';
@@ -52,13 +54,99 @@ export type SweepableSchema = AnyVersionedSchema;
 export async function sweep<T extends Document>(collection: Collection<T>, schema: SweepableSchema, options: SweepOptions = {}): Promise<SweepReport> {
   const resolved = resolveSweepOptions(options);
   const definition = definitionOf(schema);
-  const target = sweepTarget(definition, resolved.to);
+  const raw = checkCollection(collection);
+  // The target given (or the latest) is checked before any I/O; a stored pin once it is read.
+  planFor(definition, resolved.to ?? definition.latest, resolved.mode);
+  const risk = leaseRisk(resolved);
+  if (risk !== undefined) resolved.logger?.warn({ collection: raw.collectionName, batchSize: resolved.batchSize, ratePerSecond: resolved.ratePerSecond, leaseMs: resolved.leaseMs }, risk);
+  const by = (options as { readonly [SWEEP_ACTOR]?: string })[SWEEP_ACTOR] ?? `sweep({ to: ${String(resolved.to)} })`;
+  const started = resolved.clock.now();
+  const controlled = await controlledTarget(raw, definition, resolved, by);
+  if ('report' in controlled) return controlled.report;
+  // The time budget covers reading the control too.
+  const spent = resolved.clock.now() - started;
+  const run = Number.isFinite(resolved.maxDurationMs) && spent > 0 ? { ...resolved, maxDurationMs: Math.max(1, resolved.maxDurationMs - spent) } : resolved;
+  return new SweepRun(raw, definition, controlled.target, controlled.plan, run, controlled.pinned).run();
+}
+
+/** The checked target of a sweep to `to`, and its server plan. */
+function planFor(definition: SchemaDefinition, to: number, mode: ResolvedSweepOptions['mode']): { target: MigrationTarget; plan: ServerPlan } {
+  const target = sweepTarget(definition, to);
   const plan = serverPlan(definition, target);
-  if (resolved.mode === 'server' && plan.clientOnly.size > 0) {
+  if (mode === 'server' && plan.clientOnly.size > 0) {
     const reasons = [...plan.clientOnly].map(([version, why]) => `version ${version ?? `${definition.unversioned} (no version field)`}: ${why}`);
     throw new InvalidOptionError('mode', `'server' needs every stale version to run on the server, and ${reasons.join('; ')}. Use mode 'auto' (server where possible) or 'client'.`);
   }
-  return new SweepRun(checkCollection(collection), definition, target, plan.plan, resolved).run();
+  return { target, plan: plan.plan };
+}
+
+/**
+ * Reads the collection's stored control (see `control.ts`) and decides the run's target: a paused
+ * collection gets a `partial` report (reason `paused`) and nothing else; an explicit `to` sets or
+ * clears the pin (not in a dry run, which writes nothing); without `to` a pin is followed.
+ */
+async function controlledTarget(
+  collection: Collection<Document>,
+  definition: SchemaDefinition,
+  options: ResolvedSweepOptions,
+  by: string,
+): Promise<{ target: MigrationTarget; plan: ServerPlan; pinned: SweepReport['pinned'] } | { report: SweepReport }> {
+  const limit = realTimeLimit(options.clock, options.maxDurationMs, () => new TimeBudgetSpentError(options.maxDurationMs));
+  try {
+    return await controlledWithin(collection, definition, options, by, limit?.signal);
+  } finally {
+    limit?.cancel();
+  }
+}
+
+async function controlledWithin(
+  collection: Collection<Document>,
+  definition: SchemaDefinition,
+  options: ResolvedSweepOptions,
+  by: string,
+  budget: AbortSignal | undefined,
+): Promise<{ target: MigrationTarget; plan: ServerPlan; pinned: SweepReport['pinned'] } | { report: SweepReport }> {
+  const db = databaseOf(collection);
+  const name = collection.collectionName;
+  const signal = budget && options.signal ? AbortSignal.any([budget, options.signal]) : (budget ?? options.signal);
+  const limit = { signal };
+  const retry = <R>(operation: () => Promise<R>): Promise<R> => withRetry(operation, { retries: options.maxRetries, baseDelayMs: options.retryDelayMs, maxDelayMs: MAX_RETRY_DELAY_MS, clock: options.clock, signal });
+  const notRun = (version: number, outcome: Outcome): SweepReport => {
+    const report = new Tally(options, name, version).report(outcome, 0);
+    options.logger?.info({ collection: name, report }, `sweep ${report.status}`);
+    return report;
+  };
+  try {
+    const control = await retry(() => readControl(db, options.stateCollection, name, limit));
+    const decision = decide(control, options.to, definition.latest, by);
+    if (!decision.run) {
+      const detail = describePause(decision.paused, name);
+      options.logger?.info({ collection: name, paused: decision.paused }, `the collection is paused: nothing swept (${detail})`);
+      const remaining = await retry(() => collection.countDocuments(migrationTarget(definition, definition.latest, 'up').staleFilter, limited({}, limit))).catch(() => 0);
+      const tally = new Tally(options, name, control.pin?.version ?? definition.latest);
+      tally.remaining = remaining;
+      return { report: tally.report({ status: SweepStatus.PARTIAL, reason: SweepReason.PAUSED, detail }, 0) };
+    }
+    let planned: { target: MigrationTarget; plan: ServerPlan };
+    try {
+      planned = planFor(definition, decision.to, options.mode);
+    } catch (error) {
+      // Only a stored pin gets here (the target given, or the latest, was checked before any I/O): the schema changed since.
+      return { report: notRun(decision.to, { status: SweepStatus.ABORTED, reason: SweepReason.ERROR, error: { name: describeError(error).name, message: `the stored pin at v${decision.to} (${decision.pinned ? describePin(decision.pinned, name) : ''}) cannot be swept to: ${describeError(error).message}` } }) };
+    }
+    if (decision.store && !options.dryRun) {
+      await retry(() => writeControl(db, options.stateCollection, name, decision.store ?? {}, limit));
+      options.logger?.info({ collection: name, pin: decision.store.pin ?? null }, decision.store.pin ? `pinned at v${decision.store.pin.version}: sweeps without a target now go to v${decision.store.pin.version}` : 'unpinned: sweeps go to the latest version again');
+    }
+    if (decision.pinned) options.logger?.info({ collection: name, pinned: decision.pinned }, describePin(decision.pinned, name));
+    return { ...planned, pinned: decision.pinned };
+  } catch (error) {
+    if (options.signal?.aborted) return { report: notRun(definition.latest, { status: SweepStatus.PARTIAL, reason: SweepReason.SIGNAL, detail: 'interrupted by the signal before it started' }) };
+    if (budget?.aborted) return { report: notRun(definition.latest, { status: SweepStatus.PARTIAL, reason: SweepReason.BUDGET, detail: budgetSpent(options.maxDurationMs), error: describeError(new TimeBudgetSpentError(options.maxDurationMs)) }) };
+    const { stateCollection, failuresCollection } = options;
+    const described = describeError(asPermissionError(error, { namespace: collection.namespace, required: PRIVILEGES.sweep(collection.dbName, name, [stateCollection, failuresCollection]) }));
+    return { report: notRun(definition.latest, { status: SweepStatus.ABORTED, reason: SweepReason.ERROR, error: described }) };
+  }
 }
 
 /** The target of a sweep: the latest version, or `to` (below it: a reverse sweep, whose downcasters must all exist). */
@@ -112,7 +200,7 @@ class SweepRun {
    */
   readonly #writeLimit: { signal: AbortSignal | undefined } = { signal: undefined };
 
-  constructor(collection: Collection<Document>, definition: SchemaDefinition, target: MigrationTarget, plan: ServerPlan, options: ResolvedSweepOptions) {
+  constructor(collection: Collection<Document>, definition: SchemaDefinition, target: MigrationTarget, plan: ServerPlan, options: ResolvedSweepOptions, pinned?: SweepReport['pinned']) {
     this.#collection = collection;
     this.#definition = definition;
     this.#target = target;
@@ -120,6 +208,7 @@ class SweepRun {
     this.#options = options;
     this.#log = options.logger?.child({ collection: collection.collectionName, schema: definition.name });
     this.#tally = new Tally(options, collection.collectionName, this.#target.version);
+    this.#tally.pinned = pinned;
     this.#pacer = new Pacer(options, this.#log);
     this.#telemetry = SweepTelemetry.start({
       db: collection.dbName, collection: collection.collectionName, schema: definition.name, targetVersion: target.version,
@@ -157,7 +246,7 @@ class SweepRun {
       // The release has a bound of its own: past the budget, or against a server that stopped
       // answering, it gives up after RELEASE_TIMEOUT_MS (the lease then expires on its own).
       if (budget) this.#limit.signal = this.#writeLimit.signal = AbortSignal.timeout(RELEASE_TIMEOUT_MS);
-      if (leased && this.#keeper) await this.#release(this.#keeper, report ?? this.#tally.report({ status: SweepStatus.ABORTED }, this.#pass));
+      if (leased && this.#keeper) await this.#release(this.#keeper, report ?? this.#tally.report({ status: SweepStatus.ABORTED, reason: SweepReason.ERROR }, this.#pass));
       else if (this.#leaseAsked) await this.#releaseUnconfirmed(this.#leaseAsked);
     }
   }
@@ -177,7 +266,7 @@ class SweepRun {
       const lease = await this.#retry(() => state.acquire());
       this.#leaseAsked = undefined;
       if (!lease.acquired) {
-        return { status: SweepStatus.LOCKED, error: { name: 'LeaseHeld', message: describeHolder(name, lease.holder) } };
+        return { status: SweepStatus.LOCKED, reason: SweepReason.LOCK, error: { name: 'LeaseHeld', message: describeHolder(name, lease.holder) } };
       }
       onLeased();
       this.#startHeartbeat(state);
@@ -198,10 +287,7 @@ class SweepRun {
       });
     }
     this.#tally.remaining = await this.#retry(() => this.#collection.countDocuments(this.#target.staleFilter, this.#limited()));
-    // No stale documents, no index: a collection that does not exist is not created.
-    if (!dryRun && this.#tally.remaining > 0) {
-      await this.#retry(() => ensureStaleIndex(this.#collection, this.#target.versionField, capabilities.uniqueStaleIndex, this.#limit));
-    }
+    await this.#staleIndex(capabilities);
     this.#hasFailures = await this.#retry(() => failures.any());
     this.#log?.info({ pass: keeper.pass, resumeAfter: keeper.lastId, stale: this.#tally.remaining, targetVersion: this.#target.version, dryRun }, 'sweep started');
     if (retryFailed && this.#hasFailures) {
@@ -270,10 +356,35 @@ class SweepRun {
     if (this.#target.direction === 'down' && !allowLoss) return false;
     // Archiving reads each original: those batches run on the client.
     if (archive && mode === 'auto') return false;
-    if (archive) return { status: SweepStatus.ABORTED, error: { name: 'ServerModeUnavailable', message: "mode 'server' cannot archive originals (they would have to cross the wire): use mode 'auto' or 'client' with archive" } };
+    if (archive) return { status: SweepStatus.ABORTED, reason: SweepReason.ERROR, error: { name: 'ServerModeUnavailable', message: "mode 'server' cannot archive originals (they would have to cross the wire): use mode 'auto' or 'client' with archive" } };
     if (capabilities.updatePipelines) return true;
     if (mode === 'auto') return false;
-    return { status: SweepStatus.ABORTED, error: { name: 'ServerModeUnavailable', message: `mode 'server' needs update pipelines, and this server (${capabilities.kind} ${capabilities.version}) does not run them: use mode 'auto' or 'client'` } };
+    return { status: SweepStatus.ABORTED, reason: SweepReason.ERROR, error: { name: 'ServerModeUnavailable', message: `mode 'server' needs update pipelines, and this server (${capabilities.kind} ${capabilities.version}) does not run them: use mode 'auto' or 'client'` } };
+  }
+
+  /**
+   * The index that serves the stale filter: built by the first real run that finds stale documents
+   * (no stale documents, no index: a collection that does not exist is not created), and said so,
+   * since on a large collection it is the run's costliest step; a dry run says it would build it.
+   */
+  async #staleIndex(capabilities: ServerCapabilities): Promise<void> {
+    const { versionField } = this.#target;
+    const key = staleIndexKey(versionField);
+    const present = await this.#retry(() => hasStaleIndex(this.#collection, versionField, this.#limit));
+    if (present || this.#tally.remaining === 0) {
+      this.#tally.staleIndex = present ? 'present' : 'missing';
+      return;
+    }
+    if (this.#options.dryRun) {
+      this.#tally.staleIndex = 'missing';
+      this.#log?.info({ index: key }, 'a real run would first build the stale-version index (molt sweep --build-index builds it alone)');
+      return;
+    }
+    const started = Date.now();
+    this.#log?.info({ index: key, unique: capabilities.uniqueStaleIndex }, 'building the stale-version index: once, before the first batch');
+    await this.#retry(() => ensureStaleIndex(this.#collection, versionField, capabilities.uniqueStaleIndex, this.#limit));
+    this.#tally.staleIndex = 'built';
+    this.#log?.info({ index: key, ms: Date.now() - started }, 'stale-version index built');
   }
 
   #processBatch(documents: Document[], retrying: boolean): Promise<boolean> {
@@ -288,14 +399,14 @@ class SweepRun {
   /** After a batch: checkpoint and lease, progress, failure limit, pauses. */
   async #afterBatch(batchLength: number): Promise<Outcome | undefined> {
     if (!this.#options.dryRun && !(await this.#retry(() => (this.#keeper as CheckpointKeeper).save(this.#tally)))) {
-      return { status: SweepStatus.LOCKED, error: { name: 'LeaseLost', message: `another run took over the lease of "${this.#collection.collectionName}" after it expired: raise leaseMs above the longest batch` } };
+      return { status: SweepStatus.LOCKED, reason: SweepReason.LEASE_LOST, error: { name: 'LeaseLost', message: `another run took over the lease of "${this.#collection.collectionName}" after it expired: raise leaseMs above the longest batch` } };
     }
     const tally = this.#tally;
     this.#telemetry?.endBatch(tally.byVersion.take(), tally.remaining);
     this.#log?.debug({ pass: this.#pass, lastId: this.#keeper?.lastId, scanned: tally.scanned, migrated: tally.migrated, skipped: tally.skipped, failed: tally.failed }, 'batch done');
     tally.progress(this.#pass, this.#log);
     if (tally.failed >= this.#options.maxFailures) {
-      return { status: SweepStatus.FAILED, error: { name: 'MaxFailures', message: `${tally.failed} documents failed to migrate (maxFailures is ${this.#options.maxFailures}): see molt failures, fix the upcaster, then sweep with retryFailed` } };
+      return { status: SweepStatus.FAILED, reason: SweepReason.MAX_FAILURES, error: { name: 'MaxFailures', message: `${tally.failed} documents failed to migrate (maxFailures is ${this.#options.maxFailures}): see molt failures, fix the upcaster, then sweep with retryFailed` } };
     }
     await this.#pacer.pause(batchLength, this.#batchServerMs);
     return undefined;
@@ -310,28 +421,28 @@ class SweepRun {
     if (this.#options.signal?.aborted) return this.#interrupted();
     if (this.#tally.elapsedMs >= this.#options.maxDurationMs) {
       this.#log?.info({ maxDurationMs: this.#options.maxDurationMs }, 'time budget spent: stopping; the next run resumes at the checkpoint');
-      return { status: SweepStatus.PARTIAL, reason: budgetSpent(this.#options.maxDurationMs) };
+      return { status: SweepStatus.PARTIAL, reason: SweepReason.BUDGET, detail: budgetSpent(this.#options.maxDurationMs) };
     }
     return undefined;
   }
 
   #interrupted(): Outcome {
     this.#log?.info('interrupted: stopping; the next run resumes at the checkpoint');
-    return { status: SweepStatus.PARTIAL, reason: 'interrupted by the signal: the next run resumes at the checkpoint' };
+    return { status: SweepStatus.PARTIAL, reason: SweepReason.SIGNAL, detail: 'interrupted by the signal: the next run resumes at the checkpoint' };
   }
 
   #fromError(error: unknown): Outcome {
     if (this.#options.signal?.aborted) return this.#interrupted();
     if (error instanceof TimeBudgetSpentError) {
       this.#log?.warn({ maxDurationMs: this.#options.maxDurationMs }, 'time budget spent during an operation: cut off; the next run resumes at the checkpoint');
-      return { status: SweepStatus.PARTIAL, error: describeError(error), reason: budgetSpent(this.#options.maxDurationMs) };
+      return { status: SweepStatus.PARTIAL, error: describeError(error), reason: SweepReason.BUDGET, detail: budgetSpent(this.#options.maxDurationMs) };
     }
     const { stateCollection, failuresCollection, archive, archiveCollection } = this.#options;
     const molt = [stateCollection, failuresCollection, ...(archive ? [archiveCollection] : [])];
     const collection = this.#collection;
     const described = describeError(asPermissionError(error, { namespace: collection.namespace, required: PRIVILEGES.sweep(collection.dbName, collection.collectionName, molt) }));
     this.#log?.error({ error: described }, 'sweep aborted');
-    return { status: SweepStatus.ABORTED, error: described };
+    return { status: SweepStatus.ABORTED, reason: SweepReason.ERROR, error: described };
   }
 
   async #release(keeper: CheckpointKeeper, report: SweepReport): Promise<void> {
@@ -400,7 +511,7 @@ class SweepRun {
     } catch (error) {
       this.#log?.warn({ error: describeError(error) }, 'could not recount the stale documents: remaining is an estimate');
       if (outcome.status !== SweepStatus.COMPLETE) return outcome;
-      return { status: SweepStatus.PARTIAL, reason: `the pass ended, but the stale documents could not be recounted (${describeError(error).message}): the next run checks again` };
+      return { status: SweepStatus.PARTIAL, reason: SweepReason.ERROR, detail: `the pass ended, but the stale documents could not be recounted (${describeError(error).message}): the next run checks again` };
     } finally {
       this.#limit.signal = before;
     }
@@ -409,7 +520,8 @@ class SweepRun {
     this.#log?.info({ left, staleFailures: tally.staleFailures }, 'the pass ended with stale documents left: partial; the next run starts a new pass');
     return {
       status: SweepStatus.PARTIAL,
-      reason: `the pass ended with ${left} stale document${left === 1 ? '' : 's'} left that it could still migrate (written at an old version behind the pass, or changed while their write was in flight): the next run starts a new pass over them`,
+      reason: SweepReason.STALE_LEFT,
+      detail: `the pass ended with ${left} stale document${left === 1 ? '' : 's'} left that it could still migrate (written at an old version behind the pass, or changed while their write was in flight): the next run starts a new pass over them`,
     };
   }
 

@@ -1,15 +1,17 @@
 import type { Logger } from 'pino';
 import { describeError } from '../errors.js';
 import type { ResolvedSweepOptions } from './options.js';
-import type { SweepReport, SweepStatus } from './status.js';
+import type { SweepReason, SweepReport, SweepStatus } from './status.js';
 import { VersionCounts } from './version-counts.js';
 
 /** How a run ended, before it becomes a report. */
 export interface Outcome {
   readonly status: SweepStatus;
   readonly error?: { readonly name: string; readonly message: string };
-  /** Why the run stopped before its pass was done (for `partial`). */
-  readonly reason?: string;
+  /** Why the run did not complete (every status but `complete`). */
+  readonly reason?: SweepReason;
+  /** The reason in words. */
+  readonly detail?: string;
 }
 
 /** The counts of one run, and the progress and report made of them. */
@@ -27,6 +29,10 @@ export class Tally {
   serverVersions: readonly (number | null)[] = [];
   /** The counts by stored version, since telemetry last took them. */
   readonly byVersion = new VersionCounts();
+  /** The stored pin the run followed, if any. */
+  pinned: SweepReport['pinned'];
+  /** Whether the stale index was there, built by the run, or missing. */
+  staleIndex: SweepReport['staleIndex'];
   /** Keys of migrated documents that the target schema does not declare (at most 20 kept). */
   readonly undeclaredKeys = new Set<string>();
   readonly #options: ResolvedSweepOptions;
@@ -88,7 +94,17 @@ export class Tally {
       serverVersions: this.serverVersions,
       undeclaredKeys: [...this.undeclaredKeys].sort(),
       ...(outcome.error ? { error: outcome.error } : {}),
-      ...(outcome.reason ? { reason: outcome.reason } : {}),
+      ...(outcome.status === 'complete' ? {} : { reason: outcome.reason ?? reasonOf(outcome) }),
+      ...(outcome.detail ? { detail: outcome.detail } : {}),
+      ...(this.pinned ? { pinned: this.pinned } : {}),
+      ...(this.staleIndex ? { staleIndex: this.staleIndex } : {}),
     };
   }
+}
+
+/** The reason of an outcome that did not name one. */
+function reasonOf(outcome: Outcome): SweepReason {
+  if (outcome.status === 'locked') return outcome.error?.name === 'LeaseLost' ? 'lease-lost' : 'lock';
+  if (outcome.status === 'failed') return 'max-failures';
+  return 'error';
 }
