@@ -44,7 +44,7 @@ describe('molt restore and molt prune', () => {
     expect(await db.collection('users').findOne({ _id: 'r1' } as never)).toEqual({ _id: 'r1', full_name: 'Ada' });
     const pruned = await runMolt(['prune', '--config', FIXTURE_CONFIG, '--json'], { env });
     expect(pruned.code).toBe(0);
-    expect(JSON.parse(pruned.stdout)).toEqual({ deleted: 0 });
+    expect(JSON.parse(pruned.stdout)).toEqual([{ db: db.databaseName, deleted: 0 }]); // one JSON shape: an array of entries, each naming its database
     const since = await runMolt(['restore', '--config', FIXTURE_CONFIG, '--since', 'yesterday-ish'], { env });
     expect(since.code).toBe(2);
   });
