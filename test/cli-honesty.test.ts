@@ -146,4 +146,25 @@ describe('the connection string', () => {
     expect(new MongoClient(plain, clientOptionsFor(plain, undefined)).options.serverSelectionTimeoutMS).toBe(15_000);
     expect(new MongoClient(fromUri, clientOptionsFor(fromUri, { serverSelectionTimeoutMS: 700 })).options.serverSelectionTimeoutMS).toBe(700);
   });
+
+  it('passes TLS and authentication options through, from the connection string and from clientOptions, none dropped', () => {
+    const ca = join(temp, 'ca.pem');
+    const key = join(temp, 'client.pem');
+    writeFileSync(ca, 'not a real certificate: the driver reads it at connect time only\n');
+    writeFileSync(key, 'not a real key\n');
+    const withTls = `mongodb://molt_ci:secret@127.0.0.1:9/?tls=true&tlsCAFile=${encodeURIComponent(ca)}&authSource=admin&authMechanism=SCRAM-SHA-256`;
+    const fromUri = new MongoClient(withTls, clientOptionsFor(withTls, undefined)).options;
+    expect(fromUri.tls).toBe(true);
+    expect(fromUri.tlsCAFile).toBe(ca);
+    expect(fromUri.credentials?.source).toBe('admin');
+    expect(fromUri.credentials?.mechanism).toBe('SCRAM-SHA-256');
+    expect(fromUri.appName).toBe('molt');
+    const plain = 'mongodb://molt_ci:secret@127.0.0.1:9/';
+    const fromConfig = new MongoClient(plain, clientOptionsFor(plain, { tls: true, tlsCAFile: ca, tlsCertificateKeyFile: key, authSource: 'admin', authMechanism: 'SCRAM-SHA-256' })).options;
+    expect(fromConfig.tls).toBe(true);
+    expect(fromConfig.tlsCAFile).toBe(ca);
+    expect(fromConfig.tlsCertificateKeyFile).toBe(key);
+    expect(fromConfig.credentials?.source).toBe('admin');
+    expect(fromConfig.credentials?.mechanism).toBe('SCRAM-SHA-256');
+  });
 });
