@@ -7,6 +7,7 @@ import { DEFAULT_FAILURES_COLLECTION } from '../sweeper/options.js';
 import { SweepStatus, type SweepReport } from '../sweeper/status.js';
 import { sweep } from '../sweeper/sweep.js';
 import { pruneArchive, restore } from '../sweeper/restore.js';
+import { libraryDatabase } from '../server/index.js';
 import { DEFAULT_ARCHIVE_COLLECTION } from '../storage/index.js';
 import { parseCommandLine, type ParsedArgs } from './args.js';
 import { censusStyle } from './census.js';
@@ -135,7 +136,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       return fail(`cannot connect to ${redactUri(loaded.uri)}: ${reason}. Check MONGODB_URI (or uri in ${loaded.path}), the credentials, and that the server is up.`, ExitCode.INFRASTRUCTURE);
     }
     logger?.info({ server: redactUri(loaded.uri), db: loaded.config.db, command: args.command }, 'connected');
-    const db = client.db(loaded.config.db);
+    const db = libraryDatabase(client.db(loaded.config.db));
     if (args.command === 'status' || args.command === 'sweep' || args.command === 'check' || args.command === 'failures') {
       const missing = await missingNames(db, collections);
       if (missing !== undefined && !args.allowMissing) return fail(`${missing} (a misspelt name must not pass). Fix db or the collection's name in ${loaded.path}, or pass --allow-missing for a collection created later.`, ExitCode.USAGE, 'MissingCollection');
