@@ -48,16 +48,19 @@ const REASONS: Readonly<Record<string, string>> = {
   error: 'stopped by an error',
 };
 
-export function formatSweepReport(report: SweepReport & { readonly reason?: string; readonly recordedFailures?: number }): string {
+/** A sweep's report in text; `remaining: null` (a collection not started whose count failed) reads as unknown. */
+export function formatSweepReport(report: Omit<SweepReport, 'remaining'> & { readonly remaining: number | null; readonly reason?: string; readonly recordedFailures?: number }): string {
   const rate = report.elapsedMs > 0 ? (report.scanned * 1000) / report.elapsedMs : 0;
   const timing = `${formatDuration(report.elapsedMs)}${report.scanned > 0 ? `, ${formatCount(rate)} docs/s` : ''}`;
   const lines = [
     `${report.collection}: ${report.status}${report.reason !== undefined ? ` (${REASONS[report.reason] ?? report.reason})` : ''}${report.dryRun ? ' (dry run: nothing written)' : ''}, pass ${report.pass}, target v${report.targetVersion}` +
       (report.mode === 'server' ? `, on the server for ${report.serverVersions.map((version) => (version === null ? 'unversioned' : `v${version}`)).join(', ')}` : ''),
     `  ${report.dryRun ? 'would migrate' : 'migrated'} ${formatCount(report.migrated)}, skipped ${formatCount(report.skipped)} (changed meanwhile), ${report.dryRun ? 'would fail' : 'failed'} ${formatCount(report.failed)}, scanned ${formatCount(report.scanned)}`,
-    report.dryRun
-      ? `  still stale ${formatCount(report.remaining + report.migrated + report.skipped)} (a dry run migrates nothing), ${timing}`
-      : `  remaining ${formatCount(report.remaining)} stale, ${timing}`,
+    report.remaining === null
+      ? `  remaining unknown (the stale documents could not be counted in time: molt status counts them), ${timing}`
+      : report.dryRun
+        ? `  still stale ${formatCount(report.remaining + report.migrated + report.skipped)} (a dry run migrates nothing), ${timing}`
+        : `  remaining ${formatCount(report.remaining)} stale, ${timing}`,
   ];
   if (report.error) lines.push(`  ${report.error.name}: ${report.error.message}`);
   if (report.undeclaredKeys !== undefined && report.undeclaredKeys.length > 0) {

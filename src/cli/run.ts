@@ -7,7 +7,7 @@ import { DEFAULT_FAILURES_COLLECTION } from '../sweeper/options.js';
 import { SweepStatus, type SweepReport } from '../sweeper/status.js';
 import { sweep } from '../sweeper/sweep.js';
 import { pruneArchive, restore } from '../sweeper/restore.js';
-import { libraryDatabase } from '../server/index.js';
+import { libraryDatabase, limited, untilLimit } from '../server/index.js';
 import { DEFAULT_ARCHIVE_COLLECTION } from '../storage/index.js';
 import { parseCommandLine, type ParsedArgs } from './args.js';
 import { censusStyle } from './census.js';
@@ -333,13 +333,12 @@ async function sweepCommand(context: CommandContext): Promise<ExitCode> {
   const display = io.interactive && args.log !== 'json' ? new ProgressDisplay(io.stderr, Math.max(40, (io.columns ?? 80) - 1)) : undefined;
   for (const entry of context.collections) {
     const budget = args.maxDurationMs === undefined ? undefined : args.maxDurationMs - (Date.now() - started);
-    if (budget !== undefined && budget <= 0) {
-      logger?.info({ collection: entry.name }, 'time budget spent before this collection: not started');
-      reports.push({ ...notStarted(entry, SweepStatus.PARTIAL, args.dryRun), reason: 'budget' });
-      continue;
-    }
-    if (io.signal?.aborted) {
-      reports.push({ ...notStarted(entry, SweepStatus.PARTIAL, args.dryRun), reason: 'signal' });
+    const skippedFor = budget !== undefined && budget <= 0 ? 'budget' : io.signal?.aborted ? 'signal' : undefined;
+    if (skippedFor !== undefined) {
+      logger?.info({ collection: entry.name, reason: skippedFor }, 'not started');
+      const report: CliSweepReport = { ...notStarted(entry, SweepStatus.PARTIAL, args), remaining: await staleWithin(context.db, entry, args.to, NOT_STARTED_COUNT_MS), reason: skippedFor };
+      reports.push(report);
+      if (!args.json && args.log !== 'json') context.out(formatSweepReport(report));
       continue;
     }
     let lastProgressLog = Date.now();
@@ -384,7 +383,13 @@ async function sweepCommand(context: CommandContext): Promise<ExitCode> {
 }
 
 /** A sweep's report as the CLI prints it: why it is partial or locked, and the failures left stale. */
-export type CliSweepReport = SweepReport & {
+export type CliSweepReport = Omit<SweepReport, 'remaining'> & {
+  /**
+   * Stale documents left: the sweep's recount; for a collection the run did not start (its time
+   * budget was spent, or it was interrupted, before this collection) a count of its own, bounded
+   * by {@link NOT_STARTED_COUNT_MS}; `null` when that count could not be had: unknown, never 0.
+   */
+  readonly remaining: number | null;
   /** Why the run stopped before the end: `signal`, `budget`, `lock` (another run holds the lease), `lease-lost`, `error`. */
   readonly reason?: string;
   /**
@@ -412,8 +417,22 @@ async function staleFailures(db: Db, entry: MoltCollectionConfig): Promise<numbe
   return store.staleCount(db.collection(entry.name), staleFilter, 500);
 }
 
-function notStarted(entry: MoltCollectionConfig, status: SweepStatus, dryRun: boolean): SweepReport {
-  return { status, scanned: 0, migrated: 0, skipped: 0, failed: 0, remaining: 0, staleFailures: 0, lossy: 0, elapsedMs: 0, collection: entry.name, targetVersion: entry.schema.latest, pass: 0, dryRun, mode: 'client', serverVersions: [] };
+/** How long a collection the run did not start may take to count its stale documents (the budget is spent already). */
+export const NOT_STARTED_COUNT_MS = 1_000;
+
+function notStarted(entry: MoltCollectionConfig, status: SweepStatus, args: { readonly dryRun: boolean; readonly to?: number | undefined }): Omit<SweepReport, 'remaining'> {
+  const targetVersion = args.to ?? entry.schema.latest;
+  return { status, scanned: 0, migrated: 0, skipped: 0, failed: 0, staleFailures: 0, lossy: 0, elapsedMs: 0, collection: entry.name, targetVersion, pass: 0, dryRun: args.dryRun, mode: 'client', serverVersions: [] };
+}
+
+/** The stale documents of a collection (for `to`, when given), or `null` when they cannot be counted within `ms`. */
+async function staleWithin(db: Db, entry: MoltCollectionConfig, to: number | undefined, ms: number): Promise<number | null> {
+  const definition = definitionOf(entry.schema);
+  const version = to ?? definition.latest;
+  if (!Number.isSafeInteger(version) || version < definition.first || version > definition.latest) return null;
+  const { staleFilter } = migrationTarget(definition, version, version < definition.latest ? 'down' : 'up');
+  const limit = { signal: AbortSignal.timeout(ms) };
+  return untilLimit(db.collection(entry.name).countDocuments(staleFilter, limited({}, limit)), limit).catch(() => null);
 }
 
 /**

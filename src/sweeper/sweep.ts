@@ -184,7 +184,7 @@ class SweepRun {
       this.#tally.serverVersions = [...this.#serverPlan.keys()];
       this.#serverProcessor = new ServerBatchProcessor({
         collection: this.#collection, target: this.#target, plan: this.#serverPlan, client: this.#processor,
-        options: this.#options, pacer: this.#pacer, tally: this.#tally, timed: (operation) => this.#timed(operation), log: this.#log, limit: this.#limit,
+        options: this.#options, pacer: this.#pacer, tally: this.#tally, timed: (operation) => this.#timed(operation), log: this.#log, limit: this.#limit, writeLimit: this.#writeLimit,
       });
     }
     this.#tally.remaining = await this.#retry(() => this.#collection.countDocuments(this.#target.staleFilter, this.#limited()));
