@@ -53,6 +53,13 @@ export async function sweep<T extends Document>(collection: Collection<T>, schem
   const definition = definitionOf(schema);
   const target = sweepTarget(definition, resolved.to);
   const plan = serverPlan(definition, target);
+  if (resolved.mode === 'server' && target.direction === 'down' && resolved.allowLoss !== true && !resolved.dryRun) {
+    throw new InvalidOptionError(
+      'mode',
+      `'server' cannot sweep down to version ${target.version} without allowLoss: each document is checked on the client for a value its downcast would drop. ` +
+        "Pass allowLoss: true (--allow-loss) to run on the server, or use mode 'auto' or 'client'. Nothing was read or written.",
+    );
+  }
   if (resolved.mode === 'server' && plan.clientOnly.size > 0) {
     const reasons = [...plan.clientOnly].map(([version, why]) => `version ${version ?? `${definition.unversioned} (no version field)`}: ${why}`);
     throw new InvalidOptionError('mode', `'server' needs every stale version to run on the server, and ${reasons.join('; ')}. Use mode 'auto' (server where possible) or 'client'.`);
@@ -180,7 +187,11 @@ class SweepRun {
     this.#processor = new BatchProcessor(plan, this.#options, { writer, failures, pacer: this.#pacer, tally: this.#tally, log: this.#log, retry: (operation) => this.#retry(operation), archive });
     const serverMode = this.#useServer(capabilities);
     if (typeof serverMode === 'object') return serverMode;
-    if (serverMode) {
+    if (typeof serverMode === 'string' && this.#options.mode !== 'client') {
+      this.#tally.clientReason = serverMode;
+      this.#log?.info({ mode: this.#options.mode, reason: serverMode }, 'batches run on the client');
+    }
+    if (serverMode === true) {
       this.#tally.serverVersions = [...this.#serverPlan.keys()];
       this.#serverProcessor = new ServerBatchProcessor({
         collection: this.#collection, target: this.#target, plan: this.#serverPlan, client: this.#processor,
@@ -253,16 +264,19 @@ class SweepRun {
    * pipelines, the mode allows it and this is not a dry run (a dry run reads and checks on the
    * client). `mode: 'server'` on a server without pipelines stops the run with an error.
    */
-  #useServer(capabilities: ServerCapabilities): boolean | Outcome {
+  /** Whether batches run on the server: `true`, why not (a fallback `auto` allows), or the outcome that stops a `server` run. */
+  #useServer(capabilities: ServerCapabilities): true | string | Outcome {
     const { mode, dryRun, archive, allowLoss } = this.#options;
-    if (mode === 'client' || dryRun || this.#serverPlan.size === 0) return false;
-    // Going down, each document is checked for loss on the client (unless loss is allowed).
-    if (this.#target.direction === 'down' && !allowLoss) return false;
+    if (mode === 'client') return 'mode client';
+    if (dryRun) return 'a dry run reads every document on the client';
+    if (this.#serverPlan.size === 0) return 'no stale version has a server form in this direction';
+    // Going down, each document is checked for loss on the client (unless loss is allowed; `server` is refused before).
+    if (this.#target.direction === 'down' && !allowLoss) return 'going down without allowLoss, each document is checked for loss on the client';
     // Archiving reads each original: those batches run on the client.
-    if (archive && mode === 'auto') return false;
+    if (archive && mode === 'auto') return 'archive reads each original on the client';
     if (archive) return { status: SweepStatus.ABORTED, error: { name: 'ServerModeUnavailable', message: "mode 'server' cannot archive originals (they would have to cross the wire): use mode 'auto' or 'client' with archive" } };
     if (capabilities.updatePipelines) return true;
-    if (mode === 'auto') return false;
+    if (mode === 'auto') return `this server (${capabilities.kind} ${capabilities.version}) does not run update pipelines`;
     return { status: SweepStatus.ABORTED, error: { name: 'ServerModeUnavailable', message: `mode 'server' needs update pipelines, and this server (${capabilities.kind} ${capabilities.version}) does not run them: use mode 'auto' or 'client'` } };
   }
 

@@ -24,6 +24,8 @@ export class Tally {
   lossy = 0;
   /** The stored versions migrated on the server in this run (the others, if any, on the client). */
   serverVersions: readonly (number | null)[] = [];
+  /** Why batches ran on the client although the mode allowed the server. */
+  clientReason: string | undefined;
   /** Keys of migrated documents that the target schema does not declare (at most 20 kept). */
   readonly undeclaredKeys = new Set<string>();
   readonly #options: ResolvedSweepOptions;
@@ -83,6 +85,7 @@ export class Tally {
       dryRun: this.#options.dryRun,
       mode: this.serverVersions.length === 0 ? 'client' : 'server',
       serverVersions: this.serverVersions,
+      ...(this.clientReason !== undefined ? { clientReason: this.clientReason } : {}),
       undeclaredKeys: [...this.undeclaredKeys].sort(),
       ...(outcome.error ? { error: outcome.error } : {}),
       ...(outcome.reason ? { reason: outcome.reason } : {}),
