@@ -54,8 +54,7 @@ export function formatSweepReport(report: Omit<SweepReport, 'remaining'> & { rea
   const timing = `${formatDuration(report.elapsedMs)}${report.scanned > 0 ? `, ${formatCount(rate)} docs/s` : ''}`;
   const lines = [
     `${report.collection}: ${report.status}${report.reason !== undefined ? ` (${REASONS[report.reason] ?? report.reason})` : ''}${report.dryRun ? ' (dry run: nothing written)' : ''}, pass ${report.pass}, target v${report.targetVersion}` +
-      (report.mode === 'server' ? `, on the server for ${report.serverVersions.map((version) => (version === null ? 'unversioned' : `v${version}`)).join(', ')}` : '') +
-      (report.clientReason !== undefined ? `, on the client (${report.clientReason})` : ''),
+      (report.mode === 'server' ? `, on the server for ${report.serverVersions.map((version) => (version === null ? 'unversioned' : `v${version}`)).join(', ')}` : ''),
     `  ${report.dryRun ? 'would migrate' : 'migrated'} ${formatCount(report.migrated)}, skipped ${formatCount(report.skipped)} (changed meanwhile), ${report.dryRun ? 'would fail' : 'failed'} ${formatCount(report.failed)}, scanned ${formatCount(report.scanned)}`,
     report.remaining === null
       ? `  remaining unknown (the stale documents could not be counted in time: molt status counts them), ${timing}`

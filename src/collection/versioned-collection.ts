@@ -102,7 +102,7 @@ export class VersionedCollection<T extends Document, W extends Document = T, U e
     this.#shadow = shadow === undefined ? undefined : new ShadowReader(this.#definition, shadow, { rate: shadowRate, maxQueue: shadowQueueSize, logger });
     this.#reader = new DocumentReader(this.#definition, this.#options, this.#writeBack, this.#stats, this.#shadow);
     const stale = new StaleMatchMigrator(own, this.#definition, this.#options, this.#stats, writer);
-    this.#updates = new UpdateRunner(own, this.#definition, this.#options.writeVersion, stale);
+    this.#updates = new UpdateRunner(collection, this.#definition, this.#options.writeVersion, stale);
     this.#notNewer = { [this.#definition.versionField]: { $not: { $gt: this.#definition.latest } } } as Filter<Document>;
     this.#queries = new QueryPlanner(this.#definition, {
       translate: this.#options.translateQueries === undefined ? hasDeclarativeSteps(this.#definition) : this.#options.translateQueries !== false,
