@@ -131,8 +131,15 @@ describe('the time budget', () => {
     // Loading a TypeScript config alone takes far more than a millisecond: no sweep may start.
     const result = await molt(['sweep', '--config', config, '--max-duration', '1ms', '--json']);
     expect(result.code).toBe(ExitCode.PARTIAL);
-    expect(JSON.parse(result.stdout)).toMatchObject([{ status: 'partial', pass: 0, scanned: 0 }]);
+    const stale = await users().countDocuments({ schemaVersion: { $ne: 3 } });
+    expect(stale).toBeGreaterThan(0);
+    // A collection the run did not start is counted, never reported as having nothing left.
+    expect(JSON.parse(result.stdout)).toMatchObject([{ status: 'partial', pass: 0, scanned: 0, remaining: stale, reason: 'budget' }]);
     expect(await users().countDocuments({ schemaVersion: 3 })).toBe(0);
+    const text = await molt(['sweep', '--config', config, '--max-duration', '1ms']);
+    expect(text.code).toBe(ExitCode.PARTIAL);
+    expect(text.stdout).toContain('users: partial (');
+    expect(text.stdout).toContain(`remaining ${stale} stale`);
   });
 });
 

@@ -112,3 +112,44 @@ describe('reverse sweeps', () => {
     await expect(sweep(db.collection(name), FunctionUser, { to: 7 })).rejects.toThrow(InvalidOptionError);
   });
 });
+
+describe('a sweep that runs on the client says why', () => {
+  const Person = defineSchema('person')
+    .version(1, z.object({ _id: z.string(), full_name: z.string() }))
+    .version(2, z.object({ _id: z.string(), display_name: z.string(), email: z.string().nullable() }), [step.rename('full_name', 'display_name'), step.add('email', null)]);
+  const seedAt2 = async () => {
+    const people = db.collection<Raw>(name);
+    await people.insertMany(Array.from({ length: 20 }, (_, i): Raw => ({ _id: `q${i}`, display_name: `Q${i}`, email: null, schemaVersion: 2 })));
+    return people;
+  };
+
+  it("mode 'server' going down without allowLoss is refused before anything is read or written", async () => {
+    const people = await seedAt2();
+    const before = await people.find({}).sort({ _id: 1 }).toArray();
+    const attempt = sweep(people, Person, { ...fast, to: 1, mode: 'server' });
+    await expect(attempt).rejects.toThrow(InvalidOptionError);
+    await expect(sweep(people, Person, { ...fast, to: 1, mode: 'server' })).rejects.toThrow(/allowLoss/);
+    expect(await people.find({}).sort({ _id: 1 }).toArray()).toEqual(before);
+  });
+
+  it("mode 'auto' going down without allowLoss runs on the client and the report says why", async () => {
+    const people = await seedAt2();
+    const report = await sweep(people, Person, { ...fast, to: 1, mode: 'auto' });
+    expect(report).toMatchObject({ status: 'complete', mode: 'client', migrated: 20 });
+    expect(report.clientReason).toMatch(/allowLoss/);
+    expect(await people.countDocuments({ schemaVersion: 1, full_name: { $exists: true } })).toBe(20);
+  });
+
+  it("mode 'auto' on a dry run, or where the server lacks update pipelines, says so; mode 'client' gives no reason", async () => {
+    const people = await seedAt2();
+    const dry = await sweep(people, Person, { ...fast, to: 1, mode: 'auto', allowLoss: true, dryRun: true });
+    expect(dry.clientReason).toMatch(/dry run/);
+    const forward = db.collection<Raw>(`${name}_up`);
+    await forward.insertMany([{ _id: 'u1', full_name: 'U' }]);
+    const up = await sweep(forward, Person, { ...fast, mode: 'auto' });
+    if (updatePipelines) expect([up.mode, 'clientReason' in up]).toEqual(['server', false]);
+    else expect(up.clientReason).toMatch(/update pipelines/);
+    const client = await sweep(people, Person, { ...fast, to: 1, mode: 'client' });
+    expect(client.clientReason).toBeUndefined();
+  });
+});

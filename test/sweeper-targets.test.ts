@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { Collection } from 'mongodb';
-import { defineSchema, migrationStatus, sweep, verifyVersion } from 'mongo-molt';
+import { defineSchema, migrationStatus, step, sweep, verifyVersion } from 'mongo-molt';
 import { useTestDatabase } from './support/database.js';
 
 const t = useTestDatabase('sweeper_targets');
@@ -52,5 +52,25 @@ describe('compareOn in the sweeper', () => {
     expect(report).toMatchObject({ status: 'complete', scanned: 2, migrated: 2, skipped: 0, remaining: 0 });
     expect(await raw.findOne({ _id: 'a' })).toEqual({ _id: 'a', name: 'A', n: 42, label: 'a', schemaVersion: 2 });
     expect(await raw.findOne({ _id: 'b' })).toEqual({ _id: 'b', name: 'B', n: 0, label: 'b', schemaVersion: 2 });
+  });
+});
+
+describe('a checkpoint belongs to its target', () => {
+  const Person = defineSchema('person')
+    .version(1, z.object({ _id: z.string(), full_name: z.string() }))
+    .version(2, z.object({ _id: z.string(), display_name: z.string(), email: z.string().nullable() }), [step.rename('full_name', 'display_name'), step.add('email', null)]);
+
+  it('a forward pass interrupted, then a reverse sweep that moves documents behind it: the next forward run starts a new pass and completes', async () => {
+    await raw.insertMany(Array.from({ length: 400 }, (_, i): Raw => ({ _id: `p${String(i).padStart(3, '0')}`, full_name: `P${i}` })));
+    const stop = new AbortController();
+    let batches = 0;
+    const interrupted = await sweep(raw, Person, { ...fast, batchSize: 50, mode: 'client', signal: stop.signal, onProgress: () => (++batches === 3 ? stop.abort() : undefined) });
+    expect(interrupted.status).toBe('partial');
+    expect(interrupted.migrated).toBeGreaterThan(0);
+    const down = await sweep(raw, Person, { ...fast, batchSize: 50, mode: 'client', to: 1 });
+    expect(down).toMatchObject({ status: 'complete', remaining: 0 });
+    const forward = await sweep(raw, Person, { ...fast, batchSize: 50, mode: 'client' });
+    expect(forward).toMatchObject({ status: 'complete', migrated: 400, remaining: 0, pass: down.pass + 1 });
+    expect(await raw.countDocuments({ schemaVersion: 2 })).toBe(400);
   });
 });

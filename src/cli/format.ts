@@ -54,21 +54,24 @@ const REASONS: Readonly<Record<SweepReason, string>> = {
   error: 'stopped by an error',
 };
 
-export function formatSweepReport(report: SweepReport): string {
+/** A sweep's report in text; `remaining: null` (a collection not started whose count failed) reads as unknown. */
+export function formatSweepReport(report: Omit<SweepReport, 'remaining'> & { readonly remaining: number | null }): string {
   const rate = report.elapsedMs > 0 ? (report.scanned * 1000) / report.elapsedMs : 0;
   const timing = `${formatDuration(report.elapsedMs)}${report.scanned > 0 ? `, ${formatCount(rate)} docs/s` : ''}`;
   const lines = [
     `${report.collection}: ${report.status}${report.reason !== undefined ? ` (${REASONS[report.reason] ?? report.reason})` : ''}${report.dryRun ? ' (dry run: nothing written)' : ''}, pass ${report.pass}, target v${report.targetVersion}` +
       (report.mode === 'server' ? `, on the server for ${report.serverVersions.map((version) => (version === null ? 'unversioned' : `v${version}`)).join(', ')}` : ''),
     `  ${report.dryRun ? 'would migrate' : 'migrated'} ${formatCount(report.migrated)}, skipped ${formatCount(report.skipped)} (changed meanwhile), ${report.dryRun ? 'would fail' : 'failed'} ${formatCount(report.failed)}, scanned ${formatCount(report.scanned)}`,
-    report.dryRun
-      ? `  still stale ${formatCount(report.remaining + report.migrated + report.skipped)} (a dry run migrates nothing), ${timing}`
-      : `  remaining ${formatCount(report.remaining)} stale, ${timing}`,
+    report.remaining === null
+      ? `  remaining unknown (the stale documents could not be counted in time: molt status counts them), ${timing}`
+      : report.dryRun
+        ? `  still stale ${formatCount(report.remaining + report.migrated + report.skipped)} (a dry run migrates nothing), ${timing}`
+        : `  remaining ${formatCount(report.remaining)} stale, ${timing}`,
   ];
   if (report.reason === 'paused' && report.detail !== undefined) lines.push(`  ${report.detail}`);
   if (report.pinned) lines.push(`  ${describePin(report.pinned, report.collection)}`);
   if (report.staleIndex === 'built') lines.push(`  built the stale-version index first (once: molt status shows it)`);
-  if (report.dryRun && report.staleIndex === 'missing' && report.remaining + report.migrated + report.skipped > 0) {
+  if (report.dryRun && report.staleIndex === 'missing' && (report.remaining ?? 0) + report.migrated + report.skipped > 0) {
     lines.push(`  a real run would first build the stale-version index over the whole collection: molt status ${report.collection} shows its cost; molt sweep ${report.collection} --build-index builds it alone`);
   }
   if (report.error) lines.push(`  ${report.error.name}: ${report.error.message}`);

@@ -10,8 +10,10 @@ import { releaseLease } from '../sweeper/lease-release.js';
 import { buildStaleIndex } from '../sweeper/stale-index.js';
 import { leaseRisk } from '../sweeper/lease-risk.js';
 import { DEFAULT_BATCH_SIZE, DEFAULT_LEASE_MS, DEFAULT_RATE_PER_SECOND, type SweepOptions } from '../sweeper/options.js';
-import { sweep } from '../sweeper/sweep.js';
+import { definitionOf, sweep } from '../sweeper/sweep.js';
+import { migrationTarget } from '../migrate/index.js';
 import { pruneArchive, restore } from '../sweeper/restore.js';
+import { libraryDatabase, limited, untilLimit } from '../server/index.js';
 import { DEFAULT_ARCHIVE_COLLECTION } from '../storage/index.js';
 import { parseCommandLine, type ParsedArgs } from './args.js';
 import { censusStyle } from './census.js';
@@ -162,7 +164,7 @@ async function runConfigured(
   if (args.command === 'sweep' && args.maxDurationMs !== undefined && Date.now() - started >= args.maxDurationMs) {
     // Spent before connecting (loading the config): no collection is started, the next run goes on.
     if (single === undefined) return fail('the time budget (--max-duration) was spent before the databases could be listed: nothing started; the next run goes on', ExitCode.PARTIAL, 'TimeBudgetSpent');
-    const db = client.db(single);
+    const db = libraryDatabase(client.db(single));
     return sweepCommand({ args, io, out, logger, db, collections, started, print: printer(args, out, db.databaseName), sharing: 1 });
   }
   try {
@@ -175,7 +177,7 @@ async function runConfigured(
     const selection = await selectDatabases(client, loaded.config.db, args.databases, loaded.path);
     logger?.info({ server: redactUri(loaded.uri), db: selection.single ? selection.names[0] : selection.names, command: args.command }, 'connected');
     if (!selection.single) return await runTenants({ args, io, out, logger, collections, started }, client, selection.names);
-    const db = client.db(selection.names[0] as string);
+    const db = libraryDatabase(client.db(selection.names[0] as string));
     if (NAME_CHECKED.has(args.command ?? '')) {
       const missing = await missingNames(db, collections);
       if (missing !== undefined && !args.allowMissing) return fail(`${missing} (a misspelt name must not pass). Fix db or the collection's name in ${loaded.path}, or pass --allow-missing for a collection created later.`, ExitCode.USAGE, 'MissingCollection');
@@ -246,7 +248,7 @@ async function runTenants(base: Omit<CommandContext, 'db' | 'print' | 'sharing'>
   const concurrency = args.tenantConcurrency ?? 1;
   const human = !args.json && args.log !== 'json';
   const outcomes = await forEachTenant(names, concurrency, async (name): Promise<TenantOutcome> => {
-    const db = client.db(name);
+    const db = libraryDatabase(client.db(name));
     const lines: string[] = [];
     const entries: object[] = [];
     const log = logger?.child({ db: name });
@@ -450,17 +452,16 @@ async function status(context: CommandContext): Promise<ExitCode> {
 async function sweepCommand(context: CommandContext): Promise<ExitCode> {
   const { args, io, logger, started } = context;
   if (args.buildIndex) return buildIndexCommand(context);
-  const reports: SweepReport[] = [];
+  const reports: CliSweepReport[] = [];
   const display = io.interactive && args.log !== 'json' && context.sharing === 1 ? new ProgressDisplay(io.stderr, Math.max(40, (io.columns ?? 80) - 1)) : undefined;
   for (const entry of context.collections) {
     const budget = args.maxDurationMs === undefined ? undefined : args.maxDurationMs - (Date.now() - started);
-    if (budget !== undefined && budget <= 0) {
-      logger?.info({ collection: entry.name }, 'time budget spent before this collection: not started');
-      reports.push({ ...notStarted(entry, SweepStatus.PARTIAL, args.dryRun), reason: SweepReason.BUDGET });
-      continue;
-    }
-    if (io.signal?.aborted) {
-      reports.push({ ...notStarted(entry, SweepStatus.PARTIAL, args.dryRun), reason: SweepReason.SIGNAL });
+    const skippedFor = budget !== undefined && budget <= 0 ? 'budget' : io.signal?.aborted ? 'signal' : undefined;
+    if (skippedFor !== undefined) {
+      logger?.info({ collection: entry.name, reason: skippedFor }, 'not started');
+      const report: CliSweepReport = { ...notStarted(entry, SweepStatus.PARTIAL, args), remaining: await staleWithin(context.db, entry, args.to, NOT_STARTED_COUNT_MS), reason: skippedFor === 'budget' ? SweepReason.BUDGET : SweepReason.SIGNAL };
+      reports.push(report);
+      if (!args.json && args.log !== 'json') context.out(formatSweepReport(report));
       continue;
     }
     const options = {
@@ -521,6 +522,16 @@ async function buildIndexCommand(context: CommandContext): Promise<ExitCode> {
   return ExitCode.OK;
 }
 
+/** A sweep's report as the CLI prints it: `remaining` may be unknown for a collection the run never started. */
+export type CliSweepReport = Omit<SweepReport, 'remaining'> & {
+  /**
+   * Stale documents left: the sweep's recount; for a collection the run did not start (its time
+   * budget was spent, or it was interrupted, before this collection) a count of its own, bounded
+   * by {@link NOT_STARTED_COUNT_MS}; `null` when that count could not be had: unknown, never 0.
+   */
+  readonly remaining: number | null;
+};
+
 /** `molt pause`, `molt resume`, `molt unpin`: the stored control of each collection. */
 async function control(context: CommandContext, command: 'pause' | 'resume' | 'unpin'): Promise<ExitCode> {
   const results = [];
@@ -548,8 +559,22 @@ async function leaseRelease(context: CommandContext): Promise<ExitCode> {
   return reports.some((report) => report.lease === 'held') ? ExitCode.FAILURES : ExitCode.OK;
 }
 
-function notStarted(entry: MoltCollectionConfig, status: SweepStatus, dryRun: boolean): SweepReport {
-  return { status, scanned: 0, migrated: 0, skipped: 0, failed: 0, remaining: 0, staleFailures: 0, lossy: 0, elapsedMs: 0, collection: entry.name, targetVersion: entry.schema.latest, pass: 0, dryRun, mode: 'client', serverVersions: [] };
+/** How long a collection the run did not start may take to count its stale documents (the budget is spent already). */
+export const NOT_STARTED_COUNT_MS = 1_000;
+
+function notStarted(entry: MoltCollectionConfig, status: SweepStatus, args: { readonly dryRun: boolean; readonly to?: number | undefined }): Omit<SweepReport, 'remaining'> {
+  const targetVersion = args.to ?? entry.schema.latest;
+  return { status, scanned: 0, migrated: 0, skipped: 0, failed: 0, staleFailures: 0, lossy: 0, elapsedMs: 0, collection: entry.name, targetVersion, pass: 0, dryRun: args.dryRun, mode: 'client', serverVersions: [] };
+}
+
+/** The stale documents of a collection (for `to`, when given), or `null` when they cannot be counted within `ms`. */
+async function staleWithin(db: Db, entry: MoltCollectionConfig, to: number | undefined, ms: number): Promise<number | null> {
+  const definition = definitionOf(entry.schema);
+  const version = to ?? definition.latest;
+  if (!Number.isSafeInteger(version) || version < definition.first || version > definition.latest) return null;
+  const { staleFilter } = migrationTarget(definition, version, version < definition.latest ? 'down' : 'up');
+  const limit = { signal: AbortSignal.timeout(ms) };
+  return untilLimit(db.collection(entry.name).countDocuments(staleFilter, limited({}, limit)), limit).catch(() => null);
 }
 
 /**
@@ -584,7 +609,7 @@ export function progressTotal(progress: { readonly scanned: number; readonly rem
  * (the report's `staleFailures`, over every run: it needs someone, every run until they are
  * fixed); else 3 when anything is partial or locked (the next run goes on); else 0.
  */
-export function exitCodeOf(reports: readonly SweepReport[]): ExitCode {
+export function exitCodeOf(reports: readonly CliSweepReport[]): ExitCode {
   if (reports.some((report) => report.status === SweepStatus.ABORTED && report.error !== undefined && isInfrastructureError(report.error))) return ExitCode.INFRASTRUCTURE;
   if (reports.some((report) => report.failed > 0 || report.staleFailures > 0 || report.status === SweepStatus.FAILED || report.status === SweepStatus.ABORTED)) return ExitCode.FAILURES;
   if (reports.some((report) => report.status === SweepStatus.PARTIAL || report.status === SweepStatus.LOCKED)) return ExitCode.PARTIAL;

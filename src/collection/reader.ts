@@ -1,6 +1,6 @@
 import { BSON, type BSONSerializeOptions, type Document } from 'mongodb';
 import type { Logger } from 'pino';
-import { isPromiseLike, mapBounded, migrateDocument, migrationTarget, type MigrationResult, type MigrationTarget } from '../migrate/index.js';
+import { isPromiseLike, mapBounded, plainVersion, migrateDocument, migrationTarget, type MigrationResult, type MigrationTarget } from '../migrate/index.js';
 import type { MaybePromise, SchemaDefinition } from '../schema/types.js';
 import { readState, snapshotOfBytes, storedVersion, storedWrite, valueOptions, workingCopy, type ReadState } from '../storage/index.js';
 import type { ResolvedOptions } from './options.js';
@@ -69,7 +69,7 @@ export class DocumentReader {
   #read(raw: Document, state: ReadState | undefined): MaybePromise<Document> {
     const versionField = this.#definition.versionField;
     this.#shadow?.offer(state?.snapshot.value ?? raw);
-    if (this.#fastPath && raw[versionField] === this.#definition.latest) {
+    if (this.#fastPath && plainVersion(raw[versionField]) === this.#definition.latest) {
       delete raw[versionField];
       return raw;
     }

@@ -32,7 +32,7 @@ import type { AnyVersionedSchema, Infer, VersionedSchema, VersionOf } from '../s
 import type { OutputAt } from '../schema/version-types.js';
 import { definitionOf } from '../schema/definition.js';
 import type { SchemaDefinition } from '../schema/types.js';
-import { databaseOf, serverCapabilities } from '../server/index.js';
+import { databaseOf, ownView, serverCapabilities } from '../server/index.js';
 import { Archive, BulkWriter } from '../storage/index.js';
 import { VersionedCursor } from './cursor.js';
 import { distinctLatest } from './distinct.js';
@@ -95,14 +95,16 @@ export class VersionedCollection<T extends Document, W extends Document = T, U e
     this.#stats = observeReadCounts(createStats(), { db: collection.dbName, collection: collection.collectionName, schema: this.#definition.name });
     const { logger, writeBackBatchSize } = this.#options;
     // One writer for write-backs and update-time migration, within the server's bulk limit.
-    const writer = new BulkWriter(collection, { capabilities: () => serverCapabilities(databaseOf(collection)), log: logger });
+    // The library's own reads and writes run on a view with its BSON options, never the app's.
+    const own = ownView(collection);
+    const writer = new BulkWriter(own, { capabilities: () => serverCapabilities(databaseOf(collection)), log: logger });
     const { archiveOnWriteBack, archiveCollection, archiveTtlMs, writeVersion } = this.#options;
     const archive = archiveOnWriteBack ? { archive: new Archive(databaseOf(collection), archiveCollection, collection.collectionName, archiveTtlMs), version: writeVersion } : undefined;
     this.#writeBack = this.#options.writeBackOnRead ? new WriteBackQueue(writer, writeBackBatchSize, logger, this.#stats, archive) : undefined;
     const { shadow, shadowRate, shadowQueueSize } = this.#options;
     this.#shadow = shadow === undefined ? undefined : new ShadowReader(this.#definition, shadow, { rate: shadowRate, maxQueue: shadowQueueSize, logger });
     this.#reader = new DocumentReader(this.#definition, this.#options, this.#writeBack, this.#stats, this.#shadow);
-    const stale = new StaleMatchMigrator(collection, this.#definition, this.#options, this.#stats, writer);
+    const stale = new StaleMatchMigrator(own, this.#definition, this.#options, this.#stats, writer);
     this.#updates = new UpdateRunner(collection, this.#definition, this.#options.writeVersion, stale, () => serverCapabilities(databaseOf(collection)));
     this.#notNewer = { [this.#definition.versionField]: { $not: { $gt: this.#definition.latest } } } as Filter<Document>;
     this.#serverForms = new ServerFormTrust(collection, this.#definition);

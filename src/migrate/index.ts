@@ -1,5 +1,5 @@
 export { migrate, migrateSync, migrateDocument, isPromiseLike, DEFAULT_UPCAST_TIMEOUT_MS, MAX_TIMER_MS, type MigrateOptions, type MigrationResult } from './engine.js';
-export { readVersion } from './read-version.js';
+export { plainVersion, readVersion } from './read-version.js';
 export { losesSomething, lostFields } from './round-trip.js';
 export { validateVersion } from './validate.js';
 export { compiledChain, compileStep, type CompiledChain, type CompiledStep } from './compile.js';

@@ -19,6 +19,15 @@ export function readVersion(definition: SchemaDefinition, raw: Readonly<Record<s
   throw invalid(definition, raw, stored, 'a version is a positive integer');
 }
 
+/**
+ * A stored version field as a plain value: a BSON Int32/Long/Double wrapper or a bigint (what a
+ * driver set to promote nothing, or to `useBigInt64`, decodes) as its number; anything else as is.
+ * Decisions about a version (is it the target?) do not depend on how the app decodes numbers.
+ */
+export function plainVersion(value: unknown): unknown {
+  return toNumber(value) ?? value;
+}
+
 /** BSON Int32/Long/Double wrappers (when a driver is set to promote nothing) hold a number too. */
 function toNumber(value: unknown): number | undefined {
   if (typeof value === 'bigint') return Number(value);

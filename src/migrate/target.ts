@@ -1,7 +1,7 @@
 import type { SchemaDefinition } from '../schema/types.js';
 import type { PlainObject } from '../steps/paths.js';
 import { carryToVersion } from './carry.js';
-import { readVersion } from './read-version.js';
+import { plainVersion, readVersion } from './read-version.js';
 
 /** A query filter as plain data: the engine builds filters but never sends them. */
 export type PlainFilter = Readonly<Record<string, unknown>>;
@@ -82,7 +82,7 @@ export function migrationTarget(definition: SchemaDefinition, version: number, d
     // Not `$ne`: that would also skip an array holding the version, which is not at any version.
     notAtTarget: Object.freeze({ $or: [{ [field]: { $ne: version } }, { [field]: { $type: 'array' } }] }),
     isStaleValue: (stored: unknown) => (stored === null || stored === undefined ? includesNull : typeof stored === 'number' && numeric.has(stored)),
-    needsWrite: (raw: Readonly<Record<string, unknown>>) => raw[field] !== version,
+    needsWrite: (raw: Readonly<Record<string, unknown>>) => plainVersion(raw[field]) !== version,
     restrictToTarget: (filter: PlainFilter) => andFilters(filter, atTarget),
     carry: (stored: PlainObject) => carryToVersion(definition, storedVersionOf(definition, stored), version, stored),
   });

@@ -10,6 +10,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { BSON, type BSONSerializeOptions, type Document } from 'mongodb';
+import { LIBRARY_BSON_OPTIONS } from '../server/index.js';
 import { isPlainObject } from '../steps/paths.js';
 
 /** A document as read from the server, captured once, immutably. */
@@ -26,8 +27,13 @@ export interface StoredSnapshot {
   readonly decode: BSON.DeserializeOptions;
 }
 
-/** Decoding without promotion: numbers keep their BSON type (Int32, Double, Long). */
-export const STORED_BSON_OPTIONS = Object.freeze({ promoteValues: false, promoteLongs: false, promoteBuffers: false, bsonRegExp: true } as const);
+/**
+ * Decoding without promotion: numbers keep their BSON type (Int32, Double, Long), a regular
+ * expression stays a `BSONRegExp`. Every BSON option is set (the library's, then these), so that
+ * a read with them sees the stored form whatever the app's client, database or collection sets
+ * (`useBigInt64`, `raw`, `fieldsAsRaw`…).
+ */
+export const STORED_BSON_OPTIONS = Object.freeze({ ...LIBRARY_BSON_OPTIONS, promoteValues: false, promoteLongs: false, bsonRegExp: true } as const);
 
 /** A snapshot of a document read as BSON bytes (`raw: true`); `options`: how the app decodes values. */
 export function snapshotOfBytes(bytes: Uint8Array, options?: BSONSerializeOptions): StoredSnapshot {

@@ -24,14 +24,19 @@ export class CheckpointKeeper {
     this.#target = target;
   }
 
-  /** Resumes this target's unfinished pass, or starts the next pass. */
+  /**
+   * Resumes this target's unfinished pass, or starts the next pass. A pass is resumed only while
+   * no run towards another target (a reverse sweep after a forward one, or the other way round)
+   * saved a checkpoint since: that run may have moved documents behind this pass's position,
+   * which a resumed pass would never revisit.
+   */
   startPass(document: SweepStateDocument | null): void {
     const own = document?.checkpoints?.[this.#target.key] ?? null;
     const legacy = document?.checkpoint && document.checkpoint.target === undefined && document.checkpoint.targetVersion === this.#target.version && this.#target.direction === 'up'
       ? document.checkpoint
       : null;
     const checkpoint = own ?? legacy;
-    if (checkpoint && checkpoint.completedAt === null) {
+    if (checkpoint && checkpoint.completedAt === null && !this.#otherTargetSince(document, checkpoint)) {
       this.pass = checkpoint.pass;
       this.lastId = checkpoint.lastId ?? null;
       this.#base = checkpoint;
@@ -40,6 +45,11 @@ export class CheckpointKeeper {
     this.pass = Math.max(checkpoint?.pass ?? 0, document?.checkpoint?.pass ?? 0) + 1;
     this.lastId = null;
     this.#base = { scanned: 0, migrated: 0, skipped: 0, failed: 0, startedAt: new Date() };
+  }
+
+  #otherTargetSince(document: SweepStateDocument | null, checkpoint: SweepCheckpoint): boolean {
+    const saved = new Date(checkpoint.updatedAt).getTime();
+    return Object.entries(document?.checkpoints ?? {}).some(([key, other]) => key !== this.#target.key && new Date(other.updatedAt).getTime() > saved);
   }
 
   checkpoint(tally: Tally): SweepCheckpoint {

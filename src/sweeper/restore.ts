@@ -8,7 +8,8 @@
  */
 import type { Collection, Db, Document, Filter } from 'mongodb';
 import { InvalidOptionError } from '../errors.js';
-import { databaseOf, serverCapabilities } from '../server/index.js';
+import { databaseOf, libraryDatabase, serverCapabilities } from '../server/index.js';
+import { checkCollection } from './arguments.js';
 import { casFilter, promoted, DEFAULT_ARCHIVE_COLLECTION, fingerprint, snapshotOfStored, STORED_BSON_OPTIONS, type ArchiveEntry } from '../storage/index.js';
 import { idKey } from './failures.js';
 import { PRIVILEGES, withPrivileges } from './privileges.js';
@@ -57,7 +58,7 @@ export async function restore<T extends Document>(collection: Collection<T>, opt
   if (options.since !== undefined && !(options.since instanceof Date && !Number.isNaN(options.since.getTime()))) {
     throw new InvalidOptionError('since', 'must be a valid Date.');
   }
-  const raw = collection as unknown as Collection<Document>;
+  const raw = checkCollection(collection);
   const archiveName = options.archiveCollection ?? DEFAULT_ARCHIVE_COLLECTION;
   return withPrivileges(raw, PRIVILEGES.restore(raw.dbName, raw.collectionName, archiveName), () => restoreFrom(raw, options));
 }
@@ -136,7 +137,7 @@ async function restoreFrom(raw: Collection<Document>, options: RestoreOptions): 
  * @public
  */
 export async function pruneArchive(db: Db, options: { readonly archiveCollection?: string; readonly now?: Date } = {}): Promise<number> {
-  const archive = db.collection<ArchiveEntry>(options.archiveCollection ?? DEFAULT_ARCHIVE_COLLECTION);
+  const archive = libraryDatabase(db).collection<ArchiveEntry>(options.archiveCollection ?? DEFAULT_ARCHIVE_COLLECTION);
   return withPrivileges(archive as unknown as Collection<Document>, PRIVILEGES.prune(db.databaseName, archive.collectionName),
     async () => (await archive.deleteMany({ expiresAt: { $lt: options.now ?? new Date() } })).deletedCount);
 }

@@ -28,6 +28,12 @@ export class ServerBatchProcessor {
   readonly #timed: <T>(operation: () => Promise<T>) => Promise<T>;
   readonly #log: Logger | undefined;
   readonly #limit: OperationLimit | undefined;
+  /**
+   * The limit of a batch's writes and of the reads that count what they wrote: the budget plus
+   * the write grace, as on the client path, so that an update that lands is counted (cut off by
+   * the bare budget, it could land uncounted).
+   */
+  readonly #writeLimit: OperationLimit | undefined;
   /** Stored versions whose server form was compared with `up` on this sweep's data, and those that disagreed (client from then on). */
   readonly #compared = new Set<number | null>();
   readonly #disagreeing = new Set<number | null>();
@@ -35,6 +41,7 @@ export class ServerBatchProcessor {
   constructor(parts: {
     log: Logger | undefined;
     limit: OperationLimit | undefined;
+    writeLimit: OperationLimit | undefined;
     collection: Collection<Document>;
     target: MigrationTarget;
     plan: ServerPlan;
@@ -54,6 +61,7 @@ export class ServerBatchProcessor {
     this.#timed = parts.timed;
     this.#log = parts.log;
     this.#limit = parts.limit;
+    this.#writeLimit = parts.writeLimit;
   }
 
   /** The projection of the pages this processor reads: nothing but what it needs to group them. */
@@ -89,7 +97,7 @@ export class ServerBatchProcessor {
       let updated = false;
       try {
         // By `_id` alone: the pipeline itself checks that each document is still at `stored`.
-        await this.#timed(() => this.#collection.updateMany({ _id: { $in: ids } } as Filter<Document>, [...(this.#plan.get(stored)?.update ?? [])], limited({}, this.#limit)));
+        await this.#timed(() => this.#collection.updateMany({ _id: { $in: ids } } as Filter<Document>, [...(this.#plan.get(stored)?.update ?? [])], limited({}, this.#writeLimit)));
         updated = true;
       } catch (error) {
         // An expression that fails on one document (a server form that cannot convert a bad value)
@@ -98,11 +106,11 @@ export class ServerBatchProcessor {
         if (isTransientError(error) || error instanceof TimeBudgetSpentError) throw error;
         this.#log?.warn({ error: describeError(error), storedVersion: stored, documents: ids.length }, 'server-side batch failed: these documents go through the client path');
       }
-      const stillStale = (await this.#timed(() => this.#collection.find(filter, limited({ projection: { _id: 1 } }, this.#limit)).toArray())).map((doc) => doc._id);
+      const stillStale = (await this.#timed(() => this.#collection.find(filter, limited({ projection: { _id: 1 } }, this.#writeLimit)).toArray())).map((doc) => doc._id);
       leftovers.push(...stillStale);
       // At the target now: migrated here (or, in the same instant, by another writer).
       const migrated = updated || stillStale.length < ids.length
-        ? await this.#timed(() => this.#collection.countDocuments({ _id: { $in: ids }, ...this.#target.atTarget } as Filter<Document>, limited({}, this.#limit)))
+        ? await this.#timed(() => this.#collection.countDocuments({ _id: { $in: ids }, ...this.#target.atTarget } as Filter<Document>, limited({}, this.#writeLimit)))
         : 0;
       const tally = this.#tally;
       const skipped = ids.length - stillStale.length - migrated;

@@ -110,6 +110,12 @@ export interface SweepReport extends SweepCounts {
   /** The stored versions migrated on the server (`null`: documents without a version field). */
   readonly serverVersions: readonly (number | null)[];
   /**
+   * Why every batch ran on the client although `mode` was `auto` or `server` (a dry run, a reverse
+   * sweep without `allowLoss`, archive, no server form in this direction, a server without update
+   * pipelines); absent when the server ran batches or `mode` was `client`.
+   */
+  readonly clientReason?: string;
+  /**
    * Top-level keys the migrated documents have (and that were stored) which the target schema does
    * not declare: usually leftovers of a spread in an upcaster. Server-side batches are not inspected.
    */

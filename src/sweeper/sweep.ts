@@ -56,7 +56,7 @@ export async function sweep<T extends Document>(collection: Collection<T>, schem
   const definition = definitionOf(schema);
   const raw = checkCollection(collection);
   // The target given (or the latest) is checked before any I/O; a stored pin once it is read.
-  planFor(definition, resolved.to ?? definition.latest, resolved.mode);
+  planFor(definition, resolved.to ?? definition.latest, resolved);
   const risk = leaseRisk(resolved);
   if (risk !== undefined) resolved.logger?.warn({ collection: raw.collectionName, batchSize: resolved.batchSize, ratePerSecond: resolved.ratePerSecond, leaseMs: resolved.leaseMs }, risk);
   const by = (options as { readonly [SWEEP_ACTOR]?: string })[SWEEP_ACTOR] ?? `sweep({ to: ${String(resolved.to)} })`;
@@ -70,10 +70,17 @@ export async function sweep<T extends Document>(collection: Collection<T>, schem
 }
 
 /** The checked target of a sweep to `to`, and its server plan. */
-function planFor(definition: SchemaDefinition, to: number, mode: ResolvedSweepOptions['mode']): { target: MigrationTarget; plan: ServerPlan } {
+function planFor(definition: SchemaDefinition, to: number, resolved: Pick<ResolvedSweepOptions, 'mode' | 'allowLoss' | 'dryRun'>): { target: MigrationTarget; plan: ServerPlan } {
   const target = sweepTarget(definition, to);
   const plan = serverPlan(definition, target);
-  if (mode === 'server' && plan.clientOnly.size > 0) {
+  if (resolved.mode === 'server' && target.direction === 'down' && resolved.allowLoss !== true && !resolved.dryRun) {
+    throw new InvalidOptionError(
+      'mode',
+      `'server' cannot sweep down to version ${target.version} without allowLoss: each document is checked on the client for a value its downcast would drop. ` +
+        "Pass allowLoss: true (--allow-loss) to run on the server, or use mode 'auto' or 'client'. Nothing was read or written.",
+    );
+  }
+  if (resolved.mode === 'server' && plan.clientOnly.size > 0) {
     const reasons = [...plan.clientOnly].map(([version, why]) => `version ${version ?? `${definition.unversioned} (no version field)`}: ${why}`);
     throw new InvalidOptionError('mode', `'server' needs every stale version to run on the server, and ${reasons.join('; ')}. Use mode 'auto' (server where possible) or 'client'.`);
   }
@@ -129,7 +136,7 @@ async function controlledWithin(
     }
     let planned: { target: MigrationTarget; plan: ServerPlan };
     try {
-      planned = planFor(definition, decision.to, options.mode);
+      planned = planFor(definition, decision.to, options);
     } catch (error) {
       // Only a stored pin gets here (the target given, or the latest, was checked before any I/O): the schema changed since.
       return { report: notRun(decision.to, { status: SweepStatus.ABORTED, reason: SweepReason.ERROR, error: { name: describeError(error).name, message: `the stored pin at v${decision.to} (${decision.pinned ? describePin(decision.pinned, name) : ''}) cannot be swept to: ${describeError(error).message}` } }) };
@@ -279,11 +286,15 @@ class SweepRun {
     this.#processor = new BatchProcessor(plan, this.#options, { writer, failures, pacer: this.#pacer, tally: this.#tally, log: this.#log, retry: (operation) => this.#retry(operation), archive, readStale });
     const serverMode = this.#useServer(capabilities);
     if (typeof serverMode === 'object') return serverMode;
-    if (serverMode) {
+    if (typeof serverMode === 'string' && this.#options.mode !== 'client') {
+      this.#tally.clientReason = serverMode;
+      this.#log?.info({ mode: this.#options.mode, reason: serverMode }, 'batches run on the client');
+    }
+    if (serverMode === true) {
       this.#tally.serverVersions = [...this.#serverPlan.keys()];
       this.#serverProcessor = new ServerBatchProcessor({
         collection: this.#collection, target: this.#target, plan: this.#serverPlan, client: this.#processor,
-        options: this.#options, pacer: this.#pacer, tally: this.#tally, timed: (operation) => this.#timed(operation), log: this.#log, limit: this.#limit,
+        options: this.#options, pacer: this.#pacer, tally: this.#tally, timed: (operation) => this.#timed(operation), log: this.#log, limit: this.#limit, writeLimit: this.#writeLimit,
       });
     }
     this.#tally.remaining = await this.#retry(() => this.#collection.countDocuments(this.#target.staleFilter, this.#limited()));
@@ -344,21 +355,19 @@ class SweepRun {
     }
   }
 
-  /**
-   * Whether batches run on the server: where the plan covers a stale version, the server runs update
-   * pipelines, the mode allows it and this is not a dry run (a dry run reads and checks on the
-   * client). `mode: 'server'` on a server without pipelines stops the run with an error.
-   */
-  #useServer(capabilities: ServerCapabilities): boolean | Outcome {
+  /** Whether batches run on the server: `true`, why not (a fallback `auto` allows), or the outcome that stops a `server` run. */
+  #useServer(capabilities: ServerCapabilities): true | string | Outcome {
     const { mode, dryRun, archive, allowLoss } = this.#options;
-    if (mode === 'client' || dryRun || this.#serverPlan.size === 0) return false;
-    // Going down, each document is checked for loss on the client (unless loss is allowed).
-    if (this.#target.direction === 'down' && !allowLoss) return false;
+    if (mode === 'client') return 'mode client';
+    if (dryRun) return 'a dry run reads every document on the client';
+    if (this.#serverPlan.size === 0) return 'no stale version has a server form in this direction';
+    // Going down, each document is checked for loss on the client (unless loss is allowed; `server` is refused before).
+    if (this.#target.direction === 'down' && !allowLoss) return 'going down without allowLoss, each document is checked for loss on the client';
     // Archiving reads each original: those batches run on the client.
-    if (archive && mode === 'auto') return false;
+    if (archive && mode === 'auto') return 'archive reads each original on the client';
     if (archive) return { status: SweepStatus.ABORTED, reason: SweepReason.ERROR, error: { name: 'ServerModeUnavailable', message: "mode 'server' cannot archive originals (they would have to cross the wire): use mode 'auto' or 'client' with archive" } };
     if (capabilities.updatePipelines) return true;
-    if (mode === 'auto') return false;
+    if (mode === 'auto') return `this server (${capabilities.kind} ${capabilities.version}) does not run update pipelines`;
     return { status: SweepStatus.ABORTED, reason: SweepReason.ERROR, error: { name: 'ServerModeUnavailable', message: `mode 'server' needs update pipelines, and this server (${capabilities.kind} ${capabilities.version}) does not run them: use mode 'auto' or 'client'` } };
   }
 

@@ -33,6 +33,8 @@ export class Tally {
   pinned: SweepReport['pinned'];
   /** Whether the stale index was there, built by the run, or missing. */
   staleIndex: SweepReport['staleIndex'];
+  /** Why batches ran on the client although the mode allowed the server. */
+  clientReason: string | undefined;
   /** Keys of migrated documents that the target schema does not declare (at most 20 kept). */
   readonly undeclaredKeys = new Set<string>();
   readonly #options: ResolvedSweepOptions;
@@ -92,6 +94,7 @@ export class Tally {
       dryRun: this.#options.dryRun,
       mode: this.serverVersions.length === 0 ? 'client' : 'server',
       serverVersions: this.serverVersions,
+      ...(this.clientReason !== undefined ? { clientReason: this.clientReason } : {}),
       undeclaredKeys: [...this.undeclaredKeys].sort(),
       ...(outcome.error ? { error: outcome.error } : {}),
       ...(outcome.status === 'complete' ? {} : { reason: outcome.reason ?? reasonOf(outcome) }),
