@@ -40,7 +40,7 @@ describe('a connection that is not logged in, on a server that authenticates', (
     const users = anonymous.db(db.databaseName).collection('users');
     const namespace = `${db.databaseName}.users`;
     // `action`: the command the server refused; a string, or a pattern where the function sends
-    // several reads at once (status and check read the control and index statistics too).
+    // several reads at once (status and check read the control and index statistics too, verify lists the collection).
     const refused = async (work: Promise<unknown>, action: string | RegExp, required: RegExp) => {
       const error = await work.then(() => undefined, (caught: unknown) => caught);
       expect(error).toBeInstanceOf(PermissionDeniedError);
@@ -55,7 +55,7 @@ describe('a connection that is not logged in, on a server that authenticates', (
     };
     await refused(migrationStatus(users, User), /^(find|aggregate)$/, /read \(find\) on ".*\.users", ".*\.molt_state", ".*\.molt_failures"/);
     await refused(checkMigration(users, User), /^(find|aggregate)$/, /read \(find\) on ".*\.users"/);
-    const verify = await refused(verifyVersion(users, User, 1), 'aggregate', /read \(find\) on ".*\.users"/);
+    const verify = await refused(verifyVersion(users, User, 1), /^(find|aggregate|listCollections)$/, /read \(find\) on ".*\.users"/);
     expect(verify.namespace).toBe(namespace);
     await refused(listFailures(users), 'find', /read \(find\) on ".*\.molt_failures"/);
     await refused(restore(users), 'find', /read\/write \(find, remove\) on ".*\.molt_archive"/);
