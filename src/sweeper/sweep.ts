@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import type { Collection, Document } from 'mongodb';
-import { describeError, InvalidOptionError } from '../errors.js';
-import { migrationTarget, missingDowncaster, type MigrationTarget } from '../migrate/index.js';
+import { describeError } from '../errors.js';
+import { type MigrationTarget } from '../migrate/index.js';
 import { definitionOf } from '../schema/definition.js';
 import type { AnyVersionedSchema } from '../schema/index.js';
 import type { SchemaDefinition } from '../schema/types.js';
-import { asPermissionError, databaseOf, limited, serverCapabilities, TimeBudgetSpentError, untilLimit, type ServerCapabilities } from '../server/index.js';
+import { asPermissionError, databaseOf, serverCapabilities, TimeBudgetSpentError, untilLimit, type ServerCapabilities } from '../server/index.js';
 import { Archive, BulkWriter, STORED_BSON_OPTIONS } from '../storage/index.js';
 import { checkCollection } from './arguments.js';
 import { BatchProcessor } from './batch-processor.js';
@@ -18,17 +18,18 @@ import { Pacer } from './pacing.js';
 import { withRetry } from './retry.js';
 import { retryFailedPhase } from './retry-failed.js';
 import { ensureStaleIndex, hasStaleIndex, staleIndexKey } from './stale.js';
-import { decide, describePause, describePin, readControl, SWEEP_ACTOR, writeControl } from './control.js';
+import { SWEEP_ACTOR } from './control.js';
 import { leaseRisk } from './lease-risk.js';
 import { PagesReadAhead } from './read-ahead.js';
 import { KeysetPages } from './stale-pages.js';
 import { ServerBatchProcessor } from './server-batch.js';
-import { serverPlan, type ServerPlan } from './server-plan.js';
+import type { ServerPlan } from './server-plan.js';
 import { readSweepState, SweepState, type SweepLease } from './state.js';
 import { SweepReason, SweepStatus, type SweepReport } from './status.js';
 import { Tally, type Outcome } from './tally.js';
 import { PRIVILEGES } from './privileges.js';
 import { SweepTelemetry } from '../telemetry/index.js';
+import { budgetSpent, controlledTarget, planFor } from './run-target.js';
 
 export { checkCollection } from './arguments.js';
 export { definitionOf } from '../schema/definition.js';
@@ -67,110 +68,6 @@ export async function sweep<T extends Document>(collection: Collection<T>, schem
   const spent = resolved.clock.now() - started;
   const run = Number.isFinite(resolved.maxDurationMs) && spent > 0 ? { ...resolved, maxDurationMs: Math.max(1, resolved.maxDurationMs - spent) } : resolved;
   return new SweepRun(raw, definition, controlled.target, controlled.plan, run, controlled.pinned).run();
-}
-
-/** The checked target of a sweep to `to`, and its server plan. */
-function planFor(definition: SchemaDefinition, to: number, resolved: Pick<ResolvedSweepOptions, 'mode' | 'allowLoss' | 'dryRun'>): { target: MigrationTarget; plan: ServerPlan } {
-  const target = sweepTarget(definition, to);
-  const plan = serverPlan(definition, target);
-  if (resolved.mode === 'server' && target.direction === 'down' && resolved.allowLoss !== true && !resolved.dryRun) {
-    throw new InvalidOptionError(
-      'mode',
-      `'server' cannot sweep down to version ${target.version} without allowLoss: each document is checked on the client for a value its downcast would drop. ` +
-        "Pass allowLoss: true (--allow-loss) to run on the server, or use mode 'auto' or 'client'. Nothing was read or written.",
-    );
-  }
-  if (resolved.mode === 'server' && plan.clientOnly.size > 0) {
-    const reasons = [...plan.clientOnly].map(([version, why]) => `version ${version ?? `${definition.unversioned} (no version field)`}: ${why}`);
-    throw new InvalidOptionError('mode', `'server' needs every stale version to run on the server, and ${reasons.join('; ')}. Use mode 'auto' (server where possible) or 'client'.`);
-  }
-  return { target, plan: plan.plan };
-}
-
-/**
- * Reads the collection's stored control (see `control.ts`) and decides the run's target: a paused
- * collection gets a `partial` report (reason `paused`) and nothing else; an explicit `to` sets or
- * clears the pin (not in a dry run, which writes nothing); without `to` a pin is followed.
- */
-async function controlledTarget(
-  collection: Collection<Document>,
-  definition: SchemaDefinition,
-  options: ResolvedSweepOptions,
-  by: string,
-): Promise<{ target: MigrationTarget; plan: ServerPlan; pinned: SweepReport['pinned'] } | { report: SweepReport }> {
-  const limit = realTimeLimit(options.clock, options.maxDurationMs, () => new TimeBudgetSpentError(options.maxDurationMs));
-  try {
-    return await controlledWithin(collection, definition, options, by, limit?.signal);
-  } finally {
-    limit?.cancel();
-  }
-}
-
-async function controlledWithin(
-  collection: Collection<Document>,
-  definition: SchemaDefinition,
-  options: ResolvedSweepOptions,
-  by: string,
-  budget: AbortSignal | undefined,
-): Promise<{ target: MigrationTarget; plan: ServerPlan; pinned: SweepReport['pinned'] } | { report: SweepReport }> {
-  const db = databaseOf(collection);
-  const name = collection.collectionName;
-  const signal = budget && options.signal ? AbortSignal.any([budget, options.signal]) : (budget ?? options.signal);
-  const limit = { signal };
-  const retry = <R>(operation: () => Promise<R>): Promise<R> => withRetry(operation, { retries: options.maxRetries, baseDelayMs: options.retryDelayMs, maxDelayMs: MAX_RETRY_DELAY_MS, clock: options.clock, signal });
-  const notRun = (version: number, outcome: Outcome): SweepReport => {
-    const report = new Tally(options, name, version).report(outcome, 0);
-    options.logger?.info({ collection: name, report }, `sweep ${report.status}`);
-    return report;
-  };
-  try {
-    const control = await retry(() => readControl(db, options.stateCollection, name, limit));
-    const decision = decide(control, options.to, definition.latest, by);
-    if (!decision.run) {
-      const detail = describePause(decision.paused, name);
-      options.logger?.info({ collection: name, paused: decision.paused }, `the collection is paused: nothing swept (${detail})`);
-      const remaining = await retry(() => collection.countDocuments(migrationTarget(definition, definition.latest, 'up').staleFilter, limited({}, limit))).catch(() => 0);
-      const tally = new Tally(options, name, control.pin?.version ?? definition.latest);
-      tally.remaining = remaining;
-      return { report: tally.report({ status: SweepStatus.PARTIAL, reason: SweepReason.PAUSED, detail }, 0) };
-    }
-    let planned: { target: MigrationTarget; plan: ServerPlan };
-    try {
-      planned = planFor(definition, decision.to, options);
-    } catch (error) {
-      // Only a stored pin gets here (the target given, or the latest, was checked before any I/O): the schema changed since.
-      return { report: notRun(decision.to, { status: SweepStatus.ABORTED, reason: SweepReason.ERROR, error: { name: describeError(error).name, message: `the stored pin at v${decision.to} (${decision.pinned ? describePin(decision.pinned, name) : ''}) cannot be swept to: ${describeError(error).message}` } }) };
-    }
-    if (decision.store && !options.dryRun) {
-      await retry(() => writeControl(db, options.stateCollection, name, decision.store ?? {}, limit));
-      options.logger?.info({ collection: name, pin: decision.store.pin ?? null }, decision.store.pin ? `pinned at v${decision.store.pin.version}: sweeps without a target now go to v${decision.store.pin.version}` : 'unpinned: sweeps go to the latest version again');
-    }
-    if (decision.pinned) options.logger?.info({ collection: name, pinned: decision.pinned }, describePin(decision.pinned, name));
-    return { ...planned, pinned: decision.pinned };
-  } catch (error) {
-    if (options.signal?.aborted) return { report: notRun(definition.latest, { status: SweepStatus.PARTIAL, reason: SweepReason.SIGNAL, detail: 'interrupted by the signal before it started' }) };
-    if (budget?.aborted) return { report: notRun(definition.latest, { status: SweepStatus.PARTIAL, reason: SweepReason.BUDGET, detail: budgetSpent(options.maxDurationMs), error: describeError(new TimeBudgetSpentError(options.maxDurationMs)) }) };
-    const { stateCollection, failuresCollection } = options;
-    const described = describeError(asPermissionError(error, { namespace: collection.namespace, required: PRIVILEGES.sweep(collection.dbName, name, [stateCollection, failuresCollection]) }));
-    return { report: notRun(definition.latest, { status: SweepStatus.ABORTED, reason: SweepReason.ERROR, error: described }) };
-  }
-}
-
-/** The target of a sweep: the latest version, or `to` (below it: a reverse sweep, whose downcasters must all exist). */
-function sweepTarget(definition: SchemaDefinition, to: number | undefined): MigrationTarget {
-  const version = to ?? definition.latest;
-  if (version < definition.first || version > definition.latest) {
-    throw new InvalidOptionError('to', `must be a version of schema "${definition.name}" (${definition.first}..${definition.latest}), got ${version}.`);
-  }
-  const above = missingDowncaster(definition, version);
-  if (above !== undefined) {
-    throw new InvalidOptionError(
-      'to',
-      `a reverse sweep to version ${version} needs a downcaster for every step above it, and schema "${definition.name}" has none from version ${above} to ${above - 1}: ` +
-        `give .version(${above}, schema, { up, down }) (or invertible declarative steps). Nothing was read or written.`,
-    );
-  }
-  return migrationTarget(definition, version, version < definition.latest ? 'down' : 'up');
 }
 
 /**
@@ -583,9 +480,7 @@ const RECOUNT_TIMEOUT_MS = 30_000;
 /** How long the final recount may take once the budget is spent. */
 const RECOUNT_PAST_BUDGET_MS = 1_000;
 
-function budgetSpent(maxDurationMs: number): string {
-  return `the time budget (maxDurationMs ${maxDurationMs}) is spent: the next run resumes at the checkpoint`;
-}
+
 
 function describeHolder(collectionName: string, holder: SweepLease | null): string {
   if (holder === null) return `another run holds the lease of "${collectionName}"`;
