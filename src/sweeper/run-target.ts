@@ -2,7 +2,7 @@ import type { Collection, Document } from 'mongodb';
 import { describeError, InvalidOptionError } from '../errors.js';
 import { migrationTarget, missingDowncaster, type MigrationTarget } from '../migrate/index.js';
 import type { SchemaDefinition } from '../schema/types.js';
-import { asPermissionError, databaseOf, limited, TimeBudgetSpentError } from '../server/index.js';
+import { asPermissionError, databaseOf, limited, TimeBudgetSpentError, untilLimit } from '../server/index.js';
 import { realTimeLimit } from './clock.js';
 import { MAX_RETRY_DELAY_MS, type ResolvedSweepOptions } from './options.js';
 import { withRetry } from './retry.js';
@@ -61,8 +61,19 @@ async function controlledWithin(
   const signal = budget && options.signal ? AbortSignal.any([budget, options.signal]) : (budget ?? options.signal);
   const limit = { signal };
   const retry = <R>(operation: () => Promise<R>): Promise<R> => withRetry(operation, { retries: options.maxRetries, baseDelayMs: options.retryDelayMs, maxDelayMs: MAX_RETRY_DELAY_MS, clock: options.clock, signal });
-  const notRun = (version: number, outcome: Outcome): SweepReport => {
-    const report = new Tally(options, name, version).report(outcome, 0);
+  // A run that never started still says how many stale documents are left: counted on its own
+  // short allowance (the budget may be spent, the signal aborted), else said to be unknown.
+  const notRun = async (version: number, outcome: Outcome): Promise<SweepReport> => {
+    const tally = new Tally(options, name, version);
+    const stale = migrationTarget(definition, version, version < definition.latest ? 'down' : 'up').staleFilter;
+    const allowance = { signal: AbortSignal.timeout(RECOUNT_PAST_BUDGET_MS) };
+    let counted = outcome;
+    try {
+      tally.remaining = await untilLimit(collection.countDocuments(stale, limited({}, allowance)), allowance);
+    } catch (error) {
+      counted = { ...outcome, detail: `${outcome.detail ? `${outcome.detail}; ` : ''}the stale documents could not be counted (${describeError(error).message}): remaining is unknown, not 0` };
+    }
+    const report = tally.report(counted, 0);
     options.logger?.info({ collection: name, report }, `sweep ${report.status}`);
     return report;
   };
@@ -72,17 +83,14 @@ async function controlledWithin(
     if (!decision.run) {
       const detail = describePause(decision.paused, name);
       options.logger?.info({ collection: name, paused: decision.paused }, `the collection is paused: nothing swept (${detail})`);
-      const remaining = await retry(() => collection.countDocuments(migrationTarget(definition, definition.latest, 'up').staleFilter, limited({}, limit))).catch(() => 0);
-      const tally = new Tally(options, name, control.pin?.version ?? definition.latest);
-      tally.remaining = remaining;
-      return { report: tally.report({ status: SweepStatus.PARTIAL, reason: SweepReason.PAUSED, detail }, 0) };
+      return { report: await notRun(options.to ?? control.pin?.version ?? definition.latest, { status: SweepStatus.PARTIAL, reason: SweepReason.PAUSED, detail }) };
     }
     let planned: { target: MigrationTarget; plan: ServerPlan };
     try {
       planned = planFor(definition, decision.to, options);
     } catch (error) {
       // Only a stored pin gets here (the target given, or the latest, was checked before any I/O): the schema changed since.
-      return { report: notRun(decision.to, { status: SweepStatus.ABORTED, reason: SweepReason.ERROR, error: { name: describeError(error).name, message: `the stored pin at v${decision.to} (${decision.pinned ? describePin(decision.pinned, name) : ''}) cannot be swept to: ${describeError(error).message}` } }) };
+      return { report: await notRun(decision.to, { status: SweepStatus.ABORTED, reason: SweepReason.ERROR, error: { name: describeError(error).name, message: `the stored pin at v${decision.to} (${decision.pinned ? describePin(decision.pinned, name) : ''}) cannot be swept to: ${describeError(error).message}` } }) };
     }
     if (decision.store && !options.dryRun) {
       await retry(() => writeControl(db, options.stateCollection, name, decision.store ?? {}, limit));
@@ -91,11 +99,11 @@ async function controlledWithin(
     if (decision.pinned) options.logger?.info({ collection: name, pinned: decision.pinned }, describePin(decision.pinned, name));
     return { ...planned, pinned: decision.pinned };
   } catch (error) {
-    if (options.signal?.aborted) return { report: notRun(definition.latest, { status: SweepStatus.PARTIAL, reason: SweepReason.SIGNAL, detail: 'interrupted by the signal before it started' }) };
-    if (budget?.aborted) return { report: notRun(definition.latest, { status: SweepStatus.PARTIAL, reason: SweepReason.BUDGET, detail: budgetSpent(options.maxDurationMs), error: describeError(new TimeBudgetSpentError(options.maxDurationMs)) }) };
+    if (options.signal?.aborted) return { report: await notRun(options.to ?? definition.latest, { status: SweepStatus.PARTIAL, reason: SweepReason.SIGNAL, detail: 'interrupted by the signal before it started' }) };
+    if (budget?.aborted) return { report: await notRun(options.to ?? definition.latest, { status: SweepStatus.PARTIAL, reason: SweepReason.BUDGET, detail: budgetSpent(options.maxDurationMs), error: describeError(new TimeBudgetSpentError(options.maxDurationMs)) }) };
     const { stateCollection, failuresCollection } = options;
     const described = describeError(asPermissionError(error, { namespace: collection.namespace, required: PRIVILEGES.sweep(collection.dbName, name, [stateCollection, failuresCollection]) }));
-    return { report: notRun(definition.latest, { status: SweepStatus.ABORTED, reason: SweepReason.ERROR, error: described }) };
+    return { report: await notRun(options.to ?? definition.latest, { status: SweepStatus.ABORTED, reason: SweepReason.ERROR, error: described }) };
   }
 }
 
@@ -121,3 +129,5 @@ export function budgetSpent(maxDurationMs: number): string {
   return `the time budget (maxDurationMs ${maxDurationMs}) is spent: the next run resumes at the checkpoint`;
 }
 
+/** How long a count may take once the budget is spent (the final recount, the count of a run that never started). */
+export const RECOUNT_PAST_BUDGET_MS = 1_000;

@@ -29,7 +29,7 @@ import { SweepReason, SweepStatus, type SweepReport } from './status.js';
 import { Tally, type Outcome } from './tally.js';
 import { PRIVILEGES } from './privileges.js';
 import { SweepTelemetry } from '../telemetry/index.js';
-import { budgetSpent, controlledTarget, planFor } from './run-target.js';
+import { budgetSpent, controlledTarget, planFor, RECOUNT_PAST_BUDGET_MS } from './run-target.js';
 
 export { checkCollection } from './arguments.js';
 export { definitionOf } from '../schema/definition.js';
@@ -477,8 +477,6 @@ const RELEASE_TIMEOUT_MS = 2_000;
 const WRITE_GRACE_MS = 1_000;
 /** How long the final recount may take when the budget is not spent. */
 const RECOUNT_TIMEOUT_MS = 30_000;
-/** How long the final recount may take once the budget is spent. */
-const RECOUNT_PAST_BUDGET_MS = 1_000;
 
 
 
