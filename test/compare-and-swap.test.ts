@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineSchema, restore, step, sweep, versioned } from 'mongo-molt';
 import { useTestDatabase } from './support/database.js';
+import { ownView } from '../src/server/index.js';
 
 const { db } = useTestDatabase('compare_and_swap');
 const fast = { ratePerSecond: Infinity, pauseMs: 0, mode: 'client' } as const;
@@ -166,11 +167,13 @@ describe('updateMany reaches each document once', () => {
       await coll.insertMany(['x', 'y'].map((id) => ({ _id: id, count: 0, display: id, ...(writeVersion === 3 ? { tags: [] } : {}), schemaVersion: writeVersion })));
       // The other writer runs right after the server answered the update's first write command (the
       // real collection's methods, timed: the race is forced, not mocked). updateMany sends its
-      // updates as one bulk write, or one updateOne per document where the server needs that.
+      // updates as one bulk write, or one updateOne per document where the server needs that, on
+      // the library's own view of the collection (`ownView`: the app's BSON options left out).
       let raced = false;
+      const own = ownView(coll);
       for (const method of ['updateMany', 'bulkWrite', 'updateOne'] as const) {
-        const send = (coll[method] as (...args: unknown[]) => Promise<unknown>).bind(coll);
-        (coll as unknown as Record<string, unknown>)[method] = async (...args: unknown[]) => {
+        const send = (own[method] as (...args: unknown[]) => Promise<unknown>).bind(own);
+        (own as unknown as Record<string, unknown>)[method] = async (...args: unknown[]) => {
           const result = await send(...args);
           if (!raced) {
             raced = true;

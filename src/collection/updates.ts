@@ -8,7 +8,7 @@ import type { StaleMatchMigrator } from './stale-matches.js';
 import { checkUpdate, stampedUpdate } from './update-fields.js';
 import { planUpsert, type UpsertPlan } from './upsert.js';
 import { idKey } from '../storage/index.js';
-import type { ServerCapabilities } from '../server/index.js';
+import { ownView, type ServerCapabilities } from '../server/index.js';
 
 /** An update that keeps finding its matches rewritten at old versions gives up after this many rounds. */
 export const MAX_UPDATE_ROUNDS = 50;
@@ -31,7 +31,15 @@ const EMPTY_UPDATE: UpdateResult = { acknowledged: true, matchedCount: 0, modifi
  * they are about to touch.
  */
 export class UpdateRunner {
+  /** The app's handle: what the app gets back (a modified document, an upsert's answer) is decoded with its options. */
   readonly #collection: Collection<Document>;
+  /**
+   * The library's view of the same collection (`ownView`): the writes whose answers it sums
+   * itself and the `_id`s it pages through must not depend on the app's BSON options (with
+   * `promoteValues: false` the driver drops a bulk write's modified count; with `raw: true` `_id`s
+   * come back as bytes).
+   */
+  readonly #own: Collection<Document>;
   readonly #definition: SchemaDefinition;
   readonly #writeVersion: number;
   readonly #stale: StaleMatchMigrator;
@@ -40,6 +48,7 @@ export class UpdateRunner {
   constructor(collection: Collection<Document>, definition: SchemaDefinition, writeVersion: number, stale: StaleMatchMigrator, capabilities: () => Promise<ServerCapabilities>) {
     this.#capabilities = capabilities;
     this.#collection = collection;
+    this.#own = ownView(collection);
     this.#definition = definition;
     this.#writeVersion = writeVersion;
     this.#stale = stale;
@@ -91,7 +100,8 @@ export class UpdateRunner {
     const { sent, plan } = await this.#prepare(query, update, options);
     const { sort, upsert: _upsert, ...rest } = options;
     const raw = { ...rest, includeResultMetadata: true as const };
-    const matched = (result: ModifyResult<Document>) => Boolean(result.lastErrorObject?.n) || result.value !== null;
+    // `n` as a number: an app's `promoteValues: false` hands it back as an `Int32`, an object, always truthy.
+    const matched = (result: ModifyResult<Document>) => Number(result.lastErrorObject?.n ?? 0) > 0 || result.value !== null;
     const send = (target: Filter<Document>) => (sending: Update, upsert: boolean) => this.#collection.findOneAndUpdate(target, sending, upsert ? { ...raw, upsert: true } : raw);
     const run = (target: Filter<Document>, withUpsert: boolean) => (withUpsert && plan ? this.#upsert(plan, send(target), matched) : send(target)(sent, false));
     if (sort !== undefined) return this.#firstBySort('findOneAndUpdate', query, sort, options.session, run, matched);
@@ -176,7 +186,7 @@ export class UpdateRunner {
     let result: { matchedCount: number; modifiedCount: number; upsertedIds: Record<number, unknown> };
     const unreached = new Set<number>();
     try {
-      result = await this.#collection.bulkWrite(operations, bulkOptions);
+      result = await this.#own.bulkWrite(operations, bulkOptions);
     } catch (error) {
       if (!(error instanceof MongoBulkWriteError)) throw error;
       result = error.result;
@@ -186,7 +196,7 @@ export class UpdateRunner {
     // A server that inserted anyway: what it inserted is taken back, and those ids go one at a time.
     const inserted = Object.entries(result.upsertedIds);
     if (inserted.length > 0) {
-      await this.#collection.deleteMany({ _id: { $in: inserted.map(([, id]) => id) } } as Filter<Document>, session ? { session } : {});
+      await this.#own.deleteMany({ _id: { $in: inserted.map(([, id]) => id) } } as Filter<Document>, session ? { session } : {});
       for (const [index] of inserted) unreached.add(Number(index));
     }
     return { matchedCount: result.matchedCount, modifiedCount: result.modifiedCount, unreached };
@@ -200,7 +210,7 @@ export class UpdateRunner {
   async #reachOne(query: QueryFilters, id: unknown, sent: Update, options: UpdateOptions, session: ClientSession | undefined): Promise<UpdateResult | undefined> {
     const byId = { _id: id } as Filter<Document>;
     for (let round = 0; round < MAX_UPDATE_ROUNDS; round++) {
-      const result = await this.#collection.updateOne(andFilters(this.#stale.current(query.atWrite), byId) as Filter<Document>, sent, options);
+      const result = await this.#own.updateOne(andFilters(this.#stale.current(query.atWrite), byId) as Filter<Document>, sent, options);
       if (result.matchedCount > 0) return result;
       const found = await this.#stale.migrateOne(andFilters(query.stored, byId) as Filter<Document>, session);
       if (found.state === 'none') return undefined;
@@ -210,7 +220,7 @@ export class UpdateRunner {
 
   /** The `_id`s of the documents `filter` matches, a page at a time. */
   async *#idPages(filter: Filter<Document>, session: ClientSession | undefined): AsyncGenerator<unknown[]> {
-    const cursor = this.#collection.find(filter, { projection: { _id: 1 }, batchSize: UPDATE_PAGE, ...(session ? { session } : {}) });
+    const cursor = this.#own.find(filter, { projection: { _id: 1 }, batchSize: UPDATE_PAGE, ...(session ? { session } : {}) });
     try {
       let page: unknown[] = [];
       for await (const doc of cursor) {
