@@ -156,3 +156,20 @@ describe('an app client with its own BSON options', () => {
     }, 240_000);
   }
 });
+
+describe('an app client with promoteValues: false, replacing a document of a version from the future', () => {
+  it('replaceOne and findOneAndReplace refuse it with NewerVersionError naming the version as a number, as on a default client', async () => {
+    const client = await new MongoClient(uri, { promoteValues: false }).connect();
+    clients.push(client);
+    await db.collection('future').insertOne({ _id: 'f', display_name: 'from v9', schemaVersion: 9 } as Document);
+    for (const app of [db.collection('future'), client.db(db.databaseName).collection('future')]) {
+      const people = versioned(app, Person);
+      const replacement = { display_name: 'r', email: null, tags: [], a: 1, b: [], n: 1 };
+      for (const write of [() => people.replaceOne({ _id: 'f' as never }, replacement), () => people.findOneAndReplace({ _id: 'f' as never }, replacement)]) {
+        const error = await write().then(() => undefined, (caught: unknown) => caught);
+        expect(error).toMatchObject({ name: 'NewerVersionError', version: 9 });
+      }
+    }
+    expect(await db.collection('future').findOne({ _id: 'f' } as Document)).toMatchObject({ display_name: 'from v9', schemaVersion: 9 });
+  });
+});

@@ -215,7 +215,7 @@ export class VersionedCollection<T extends Document, W extends Document = T, U e
     const base = await this.#stored(filter);
     const stored = await this.#prepareWrite(replacement, true);
     const result = await this.#refuseNewer(base, () => this.collection.replaceOne(andFilters(base, this.#notNewer) as Filter<Document>, stored, options));
-    if (result.matchedCount === 0 && result.upsertedCount === 0) await this.#throwIfNewerMatches(base, options.session);
+    if (Number(result.matchedCount) === 0 && Number(result.upsertedCount) === 0) await this.#throwIfNewerMatches(base, options.session);
     return result as UpdateResult<T>;
   }
 
@@ -254,7 +254,7 @@ export class VersionedCollection<T extends Document, W extends Document = T, U e
     const base = await this.#stored(filter);
     const stored = await this.#prepareWrite(replacement, true);
     const result = await this.#refuseNewer(base, () => this.collection.findOneAndReplace(andFilters(base, this.#notNewer) as Filter<Document>, stored, { ...(options as FindOneAndReplaceOptions), includeResultMetadata: true }));
-    if (!result.lastErrorObject?.n && result.value === null) await this.#throwIfNewerMatches(base, options.session);
+    if (Number(result.lastErrorObject?.n ?? 0) === 0 && result.value === null) await this.#throwIfNewerMatches(base, options.session);
     return this.#modifyResult(result, options.includeResultMetadata === true);
   }
 
@@ -295,7 +295,7 @@ export class VersionedCollection<T extends Document, W extends Document = T, U e
   /** A replacement that matched nothing: if that is because the match is newer than this code, say so. */
   async #throwIfNewerMatches(filter: Filter<Document>, session: ReplaceOptions['session']): Promise<void> {
     const field = this.#definition.versionField;
-    const newer = await this.collection.findOne(andFilters(filter, { [field]: { $gt: this.#definition.latest } }) as Filter<Document>, session ? { session } : {});
+    const newer = await ownView(this.collection).findOne(andFilters(filter, { [field]: { $gt: this.#definition.latest } }) as Filter<Document>, session ? { session } : {});
     if (newer !== null) {
       throw new NewerVersionError({ schemaName: this.#definition.name, _id: newer._id, version: newer[field] as number, latestVersion: this.#definition.latest });
     }
