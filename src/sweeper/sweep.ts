@@ -26,6 +26,9 @@ import { readSweepState, SweepState, type SweepLease } from './state.js';
 import { SweepStatus, type SweepReport } from './status.js';
 import { Tally, type Outcome } from './tally.js';
 import { PRIVILEGES } from './privileges.js';
+import type { RangeWorker } from './plan/worker.js';
+import { sweepWithPlan } from './plan/run.js';
+import type { TokenBucket } from './token-bucket.js';
 
 export { checkCollection } from './arguments.js';
 export { definitionOf } from '../schema/definition.js';
@@ -57,7 +60,11 @@ export async function sweep<T extends Document>(collection: Collection<T>, schem
     const reasons = [...plan.clientOnly].map(([version, why]) => `version ${version ?? `${definition.unversioned} (no version field)`}: ${why}`);
     throw new InvalidOptionError('mode', `'server' needs every stale version to run on the server, and ${reasons.join('; ')}. Use mode 'auto' (server where possible) or 'client'.`);
   }
-  return new SweepRun(checkCollection(collection), definition, target, plan.plan, resolved).run();
+  const checked = checkCollection(collection);
+  if (resolved.workers !== undefined) {
+    return sweepWithPlan({ collection: checked, definition, target, options: resolved }, (range, bucket, options) => new SweepRun(checked, definition, target, plan.plan, options, { range, bucket }).run());
+  }
+  return new SweepRun(checked, definition, target, plan.plan, resolved).run();
 }
 
 /** The target of a sweep: the latest version, or `to` (below it: a reverse sweep, whose downcasters must all exist). */
@@ -80,8 +87,10 @@ function sweepTarget(definition: SchemaDefinition, to: number | undefined): Migr
 /**
  * One run of the sweeper. The loop reads pages (`KeysetPages`), hands each to the batch processor,
  * and after each batch has the keeper save the checkpoint and renew the lease, then paces.
+ * A plan's worker (`range`) walks the ranges it claims instead of the whole collection, and saves
+ * each range's checkpoint; its plan holds the lease and recounts (see `plan/run.ts`).
  */
-class SweepRun {
+export class SweepRun {
   readonly #collection: Collection<Document>;
   readonly #definition: SchemaDefinition;
   readonly #target: MigrationTarget;
@@ -108,8 +117,11 @@ class SweepRun {
    * land on the server, uncounted) unless the server stops answering.
    */
   readonly #writeLimit: { signal: AbortSignal | undefined } = { signal: undefined };
+  /** Set for a worker of a plan. */
+  readonly #range: RangeWorker | undefined;
 
-  constructor(collection: Collection<Document>, definition: SchemaDefinition, target: MigrationTarget, plan: ServerPlan, options: ResolvedSweepOptions) {
+  constructor(collection: Collection<Document>, definition: SchemaDefinition, target: MigrationTarget, plan: ServerPlan, options: ResolvedSweepOptions, worker?: { range: RangeWorker; bucket: TokenBucket }) {
+    this.#range = worker?.range;
     this.#collection = collection;
     this.#definition = definition;
     this.#target = target;
@@ -117,7 +129,7 @@ class SweepRun {
     this.#options = options;
     this.#log = options.logger?.child({ collection: collection.collectionName, schema: definition.name });
     this.#tally = new Tally(options, collection.collectionName, this.#target.version);
-    this.#pacer = new Pacer(options, this.#log);
+    this.#pacer = new Pacer(options, this.#log, worker?.bucket);
   }
 
   get #pass(): number {
@@ -138,7 +150,8 @@ class SweepRun {
       // Past the budget the recount gets RECOUNT_PAST_BUDGET_MS (a server that stopped answering
       // holds the run little longer); otherwise a bound of its own.
       const spent = budget !== undefined && (budget.signal.aborted || this.#tally.elapsedMs >= this.#options.maxDurationMs);
-      report = this.#tally.report(await this.#recount(outcome, AbortSignal.timeout(spent ? RECOUNT_PAST_BUDGET_MS : RECOUNT_TIMEOUT_MS)), this.#pass);
+      // A plan's worker leaves the recount to its plan, which recounts once for all its workers.
+      report = this.#tally.report(this.#range ? outcome : await this.#recount(outcome, AbortSignal.timeout(spent ? RECOUNT_PAST_BUDGET_MS : RECOUNT_TIMEOUT_MS)), this.#pass);
       this.#log?.info({ report }, `sweep ${report.status}`);
       return report;
     } finally {
@@ -148,7 +161,8 @@ class SweepRun {
       // The release has a bound of its own: past the budget, or against a server that stopped
       // answering, it gives up after RELEASE_TIMEOUT_MS (the lease then expires on its own).
       if (budget) this.#limit.signal = this.#writeLimit.signal = AbortSignal.timeout(RELEASE_TIMEOUT_MS);
-      if (leased && this.#keeper) await this.#release(this.#keeper, report ?? this.#tally.report({ status: SweepStatus.ABORTED }, this.#pass));
+      if (this.#range) await this.#range.release();
+      else if (leased && this.#keeper) await this.#release(this.#keeper, report ?? this.#tally.report({ status: SweepStatus.ABORTED }, this.#pass));
       else if (this.#leaseAsked) await this.#releaseUnconfirmed(this.#leaseAsked);
     }
   }
@@ -161,7 +175,10 @@ class SweepRun {
     const state = new SweepState(db, stateCollection, name, this.#definition.name, leaseMs, capabilities.clockOffsetMs, this.#writeLimit);
     const keeper = (this.#keeper = new CheckpointKeeper(state, this.#target));
     const failures = new FailureStore(db, failuresCollection, name, this.#definition.name, capabilities.maxBulkStatements, this.#writeLimit);
-    if (dryRun) {
+    if (this.#range) {
+      keeper.pass = this.#range.pass;
+      this.#startHeartbeat(this.#range);
+    } else if (dryRun) {
       keeper.startPass(await this.#retry(() => readSweepState(db, stateCollection, name, this.#definition.name, this.#limit)));
     } else {
       this.#leaseAsked = state;
@@ -187,7 +204,8 @@ class SweepRun {
         options: this.#options, pacer: this.#pacer, tally: this.#tally, timed: (operation) => this.#timed(operation), log: this.#log, limit: this.#limit,
       });
     }
-    this.#tally.remaining = await this.#retry(() => this.#collection.countDocuments(this.#target.staleFilter, this.#limited()));
+    // A plan counted the stale documents and made sure of the index when it started.
+    if (this.#range === undefined) this.#tally.remaining = await this.#retry(() => this.#collection.countDocuments(this.#target.staleFilter, this.#limited()));
     // No stale documents, no index: a collection that does not exist is not created.
     if (!dryRun && this.#tally.remaining > 0) {
       await this.#retry(() => ensureStaleIndex(this.#collection, this.#target.versionField, capabilities.uniqueStaleIndex, this.#limit));
@@ -211,10 +229,25 @@ class SweepRun {
     return this.#passLoop(keeper, failures);
   }
 
+  /** The pass: the whole collection, or, for a plan's worker, each range it claims until none is left. */
   async #passLoop(keeper: CheckpointKeeper, failures: FailureStore): Promise<Outcome> {
+    const range = this.#range;
+    if (range === undefined) return (await this.#walk(this.#target.staleFilter, keeper, failures)) ?? this.#completePass(keeper);
+    for (;;) {
+      const claimed = await this.#retry(() => range.claim());
+      if (claimed === undefined) return { status: SweepStatus.COMPLETE };
+      keeper.lastId = claimed.lastId;
+      const stopped = await this.#walk(claimed.filter, keeper, failures);
+      if (stopped) return stopped;
+      await this.#retry(() => range.finish());
+    }
+  }
+
+  /** Walks the stale documents of `filter` from the keeper's `lastId`; an outcome when the run stops before their end. */
+  async #walk(filter: Readonly<Document>, keeper: CheckpointKeeper, failures: FailureStore): Promise<Outcome | undefined> {
     const { batchSize } = this.#options;
     const projection = this.#serverProcessor ? ServerBatchProcessor.projection(this.#target) : undefined;
-    const pages = new PagesReadAhead<MigratedBatch>(new KeysetPages(this.#collection, this.#target.staleFilter, batchSize, { projection, limit: this.#limit, asStored: true }), (operation) => this.#retry(operation));
+    const pages = new PagesReadAhead<MigratedBatch>(new KeysetPages(this.#collection, filter, batchSize, { projection, limit: this.#limit, asStored: true }), (operation) => this.#retry(operation));
     const processor = this.#serverProcessor ? undefined : this.#processor;
     try {
       for (;;) {
@@ -223,7 +256,7 @@ class SweepRun {
         this.#batchServerMs = 0;
         const { page, prepared } = await pages.take(keeper.lastId, (operation) => this.#timed(operation));
         const last = page.at(-1);
-        if (last === undefined) return this.#completePass(keeper);
+        if (last === undefined) return undefined;
         if (page.length === batchSize) pages.readNext(last._id);
         let documents = page;
         if (this.#hasFailures) {
@@ -241,7 +274,7 @@ class SweepRun {
         keeper.lastId = this.#processor?.takeCut() ?? last._id;
         const after = await this.#afterBatch(page.length);
         if (after) return after;
-        if (page.length < batchSize) return this.#completePass(keeper);
+        if (page.length < batchSize) return undefined;
       }
     } finally {
       await pages.close();
@@ -272,8 +305,11 @@ class SweepRun {
 
   /** After a batch: checkpoint and lease, progress, failure limit, pauses. */
   async #afterBatch(batchLength: number): Promise<Outcome | undefined> {
-    if (!this.#options.dryRun && !(await this.#retry(() => (this.#keeper as CheckpointKeeper).save(this.#tally)))) {
-      return { status: SweepStatus.LOCKED, error: { name: 'LeaseLost', message: `another run took over the lease of "${this.#collection.collectionName}" after it expired: raise leaseMs above the longest batch` } };
+    const keeper = this.#keeper as CheckpointKeeper;
+    const range = this.#range;
+    const saved = range ? () => range.save(keeper.lastId, this.#tally) : () => keeper.save(this.#tally);
+    if (!this.#options.dryRun && !(await this.#retry(saved))) {
+      return { status: SweepStatus.LOCKED, error: { name: 'LeaseLost', message: `another run took over the ${range ? 'range' : 'lease'} of "${this.#collection.collectionName}" after it expired: raise leaseMs above the longest batch` } };
     }
     const tally = this.#tally;
     this.#log?.debug({ pass: this.#pass, lastId: this.#keeper?.lastId, scanned: tally.scanned, migrated: tally.migrated, skipped: tally.skipped, failed: tally.failed }, 'batch done');
@@ -332,7 +368,7 @@ class SweepRun {
    * a second run take over. The save after each batch still renews it too, and still finds out
    * when it was lost. A heartbeat that fails is logged; the next one tries again.
    */
-  #startHeartbeat(state: SweepState): void {
+  #startHeartbeat(state: Pick<SweepState, 'heartbeat'>): void {
     if (this.#options.clock !== systemClock) return;
     const everyMs = Math.max(50, Math.floor(this.#options.leaseMs / 3));
     this.#heartbeat = setInterval(() => {
