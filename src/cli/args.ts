@@ -27,6 +27,7 @@ const PER_COMMAND: Record<Command, OptionSpec> = {
     to: { type: 'string' },
     'allow-loss': { type: 'boolean' },
     mode: { type: 'string' },
+    workers: { type: 'string' },
   },
   check: { 'allow-missing': { type: 'boolean' }, sample: { type: 'string' }, 'batch-size': { type: 'string' }, 'round-trip': { type: 'boolean' } },
   failures: { 'allow-missing': { type: 'boolean' }, limit: { type: 'string' } },
@@ -65,6 +66,8 @@ export interface ParsedArgs {
   /** `molt sweep --to k`: a reverse sweep down to version k. */
   readonly to?: number;
   readonly mode?: 'auto' | 'client' | 'server';
+  /** `molt sweep --workers N`: N range workers in this process, on the pass's stored plan. */
+  readonly workers?: number;
   /** `molt check --round-trip`. */
   readonly roundTrip?: boolean;
   /** `molt restore --since <ISO date>`. */
@@ -133,6 +136,8 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   if (sample !== undefined) args.sample = positiveInteger('--sample', sample, command);
   const limit = flag('limit');
   if (limit !== undefined) args.limit = positiveInteger('--limit', limit, command);
+  const workers = flag('workers');
+  if (workers !== undefined) args.workers = positiveInteger('--workers', workers, command);
   const to = flag('to');
   if (to !== undefined) args.to = positiveInteger('--to', to, command);
   const mode = flag('mode');

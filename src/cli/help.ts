@@ -76,6 +76,9 @@ Flags:
       --to <k>              a reverse sweep: bring every document above version k down to k
       --allow-loss          with --to: also convert documents whose way down drops a value
       --mode <m>            auto (default): on the server where the steps allow; client; server
+      --workers <n>         n range workers in this process on the pass's stored plan of _id
+                            ranges; the same command on other hosts joins the same plan, and
+                            --rate is shared by all of them (not with --dry-run, --retry-failed)
       --allow-missing       skip a collection that does not exist instead of exiting 2
 ${COMMON}
 
@@ -86,6 +89,7 @@ ${EXIT_CODES}
 Examples:
   molt sweep --max-duration 10m
   molt sweep users --rate 500 --batch-size 200
+  molt sweep users --workers 4
   molt sweep --retry-failed --json`,
   check: `Usage: molt check [collection…] [flags]
 
