@@ -9,6 +9,9 @@ import { z } from 'zod';
 import { defineSchema, sweep, SweepStatus, type SweepReport, type SweepStateDocument } from '../src/index.js';
 import { bracketOf } from '../src/sweeper/keyset.js';
 import { PlanStore, type SweepPlanDocument } from '../src/sweeper/plan/store.js';
+import { RangeWorker, RateShare } from '../src/sweeper/plan/worker.js';
+import { systemClock } from '../src/sweeper/clock.js';
+import { TokenBucket } from '../src/sweeper/token-bucket.js';
 import { migrationTarget } from '../src/migrate/index.js';
 import { definitionOf } from '../src/schema/definition.js';
 import { useTestDatabase } from './support/database.js';
@@ -69,26 +72,26 @@ describe('sweep with workers', () => {
     const again = await sweep(db.collection('once'), Thing, { ...FAST, workers: 2 });
     expect(again).toMatchObject({ status: SweepStatus.COMPLETE, scanned: 0 });
     expect(await plans('once')).toHaveLength(1);
-  });
+  }, 120_000);
 
   it('a run without workers reports locked while a plan’s workers run, and the other way round; nothing is processed twice', async () => {
     const ids = mixedIds(25);
     await seed('mixed', ids);
     const things = db.collection('mixed');
     const slow = { batchSize: 10, ratePerSecond: 200, pauseMs: 0 };
-    const [workers, plain] = await Promise.all([sweep(things, Thing, { ...slow, workers: 2 }), delay(300).then(() => sweep(things, Thing, FAST))]);
+    const [workers, plain] = await Promise.all([sweep(things, Thing, { ...slow, workers: 2 }), leaseHeld('mixed:thing', /^plan:/).then(() => sweep(things, Thing, FAST))]);
     expect(workers.status).toBe(SweepStatus.COMPLETE);
     expect(plain.status).toBe(SweepStatus.LOCKED);
     expect(plain.scanned).toBe(0);
     expect(workers.migrated).toBe(ids.length);
 
     await things.updateMany({}, { $unset: { schemaVersion: '', double: '' } });
-    const [plain2, workers2] = await Promise.all([sweep(things, Thing, slow), delay(300).then(() => sweep(things, Thing, { ...FAST, workers: 2 }))]);
+    const [plain2, workers2] = await Promise.all([sweep(things, Thing, slow), leaseHeld('mixed:thing', /^(?!plan:)/).then(() => sweep(things, Thing, { ...FAST, workers: 2 }))]);
     expect(plain2.status).toBe(SweepStatus.COMPLETE);
     expect(workers2.status).toBe(SweepStatus.LOCKED);
     expect(workers2.scanned).toBe(0);
     expect(plain2.migrated).toBe(ids.length);
-  });
+  }, 120_000);
 
   it('a range whose worker died is taken over once its claim expires, from its checkpoint', async () => {
     const ids = mixedIds(20);
@@ -102,20 +105,48 @@ describe('sweep with workers', () => {
     const [plan] = await plans('takeover');
     if (plan === undefined) throw new Error('no plan');
     // A worker that dies holding a range: claimed, never released.
-    const store = new PlanStore(db, 'molt_state', 'takeover', 'thing', migrationTarget(definitionOf(Thing), 2, 'up'), 3000, 0);
+    const store = new PlanStore(db, 'molt_state', 'takeover', 'thing', migrationTarget(definitionOf(Thing), 2, 'up'), 60_000, 0);
     const { claimed } = await store.claim(plan, 'dead-host:1:0/0');
     expect(claimed).toBeDefined();
-    const before = await sweep(things, Thing, { ...FAST, batchSize: 5, workers: 2, leaseMs: 3000 });
+    const before = await sweep(things, Thing, { ...FAST, batchSize: 5, workers: 2 });
     expect(before.status).toBe(SweepStatus.PARTIAL);
     expect(before.reason).toMatch(/held by other workers/);
     expect(before.ranges?.done).toBe((before.ranges?.total ?? 0) - 1);
-    await delay(3100);
-    const after = await sweep(things, Thing, { ...FAST, batchSize: 5, workers: 2, leaseMs: 3000 });
+    // Its claim expires (moved into the past rather than waited for).
+    await db.collection('molt_state').updateOne({ _id: `${plan._id}:${claimed?.index}` } as Document, { $set: { expiresAt: new Date(Date.now() - 1_000) } });
+    const after = await sweep(things, Thing, { ...FAST, batchSize: 5, workers: 2 });
     expect(after).toMatchObject({ status: SweepStatus.COMPLETE, remaining: 0, pass: plan.pass });
     expect(after.ranges).toMatchObject({ done: after.ranges?.total, byThisRun: 1 });
     expect(first.migrated + before.migrated + after.migrated).toBe(ids.length);
     expect(await things.countDocuments({ schemaVersion: 2 })).toBe(ids.length);
     expect((await plans('takeover')).filter((candidate) => candidate.completedAt !== null)).toHaveLength(1);
+  }, 120_000);
+
+  it('ratePerSecond is the plan’s: each process takes its share of the workers holding a range, recomputed at every claim', async () => {
+    const target = migrationTarget(definitionOf(Thing), 2, 'up');
+    const store = new PlanStore(db, 'molt_state', 'rate', 'thing', target, 60_000, 0);
+    const range = { bracket: 'number', from: null, to: null, last: null, documents: 0 } as const;
+    const plan = await store.create(1, [range, range, range, range, range, range], 'given', 300);
+    const process = (owner: string, workers: number) => {
+      const share = new RateShare(new TokenBucket(300, 300, systemClock), store, plan);
+      return { share, workers: Array.from({ length: workers }, (_, i) => new RangeWorker(store, plan, {}, `${owner}/${i}`, share)) };
+    };
+    const a = process('A', 2);
+    const b = process('B', 1);
+    await a.workers[0]?.claim();
+    expect(a.share.bucket.rate).toBe(300);
+    await a.workers[1]?.claim();
+    expect(a.share.bucket.rate).toBe(300); // both of A's workers draw on A's one bucket
+    await b.workers[0]?.claim();
+    expect(b.share.bucket.rate).toBe(100); // 1 of the 3 workers holding a range
+    await a.workers[0]?.finish();
+    await a.workers[0]?.claim();
+    expect(a.share.bucket.rate).toBe(200); // 2 of 3
+    // B leaves: A's next claim takes the whole rate again.
+    await b.workers[0]?.release();
+    await a.workers[0]?.finish();
+    await a.workers[0]?.claim();
+    expect(a.share.bucket.rate).toBe(300);
   });
 
   it('refuses workers with dryRun or retryFailed, and ranges without workers', async () => {
@@ -125,6 +156,15 @@ describe('sweep with workers', () => {
     await expect(sweep(db.collection('none'), Thing, { workers: 0 })).rejects.toThrow(/workers/);
   });
 });
+
+/** Resolves once the state document's lease is held by an owner matching `owner`. */
+async function leaseHeld(key: string, owner: RegExp): Promise<void> {
+  for (;;) {
+    const state = await db.collection<SweepStateDocument>('molt_state').findOne({ _id: key });
+    if (state?.lease && owner.test(state.lease.owner)) return;
+    await delay(20);
+  }
+}
 
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -21,6 +21,11 @@ export class TokenBucket {
     this.#last = clock.now();
   }
 
+  /** Documents per second now. */
+  get rate(): number {
+    return this.#rate;
+  }
+
   /** Changes the rate from now on (a plan's workers share one rate, see `RateShare`). */
   setRate(ratePerSecond: number): void {
     this.#refill();
