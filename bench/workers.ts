@@ -65,7 +65,7 @@ async function measure(uri: string, db: Db, documents: number, processes: number
 export async function runWorkersBench(db: Db, options: WorkersBenchOptions): Promise<unknown> {
   const documents = options.documents ?? 100_000;
   const batchSize = options.batchSize ?? 500;
-  console.log(`\n## Workers: ${fmt(documents)} stale documents, rename upcaster, batch ${batchSize}, unthrottled, client mode\n`);
+  console.log(`\n## Workers: ${documents} stale documents, rename upcaster, batch ${batchSize}, unthrottled, client mode\n`);
   const configurations = [
     { label: '1 process × 1 worker', processes: 1, workers: 1 },
     { label: '1 process × 2 workers', processes: 1, workers: 2 },

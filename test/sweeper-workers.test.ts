@@ -16,7 +16,7 @@ import { migrationTarget } from '../src/migrate/index.js';
 import { definitionOf } from '../src/schema/definition.js';
 import { useTestDatabase } from './support/database.js';
 
-const { db } = useTestDatabase('sweeper_workers');
+const { db, features } = useTestDatabase('sweeper_workers');
 
 const Thing = defineSchema('thing')
   .version(1, z.object({ _id: z.unknown(), n: z.number() }))
@@ -55,6 +55,8 @@ describe('sweep with workers', () => {
     expect(report.ranges).toEqual({ total: report.ranges?.total, done: report.ranges?.total, byThisRun: report.ranges?.total });
     const [plan] = await plans('once');
     expect(plan?.completedAt).toBeInstanceOf(Date);
+    // Split points from $bucketAuto where the server runs it (mongo-java-server does not).
+    expect(plan?.method).toBe(features.kind === 'mongo-java-server' ? 'offsets' : 'bucketAuto');
     // Every range stays within one bracket; together they cover each bracket present.
     for (const range of plan?.ranges ?? []) {
       for (const bound of [range.from, range.to, range.last]) if (bound !== null) expect(bracketOf(bound)).toBe(range.bracket);
@@ -147,6 +149,21 @@ describe('sweep with workers', () => {
     await a.workers[0]?.finish();
     await a.workers[0]?.claim();
     expect(a.share.bucket.rate).toBe(300);
+  });
+
+  it('ranges: split points given by the user start ranges within their own type bracket', async () => {
+    const ids = mixedIds(10);
+    await seed('given', ids);
+    const points = [new Date(Date.UTC(2020, 0, 1, 0, 5)), 's00005', new Int32(20), 's00005'];
+    const report = await sweep(db.collection('given'), Thing, { ...FAST, batchSize: 4, workers: 2, ranges: points });
+    expect(report).toMatchObject({ status: SweepStatus.COMPLETE, migrated: ids.length });
+    const [plan] = await plans('given');
+    expect(plan?.method).toBe('given');
+    // One range per bracket, plus one more at each point in its bracket.
+    const brackets = new Set(ids.map(bracketOf)).size;
+    expect(plan?.ranges).toHaveLength(brackets + 3);
+    expect(plan?.ranges.filter((range) => range.from !== null).map((range) => range.bracket)).toEqual(['number', 'string', 'date']);
+    expect(report.ranges).toMatchObject({ total: brackets + 3, done: brackets + 3 });
   });
 
   it('refuses workers with dryRun or retryFailed, and ranges without workers', async () => {

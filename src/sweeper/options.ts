@@ -103,7 +103,8 @@ export interface SweepOptions {
   readonly workers?: number | undefined;
   /**
    * With `workers`: the split points of the plan, for a user who knows the key space (each point
-   * starts a range; points split within their own BSON type bracket). Default: computed
+   * starts a range; points split within their own BSON type bracket; numbers, strings, dates and
+   * ObjectIds in any order, points of other types in ascending order). Default: computed
    * (`$bucketAuto` where the server runs it, else offsets into the `_id` order).
    */
   readonly ranges?: readonly unknown[] | undefined;

@@ -62,7 +62,7 @@ export async function planRanges(
     const wanted = Math.max(1, Math.min(documents, Math.round((count * documents) / total)));
     let splits: unknown[];
     if (given) {
-      splits = given.filter((point) => bracketOfPoint(point, name));
+      splits = ascending(given.filter((point) => bracketOfPoint(point, name)), name);
     } else {
       const found = wanted === 1 ? [] : await bucketSplits(collection, stale, name, wanted, limit);
       if (found === undefined) method = 'offsets';
@@ -86,6 +86,28 @@ function inBracket(stale: Readonly<Document>, bracket: IdBracket): Filter<Docume
 /** Whether a given split point falls in `bracket` (a point of another bracket splits nothing there). */
 function bracketOfPoint(point: unknown, bracket: IdBracket): boolean {
   return bracketOf(point) === bracket;
+}
+
+/**
+ * Given split points in the server's order, without repeats: numbers, strings, dates and ObjectIds
+ * are sorted here (as the server compares them, bar strings outside the Basic Multilingual Plane);
+ * points of the other brackets are kept in the order given, which must then be ascending.
+ */
+function ascending(points: readonly unknown[], bracket: IdBracket): unknown[] {
+  const rank = RANKS[bracket];
+  const sorted = rank === undefined ? [...points] : [...points].sort((a, b) => compare(rank(a), rank(b)));
+  return sorted.filter((point, index) => index === 0 || !sameId(sorted[index - 1], point));
+}
+
+const RANKS: Partial<Record<IdBracket, (point: unknown) => number | string>> = {
+  number: (point) => Number(String(point)),
+  string: (point) => String(point),
+  date: (point) => (point as Date).getTime(),
+  objectId: (point) => String(point),
+};
+
+function compare(a: number | string, b: number | string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** The largest stale `_id` of a bracket: the pass's upper bound there. */
