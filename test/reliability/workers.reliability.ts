@@ -88,6 +88,8 @@ it(`workers: 3 processes × 2 workers over ${SCALE_DOCUMENTS} documents, one pro
     await writer;
     for (const outcome of outcomes) if (outcome.report) reports.push(outcome.report);
     expect(await things.countDocuments()).toBe(seeded.length);
+    const statuses = outcomes.map((outcome) => outcome.report?.status ?? outcome.signal ?? 'exit');
+    process.stderr.write(`[reliability workers] round ${round}: ${statuses.join(' ')}, ${await things.countDocuments({ schemaVersion: 2 })} at v2\n`);
     if (!killing && outcomes.some((outcome) => outcome.report?.status === 'complete')) break;
   }
   process.stderr.write(`[reliability workers] ${kills} kills mid-range, ${killedRanges.length} ranges held by killed processes, ${reports.length} reports\n`);
