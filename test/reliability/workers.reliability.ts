@@ -25,9 +25,12 @@ const KILL_ROUNDS = Number(process.env.MOLT_RELIABILITY_WORKER_KILLS ?? 10);
 
 interface Child { readonly pid: number; readonly done: Promise<{ report: SweepReport | undefined; signal: NodeJS.Signals | null; batches: number }>; kill(): void; batches(): number }
 
+/** The plan's rate: about a tenth of the documents in each round's budget, so that the kills fall mid-pass at any size. */
+const RATE = Math.max(100, Math.round(SCALE_DOCUMENTS / 40));
+
 function startChild(collection: string, roundMs: number): Child {
   const tsx = pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
-  const child = spawn(process.execPath, ['--import', tsx, join(ROOT, 'test', 'fixtures', 'sweep-workers-child.ts'), uri, db.databaseName, collection, '2', '100', '1500', '2000', String(roundMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', tsx, join(ROOT, 'test', 'fixtures', 'sweep-workers-child.ts'), uri, db.databaseName, collection, '2', '50', String(RATE), '2000', String(roundMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   let batches = 0;
   child.stdout.on('data', (chunk: Buffer) => {
@@ -76,7 +79,7 @@ it(`workers: 3 processes × 2 workers over ${SCALE_DOCUMENTS} documents, one pro
     if (killing) {
       // Mid-range: once the victim has written a few batches, at a random moment.
       const victim = children[Math.floor(rand() * children.length)] as Child;
-      const after = 1 + Math.floor(rand() * 8);
+      const after = 1 + Math.floor(rand() * 3);
       for (let waited = 0; victim.batches() < after && waited < 15_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
       const held = (await states.find({ kind: 'range', owner: { $regex: `:${victim.pid}:` } }).toArray()) as unknown as RangeClaimDocument[];
       victim.kill();
