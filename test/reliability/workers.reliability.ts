@@ -79,12 +79,15 @@ it(`workers: 3 processes × 2 workers over ${SCALE_DOCUMENTS} documents, one pro
     if (killing) {
       // Mid-range: once the victim has written a few batches, at a random moment.
       const victim = children[Math.floor(rand() * children.length)] as Child;
-      const after = 1 + Math.floor(rand() * 3);
-      for (let waited = 0; victim.batches() < after && waited < 15_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      // Once it has written a batch, at a random moment of the next second (while it still runs).
+      for (let waited = 0; victim.batches() < 1 && waited < 15_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      await new Promise((resolve) => setTimeout(resolve, Math.floor(rand() * 1_000)));
       const held = (await states.find({ kind: 'range', owner: { $regex: `:${victim.pid}:` } }).toArray()) as unknown as RangeClaimDocument[];
       victim.kill();
-      if (victim.batches() > 0) kills++;
-      killedRanges.push(...held.map((claim) => ({ range: claim._id, pid: victim.pid })));
+      if ((await victim.done).signal === 'SIGKILL' && victim.batches() > 0) {
+        kills++;
+        killedRanges.push(...held.map((claim) => ({ range: claim._id, pid: victim.pid })));
+      }
     }
     const outcomes = await Promise.all(children.map((child) => child.done));
     writing = false;
