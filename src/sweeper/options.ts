@@ -98,7 +98,9 @@ export interface SweepOptions {
    * `workers` on the same collection and target cooperate on one plan; `ratePerSecond` is the
    * plan's, shared among all its workers. A run without `workers` keeps the whole-collection lease,
    * and reports `locked` while a plan's workers run (and the other way round). Not with `dryRun` or
-   * `retryFailed` (run those without workers). Default: none (one run over the whole collection).
+   * `retryFailed` (run those without workers). `maxDurationMs` is the process's (planning
+   * included); `maxFailures` and `onProgress` are each worker's (its own counts); the report sums
+   * the process's workers. Default: none (one run over the whole collection).
    */
   readonly workers?: number | undefined;
   /**
