@@ -90,7 +90,7 @@ function sweepTarget(definition: SchemaDefinition, to: number | undefined): Migr
  * A plan's worker (`range`) walks the ranges it claims instead of the whole collection, and saves
  * each range's checkpoint; its plan holds the lease and recounts (see `plan/run.ts`).
  */
-export class SweepRun {
+class SweepRun {
   readonly #collection: Collection<Document>;
   readonly #definition: SchemaDefinition;
   readonly #target: MigrationTarget;
