@@ -17,12 +17,22 @@ import { runRollbackBench } from './rollback.js';
 import { runServerSweepBench } from './server-sweep.js';
 import { runSweepBench } from './sweep.js';
 import { runTelemetryBench } from './telemetry.js';
+import { runWorkersBench } from './workers.js';
 import { commandLine, serverTag, writeResult } from './results.js';
 
 const args = process.argv.slice(2);
 const roundsFlag = args.indexOf('--rounds');
 const rounds = roundsFlag >= 0 ? Number(args[roundsFlag + 1]) : 15;
-const parts = args.filter((arg, index) => !arg.startsWith('--') && args[index - 1] !== '--rounds');
+const VALUE_FLAGS = ['--rounds', '--documents', '--sizes'];
+const parts = args.filter((arg, index) => !arg.startsWith('--') && !VALUE_FLAGS.includes(args[index - 1] ?? ''));
+function numberFlag(name: string): number | undefined {
+  const at = args.indexOf(name);
+  return at >= 0 ? Number(args[at + 1]) : undefined;
+}
+function listFlag(name: string): number[] {
+  const at = args.indexOf(name);
+  return at >= 0 ? (args[at + 1] ?? '').split(',').map(Number) : [];
+}
 const wanted = (part: string) => parts.length === 0 || parts.includes(part);
 /** Parts only run when asked for by name. */
 const asked = (part: string) => parts.includes(part);
@@ -54,6 +64,9 @@ try {
     if (wanted('server-sweep')) record('server-sweep', await runServerSweepBench(db, { rounds }));
     if (wanted('rollback')) record('rollback', await runRollbackBench(db, { rounds }));
     if (asked('telemetry')) record('telemetry', await runTelemetryBench(db, { rounds }));
+    // Several workers: only when named (fresh collections of 100,000 documents per configuration);
+    // `--documents N` and `--sizes a,b` (one worker's cost per document at each size) change it.
+    if (asked('workers')) record('workers', await runWorkersBench(db, { uri: server.uri, documents: numberFlag('--documents') ?? 100_000, sizes: listFlag('--sizes') }));
   } finally {
     await db.dropDatabase();
   }

@@ -33,6 +33,7 @@ const PER_COMMAND: Record<Command, OptionSpec> = {
     otel: { type: 'boolean' },
     ...TENANTS,
     'build-index': { type: 'boolean' },
+    workers: { type: 'string' },
   },
   check: { 'allow-missing': { type: 'boolean' }, sample: { type: 'string' }, 'batch-size': { type: 'string' }, 'round-trip': { type: 'boolean' }, ...TENANTS },
   failures: { 'allow-missing': { type: 'boolean' }, limit: { type: 'string' } },
@@ -75,6 +76,8 @@ export interface ParsedArgs {
   /** `molt sweep --to k`: a reverse sweep down to version k. */
   readonly to?: number;
   readonly mode?: 'auto' | 'client' | 'server';
+  /** `molt sweep --workers N`: N range workers in this process, on the pass's stored plan. */
+  readonly workers?: number;
   /** `molt check --round-trip`. */
   readonly roundTrip?: boolean;
   /** `molt restore --since <ISO date>`. */
@@ -161,6 +164,8 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   if (sample !== undefined) args.sample = positiveInteger('--sample', sample, command);
   const limit = flag('limit');
   if (limit !== undefined) args.limit = positiveInteger('--limit', limit, command);
+  const workers = flag('workers');
+  if (workers !== undefined) args.workers = positiveInteger('--workers', workers, command);
   const to = flag('to');
   if (to !== undefined) args.to = positiveInteger('--to', to, command);
   const mode = flag('mode');

@@ -123,6 +123,7 @@ export async function sweepCommand(context: CommandContext): Promise<ExitCode> {
       ...(args.allowLoss === true ? { allowLoss: true } : {}),
       ...(args.to !== undefined ? { to: args.to } : {}),
       ...(args.mode !== undefined ? { mode: args.mode } : {}),
+      ...(args.workers !== undefined ? { workers: args.workers } : {}),
       ...(io.signal ? { signal: io.signal } : {}),
       ...(logger ? { logger } : {}),
       [SWEEP_ACTOR]: `molt sweep${args.to !== undefined ? ` --to ${args.to}` : ''}`,

@@ -74,6 +74,7 @@ export function formatSweepReport(report: Omit<SweepReport, 'remaining'> & { rea
   if (report.dryRun && report.staleIndex === 'missing' && (report.remaining ?? 0) + report.migrated + report.skipped > 0) {
     lines.push(`  a real run would first build the stale-version index over the whole collection: molt status ${report.collection} shows its cost; molt sweep ${report.collection} --build-index builds it alone`);
   }
+  if (report.ranges) lines.push(`  ranges ${formatCount(report.ranges.done)}/${formatCount(report.ranges.total)} done, ${formatCount(report.ranges.byThisRun)} by this run`);
   if (report.error) lines.push(`  ${report.error.name}: ${report.error.message}`);
   if (report.undeclaredKeys !== undefined && report.undeclaredKeys.length > 0) {
     lines.push(`  stored keys v${report.targetVersion} does not declare: ${report.undeclaredKeys.join(', ')} (leftovers of an upcaster? molt check lists them before a sweep)`);
@@ -120,9 +121,23 @@ export function formatStatus(status: MigrationStatus, census?: CensusStyle): str
     `  failures    ${formatCount(status.failures)}${status.failures > 0 ? ` (molt failures ${status.collection})` : ''}`,
     `  last run    ${lastRun ? `${lastRun.status} at ${date(lastRun.finishedAt)}: migrated ${formatCount(lastRun.migrated)}, failed ${formatCount(lastRun.failed)}, ${formatDuration(lastRun.elapsedMs)}` : 'none'}`,
   ];
+  if (status.plan) lines.push(`  plan        ${formatPlan(status.plan)}`);
   const eta = estimate(status);
   if (eta) lines.push(`  ETA         ${eta}`);
   return lines.join('\n');
+}
+
+/** A plan's ranges as a bar (█ done, ▒ claimed, · free) and counts, with the claims by owner. */
+function formatPlan(plan: NonNullable<MigrationStatus['plan']>): string {
+  const claims = Object.entries(plan.claimed);
+  const held = claims.reduce((sum, [, n]) => sum + n, 0);
+  const width = Math.min(plan.total, 40);
+  const cells = (n: number): number => (plan.total === 0 ? 0 : Math.round((n / plan.total) * width));
+  const done = cells(plan.done);
+  const claimed = Math.min(width - done, cells(held));
+  const bar = `[${'█'.repeat(done)}${'▒'.repeat(claimed)}${'·'.repeat(width - done - claimed)}]`;
+  const owners = claims.map(([owner, n]) => `${owner} ×${n}`).join(', ');
+  return `pass ${plan.pass} ${bar} ${plan.done}/${plan.total} ranges done, ${held} claimed${owners ? ` (${owners})` : ''}, ${plan.free} free${plan.completedAt ? `, complete at ${date(plan.completedAt)}` : ''}`;
 }
 
 function estimate(status: MigrationStatus): string | undefined {

@@ -96,6 +96,9 @@ Flags:
       --build-index         build the stale-version index { <versionField>: 1, _id: 1 } and sweep
                             nothing (the first real sweep builds it otherwise; molt status says
                             whether it exists and what building it costs)
+      --workers <n>         n range workers in this process on the pass's stored plan of _id
+                            ranges; the same command on other hosts joins the same plan, and
+                            --rate is shared by all of them (not with --dry-run, --retry-failed)
       --allow-missing       skip a collection that does not exist instead of exiting 2
 ${TENANT_FLAGS}
 ${COMMON}
@@ -113,6 +116,7 @@ ${EXIT_CODES}
 Examples:
   molt sweep --max-duration 10m
   molt sweep users --rate 500 --batch-size 200
+  molt sweep users --workers 4
   molt sweep --retry-failed --json`,
   check: `Usage: molt check [collection…] [flags]
 

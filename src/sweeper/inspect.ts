@@ -8,6 +8,7 @@ import { databaseOf } from '../server/index.js';
 import { checkCollection } from './arguments.js';
 import { migrateBatch } from './batch.js';
 import { DEFAULT_BATCH_SIZE, DEFAULT_FAILURES_COLLECTION, DEFAULT_STATE_COLLECTION } from './options.js';
+import { PlanStore, type PlanSummary } from './plan/store.js';
 import { serverPlan, type ServerPlan } from './server-plan.js';
 import { KeysetPages } from './stale-pages.js';
 import { readSweepState, type SweepCheckpoint, type SweepLease, type SweepStateDocument } from './state.js';
@@ -43,6 +44,8 @@ export interface MigrationStatus {
   readonly control: SweepControl;
   /** Whether the stale-version index exists, and what building it costs. */
   readonly staleIndex: StaleIndexState;
+  /** The latest plan of the latest version (runs with `workers`): its ranges done, claimed by owner and free; `null` when none was made. */
+  readonly plan?: (PlanSummary & { readonly completedAt: Date | null }) | null;
 }
 
 /** Options of `migrationStatus`. @public */
@@ -78,6 +81,9 @@ async function statusOf(raw: Collection<Document>, schema: SweepableSchema, opti
   const target = migrationTarget(definition, definition.latest, 'up');
   const stale = histogram.reduce((sum, entry) => sum + (target.isStaleValue(entry.version) ? entry.count : 0), 0);
   const lease = state?.lease && state.lease.expiresAt.getTime() > Date.now() ? state.lease : null;
+  const plans = new PlanStore(db, options.stateCollection ?? DEFAULT_STATE_COLLECTION, raw.collectionName, definition.name, target, 0, 0);
+  const latestPlan = await plans.latest();
+  const plan = latestPlan === null ? null : { ...(await plans.summary(latestPlan)), completedAt: latestPlan.completedAt };
   return {
     collection: raw.collectionName,
     schema: definition.name,
@@ -92,6 +98,7 @@ async function statusOf(raw: Collection<Document>, schema: SweepableSchema, opti
     lastRun: state?.lastRun ?? null,
     control,
     staleIndex,
+    plan,
   };
 }
 

@@ -96,6 +96,25 @@ export interface SweepOptions {
   readonly archiveCollection?: string | undefined;
   /** How long originals are kept. Default: 30 days ({@link DEFAULT_ARCHIVE_TTL_MS}). */
   readonly archiveTtlMs?: number | undefined;
+  /**
+   * Run this many range workers in this process, on the pass's stored plan: ranges of `_id`
+   * (never spanning two BSON types, about equal document counts), each claimed, heartbeated,
+   * checkpointed and taken over after its claim expires. Any number of processes started with
+   * `workers` on the same collection and target cooperate on one plan; `ratePerSecond` is the
+   * plan's, shared among all its workers. A run without `workers` keeps the whole-collection lease,
+   * and reports `locked` while a plan's workers run (and the other way round). Not with `dryRun` or
+   * `retryFailed` (run those without workers). `maxDurationMs` is the process's (planning
+   * included); `maxFailures` and `onProgress` are each worker's (its own counts); the report sums
+   * the process's workers. Default: none (one run over the whole collection).
+   */
+  readonly workers?: number | undefined;
+  /**
+   * With `workers`: the split points of the plan, for a user who knows the key space (each point
+   * starts a range; points split within their own BSON type bracket; numbers, strings, dates and
+   * ObjectIds in any order, points of other types in ascending order). Default: computed
+   * (`$bucketAuto` where the server runs it, else offsets into the `_id` order).
+   */
+  readonly ranges?: readonly unknown[] | undefined;
 }
 
 /**
@@ -136,6 +155,8 @@ export const DEFAULT_LEASE_MS = 60_000;
 export const DEFAULT_MAX_RETRIES = 5;
 /** Default of `retryDelayMs`. */
 export const DEFAULT_RETRY_DELAY_MS = 200;
+/** The most range workers one process runs. */
+export const MAX_WORKERS = 64;
 /** The longest backoff delay. */
 export const MAX_RETRY_DELAY_MS = 10_000;
 
@@ -168,13 +189,16 @@ export interface ResolvedSweepOptions {
   readonly archive: boolean;
   readonly archiveCollection: string;
   readonly archiveTtlMs: number;
+  /** `undefined`: no plan, one run over the whole collection. */
+  readonly workers: number | undefined;
+  readonly ranges: readonly unknown[] | undefined;
 }
 
 /** The names `sweep` accepts, for the CLI's config check too. */
 export const SWEEP_OPTION_NAMES: readonly string[] = Object.freeze([
   'batchSize', 'ratePerSecond', 'pauseMs', 'maxDurationMs', 'dryRun', 'retryFailed', 'maxFailures', 'captureDocuments', 'upcastConcurrency', 'upcastTimeoutMs',
   'stateCollection', 'failuresCollection', 'leaseMs', 'maxRetries', 'retryDelayMs', 'signal', 'logger', 'onProgress', 'compareOn', 'to', 'mode',
-  'archive', 'archiveCollection', 'archiveTtlMs', 'allowLoss',
+  'archive', 'archiveCollection', 'archiveTtlMs', 'allowLoss', 'workers', 'ranges',
 ]);
 const KNOWN = new Set(SWEEP_OPTION_NAMES);
 
@@ -197,7 +221,15 @@ export function resolveSweepOptions(options: InternalSweepOptions): ResolvedSwee
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
     throw new InvalidOptionError('onProgress', `must be a function, got ${typeof options.onProgress}.`);
   }
+  const workers = options.workers === undefined ? undefined : integer('workers', options.workers, 1, MAX_WORKERS);
+  if (workers !== undefined && options.dryRun === true) throw new InvalidOptionError('workers', 'a dry run reads without claiming anything: run it without workers.');
+  if (workers !== undefined && options.retryFailed === true) throw new InvalidOptionError('workers', 'the recorded failures are retried by a run without workers: run retryFailed first, then the workers.');
+  if (options.ranges !== undefined && (!Array.isArray(options.ranges) || workers === undefined)) {
+    throw new InvalidOptionError('ranges', `must be an array of split points (_id values), given with workers, got ${Array.isArray(options.ranges) ? 'no workers' : describe(options.ranges)}.`);
+  }
   return {
+    workers,
+    ranges: options.ranges,
     batchSize: integer('batchSize', options.batchSize ?? DEFAULT_BATCH_SIZE, 1, 100_000),
     ratePerSecond: positive('ratePerSecond', options.ratePerSecond ?? DEFAULT_RATE_PER_SECOND, true),
     pauseMs: nonNegative('pauseMs', options.pauseMs ?? DEFAULT_PAUSE_MS),

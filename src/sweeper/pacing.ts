@@ -13,12 +13,16 @@ export class Pacer {
   /** Server milliseconds per document, smoothed: a batch far slower than this backs off. */
   #msPerDocument: number | undefined;
 
-  constructor(options: ResolvedSweepOptions, log: Logger | undefined) {
+  /** `bucket`: one shared with other runs (a plan's workers in this process), else a bucket of its own. */
+  constructor(options: ResolvedSweepOptions, log: Logger | undefined, bucket?: TokenBucket) {
     this.#options = options;
     this.#log = log;
-    // The first batch goes at once; from there the rate holds. A full bucket at the start would let
-    // a whole second's worth through in a burst on top of it.
-    this.#bucket = new TokenBucket(options.ratePerSecond, Math.max(options.batchSize, options.ratePerSecond), options.clock, options.batchSize);
+    this.#bucket = bucket ?? Pacer.bucket(options);
+  }
+
+  /** The run's token bucket: the first batch goes at once; from there the rate holds (a full bucket at the start would let a whole second's worth through in a burst on top of it). */
+  static bucket(options: ResolvedSweepOptions): TokenBucket {
+    return new TokenBucket(options.ratePerSecond, Math.max(options.batchSize, options.ratePerSecond), options.clock, options.batchSize);
   }
 
   /** Waits for the tokens of `documents` (returns early when the signal aborts). */

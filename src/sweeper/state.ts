@@ -39,6 +39,8 @@ export interface SweepLease {
   readonly pid: number;
   readonly acquiredAt: Date;
   readonly expiresAt: Date;
+  /** Held by a plan's workers (owner `plan:<target>`): the processes that joined it (see `PlanLease`). */
+  readonly holders?: readonly string[];
 }
 
 /** The state document of one collection and schema, in the state collection. @public */

@@ -120,6 +120,11 @@ export interface SweepReport extends SweepCounts {
    * not declare: usually leftovers of a spread in an upcaster. Server-side batches are not inspected.
    */
   readonly undeclaredKeys?: readonly string[];
+  /**
+   * With `workers`: the plan's ranges, those done (by any worker, in any run) and those this run's
+   * workers finished.
+   */
+  readonly ranges?: { readonly total: number; readonly done: number; readonly byThisRun: number };
   /** Set when `status` is `aborted` (and when `locked`: who holds the lease). */
   readonly error?: { readonly name: string; readonly message: string };
 }

@@ -30,6 +30,9 @@ import { Tally, type Outcome } from './tally.js';
 import { PRIVILEGES } from './privileges.js';
 import { SweepTelemetry } from '../telemetry/index.js';
 import { budgetSpent, controlledTarget, planFor, RECOUNT_PAST_BUDGET_MS } from './run-target.js';
+import type { RangeWorker } from './plan/worker.js';
+import { sweepWithPlan } from './plan/run.js';
+import type { TokenBucket } from './token-bucket.js';
 
 export { checkCollection } from './arguments.js';
 export { definitionOf } from '../schema/definition.js';
@@ -67,12 +70,18 @@ export async function sweep<T extends Document>(collection: Collection<T>, schem
   // The time budget covers reading the control too.
   const spent = resolved.clock.now() - started;
   const run = Number.isFinite(resolved.maxDurationMs) && spent > 0 ? { ...resolved, maxDurationMs: Math.max(1, resolved.maxDurationMs - spent) } : resolved;
-  return new SweepRun(raw, definition, controlled.target, controlled.plan, run, controlled.pinned).run();
+  const { target, plan, pinned } = controlled;
+  if (run.workers !== undefined) {
+    return sweepWithPlan({ collection: raw, definition, target, options: run, pinned }, (range, bucket, options) => new SweepRun(raw, definition, target, plan, options, pinned, { range, bucket }).run());
+  }
+  return new SweepRun(raw, definition, target, plan, run, pinned).run();
 }
 
 /**
  * One run of the sweeper. The loop reads pages (`KeysetPages`), hands each to the batch processor,
  * and after each batch has the keeper save the checkpoint and renew the lease, then paces.
+ * A plan's worker (`range`) walks the ranges it claims instead of the whole collection, and saves
+ * each range's checkpoint; its plan holds the lease and recounts (see `plan/run.ts`).
  */
 class SweepRun {
   readonly #collection: Collection<Document>;
@@ -103,8 +112,11 @@ class SweepRun {
    * land on the server, uncounted) unless the server stops answering.
    */
   readonly #writeLimit: { signal: AbortSignal | undefined } = { signal: undefined };
+  /** Set for a worker of a plan. */
+  readonly #range: RangeWorker | undefined;
 
-  constructor(collection: Collection<Document>, definition: SchemaDefinition, target: MigrationTarget, plan: ServerPlan, options: ResolvedSweepOptions, pinned?: SweepReport['pinned']) {
+  constructor(collection: Collection<Document>, definition: SchemaDefinition, target: MigrationTarget, plan: ServerPlan, options: ResolvedSweepOptions, pinned?: SweepReport['pinned'], worker?: { range: RangeWorker; bucket: TokenBucket }) {
+    this.#range = worker?.range;
     this.#collection = collection;
     this.#definition = definition;
     this.#target = target;
@@ -113,7 +125,7 @@ class SweepRun {
     this.#log = options.logger?.child({ collection: collection.collectionName, schema: definition.name });
     this.#tally = new Tally(options, collection.collectionName, this.#target.version);
     this.#tally.pinned = pinned;
-    this.#pacer = new Pacer(options, this.#log);
+    this.#pacer = new Pacer(options, this.#log, worker?.bucket);
     this.#telemetry = SweepTelemetry.start({
       db: collection.dbName, collection: collection.collectionName, schema: definition.name, targetVersion: target.version,
       direction: target.direction, mode: options.mode, dryRun: options.dryRun, unversioned: definition.unversioned,
@@ -139,7 +151,8 @@ class SweepRun {
       // Past the budget the recount gets RECOUNT_PAST_BUDGET_MS (a server that stopped answering
       // holds the run little longer); otherwise a bound of its own.
       const spent = budget !== undefined && (budget.signal.aborted || this.#tally.elapsedMs >= this.#options.maxDurationMs);
-      report = this.#tally.report(await this.#recount(outcome, AbortSignal.timeout(spent ? RECOUNT_PAST_BUDGET_MS : RECOUNT_TIMEOUT_MS)), this.#pass);
+      // A plan's worker leaves the recount to its plan, which recounts once for all its workers.
+      report = this.#tally.report(this.#range ? outcome : await this.#recount(outcome, AbortSignal.timeout(spent ? RECOUNT_PAST_BUDGET_MS : RECOUNT_TIMEOUT_MS)), this.#pass);
       this.#log?.info({ report }, `sweep ${report.status}`);
       this.#telemetry?.end(report, this.#tally.byVersion.take());
       return report;
@@ -150,7 +163,8 @@ class SweepRun {
       // The release has a bound of its own: past the budget, or against a server that stopped
       // answering, it gives up after RELEASE_TIMEOUT_MS (the lease then expires on its own).
       if (budget) this.#limit.signal = this.#writeLimit.signal = AbortSignal.timeout(RELEASE_TIMEOUT_MS);
-      if (leased && this.#keeper) await this.#release(this.#keeper, report ?? this.#tally.report({ status: SweepStatus.ABORTED, reason: SweepReason.ERROR }, this.#pass));
+      if (this.#range) await this.#range.release();
+      else if (leased && this.#keeper) await this.#release(this.#keeper, report ?? this.#tally.report({ status: SweepStatus.ABORTED, reason: SweepReason.ERROR }, this.#pass));
       else if (this.#leaseAsked) await this.#releaseUnconfirmed(this.#leaseAsked);
     }
   }
@@ -163,7 +177,10 @@ class SweepRun {
     const state = new SweepState(db, stateCollection, name, this.#definition.name, leaseMs, capabilities.clockOffsetMs, this.#writeLimit);
     const keeper = (this.#keeper = new CheckpointKeeper(state, this.#target));
     const failures = new FailureStore(db, failuresCollection, name, this.#definition.name, capabilities.maxBulkStatements, this.#writeLimit);
-    if (dryRun) {
+    if (this.#range) {
+      keeper.pass = this.#range.pass;
+      this.#startHeartbeat(this.#range);
+    } else if (dryRun) {
       keeper.startPass(await this.#retry(() => readSweepState(db, stateCollection, name, this.#definition.name, this.#limit)));
     } else {
       this.#leaseAsked = state;
@@ -194,8 +211,11 @@ class SweepRun {
         options: this.#options, pacer: this.#pacer, tally: this.#tally, timed: (operation) => this.#timed(operation), log: this.#log, limit: this.#limit, writeLimit: this.#writeLimit,
       });
     }
-    this.#tally.remaining = await this.#retry(() => this.#collection.countDocuments(this.#target.staleFilter, this.#limited()));
-    await this.#staleIndex(capabilities);
+    // A plan counted the stale documents and made sure of the index when it started.
+    if (this.#range === undefined) {
+      this.#tally.remaining = await this.#retry(() => this.#collection.countDocuments(this.#target.staleFilter, this.#limited()));
+      await this.#staleIndex(capabilities);
+    }
     this.#hasFailures = await this.#retry(() => failures.any());
     this.#log?.info({ pass: keeper.pass, resumeAfter: keeper.lastId, stale: this.#tally.remaining, targetVersion: this.#target.version, dryRun }, 'sweep started');
     if (retryFailed && this.#hasFailures) {
@@ -215,10 +235,25 @@ class SweepRun {
     return this.#passLoop(keeper, failures);
   }
 
+  /** The pass: the whole collection, or, for a plan's worker, each range it claims until none is left. */
   async #passLoop(keeper: CheckpointKeeper, failures: FailureStore): Promise<Outcome> {
+    const range = this.#range;
+    if (range === undefined) return (await this.#walk(this.#target.staleFilter, keeper, failures)) ?? this.#completePass(keeper);
+    for (;;) {
+      const claimed = await this.#retry(() => range.claim());
+      if (claimed === undefined) return { status: SweepStatus.COMPLETE };
+      keeper.lastId = claimed.lastId;
+      const stopped = await this.#walk(claimed.filter, keeper, failures);
+      if (stopped) return stopped;
+      await this.#retry(() => range.finish());
+    }
+  }
+
+  /** Walks the stale documents of `filter` from the keeper's `lastId`; an outcome when the run stops before their end. */
+  async #walk(filter: Readonly<Document>, keeper: CheckpointKeeper, failures: FailureStore): Promise<Outcome | undefined> {
     const { batchSize } = this.#options;
     const projection = this.#serverProcessor ? ServerBatchProcessor.projection(this.#target) : undefined;
-    const pages = new PagesReadAhead<MigratedBatch>(new KeysetPages(this.#collection, this.#target.staleFilter, batchSize, { projection, limit: this.#limit, asStored: true }), (operation) => this.#retry(operation));
+    const pages = new PagesReadAhead<MigratedBatch>(new KeysetPages(this.#collection, filter, batchSize, { projection, limit: this.#limit, asStored: true }), (operation) => this.#retry(operation));
     const processor = this.#serverProcessor ? undefined : this.#processor;
     try {
       for (;;) {
@@ -227,7 +262,7 @@ class SweepRun {
         this.#startBatch();
         const { page, prepared } = await pages.take(keeper.lastId, (operation) => this.#timed(operation));
         const last = page.at(-1);
-        if (last === undefined) return this.#completePass(keeper);
+        if (last === undefined) return undefined;
         if (page.length === batchSize) pages.readNext(last._id);
         let documents = page;
         if (this.#hasFailures) {
@@ -245,7 +280,7 @@ class SweepRun {
         keeper.lastId = this.#processor?.takeCut() ?? last._id;
         const after = await this.#afterBatch(page.length);
         if (after) return after;
-        if (page.length < batchSize) return this.#completePass(keeper);
+        if (page.length < batchSize) return undefined;
       }
     } finally {
       await pages.close();
@@ -304,8 +339,11 @@ class SweepRun {
 
   /** After a batch: checkpoint and lease, progress, failure limit, pauses. */
   async #afterBatch(batchLength: number): Promise<Outcome | undefined> {
-    if (!this.#options.dryRun && !(await this.#retry(() => (this.#keeper as CheckpointKeeper).save(this.#tally)))) {
-      return { status: SweepStatus.LOCKED, reason: SweepReason.LEASE_LOST, error: { name: 'LeaseLost', message: `another run took over the lease of "${this.#collection.collectionName}" after it expired: raise leaseMs above the longest batch` } };
+    const keeper = this.#keeper as CheckpointKeeper;
+    const range = this.#range;
+    const saved = range ? () => range.save(keeper.lastId, this.#tally) : () => keeper.save(this.#tally);
+    if (!this.#options.dryRun && !(await this.#retry(saved))) {
+      return { status: SweepStatus.LOCKED, reason: SweepReason.LEASE_LOST, error: { name: 'LeaseLost', message: `another run took over the ${range ? 'range' : 'lease'} of "${this.#collection.collectionName}" after it expired: raise leaseMs above the longest batch` } };
     }
     const tally = this.#tally;
     this.#telemetry?.endBatch(tally.byVersion.take(), tally.remaining);
@@ -365,7 +403,7 @@ class SweepRun {
    * a second run take over. The save after each batch still renews it too, and still finds out
    * when it was lost. A heartbeat that fails is logged; the next one tries again.
    */
-  #startHeartbeat(state: SweepState): void {
+  #startHeartbeat(state: Pick<SweepState, 'heartbeat'>): void {
     if (this.#options.clock !== systemClock) return;
     const everyMs = Math.max(50, Math.floor(this.#options.leaseMs / 3));
     this.#heartbeat = setInterval(() => {

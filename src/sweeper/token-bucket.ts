@@ -6,7 +6,7 @@ import type { SweepClock } from './clock.js';
  * the bucket needs to refill, so the time spent working counts toward the rate, unlike a fixed sleep.
  */
 export class TokenBucket {
-  readonly #rate: number;
+  #rate: number;
   readonly #capacity: number;
   readonly #clock: SweepClock;
   #tokens: number;
@@ -19,6 +19,17 @@ export class TokenBucket {
     this.#clock = clock;
     this.#tokens = Math.min(this.#capacity, Math.max(0, initialTokens));
     this.#last = clock.now();
+  }
+
+  /** Documents per second now. */
+  get rate(): number {
+    return this.#rate;
+  }
+
+  /** Changes the rate from now on (a plan's workers share one rate, see `RateShare`). */
+  setRate(ratePerSecond: number): void {
+    this.#refill();
+    this.#rate = ratePerSecond;
   }
 
   /** Milliseconds `take(n)` would wait now (0 when the tokens are there). */

@@ -1,0 +1,244 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Collection, Document } from 'mongodb';
+import type { Logger } from 'pino';
+import { describeError } from '../../errors.js';
+import type { MigrationTarget } from '../../migrate/index.js';
+import type { SchemaDefinition } from '../../schema/types.js';
+import { databaseOf, serverCapabilities, type ServerCapabilities } from '../../server/index.js';
+import { systemClock } from '../clock.js';
+import { FailureStore } from '../failures.js';
+import { MAX_RETRY_DELAY_MS, type ResolvedSweepOptions } from '../options.js';
+import { Pacer } from '../pacing.js';
+import { withRetry } from '../retry.js';
+import { ensureStaleIndex } from '../stale.js';
+import { readSweepState, stateKey, type SweepLease, type SweepStateDocument } from '../state.js';
+import { SweepReason, SweepStatus, type SweepReport } from '../status.js';
+import { Tally, type Outcome } from '../tally.js';
+import type { TokenBucket } from '../token-bucket.js';
+import { PlanLease } from './lease.js';
+import { planRanges } from './ranges.js';
+import { PlanStore, type SweepPlanDocument } from './store.js';
+import { RangeWorker, RateShare } from './worker.js';
+
+/** Ranges planned per worker of the process that plans (at least {@link MIN_RANGES}): small enough to balance, few enough to claim cheaply. */
+const RANGES_PER_WORKER = 4;
+const MIN_RANGES = 16;
+
+/** What a plan's run works on. */
+export interface PlanRunParts {
+  readonly collection: Collection<Document>;
+  readonly definition: SchemaDefinition;
+  readonly target: MigrationTarget;
+  readonly options: ResolvedSweepOptions;
+  /** The stored pin the run follows (`molt sweep --to k` set it), if any. */
+  readonly pinned?: SweepReport['pinned'];
+}
+
+/** Starts one worker's run (a `SweepRun` walking the ranges it claims) and resolves to its report. */
+export type StartWorker = (range: RangeWorker, bucket: TokenBucket, options: ResolvedSweepOptions) => Promise<SweepReport>;
+
+/**
+ * A sweep with `workers`: joins the collection's lease as one of the plan's processes, finds the
+ * target's plan for this pass (or plans it: ranges of `_id` of about equal counts, see
+ * `planRanges`), runs `workers` range workers here, then, when every range is done, completes the
+ * pass once, recounts, and reports for this process's workers together.
+ */
+export async function sweepWithPlan(parts: PlanRunParts, start: StartWorker): Promise<SweepReport> {
+  const run = new PlanRun(parts);
+  return run.run(start);
+}
+
+class PlanRun {
+  readonly #parts: PlanRunParts;
+  readonly #tally: Tally;
+  readonly #log: Logger | undefined;
+  readonly #token = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  #pass = 0;
+  #joinedLease = false;
+  #ranges = { total: 0, done: 0, byThisRun: 0 };
+
+  constructor(parts: PlanRunParts) {
+    this.#parts = parts;
+    this.#tally = new Tally(parts.options, parts.collection.collectionName, parts.target.version);
+    this.#tally.pinned = parts.pinned;
+    this.#log = parts.options.logger?.child({ collection: parts.collection.collectionName, schema: parts.definition.name, plan: this.#token });
+  }
+
+  async run(start: StartWorker): Promise<SweepReport> {
+    let outcome: Outcome;
+    let capabilities: ServerCapabilities | undefined;
+    try {
+      capabilities = await this.#retry(() => serverCapabilities(databaseOf(this.#parts.collection)));
+      outcome = await this.#joined(capabilities, start);
+    } catch (error) {
+      outcome = this.#fromError(error);
+    }
+    const report = { ...this.#tally.report(await this.#recount(outcome), this.#pass), ranges: this.#ranges };
+    if (this.#joinedLease) await this.#saveLastRun(report).catch(() => undefined);
+    this.#log?.info({ report }, `sweep ${report.status}`);
+    return report;
+  }
+
+  async #joined(capabilities: ServerCapabilities, start: StartWorker): Promise<Outcome> {
+    const { collection, definition, target, options } = this.#parts;
+    const db = databaseOf(collection);
+    const lease = new PlanLease(db, options.stateCollection, collection.collectionName, definition.name, target.key, this.#token, options.leaseMs, capabilities.clockOffsetMs);
+    const joined = await this.#retry(() => lease.join());
+    if (!joined.joined) return { status: SweepStatus.LOCKED, reason: SweepReason.LOCK, detail: describeHolder(collection.collectionName, joined.holder), error: { name: 'LeaseHeld', message: describeHolder(collection.collectionName, joined.holder) } };
+    this.#joinedLease = true;
+    const heartbeat = this.#heartbeat(lease);
+    try {
+      const store = new PlanStore(db, options.stateCollection, collection.collectionName, definition.name, target, options.leaseMs, capabilities.clockOffsetMs);
+      const plan = await this.#plan(store, capabilities);
+      if (plan === undefined) return { status: SweepStatus.COMPLETE };
+      this.#pass = plan.pass;
+      const outcome = await this.#work(store, plan, start);
+      const summary = await this.#retry(() => store.summary(plan));
+      this.#ranges = { total: summary.total, done: summary.done, byThisRun: this.#ranges.byThisRun };
+      return outcome;
+    } finally {
+      clearInterval(heartbeat);
+      await this.#retry(() => lease.leave()).catch((error: unknown) => this.#log?.warn({ error: describeError(error) }, 'could not leave the lease: it expires on its own'));
+    }
+  }
+
+  /**
+   * The plan of this pass: the target's latest unless it is done (or a run without workers
+   * completed its pass since), else a new one for the next pass; none when nothing is stale.
+   */
+  async #plan(store: PlanStore, capabilities: ServerCapabilities): Promise<SweepPlanDocument | undefined> {
+    const { collection, definition, target, options } = this.#parts;
+    const db = databaseOf(collection);
+    const [latest, state] = await Promise.all([this.#retry(() => store.latest()), this.#retry(() => readSweepState(db, options.stateCollection, collection.collectionName, definition.name))]);
+    const checkpoint = state?.checkpoints?.[target.key];
+    const passedBy = checkpoint?.completedAt != null && latest !== null && checkpoint.pass >= latest.pass;
+    if (latest !== null && latest.completedAt === null && !passedBy) return latest;
+    const stale = await this.#retry(() => collection.countDocuments(target.staleFilter));
+    this.#pass = Math.max(latest?.pass ?? 0, checkpoint?.pass ?? 0);
+    if (stale === 0) return undefined;
+    await this.#retry(() => ensureStaleIndex(collection, target.versionField, capabilities.uniqueStaleIndex));
+    const pass = checkpoint !== undefined && checkpoint.completedAt === null && (latest === null || checkpoint.pass > latest.pass) ? checkpoint.pass : nextPass(state, latest);
+    const count = Math.max(1, Math.min(Math.max(MIN_RANGES, RANGES_PER_WORKER * (options.workers ?? 1)), Math.ceil(stale / options.batchSize)));
+    const { ranges, method } = await this.#retry(() => planRanges(collection, target.staleFilter, count, undefined, options.ranges));
+    this.#log?.info({ pass, ranges: ranges.length, method, stale }, 'planned the pass');
+    return this.#retry(() => store.create(pass, ranges, method, options.ratePerSecond));
+  }
+
+  /** Runs this process's workers on the plan; completes the pass when one of them found every range done. */
+  async #work(store: PlanStore, plan: SweepPlanDocument, start: StartWorker): Promise<Outcome> {
+    const { options } = this.#parts;
+    const share = new RateShare(Pacer.bucket(options), store, plan);
+    share.bucket.setRate(plan.ratePerSecond < 0 ? Infinity : plan.ratePerSecond);
+    const workers = Array.from({ length: options.workers ?? 1 }, (_, index) => new RangeWorker(store, plan, this.#parts.target.staleFilter, `${this.#token}/${index}`, share));
+    // The budget counts from the run's start: planning took part of it.
+    const rest = { ...options, maxDurationMs: Math.max(1, options.maxDurationMs - this.#tally.elapsedMs) };
+    const reports = await Promise.all(workers.map((worker) => start(worker, share.bucket, rest)));
+    this.#ranges.byThisRun = workers.reduce((sum, worker) => sum + worker.counts.finished, 0);
+    this.#add(reports);
+    const outcome = merge(reports);
+    if (outcome.status !== SweepStatus.COMPLETE) return outcome;
+    if (!workers.some((worker) => worker.counts.planDone)) {
+      const summary = await this.#retry(() => store.summary(plan));
+      if (summary.done < summary.total) {
+        const held = summary.total - summary.done;
+        return { status: SweepStatus.PARTIAL, reason: SweepReason.LOCK, detail: `${held} range${held === 1 ? ' is' : 's are'} still held by other workers of the plan: they finish the pass` };
+      }
+    }
+    if (await this.#retry(() => store.complete(plan))) this.#log?.info({ pass: plan.pass }, 'every range is done: the pass is complete');
+    return outcome;
+  }
+
+  /** This process's counts: the sums of its workers'. */
+  #add(reports: readonly SweepReport[]): void {
+    const tally = this.#tally;
+    for (const report of reports) {
+      tally.scanned += report.scanned;
+      tally.migrated += report.migrated;
+      tally.skipped += report.skipped;
+      tally.failed += report.failed;
+      tally.lossy += report.lossy;
+      for (const key of report.undeclaredKeys ?? []) tally.undeclaredKeys.add(key);
+    }
+    tally.serverVersions = [...new Set(reports.flatMap((report) => report.serverVersions))];
+    tally.clientReason = reports.find((report) => report.clientReason !== undefined)?.clientReason;
+  }
+
+  /** Extends the plan's lease every third of `leaseMs` while this process works on it. */
+  #heartbeat(lease: PlanLease): NodeJS.Timeout | undefined {
+    if (this.#parts.options.clock !== systemClock) return undefined;
+    const timer = setInterval(() => {
+      lease.heartbeat().then(
+        (held) => {
+          if (!held) this.#log?.warn('plan lease heartbeat: this process no longer holds the lease');
+        },
+        (error: unknown) => this.#log?.warn({ error: describeError(error).name }, 'plan lease heartbeat failed: retrying at the next beat'),
+      );
+    }, Math.max(50, Math.floor(this.#parts.options.leaseMs / 3)));
+    timer.unref();
+    return timer;
+  }
+
+  /**
+   * The stale documents left, and those with a failure record: as a run without workers, the pass
+   * is `complete` only when nothing it could still migrate is left.
+   */
+  async #recount(outcome: Outcome): Promise<Outcome> {
+    const { collection, definition, target, options } = this.#parts;
+    const tally = this.#tally;
+    try {
+      const failures = new FailureStore(databaseOf(collection), options.failuresCollection, collection.collectionName, definition.name);
+      tally.remaining = await this.#retry(() => collection.countDocuments(target.staleFilter));
+      tally.staleFailures = await this.#retry(() => failures.staleCount(collection, target.staleFilter, options.batchSize));
+    } catch (error) {
+      this.#log?.warn({ error: describeError(error) }, 'could not recount the stale documents');
+      return outcome.status === SweepStatus.COMPLETE ? { status: SweepStatus.PARTIAL, reason: SweepReason.ERROR, detail: `the pass ended, but the stale documents could not be recounted (${describeError(error).message}): the next run checks again` } : outcome;
+    }
+    const left = tally.remaining - tally.staleFailures;
+    if (outcome.status !== SweepStatus.COMPLETE || left <= 0) return outcome;
+    return {
+      status: SweepStatus.PARTIAL,
+      reason: SweepReason.STALE_LEFT,
+      detail: `the pass ended with ${left} stale document${left === 1 ? '' : 's'} left that it could still migrate (written at an old version or outside the planned ranges, or changed while their write was in flight): the next run starts a new pass over them`,
+    };
+  }
+
+  /** Saves the report as the collection's last run (what `molt status` shows). */
+  async #saveLastRun(report: SweepReport): Promise<void> {
+    const { collection, definition, options } = this.#parts;
+    await databaseOf(collection)
+      .collection<SweepStateDocument>(options.stateCollection)
+      .updateOne({ _id: stateKey(collection.collectionName, definition.name) }, { $set: { lastRun: { ...report, finishedAt: new Date() } } });
+  }
+
+  #fromError(error: unknown): Outcome {
+    const described = describeError(error);
+    this.#log?.error({ error: described }, 'sweep aborted');
+    return { status: SweepStatus.ABORTED, reason: SweepReason.ERROR, error: described };
+  }
+
+  #retry<T>(operation: () => Promise<T>): Promise<T> {
+    const { maxRetries, retryDelayMs, clock, signal } = this.#parts.options;
+    return withRetry(operation, { retries: maxRetries, baseDelayMs: retryDelayMs, maxDelayMs: MAX_RETRY_DELAY_MS, clock, signal });
+  }
+}
+
+/** The pass after everything the state and the latest plan have seen. */
+function nextPass(state: SweepStateDocument | null, latest: SweepPlanDocument | null): number {
+  const passes = [latest?.pass ?? 0, state?.checkpoint?.pass ?? 0, ...Object.values(state?.checkpoints ?? {}).map((checkpoint) => checkpoint.pass)];
+  return Math.max(...passes) + 1;
+}
+
+/** The outcome of a process's workers together: the gravest of theirs (aborted, failed, locked, partial, complete). */
+function merge(reports: readonly SweepReport[]): Outcome {
+  for (const status of [SweepStatus.ABORTED, SweepStatus.FAILED, SweepStatus.LOCKED, SweepStatus.PARTIAL]) {
+    const report = reports.find((candidate) => candidate.status === status);
+    if (report) return { status, ...(report.error ? { error: report.error } : {}), ...(report.reason ? { reason: report.reason } : {}), ...(report.detail ? { detail: report.detail } : {}) };
+  }
+  return { status: SweepStatus.COMPLETE };
+}
+
+function describeHolder(collectionName: string, holder: SweepLease | null): string {
+  if (holder === null) return `another run holds the lease of "${collectionName}"`;
+  return `another run (${holder.host}, pid ${holder.pid}) holds the lease of "${collectionName}" until ${holder.expiresAt.toISOString()}; this run did nothing`;
+}
