@@ -110,6 +110,16 @@ function resolvedBy(project: string, specifier: string): Record<string, string |
   );
 }
 
+/** The packages the package's declarations import (its own name aside), read as TypeScript reads imports. */
+function importedByDeclarations(packageDir: string, name: string): string[] {
+  const imported = readdirSync(packageDir, { recursive: true, encoding: 'utf8' })
+    .filter((file) => file.endsWith('.d.ts'))
+    .flatMap((file) => ts.preProcessFile(readFileSync(join(packageDir, file), 'utf8'), true, true).importedFiles.map(({ fileName }) => fileName))
+    .filter((specifier) => !specifier.startsWith('.') && !specifier.startsWith('node:'))
+    .map(packageName);
+  return [...new Set(imported)].filter((imported) => imported !== name).sort();
+}
+
 const skip = cannotPack();
 if (skip !== undefined) console.warn(`packed-types.test.ts skipped: ${skip}`);
 
@@ -134,8 +144,13 @@ it.skipIf(skip !== undefined)('the type tests, README blocks, schemas and exampl
     const imported = copyInto(project, [...probeFiles, ...everyday]);
     const manifest = packageJson();
     imported.delete(manifest.name);
-    installPacked(project, tarball, [...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.peerDependencies ?? {}), ...imported, '@types/node']);
+    const declared = [...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.peerDependencies ?? {})];
+    installPacked(project, tarball, [...declared, ...imported, '@types/node']);
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
+    // A user's install brings only what the package declares: its declarations may import nothing else.
+    const used = importedByDeclarations(join(project, 'node_modules', manifest.name), manifest.name);
+    expect(used.length).toBeGreaterThan(0);
+    expect(used.filter((name) => !declared.includes(name))).toEqual([]);
 
     expect(compile(project, [...probeFiles, ...everyday].map(({ path }) => join(project, path)))).toEqual([]);
     // A bundler's resolution picks the same declarations through the same `exports`: what compiled above holds there too.
