@@ -95,6 +95,38 @@ describe('sweep with workers', () => {
     expect(plain2.migrated).toBe(ids.length);
   }, 120_000);
 
+  it('a worker whose range is taken over (its claim expired while it was slow) goes on with another range instead of stopping', async () => {
+    const ids = mixedIds(20);
+    await seed('lost_claim', ids);
+    const things = db.collection('lost_claim');
+    // Another worker takes the first claimed range over just before this worker's first checkpoint
+    // of it: the real write, made at the moment the race needs (the save then finds it gone).
+    const save = PlanStore.prototype.save;
+    let stolen: { _id: string } | undefined;
+    PlanStore.prototype.save = async function (this: PlanStore, plan, index, owner, lastId, counts) {
+      if (stolen === undefined) {
+        stolen = { _id: `${plan._id}:${index}` };
+        await db.collection('molt_state').updateOne(stolen as Document, { $set: { owner: 'other-host:1:0/0', expiresAt: new Date(Date.now() + 60_000) } });
+      }
+      return save.call(this, plan, index, owner, lastId, counts);
+    };
+    let report: SweepReport;
+    try {
+      report = await sweep(things, Thing, { ...FAST, batchSize: 2, workers: 1 });
+    } finally {
+      PlanStore.prototype.save = save;
+    }
+    expect(stolen).toBeDefined();
+    // Every other range done by this worker; the taken one left to its new owner.
+    expect(report).toMatchObject({ status: SweepStatus.PARTIAL, reason: SweepReason.LOCK });
+    expect(report.ranges).toMatchObject({ done: (report.ranges?.total ?? 0) - 1, byThisRun: (report.ranges?.total ?? 0) - 1 });
+    await db.collection('molt_state').updateOne(stolen as Document, { $set: { expiresAt: new Date(Date.now() - 1_000) } });
+    const after = await sweep(things, Thing, { ...FAST, batchSize: 2, workers: 1 });
+    expect(after).toMatchObject({ status: SweepStatus.COMPLETE, remaining: 0 });
+    expect(report.migrated + after.migrated).toBe(ids.length);
+    expect(await things.countDocuments({ schemaVersion: 2 })).toBe(ids.length);
+  }, 120_000);
+
   it('a range whose worker died is taken over once its claim expires, from its checkpoint', async () => {
     const ids = mixedIds(20);
     await seed('takeover', ids);

@@ -244,6 +244,13 @@ class SweepRun {
       if (claimed === undefined) return { status: SweepStatus.COMPLETE };
       keeper.lastId = claimed.lastId;
       const stopped = await this.#walk(claimed.filter, keeper, failures);
+      if (stopped?.reason === SweepReason.LEASE_LOST) {
+        // The range was taken over (this worker outlived its claim): the new owner finishes it from
+        // its checkpoint; this worker goes on with another range instead of stopping.
+        this.#log?.warn({ error: stopped.error }, 'range taken over by another worker: claiming another');
+        range.abandon();
+        continue;
+      }
       if (stopped) return stopped;
       await this.#retry(() => range.finish());
     }

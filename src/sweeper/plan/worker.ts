@@ -107,6 +107,11 @@ export class RangeWorker {
     if (current !== undefined) await this.#store.release(this.#plan, current.index, this.owner).catch(() => undefined);
   }
 
+  /** Lets go of a range another worker took over (its claim expired): nothing to free, it is theirs now. */
+  abandon(): void {
+    this.#drop();
+  }
+
   #drop(): ClaimedRange | undefined {
     const current = this.#current;
     if (current !== undefined) this.#share.holding--;
