@@ -6,7 +6,7 @@
 import { Decimal128, Double, Int32, Long, ObjectId, type Document } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { defineSchema, sweep, SweepReason, SweepStatus, type SweepReport, type SweepStateDocument } from '../src/index.js';
+import { defineSchema, pauseSweeps, resumeSweeps, step, sweep, SweepReason, SweepStatus, type SweepReport, type SweepStateDocument } from '../src/index.js';
 import { bracketOf } from '../src/sweeper/keyset.js';
 import { PlanStore, type SweepPlanDocument } from '../src/sweeper/plan/store.js';
 import { RangeWorker, RateShare } from '../src/sweeper/plan/worker.js';
@@ -125,6 +125,25 @@ describe('sweep with workers', () => {
     expect(after).toMatchObject({ status: SweepStatus.COMPLETE, remaining: 0 });
     expect(report.migrated + after.migrated).toBe(ids.length);
     expect(await things.countDocuments({ schemaVersion: 2 })).toBe(ids.length);
+  }, 120_000);
+
+  it('follows the stored control like any sweep: nothing while paused, the pinned version without `to`', async () => {
+    const Named = defineSchema('named')
+      .version(1, z.object({ _id: z.unknown(), full_name: z.string() }))
+      .version(2, z.object({ _id: z.unknown(), display_name: z.string() }), [step.rename('full_name', 'display_name')]);
+    const ids = mixedIds(10);
+    const named = db.collection('controlled');
+    await named.insertMany(ids.map((_id, i) => ({ _id, full_name: `n${i}` })) as Document[]);
+    await pauseSweeps(named);
+    const paused = await sweep(named, Named, { ...FAST, batchSize: 5, workers: 2 });
+    expect(paused).toMatchObject({ status: SweepStatus.PARTIAL, reason: SweepReason.PAUSED, migrated: 0, remaining: ids.length });
+    await resumeSweeps(named);
+    expect(await sweep(named, Named, { ...FAST, batchSize: 5, workers: 2 })).toMatchObject({ status: SweepStatus.COMPLETE, migrated: ids.length });
+    // A sweep down to 1 pins the collection there: a run with workers and no `to` stays at v1.
+    expect(await sweep(named, Named, { ...FAST, batchSize: 5, to: 1 })).toMatchObject({ status: SweepStatus.COMPLETE, migrated: ids.length });
+    const pinned = await sweep(named, Named, { ...FAST, batchSize: 5, workers: 2 });
+    expect(pinned).toMatchObject({ targetVersion: 1, migrated: 0, pinned: { version: 1 } });
+    expect(await named.countDocuments({ schemaVersion: 1 })).toBe(ids.length);
   }, 120_000);
 
   it('a range whose worker died is taken over once its claim expires, from its checkpoint', async () => {
