@@ -61,3 +61,23 @@ it('a server that stops answering mid-sweep: the operation is cut off at maxDura
   expect(await db.collection('users').countDocuments({})).toBe(TOTAL);
   expect(await db.collection('users').countDocuments({ schemaVersion: 3 })).toBe(TOTAL);
 }, 30_000);
+
+it('with workers too: the cut-off is reported (TimeBudgetSpent), within the budget and its margin', async () => {
+  await db.collection<RawUser>('workers_users').insertMany(mixedUsers(TOTAL));
+  const users = client.db(db.databaseName).collection<RawUser>('workers_users');
+  const budget = 1_500;
+  const started = performance.now();
+  let batches = 0;
+  proxy.resume();
+  const report = await sweep(users, User, {
+    batchSize: 20, ratePerSecond: 200, pauseMs: 0, maxDurationMs: budget, retryDelayMs: 50, workers: 2,
+    onProgress: () => {
+      if (++batches === 2) proxy.blackHole();
+    },
+  });
+  const elapsed = performance.now() - started;
+  proxy.resume();
+  expect(report.status).toBe(SweepStatus.PARTIAL);
+  expect(report.error?.name).toBe('TimeBudgetSpent');
+  expect(elapsed).toBeLessThan(budget + MARGIN_MS);
+}, 60_000);

@@ -5,8 +5,8 @@ import type { Logger } from 'pino';
 import { describeError } from '../../errors.js';
 import type { MigrationTarget } from '../../migrate/index.js';
 import type { SchemaDefinition } from '../../schema/types.js';
-import { databaseOf, serverCapabilities, type ServerCapabilities } from '../../server/index.js';
-import { systemClock } from '../clock.js';
+import { databaseOf, serverCapabilities, TimeBudgetSpentError, untilLimit, type OperationLimit, type ServerCapabilities } from '../../server/index.js';
+import { realTimeLimit, systemClock } from '../clock.js';
 import { FailureStore } from '../failures.js';
 import { MAX_RETRY_DELAY_MS, type ResolvedSweepOptions } from '../options.js';
 import { Pacer } from '../pacing.js';
@@ -20,6 +20,11 @@ import { PlanLease } from './lease.js';
 import { planRanges } from './ranges.js';
 import { PlanStore, type SweepPlanDocument } from './store.js';
 import { RangeWorker, RateShare } from './worker.js';
+
+/** How long past the time budget the plan's own operations may run (the workers' last writes, the recount). */
+const PLAN_GRACE_MS = 2_000;
+/** How long leaving the lease may take once that is spent too (the lease expires on its own otherwise). */
+const LEAVE_TIMEOUT_MS = 1_500;
 
 /** Ranges planned per worker of the process that plans (at least {@link MIN_RANGES}): small enough to balance, few enough to claim cheaply. */
 const RANGES_PER_WORKER = 4;
@@ -57,6 +62,14 @@ class PlanRun {
   #pass = 0;
   #joinedLease = false;
   #ranges = { total: 0, done: 0, byThisRun: 0 };
+  /**
+   * Bounds every operation of the plan's own (joining, planning, claims and checkpoints, the
+   * recount): the time budget and a short grace for what follows the workers' last batch; the
+   * leave then gets an allowance of its own. A server that stops answering cannot hold the run.
+   */
+  readonly #limit: { signal: AbortSignal | undefined } = { signal: undefined };
+  /** Whether this process's workers ended while ranges were still held by workers elsewhere. */
+  #heldElsewhere = false;
 
   constructor(parts: PlanRunParts) {
     this.#parts = parts;
@@ -66,6 +79,9 @@ class PlanRun {
   }
 
   async run(start: StartWorker): Promise<SweepReport> {
+    const { clock, maxDurationMs } = this.#parts.options;
+    const budget = realTimeLimit(clock, maxDurationMs + PLAN_GRACE_MS, () => new TimeBudgetSpentError(maxDurationMs));
+    this.#limit.signal = budget?.signal;
     let outcome: Outcome;
     let capabilities: ServerCapabilities | undefined;
     try {
@@ -75,7 +91,9 @@ class PlanRun {
       outcome = this.#fromError(error);
     }
     const report = { ...this.#tally.report(await this.#recount(outcome), this.#pass), ranges: this.#ranges };
-    if (this.#joinedLease) await this.#saveLastRun(report).catch(() => undefined);
+    if (budget?.signal.aborted) this.#limit.signal = AbortSignal.timeout(LEAVE_TIMEOUT_MS);
+    if (this.#joinedLease) await untilLimit(this.#saveLastRun(report), this.#limit).catch(() => undefined);
+    budget?.cancel();
     this.#log?.info({ report }, `sweep ${report.status}`);
     return report;
   }
@@ -83,22 +101,28 @@ class PlanRun {
   async #joined(capabilities: ServerCapabilities, start: StartWorker): Promise<Outcome> {
     const { collection, definition, target, options } = this.#parts;
     const db = databaseOf(collection);
-    const lease = new PlanLease(db, options.stateCollection, collection.collectionName, definition.name, target.key, this.#token, options.leaseMs, capabilities.clockOffsetMs);
+    const lease = new PlanLease(db, options.stateCollection, collection.collectionName, definition.name, target.key, this.#token, options.leaseMs, capabilities.clockOffsetMs, this.#limit);
     const joined = await this.#retry(() => lease.join());
     if (!joined.joined) return { status: SweepStatus.LOCKED, reason: SweepReason.LOCK, detail: describeHolder(collection.collectionName, joined.holder), error: { name: 'LeaseHeld', message: describeHolder(collection.collectionName, joined.holder) } };
     this.#joinedLease = true;
     const heartbeat = this.#heartbeat(lease);
     try {
-      const store = new PlanStore(db, options.stateCollection, collection.collectionName, definition.name, target, options.leaseMs, capabilities.clockOffsetMs);
+      const store = new PlanStore(db, options.stateCollection, collection.collectionName, definition.name, target, options.leaseMs, capabilities.clockOffsetMs, this.#limit);
       const plan = await this.#plan(store, capabilities);
       if (plan === undefined) return { status: SweepStatus.COMPLETE };
       this.#pass = plan.pass;
       const outcome = await this.#work(store, plan, start);
       const summary = await this.#retry(() => store.summary(plan));
       this.#ranges = { total: summary.total, done: summary.done, byThisRun: this.#ranges.byThisRun };
+      // The workers elsewhere finished their ranges since: the pass is done here too (the plan is completed once, by whichever run gets there first).
+      if (this.#heldElsewhere && summary.done === summary.total) {
+        await this.#retry(() => store.complete(plan));
+        return { status: SweepStatus.COMPLETE };
+      }
       return outcome;
     } finally {
       clearInterval(heartbeat);
+      if (this.#limit.signal?.aborted) this.#limit.signal = AbortSignal.timeout(LEAVE_TIMEOUT_MS);
       await this.#retry(() => lease.leave()).catch((error: unknown) => this.#log?.warn({ error: describeError(error) }, 'could not leave the lease: it expires on its own'));
     }
   }
@@ -142,6 +166,7 @@ class PlanRun {
       const summary = await this.#retry(() => store.summary(plan));
       if (summary.done < summary.total) {
         const held = summary.total - summary.done;
+        this.#heldElsewhere = true;
         return { status: SweepStatus.PARTIAL, reason: SweepReason.LOCK, detail: `${held} range${held === 1 ? ' is' : 's are'} still held by other workers of the plan: they finish the pass` };
       }
     }
@@ -213,13 +238,20 @@ class PlanRun {
 
   #fromError(error: unknown): Outcome {
     const described = describeError(error);
+    if (error instanceof TimeBudgetSpentError) {
+      this.#log?.warn({ error: described }, 'the time budget ran out while an operation of the plan was still running');
+      return { status: SweepStatus.PARTIAL, reason: SweepReason.BUDGET, detail: described.message, error: described };
+    }
     this.#log?.error({ error: described }, 'sweep aborted');
     return { status: SweepStatus.ABORTED, reason: SweepReason.ERROR, error: described };
   }
 
+  /** An operation of the plan's own, with retries, raced against the plan's limit (see `#limit`). */
   #retry<T>(operation: () => Promise<T>): Promise<T> {
     const { maxRetries, retryDelayMs, clock, signal } = this.#parts.options;
-    return withRetry(operation, { retries: maxRetries, baseDelayMs: retryDelayMs, maxDelayMs: MAX_RETRY_DELAY_MS, clock, signal });
+    const limit: OperationLimit = this.#limit;
+    const stop = signal && limit.signal ? AbortSignal.any([signal, limit.signal]) : (limit.signal ?? signal);
+    return withRetry(() => untilLimit(operation(), limit), { retries: maxRetries, baseDelayMs: retryDelayMs, maxDelayMs: MAX_RETRY_DELAY_MS, clock, signal: stop });
   }
 }
 
@@ -232,7 +264,9 @@ function nextPass(state: SweepStateDocument | null, latest: SweepPlanDocument | 
 /** The outcome of a process's workers together: the gravest of theirs (aborted, failed, locked, partial, complete). */
 function merge(reports: readonly SweepReport[]): Outcome {
   for (const status of [SweepStatus.ABORTED, SweepStatus.FAILED, SweepStatus.LOCKED, SweepStatus.PARTIAL]) {
-    const report = reports.find((candidate) => candidate.status === status);
+    // Of the workers that ended so, one with an error first: a cut-off write must not go unsaid.
+    const ended = reports.filter((candidate) => candidate.status === status);
+    const report = ended.find((candidate) => candidate.error !== undefined) ?? ended[0];
     if (report) return { status, ...(report.error ? { error: report.error } : {}), ...(report.reason ? { reason: report.reason } : {}), ...(report.detail ? { detail: report.detail } : {}) };
   }
   return { status: SweepStatus.COMPLETE };
