@@ -1,10 +1,11 @@
 /**
- * The cost of OpenTelemetry: the read path (`find` of stale documents, each upcast and counted)
- * and a sweep, each timed three ways in alternating rounds in one process: without telemetry
- * (as when `@opentelemetry/api` is not installed), with the API but no SDK (every call a no-op),
- * and with the SDK recording (spans to an in-memory exporter through a batch processor, metrics
- * to a reader collected at the end). Prints medians and ratios against the first.
- * `npm run bench -- telemetry` (only when named). Goal: <= 1.02 with the API and no SDK.
+ * The cost of OpenTelemetry: the read path (`find` of stale documents, each upcast and counted,
+ * read with `toArray` and one by one with `for await`) and a sweep, each timed three ways in
+ * alternating rounds in one process: without telemetry (as when `@opentelemetry/api` is not
+ * installed), with the API but no SDK (every call a no-op), and with the SDK recording (spans to
+ * an in-memory exporter through a batch processor, metrics to a reader collected at the end).
+ * Prints medians and ratios against the first. `npm run bench -- telemetry` (only when named).
+ * Goal: <= 1.02 with the API and no SDK.
  */
 import { performance } from 'node:perf_hooks';
 import { metrics, trace } from '@opentelemetry/api';
@@ -67,7 +68,7 @@ export async function runTelemetryBench(db: Db, options: { rounds: number }): Pr
     tracers: new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(spans)] }),
   };
   await seed(db, 'otel_read', READ_DOCS);
-  const times: Record<string, Record<Variant, { wall: number; cpu: number }[]>> = { read: { none: [], api: [], sdk: [] }, sweep: { none: [], api: [], sdk: [] } };
+  const times: Record<string, Record<Variant, { wall: number; cpu: number }[]>> = { read: { none: [], api: [], sdk: [] }, iterate: { none: [], api: [], sdk: [] }, sweep: { none: [], api: [], sdk: [] } };
   // Wrappers made under their variant (the read counters are wired when a wrapper is made).
   const readerOf = (variant: Variant) => {
     useVariant(variant, sdk);
@@ -80,6 +81,12 @@ export async function runTelemetryBench(db: Db, options: { rounds: number }): Pr
     for (const variant of order) {
       useVariant(variant, sdk);
       const read = await time(() => readers[variant].find({}).toArray());
+      // One by one: each step is a read of its own (the telemetry checks once per read).
+      const iterated = await time(async () => {
+        let count = 0;
+        for await (const _ of readers[variant].find({})) count++;
+        if (count !== READ_DOCS) throw new Error(`iterated ${count} of ${READ_DOCS}`);
+      });
       await seed(db, 'otel_sweep', SWEEP_DOCS);
       const swept = await time(async () => {
         const report = await sweep(db.collection('otel_sweep'), Person, { batchSize: 500, ratePerSecond: Infinity, pauseMs: 0 });
@@ -87,6 +94,7 @@ export async function runTelemetryBench(db: Db, options: { rounds: number }): Pr
       });
       if (round >= 0) {
         times.read?.[variant].push(read);
+        times.iterate?.[variant].push(iterated);
         times.sweep?.[variant].push(swept);
       }
     }
@@ -97,7 +105,7 @@ export async function runTelemetryBench(db: Db, options: { rounds: number }): Pr
   await sdk.tracers.shutdown();
   const rows = Object.entries(times).flatMap(([operation, byVariant]) =>
     (['wall', 'cpu'] as const).map((measure) => ({ operation, measure, noneMs: median(byVariant.none.map((t) => t[measure])), apiMs: median(byVariant.api.map((t) => t[measure])), sdkMs: median(byVariant.sdk.map((t) => t[measure])) })));
-  console.log(`\n### OpenTelemetry: medians of ${options.rounds} rotated rounds (read: find of ${READ_DOCS} stale documents; sweep: ${SWEEP_DOCS} documents in batches of 500)\n`);
+  console.log(`\n### OpenTelemetry: medians of ${options.rounds} rotated rounds (read: find of ${READ_DOCS} stale documents, toArray; iterate: the same, for await; sweep: ${SWEEP_DOCS} documents in batches of 500)\n`);
   printTable(
     ['operation', 'measure', 'no telemetry (ms)', 'API, no SDK (ms)', 'ratio', 'SDK recording (ms)', 'ratio'],
     rows.map((row) => [row.operation, row.measure === 'cpu' ? 'CPU of this process' : 'wall-clock', fmt(row.noneMs, 1), fmt(row.apiMs, 1), fmt(row.apiMs / row.noneMs, 3), fmt(row.sdkMs, 1), fmt(row.sdkMs / row.noneMs, 3)]),

@@ -40,9 +40,10 @@ let cache: { readonly provider: MeterProvider; readonly meters: Meters | undefin
 /**
  * The instruments of the meter provider registered now; `undefined` without the API, and while
  * the registered provider is the API's own no-op one (no SDK): then mongo-molt keeps no counts
- * for metrics at all. Asked once per read, per sweep batch and per turn of the event loop that
- * counted something, never per document: a look at the global provider, compared with the last
- * one seen. Made again when the provider changes, since the metrics API has no proxy: an SDK
+ * for metrics at all. Asked once per read (a `findOne`, a cursor's `toArray`, each `next()` or
+ * iteration step, a batch of write-backs), per sweep batch and per turn of the event loop that
+ * counted something: a look at the global provider (about 0.1 µs), compared with the last one
+ * seen. Made again when the provider changes, since the metrics API has no proxy: an SDK
  * registered after a wrapper or a sweep was made is used from their next read or batch.
  */
 export function meters(): Meters | undefined {
