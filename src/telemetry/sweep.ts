@@ -1,4 +1,4 @@
-import type { Attributes, Span } from '@opentelemetry/api';
+import type { Attributes, Span, Tracer } from '@opentelemetry/api';
 import { otelApi, type OtelApi } from './api.js';
 import { bookkeeping, meters, SCOPE, SPANS, type Meters } from './instruments.js';
 
@@ -54,8 +54,9 @@ export class SweepTelemetry {
   readonly #api: OtelApi;
   readonly #info: SweepRunInfo;
   readonly #base: Attributes;
-  /** The run's span, while it records. */
+  /** The run's span, while it records, and the tracer that made it (it makes the batches' spans). */
   readonly #span: Span | undefined;
+  readonly #tracer: Tracer;
   /** When the batch in flight started (`performance.now()` and wall-clock), if it is counted. */
   #batch: { readonly started: number; readonly startTime: Date } | undefined;
 
@@ -70,7 +71,8 @@ export class SweepTelemetry {
     this.#info = info;
     this.#base = { 'db.namespace': info.db, 'db.collection.name': info.collection, 'molt.to_version': info.targetVersion };
     // Its attributes are given at the start, where a sampler sees them; the API's no-op tracer hands back a NonRecordingSpan.
-    const span = api.trace.getTracer(SCOPE).startSpan(SPANS.SWEEP, {
+    this.#tracer = api.trace.getTracer(SCOPE);
+    const span = this.#tracer.startSpan(SPANS.SWEEP, {
       attributes: { ...this.#base, 'db.system.name': 'mongodb', 'molt.schema': info.schema, 'molt.target_version': info.targetVersion, 'molt.direction': info.direction, 'molt.mode': info.mode, 'molt.dry_run': info.dryRun },
     });
     if (span.isRecording()) {
@@ -109,7 +111,7 @@ export class SweepTelemetry {
     if (this.#span !== undefined) {
       const { context, trace } = this.#api;
       const attributes = { ...this.#base, 'molt.target_version': this.#info.targetVersion, 'molt.mode': this.#info.mode, 'molt.migrated': totals.migrated, 'molt.skipped': totals.skipped, 'molt.failed': totals.failed, 'molt.lossy': totals.lossy };
-      trace.getTracer(SCOPE).startSpan(SPANS.BATCH, { attributes, startTime: batch.startTime }, trace.setSpan(context.active(), this.#span)).end(new Date(batch.startTime.getTime() + seconds * 1000));
+      this.#tracer.startSpan(SPANS.BATCH, { attributes, startTime: batch.startTime }, trace.setSpan(context.active(), this.#span)).end(new Date(batch.startTime.getTime() + seconds * 1000));
     }
     otel?.batchDuration.record(seconds, this.#base);
     otel?.remaining.record(remaining, this.#base);
