@@ -4,7 +4,8 @@
  * alternating rounds in one process: without telemetry (as when `@opentelemetry/api` is not
  * installed), with the API but no SDK (every call a no-op), and with the SDK recording (spans to
  * an in-memory exporter through a batch processor, metrics to a reader collected at the end).
- * Prints medians and ratios against the first. `npm run bench -- telemetry` (only when named).
+ * Prints medians and ratios against the first (of the medians, and the median of each round's
+ * ratio). `npm run bench -- telemetry` (only when named).
  * Goal: <= 1.02 with the API and no SDK.
  */
 import { performance } from 'node:perf_hooks';
@@ -57,8 +58,12 @@ function useVariant(variant: Variant, sdk: { meters: MeterProvider; tracers: Bas
 
 export interface TelemetryFigures {
   readonly rounds: number;
-  /** Medians, in milliseconds: wall-clock, and this process's CPU time. */
-  readonly rows: readonly { readonly operation: string; readonly measure: 'wall' | 'cpu'; readonly noneMs: number; readonly apiMs: number; readonly sdkMs: number }[];
+  /**
+   * Medians, in milliseconds: wall-clock, and this process's CPU time; and the medians of each
+   * round's own ratio against no telemetry (the three variants of a round run back to back, so a
+   * load that comes and goes between rounds weighs less on them than on the ratio of medians).
+   */
+  readonly rows: readonly { readonly operation: string; readonly measure: 'wall' | 'cpu'; readonly noneMs: number; readonly apiMs: number; readonly sdkMs: number; readonly apiRoundRatio: number; readonly sdkRoundRatio: number }[];
 }
 
 export async function runTelemetryBench(db: Db, options: { rounds: number }): Promise<TelemetryFigures> {
@@ -104,11 +109,20 @@ export async function runTelemetryBench(db: Db, options: { rounds: number }): Pr
   await sdk.meters.shutdown();
   await sdk.tracers.shutdown();
   const rows = Object.entries(times).flatMap(([operation, byVariant]) =>
-    (['wall', 'cpu'] as const).map((measure) => ({ operation, measure, noneMs: median(byVariant.none.map((t) => t[measure])), apiMs: median(byVariant.api.map((t) => t[measure])), sdkMs: median(byVariant.sdk.map((t) => t[measure])) })));
+    (['wall', 'cpu'] as const).map((measure) => {
+      const of = (variant: Variant) => byVariant[variant].map((t) => t[measure]);
+      const none = of('none');
+      const byRound = (variant: Variant) => median(of(variant).map((ms, round) => ms / (none[round] as number)));
+      return { operation, measure, noneMs: median(none), apiMs: median(of('api')), sdkMs: median(of('sdk')), apiRoundRatio: byRound('api'), sdkRoundRatio: byRound('sdk') };
+    }));
   console.log(`\n### OpenTelemetry: medians of ${options.rounds} rotated rounds (read: find of ${READ_DOCS} stale documents, toArray; iterate: the same, for await; sweep: ${SWEEP_DOCS} documents in batches of 500)\n`);
   printTable(
-    ['operation', 'measure', 'no telemetry (ms)', 'API, no SDK (ms)', 'ratio', 'SDK recording (ms)', 'ratio'],
-    rows.map((row) => [row.operation, row.measure === 'cpu' ? 'CPU of this process' : 'wall-clock', fmt(row.noneMs, 1), fmt(row.apiMs, 1), fmt(row.apiMs / row.noneMs, 3), fmt(row.sdkMs, 1), fmt(row.sdkMs / row.noneMs, 3)]),
+    ['operation', 'measure', 'no telemetry (ms)', 'API, no SDK (ms)', 'ratio', 'by round', 'SDK recording (ms)', 'ratio', 'by round'],
+    rows.map((row) => [
+      row.operation, row.measure === 'cpu' ? 'CPU of this process' : 'wall-clock', fmt(row.noneMs, 1),
+      fmt(row.apiMs, 1), fmt(row.apiMs / row.noneMs, 3), fmt(row.apiRoundRatio, 3),
+      fmt(row.sdkMs, 1), fmt(row.sdkMs / row.noneMs, 3), fmt(row.sdkRoundRatio, 3),
+    ]),
   );
   return { rounds: options.rounds, rows };
 }
