@@ -1,4 +1,5 @@
 import { createNoopMeter, metrics, trace } from '@opentelemetry/api';
+import type { Counter, Meter } from '@opentelemetry/api';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type MetricData } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -126,3 +127,35 @@ describe('an SDK registered after the wrapper was made', () => {
     expect(registered.spans.getFinishedSpans()).toHaveLength(0);
   });
 });
+
+describe('with an SDK', () => {
+  it('a cursor read one by one adds its upcasts once per batch from the server, not once per document', async () => {
+    // The SDK's meter, its counters' adds counted on the way.
+    const adds: number[] = [];
+    const provider = new MeterProvider();
+    const counted = (meter: Meter): Meter => {
+      const createCounter = meter.createCounter.bind(meter);
+      meter.createCounter = (name, options) => {
+        const counter: Counter = createCounter(name, options);
+        const add = counter.add.bind(counter);
+        counter.add = (value, attributes, context) => {
+          if (name === METRICS.READ_UPCASTS) adds.push(value);
+          add(value, attributes, context);
+        };
+        return counter;
+      };
+      return meter;
+    };
+    expect(metrics.setGlobalMeterProvider({ getMeter: (name, version, options) => counted(provider.getMeter(name, version, options)) })).toBe(true);
+    await db.collection<RawUser>('one-by-one').insertMany(mixedUsers(30, 'o'));
+    const users = versioned(db.collection('one-by-one'), User);
+    let read = 0;
+    for await (const _ of users.find({}, { batchSize: 10 })) read++;
+    expect(read).toBe(30);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(adds.reduce((total, value) => total + value, 0)).toBe(30);
+    expect(adds.length).toBeLessThanOrEqual(4); // 3 batches of 10 (and the cursor's last, empty, answer)
+    await provider.shutdown();
+  });
+});
+

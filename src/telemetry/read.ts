@@ -14,9 +14,11 @@ export interface ReadPlace {
  * `molt.read.write_backs`, besides its `stats` (which stay the owner of its counts). A read asks
  * {@link ReadTelemetry.recorder} once (one look at the global meter provider) and, while no SDK
  * records, gets `undefined` and keeps nothing; so an SDK registered after the wrapper was made
- * counts from the wrapper's next read on. What is kept is summed and added at the end of the
- * current job (before any timer or I/O callback runs): a find of 5,000 stale documents makes one
- * `add`, since the SDK's `add` costs about a microsecond each.
+ * counts from the wrapper's next read on. What is kept is summed and added once per turn of the
+ * event loop (`setImmediate`, after the turn's I/O callbacks): a find of 5,000 stale documents
+ * makes one `add`, and so does a cursor read one by one (`for await`) through the documents of
+ * one batch from the server, where each step runs in a job of its own. The SDK's `add` costs
+ * about a microsecond each.
  */
 export class ReadTelemetry {
   readonly #place: ReadPlace;
@@ -56,7 +58,7 @@ export class ReadTelemetry {
     bookkeeping.calls++;
     if (this.#scheduled) return;
     this.#scheduled = true;
-    queueMicrotask(this.#add);
+    setImmediate(this.#add);
   }
 
   /** Adds what the job counted, to the provider registered now (none since: dropped). */
