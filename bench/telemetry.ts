@@ -1,10 +1,12 @@
 /**
- * The cost of OpenTelemetry: the read path (`find` of stale documents, each upcast and counted)
- * and a sweep, each timed three ways in alternating rounds in one process: without telemetry
- * (as when `@opentelemetry/api` is not installed), with the API but no SDK (every call a no-op),
- * and with the SDK recording (spans to an in-memory exporter through a batch processor, metrics
- * to a reader collected at the end). Prints medians and ratios against the first.
- * `npm run bench -- telemetry` (only when named). Goal: <= 1.02 with the API and no SDK.
+ * The cost of OpenTelemetry: the read path (`find` of stale documents, each upcast and counted,
+ * read with `toArray` and one by one with `for await`) and a sweep, each timed three ways in
+ * alternating rounds in one process: without telemetry (as when `@opentelemetry/api` is not
+ * installed), with the API but no SDK (every call a no-op), and with the SDK recording (spans to
+ * an in-memory exporter through a batch processor, metrics to a reader collected at the end).
+ * Prints medians and ratios against the first (of the medians, and the median of each round's
+ * ratio). `npm run bench -- telemetry` (only when named).
+ * Goal: <= 1.02 with the API and no SDK.
  */
 import { performance } from 'node:perf_hooks';
 import { metrics, trace } from '@opentelemetry/api';
@@ -56,8 +58,12 @@ function useVariant(variant: Variant, sdk: { meters: MeterProvider; tracers: Bas
 
 export interface TelemetryFigures {
   readonly rounds: number;
-  /** Medians, in milliseconds: wall-clock, and this process's CPU time. */
-  readonly rows: readonly { readonly operation: string; readonly measure: 'wall' | 'cpu'; readonly noneMs: number; readonly apiMs: number; readonly sdkMs: number }[];
+  /**
+   * Medians, in milliseconds: wall-clock, and this process's CPU time; and the medians of each
+   * round's own ratio against no telemetry (the three variants of a round run back to back, so a
+   * load that comes and goes between rounds weighs less on them than on the ratio of medians).
+   */
+  readonly rows: readonly { readonly operation: string; readonly measure: 'wall' | 'cpu'; readonly noneMs: number; readonly apiMs: number; readonly sdkMs: number; readonly apiRoundRatio: number; readonly sdkRoundRatio: number }[];
 }
 
 export async function runTelemetryBench(db: Db, options: { rounds: number }): Promise<TelemetryFigures> {
@@ -67,7 +73,7 @@ export async function runTelemetryBench(db: Db, options: { rounds: number }): Pr
     tracers: new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(spans)] }),
   };
   await seed(db, 'otel_read', READ_DOCS);
-  const times: Record<string, Record<Variant, { wall: number; cpu: number }[]>> = { read: { none: [], api: [], sdk: [] }, sweep: { none: [], api: [], sdk: [] } };
+  const times: Record<string, Record<Variant, { wall: number; cpu: number }[]>> = { read: { none: [], api: [], sdk: [] }, iterate: { none: [], api: [], sdk: [] }, sweep: { none: [], api: [], sdk: [] } };
   // Wrappers made under their variant (the read counters are wired when a wrapper is made).
   const readerOf = (variant: Variant) => {
     useVariant(variant, sdk);
@@ -80,6 +86,12 @@ export async function runTelemetryBench(db: Db, options: { rounds: number }): Pr
     for (const variant of order) {
       useVariant(variant, sdk);
       const read = await time(() => readers[variant].find({}).toArray());
+      // One by one: each step is a read of its own (the telemetry checks once per read).
+      const iterated = await time(async () => {
+        let count = 0;
+        for await (const _ of readers[variant].find({})) count++;
+        if (count !== READ_DOCS) throw new Error(`iterated ${count} of ${READ_DOCS}`);
+      });
       await seed(db, 'otel_sweep', SWEEP_DOCS);
       const swept = await time(async () => {
         const report = await sweep(db.collection('otel_sweep'), Person, { batchSize: 500, ratePerSecond: Infinity, pauseMs: 0 });
@@ -87,6 +99,7 @@ export async function runTelemetryBench(db: Db, options: { rounds: number }): Pr
       });
       if (round >= 0) {
         times.read?.[variant].push(read);
+        times.iterate?.[variant].push(iterated);
         times.sweep?.[variant].push(swept);
       }
     }
@@ -96,11 +109,20 @@ export async function runTelemetryBench(db: Db, options: { rounds: number }): Pr
   await sdk.meters.shutdown();
   await sdk.tracers.shutdown();
   const rows = Object.entries(times).flatMap(([operation, byVariant]) =>
-    (['wall', 'cpu'] as const).map((measure) => ({ operation, measure, noneMs: median(byVariant.none.map((t) => t[measure])), apiMs: median(byVariant.api.map((t) => t[measure])), sdkMs: median(byVariant.sdk.map((t) => t[measure])) })));
-  console.log(`\n### OpenTelemetry: medians of ${options.rounds} rotated rounds (read: find of ${READ_DOCS} stale documents; sweep: ${SWEEP_DOCS} documents in batches of 500)\n`);
+    (['wall', 'cpu'] as const).map((measure) => {
+      const of = (variant: Variant) => byVariant[variant].map((t) => t[measure]);
+      const none = of('none');
+      const byRound = (variant: Variant) => median(of(variant).map((ms, round) => ms / (none[round] as number)));
+      return { operation, measure, noneMs: median(none), apiMs: median(of('api')), sdkMs: median(of('sdk')), apiRoundRatio: byRound('api'), sdkRoundRatio: byRound('sdk') };
+    }));
+  console.log(`\n### OpenTelemetry: medians of ${options.rounds} rotated rounds (read: find of ${READ_DOCS} stale documents, toArray; iterate: the same, for await; sweep: ${SWEEP_DOCS} documents in batches of 500)\n`);
   printTable(
-    ['operation', 'measure', 'no telemetry (ms)', 'API, no SDK (ms)', 'ratio', 'SDK recording (ms)', 'ratio'],
-    rows.map((row) => [row.operation, row.measure === 'cpu' ? 'CPU of this process' : 'wall-clock', fmt(row.noneMs, 1), fmt(row.apiMs, 1), fmt(row.apiMs / row.noneMs, 3), fmt(row.sdkMs, 1), fmt(row.sdkMs / row.noneMs, 3)]),
+    ['operation', 'measure', 'no telemetry (ms)', 'API, no SDK (ms)', 'ratio', 'by round', 'SDK recording (ms)', 'ratio', 'by round'],
+    rows.map((row) => [
+      row.operation, row.measure === 'cpu' ? 'CPU of this process' : 'wall-clock', fmt(row.noneMs, 1),
+      fmt(row.apiMs, 1), fmt(row.apiMs / row.noneMs, 3), fmt(row.apiRoundRatio, 3),
+      fmt(row.sdkMs, 1), fmt(row.sdkMs / row.noneMs, 3), fmt(row.sdkRoundRatio, 3),
+    ]),
   );
   return { rounds: options.rounds, rows };
 }

@@ -5,7 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { sweep, versioned } from '../src/index.js';
+import { z } from 'zod';
+import { defineSchema, step, sweep, versioned } from '../src/index.js';
 import { METRICS, SPANS } from '../src/telemetry/index.js';
 import { mixedUsers, User, type RawUser } from './fixtures/schemas.js';
 import { ROOT } from './fixtures/run-molt.js';
@@ -88,6 +89,27 @@ describe('OpenTelemetry', () => {
     expect(histogram.sum).toBeLessThan(report.elapsedMs / 1000 + 0.001);
     const remaining = byName.get(METRICS.REMAINING)?.dataPoints.find((point) => point.attributes['db.collection.name'] === name);
     expect(remaining?.value).toBe(report.remaining);
+  });
+
+  it('a reverse sweep: lossy documents counted at the version each was stored at', async () => {
+    const Contact = defineSchema('contact')
+      .version(1, z.object({ _id: z.string(), name: z.string() }))
+      .version(2, z.object({ _id: z.string(), name: z.string(), email: z.string().nullable() }), [step.add('email', null)])
+      .version(3, z.object({ _id: z.string(), name: z.string(), email: z.string().nullable(), phone: z.string().nullable() }), [step.add('phone', null)]);
+    const name = 'down';
+    // 10 at v2 (every other one with an email: lossy on the way down), 10 at v3 (every other one with a phone).
+    await db.collection<{ _id: string }>(name).insertMany([
+      ...Array.from({ length: 10 }, (_, i) => ({ _id: `a${i}`, name: `A${i}`, email: i % 2 ? `a${i}@example.com` : null, schemaVersion: 2 })),
+      ...Array.from({ length: 10 }, (_, i) => ({ _id: `b${i}`, name: `B${i}`, email: null, phone: i % 2 ? `555-${i}` : null, schemaVersion: 3 })),
+    ]);
+    const report = await sweep(db.collection(name), Contact, { to: 1, allowLoss: true, batchSize: 8, ratePerSecond: Infinity, pauseMs: 0 });
+    expect(report).toMatchObject({ status: 'complete', migrated: 20, lossy: 10, failed: 0 });
+    const byName = await exported();
+    const where = { 'db.collection.name': name, 'molt.to_version': 1 };
+    expect(sum(byName.get(METRICS.LOSSY), { ...where, 'molt.from_version': 2 })).toBe(5);
+    expect(sum(byName.get(METRICS.LOSSY), { ...where, 'molt.from_version': 3 })).toBe(5);
+    expect(sum(byName.get(METRICS.MIGRATED), { ...where, 'molt.from_version': 2 })).toBe(10);
+    expect(sum(byName.get(METRICS.MIGRATED), { ...where, 'molt.from_version': 3 })).toBe(10);
   });
 
   it('a dry run records its spans, never the document metrics', async () => {

@@ -2,6 +2,7 @@ import { BSON, type BSONSerializeOptions, type Document } from 'mongodb';
 import type { Logger } from 'pino';
 import { isPromiseLike, mapBounded, plainVersion, migrateDocument, migrationTarget, type MigrationResult, type MigrationTarget } from '../migrate/index.js';
 import type { MaybePromise, SchemaDefinition } from '../schema/types.js';
+import type { ReadTelemetry } from '../telemetry/index.js';
 import { readState, snapshotOfBytes, storedVersion, storedWrite, valueOptions, workingCopy, type ReadState } from '../storage/index.js';
 import type { ResolvedOptions } from './options.js';
 import type { ShadowReader } from './shadow.js';
@@ -29,9 +30,11 @@ export class DocumentReader {
   readonly #target: MigrationTarget;
   readonly #pinned: boolean;
   readonly #shadow: ShadowReader | undefined;
+  readonly #telemetry: ReadTelemetry | undefined;
 
-  constructor(definition: SchemaDefinition, options: ResolvedOptions, writeBack: WriteBackQueue | undefined, stats: MutableStats, shadow?: ShadowReader) {
+  constructor(definition: SchemaDefinition, options: ResolvedOptions, writeBack: WriteBackQueue | undefined, stats: MutableStats, shadow?: ShadowReader, telemetry?: ReadTelemetry) {
     this.#shadow = shadow;
+    this.#telemetry = telemetry;
     this.#stats = stats;
     this.#definition = definition;
     this.#options = options;
@@ -55,18 +58,25 @@ export class DocumentReader {
    * consumed (modified in place).
    */
   read(stored: StoredRead, bsonOptions?: BSONSerializeOptions): MaybePromise<Document> {
-    if (!(stored instanceof Uint8Array)) return this.#read(stored, undefined);
-    const raw = BSON.deserialize(stored, valueOptions(bsonOptions));
-    if (this.#writeBack === undefined || !this.#target.needsWrite(raw)) return this.#read(raw, undefined);
-    return this.#read(raw, readState(snapshotOfBytes(stored, bsonOptions), this.#target));
+    return this.#readStored(stored, bsonOptions, this.#telemetry?.recorder());
   }
 
   /** Reads many, at most `upcastConcurrency` async upcasts at once; stays synchronous when every document does. */
   readAll(stored: readonly StoredRead[], bsonOptions?: BSONSerializeOptions): MaybePromise<Document[]> {
-    return mapBounded(stored, this.#options.upcastConcurrency, (item) => this.read(item, bsonOptions));
+    // One look at the meter provider for the whole batch, not one per document.
+    const counts = this.#telemetry?.recorder();
+    return mapBounded(stored, this.#options.upcastConcurrency, (item) => this.#readStored(item, bsonOptions, counts));
   }
 
-  #read(raw: Document, state: ReadState | undefined): MaybePromise<Document> {
+  /** `counts`: where upcasts are also counted for OpenTelemetry (`undefined` while no SDK records). */
+  #readStored(stored: StoredRead, bsonOptions: BSONSerializeOptions | undefined, counts: ReadTelemetry | undefined): MaybePromise<Document> {
+    if (!(stored instanceof Uint8Array)) return this.#read(stored, undefined, counts);
+    const raw = BSON.deserialize(stored, valueOptions(bsonOptions));
+    if (this.#writeBack === undefined || !this.#target.needsWrite(raw)) return this.#read(raw, undefined, counts);
+    return this.#read(raw, readState(snapshotOfBytes(stored, bsonOptions), this.#target), counts);
+  }
+
+  #read(raw: Document, state: ReadState | undefined, counts: ReadTelemetry | undefined): MaybePromise<Document> {
     const versionField = this.#definition.versionField;
     this.#shadow?.offer(state?.snapshot.value ?? raw);
     if (this.#fastPath && plainVersion(raw[versionField]) === this.#definition.latest) {
@@ -74,8 +84,8 @@ export class DocumentReader {
       return raw;
     }
     const result = migrateDocument(this.#definition, raw, this.#migrateOptions, true);
-    if (isPromiseLike<MigrationResult<Document>>(result)) return result.then((settled) => this.#afterMigration(settled, state));
-    return this.#afterMigration(result, state);
+    if (isPromiseLike<MigrationResult<Document>>(result)) return result.then((settled) => this.#afterMigration(settled, state, counts));
+    return this.#afterMigration(result, state, counts);
   }
 
   /** With a pinned write version, a document at or below it is written back at it (never one above: no downcast on read). */
@@ -92,9 +102,10 @@ export class DocumentReader {
     }
   }
 
-  #afterMigration(result: MigrationResult<Document>, state: ReadState | undefined): Document {
+  #afterMigration(result: MigrationResult<Document>, state: ReadState | undefined, counts: ReadTelemetry | undefined): Document {
     if (result.changed) {
       this.#stats.migratedOnRead++;
+      counts?.upcast();
       if (this.#logger?.isLevelEnabled('debug')) {
         this.#logger.debug({ _id: result.value._id, fromVersion: result.fromVersion, toVersion: result.toVersion }, 'mongo-molt: upcast on read');
       }

@@ -58,7 +58,7 @@ import type {
   VersionedUpdateOptions,
   VersionedUpdateOrPipeline,
 } from '../types/index.js';
-import { observeReadCounts } from '../telemetry/index.js';
+import { ReadTelemetry } from '../telemetry/index.js';
 import { createStats, WriteBackQueue, type MutableStats, type WriteBackStats } from './write-back.js';
 
 /**
@@ -92,7 +92,8 @@ export class VersionedCollection<T extends Document, W extends Document = T, U e
     this.schema = schema;
     this.#definition = definitionOf(schema);
     this.#options = resolveOptions(this.#definition, options);
-    this.#stats = observeReadCounts(createStats(), { db: collection.dbName, collection: collection.collectionName, schema: this.#definition.name });
+    this.#stats = createStats();
+    const telemetry = ReadTelemetry.for({ db: collection.dbName, collection: collection.collectionName, schema: this.#definition.name });
     const { logger, writeBackBatchSize } = this.#options;
     // One writer for write-backs and update-time migration, within the server's bulk limit.
     // The library's own reads and writes run on a view with its BSON options, never the app's.
@@ -100,10 +101,10 @@ export class VersionedCollection<T extends Document, W extends Document = T, U e
     const writer = new BulkWriter(own, { capabilities: () => serverCapabilities(databaseOf(collection)), log: logger });
     const { archiveOnWriteBack, archiveCollection, archiveTtlMs, writeVersion } = this.#options;
     const archive = archiveOnWriteBack ? { archive: new Archive(databaseOf(collection), archiveCollection, collection.collectionName, archiveTtlMs), version: writeVersion } : undefined;
-    this.#writeBack = this.#options.writeBackOnRead ? new WriteBackQueue(writer, writeBackBatchSize, logger, this.#stats, archive) : undefined;
+    this.#writeBack = this.#options.writeBackOnRead ? new WriteBackQueue(writer, writeBackBatchSize, logger, this.#stats, archive, telemetry) : undefined;
     const { shadow, shadowRate, shadowQueueSize } = this.#options;
     this.#shadow = shadow === undefined ? undefined : new ShadowReader(this.#definition, shadow, { rate: shadowRate, maxQueue: shadowQueueSize, logger });
-    this.#reader = new DocumentReader(this.#definition, this.#options, this.#writeBack, this.#stats, this.#shadow);
+    this.#reader = new DocumentReader(this.#definition, this.#options, this.#writeBack, this.#stats, this.#shadow, telemetry);
     const stale = new StaleMatchMigrator(own, this.#definition, this.#options, this.#stats, writer);
     this.#updates = new UpdateRunner(collection, this.#definition, this.#options.writeVersion, stale, () => serverCapabilities(databaseOf(collection)));
     this.#notNewer = { [this.#definition.versionField]: { $not: { $gt: this.#definition.latest } } } as Filter<Document>;

@@ -2,6 +2,7 @@ import type { ShadowStats } from './shadow.js';
 import { BSON, type Document } from 'mongodb';
 import type { Logger } from 'pino';
 import { STORED_BSON_OPTIONS, type Archive, type BulkWriter, type StoredWrite } from '../storage/index.js';
+import type { ReadTelemetry } from '../telemetry/index.js';
 
 /** Counters of what the wrapper did on its own: migrations on read and their write-backs. @public */
 export interface WriteBackStats {
@@ -46,9 +47,11 @@ export class WriteBackQueue {
   readonly #stats: MutableStats;
   readonly #archive: Archive | undefined;
   readonly #targetVersion: number;
+  readonly #telemetry: ReadTelemetry | undefined;
 
-  constructor(writer: BulkWriter, batchSize: number, logger: Logger | undefined, stats: MutableStats, archive?: { archive: Archive; version: number }) {
+  constructor(writer: BulkWriter, batchSize: number, logger: Logger | undefined, stats: MutableStats, archive?: { archive: Archive; version: number }, telemetry?: ReadTelemetry) {
     this.#stats = stats;
+    this.#telemetry = telemetry;
     this.#archive = archive?.archive;
     this.#targetVersion = archive?.version ?? 0;
     this.#writer = writer;
@@ -114,6 +117,7 @@ export class WriteBackQueue {
       }
       const outcome = await this.#writer.write(batch);
       this.#stats.writtenBack += outcome.matched;
+      if (outcome.matched > 0) this.#telemetry?.recorder()?.wroteBack(outcome.matched);
       this.#stats.writeBackErrors += outcome.failures.length;
       const lost = batch.length - outcome.matched - outcome.failures.length;
       this.#stats.lostRaces += lost;

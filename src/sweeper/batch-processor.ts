@@ -104,13 +104,13 @@ export class BatchProcessor {
       if (stored.lost === 0) break;
       if (dryRun || attempt === LOST_RACE_ATTEMPTS || signal?.aborted) {
         skipped += stored.lost;
-        tally.byVersion.add(undefined, 'skipped', stored.lost);
+        tally.byVersion?.add(undefined, 'skipped', stored.lost);
         break;
       }
       const again = await this.#readStale(stored.candidates);
       // The others were migrated by another writer meanwhile: nothing left to do for them.
       skipped += Math.max(0, stored.lost - again.length);
-      tally.byVersion.add(undefined, 'skipped', Math.max(0, stored.lost - again.length));
+      tally.byVersion?.add(undefined, 'skipped', Math.max(0, stored.lost - again.length));
       if (again.length === 0) break;
       this.#log?.debug({ documents: again.length, attempt: attempt + 1 }, 'documents changed during the batch: read again and migrated again');
       await this.#pacer.take(again.length);
@@ -156,7 +156,7 @@ export class BatchProcessor {
     tally.migrated += written.matched;
     tally.failed += failures.length;
     // Lost races are driven again by process(), which counts the ones left as skipped.
-    countClientBatch(tally.byVersion, batch, failures, writeFailures, written.matched, this.#plan.target.version, false);
+    if (tally.byVersion !== undefined) countClientBatch(tally.byVersion, batch, failures, writeFailures, written.matched, this.#plan.target.version, false);
     tally.remaining = Math.max(0, tally.remaining - written.matched);
     const lost = batch.writes.length - written.matched - writeFailures.length;
     return { lost, candidates: lost > 0 ? batch.writes.map((write) => write.id).filter((id) => !failedKeys.has(idKey(id))) : [] };

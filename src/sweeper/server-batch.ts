@@ -118,14 +118,14 @@ export class ServerBatchProcessor {
       tally.migrated += migrated;
       tally.skipped += skipped;
       tally.remaining = Math.max(0, tally.remaining - migrated - skipped);
-      tally.byVersion.add(stored, 'migrated', migrated);
-      tally.byVersion.add(stored, 'skipped', skipped);
+      tally.byVersion?.add(stored, 'migrated', migrated);
+      tally.byVersion?.add(stored, 'skipped', skipped);
     }
     if (leftovers.length === 0) return true;
     // The client path reads them whole, migrates (or records) each one, and counts them.
     const documents = await this.#timed(() => this.#collection.find({ _id: { $in: leftovers }, ...this.#target.staleFilter } as Filter<Document>, limited({ ...STORED_BSON_OPTIONS }, this.#limit)).sort({ _id: 1 }).toArray());
     this.#tally.skipped += leftovers.length - documents.length;
-    this.#tally.byVersion.add(undefined, 'skipped', leftovers.length - documents.length);
+    this.#tally.byVersion?.add(undefined, 'skipped', leftovers.length - documents.length);
     return this.#client.process(documents, false);
   }
 

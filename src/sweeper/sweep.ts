@@ -27,6 +27,7 @@ import type { ServerPlan } from './server-plan.js';
 import { readSweepState, SweepState, type SweepLease } from './state.js';
 import { SweepReason, SweepStatus, type SweepReport } from './status.js';
 import { Tally, type Outcome } from './tally.js';
+import { VersionCounts } from './version-counts.js';
 import { PRIVILEGES } from './privileges.js';
 import { SweepTelemetry } from '../telemetry/index.js';
 import { budgetSpent, controlledTarget, planFor, RECOUNT_PAST_BUDGET_MS } from './run-target.js';
@@ -154,7 +155,7 @@ class SweepRun {
       // A plan's worker leaves the recount to its plan, which recounts once for all its workers.
       report = this.#tally.report(this.#range ? outcome : await this.#recount(outcome, AbortSignal.timeout(spent ? RECOUNT_PAST_BUDGET_MS : RECOUNT_TIMEOUT_MS)), this.#pass);
       this.#log?.info({ report }, `sweep ${report.status}`);
-      this.#telemetry?.end(report, this.#tally.byVersion.take());
+      this.#telemetry?.end(report, this.#tally.byVersion?.take() ?? []);
       return report;
     } finally {
       clearInterval(this.#heartbeat);
@@ -341,7 +342,8 @@ class SweepRun {
 
   #startBatch(): void {
     this.#batchServerMs = 0;
-    this.#telemetry?.startBatch();
+    // The counts by stored version are for telemetry alone: kept only for a batch it records.
+    this.#tally.byVersion = this.#telemetry?.startBatch() === true ? (this.#tally.byVersion ?? new VersionCounts()) : undefined;
   }
 
   /** After a batch: checkpoint and lease, progress, failure limit, pauses. */
@@ -353,7 +355,7 @@ class SweepRun {
       return { status: SweepStatus.LOCKED, reason: SweepReason.LEASE_LOST, error: { name: 'LeaseLost', message: `another run took over the ${range ? 'range' : 'lease'} of "${this.#collection.collectionName}" after it expired: raise leaseMs above the longest batch` } };
     }
     const tally = this.#tally;
-    this.#telemetry?.endBatch(tally.byVersion.take(), tally.remaining);
+    this.#telemetry?.endBatch(tally.byVersion?.take() ?? [], tally.remaining);
     this.#log?.debug({ pass: this.#pass, lastId: this.#keeper?.lastId, scanned: tally.scanned, migrated: tally.migrated, skipped: tally.skipped, failed: tally.failed }, 'batch done');
     tally.progress(this.#pass, this.#log);
     if (tally.failed >= this.#options.maxFailures) {

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { describeError } from '../errors.js';
 import type { ResolvedSweepOptions } from './options.js';
 import type { SweepReason, SweepReport, SweepStatus } from './status.js';
-import { VersionCounts } from './version-counts.js';
+import type { VersionCounts } from './version-counts.js';
 
 /** How a run ended, before it becomes a report. */
 export interface Outcome {
@@ -27,8 +27,8 @@ export class Tally {
   lossy = 0;
   /** The stored versions migrated on the server in this run (the others, if any, on the client). */
   serverVersions: readonly (number | null)[] = [];
-  /** The counts by stored version, since telemetry last took them. */
-  readonly byVersion = new VersionCounts();
+  /** The counts by stored version, since telemetry last took them; `undefined` while telemetry records nothing (no SDK). */
+  byVersion: VersionCounts | undefined;
   /** The stored pin the run followed, if any. */
   pinned: SweepReport['pinned'];
   /** Whether the stale index was there, built by the run, or missing. */

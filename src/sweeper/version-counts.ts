@@ -41,16 +41,17 @@ export class VersionCounts {
  * a caller that drives them again and counts those it gives up on.
  */
 export function countClientBatch(into: VersionCounts, batch: MigratedBatch, failures: readonly NewFailure[], writeFailures: readonly NewFailure[], matched: number, targetVersion: number, countLost = true): void {
-  const versionOf = new Map<string, number | null>();
-  for (const write of batch.writes) versionOf.set(idKey(write.id), write.fromVersion);
-  for (const failure of failures) {
-    versionOf.set(idKey(failure.documentId), failure.fromVersion);
-    into.add(failure.fromVersion, 'failed', 1);
+  for (const failure of failures) into.add(failure.fromVersion, 'failed', 1);
+  // The _id keys are looked up only where a batch has lossy documents or refused writes (rare).
+  if (batch.lossyIds.length > 0) {
+    const versionOf = new Map<string, number | null>();
+    for (const write of batch.writes) versionOf.set(idKey(write.id), write.fromVersion);
+    for (const failure of failures) versionOf.set(idKey(failure.documentId), failure.fromVersion);
+    for (const id of batch.lossyIds) into.add(versionOf.get(idKey(id)) ?? null, 'lossy', 1);
   }
-  for (const id of batch.lossyIds) into.add(versionOf.get(idKey(id)) ?? null, 'lossy', 1);
   const refused = new Set(writeFailures.map((failure) => idKey(failure.documentId)));
   const sent = new Map<number | null, number>();
-  for (const write of batch.writes) if (!refused.has(idKey(write.id))) sent.set(write.fromVersion, (sent.get(write.fromVersion) ?? 0) + 1);
+  for (const write of batch.writes) if (refused.size === 0 || !refused.has(idKey(write.id))) sent.set(write.fromVersion, (sent.get(write.fromVersion) ?? 0) + 1);
   let lost = [...sent.values()].reduce((sum, count) => sum + count, 0) - matched;
   for (const [fromVersion, count] of [...sent].sort((a, b) => b[1] - a[1])) {
     const charged = Math.min(count, Math.max(0, lost));
