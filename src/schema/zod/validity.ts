@@ -136,8 +136,10 @@ function compile(schema: ZodType, value: string): Expression {
       let allOptional = true;
       const fields = Object.entries(def.shape ?? {}).map(([key, field]) => {
         if (key.includes('.') || key.startsWith('$')) throw new Inexpressible();
-        // A key an instance of a BSON class has (Date's getTime, Decimal128's bytes…) would be read from it by zod.
-        if (OBJECT_LIKE_INSTANCES.some((instance) => key in instance)) throw new Inexpressible();
+        // A key an instance of a BSON class has (Date's getTime, Decimal128's bytes, the `_id` that
+        // mongoose adds to every ObjectId…) would be read from it by zod where such a value is
+        // stored. Never at the root: a stored document is always a plain object.
+        if (value !== '$$ROOT' && OBJECT_LIKE_INSTANCES.some((instance) => key in instance)) throw new Inexpressible();
         const path = `${value === '$$ROOT' ? '$' : `${value}.`}${key}`;
         // Whether a missing key is accepted is zod's to say (an optional, a default, an any, but
         // not an any made nullable): asked of zod itself rather than re-derived from the wrappers.
