@@ -1,6 +1,8 @@
 /**
  * Differential fuzz of the server form of validation against zod: random schemas from the grammar
- * the compiler takes (and some it must refuse) × random stored documents of every BSON type. Where
+ * the compiler takes (and some it must refuse; arrays with each length check, nested, of objects)
+ * × stored documents of every BSON type, shaped by the schema (arrays empty, at their bounds, with
+ * valid and invalid elements mixed, null, missing) or not. Where
  * the compiler gives an expression, the server must hold it for exactly the documents zod accepts
  * once the driver has read them; where it gives none, the version runs on the client (nothing to
  * compare). Also the cases a review found stored against zod's word, each its own assertion.
@@ -40,28 +42,42 @@ const leafSchema: fc.Arbitrary<Schema> = fc.oneof(
     z.union([z.string(), z.number()]), z.object({}).refine(() => false),
   ),
 );
+/** An array's length checks, each kind zod has (`.nonempty()` is `.min(1)`), or none. */
+const arrayChecks: fc.Arbitrary<(array: z.ZodArray<Schema>) => Schema> = fc.oneof(
+  fc.constant((array: z.ZodArray<Schema>) => array),
+  fc.nat(3).map((min) => (array: z.ZodArray<Schema>) => array.min(min)),
+  fc.nat(3).map((max) => (array: z.ZodArray<Schema>) => array.max(max)),
+  fc.nat(3).map((length) => (array: z.ZodArray<Schema>) => array.length(length)),
+  fc.constant((array: z.ZodArray<Schema>) => array.nonempty()),
+  fc.tuple(fc.nat(2), fc.nat(2)).map(([min, extra]) => (array: z.ZodArray<Schema>) => array.min(min).max(min + extra)),
+);
 const schemaArb: fc.Arbitrary<Schema> = fc.letrec<{ schema: Schema }>((tie) => ({
   schema: fc.oneof({ depthSize: 'small', withCrossShrink: true },
     leafSchema,
     leafSchema.map((s) => s.optional()),
     leafSchema.map((s) => s.nullable()),
-    fc.tuple(tie('schema'), fc.nat(2)).map(([element, max]) => z.array(element).max(max + 1)),
+    fc.tuple(tie('schema'), arrayChecks).map(([element, check]) => check(z.array(element))),
     fc.dictionary(fc.constantFrom('a', 'b', 'c'), tie('schema'), { maxKeys: 3 }).map((shape) => z.object(shape)),
     fc.dictionary(fc.constantFrom('a', 'b'), leafSchema.map((s) => s.optional()), { maxKeys: 2 }).map((shape) => z.object(shape)),
   ),
 })).schema;
 
 const BIG = 2 ** 53;
+const stringArb = fc.constantFrom('', 'a', 'ab', 'abcd', ' a ', 'x@y.io', '123e4567-e89b-12d3-a456-426614174000');
+/** Numbers in every numeric BSON type: Int32, Double (-0, NaN, ±Infinity, int32 and 2^53 bounds), Long (beyond 2^53 too), Decimal128. */
+const numberArb: fc.Arbitrary<unknown> = fc.oneof(
+  fc.integer({ min: -4, max: 4 }).map((n) => new Int32(n)),
+  fc.constantFrom(2 ** 31 - 1, 2 ** 31, -(2 ** 31), -(2 ** 31) - 1).map((n) => new Double(n)),
+  fc.double({ min: -5, max: 5 }).map((n) => new Double(n)),
+  fc.constantFrom(-0, 0.5, Number.NaN, Infinity, -Infinity, BIG - 1, BIG + 2).map((n) => new Double(n)),
+  fc.constantFrom(0n, 1n, -3n, BigInt(BIG - 1), BigInt(BIG) + 1n, -(BigInt(BIG) + 1n)).map((n) => Long.fromBigInt(n)),
+  fc.constantFrom('1', '1.0', '0', '-0', '2.5').map((s) => Decimal128.fromString(s)),
+);
 /** Stored values of every BSON type, the odd numeric forms included. */
 const valueArb: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => ({
   value: fc.oneof({ depthSize: 'small' },
-    fc.constantFrom('', 'a', 'ab', 'abcd', ' a ', 'x@y.io', '123e4567-e89b-12d3-a456-426614174000'),
-    fc.integer({ min: -4, max: 4 }).map((n) => new Int32(n)),
-    fc.constantFrom(2 ** 31 - 1, 2 ** 31, -(2 ** 31), -(2 ** 31) - 1).map((n) => new Double(n)),
-    fc.double({ min: -5, max: 5 }).map((n) => new Double(n)),
-    fc.constantFrom(-0, 0.5, Number.NaN, Infinity, BIG - 1, BIG + 2).map((n) => new Double(n)),
-    fc.constantFrom(0n, 1n, BigInt(BIG - 1), BigInt(BIG) + 1n, -(BigInt(BIG) + 1n)).map((n) => Long.fromBigInt(n)),
-    fc.constantFrom('1', '1.0', '0', '-0', '2.5').map((s) => Decimal128.fromString(s)),
+    stringArb,
+    numberArb,
     fc.boolean(),
     fc.constant(null),
     fc.constantFrom(new Date(0), new Date(-1000), new Date(8.64e15)),
@@ -72,10 +88,49 @@ const valueArb: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => (
 })).value;
 const docArb = fc.dictionary(fc.constantFrom('a', 'b', 'c'), valueArb, { maxKeys: 3 });
 
-async function compare(schema: Schema, docs: readonly Record<string, unknown>[]): Promise<number> {
+/**
+ * Values shaped by the schema, so that arrays and objects are mostly made of elements the schema
+ * takes, with a wrong one (any BSON value, null) here and there: arrays empty, at and around their
+ * length bounds, nested, of objects, with valid and invalid elements mixed; object keys missing.
+ * Random values alone almost never build an array whose every element is valid.
+ */
+function valueFor(schema: Schema, depth = 0): fc.Arbitrary<unknown> {
+  const def = schema._zod.def as z.core.$ZodTypeDef & { innerType?: Schema; element?: Schema; shape?: Record<string, Schema>; values?: unknown[]; entries?: Record<string, unknown> };
+  const shaped = ((): fc.Arbitrary<unknown> => {
+    switch (def.type) {
+      case 'optional': case 'nullable': case 'default': case 'readonly':
+        return valueFor(def.innerType as Schema, depth);
+      case 'string': return stringArb;
+      case 'number': return numberArb;
+      case 'boolean': return fc.boolean();
+      case 'date': return fc.constantFrom(new Date(0), new Date(-1000), new Date(8.64e15));
+      case 'literal': return fc.constantFrom(...(def.values ?? [null]));
+      case 'enum': return fc.constantFrom(...Object.values(def.entries ?? { a: 'a' }));
+      case 'array': return depth > 3 ? fc.constant([]) : fc.array(valueFor(def.element as Schema, depth + 1), { maxLength: 4 });
+      case 'object': return depth > 3 ? fc.constant({}) : fc.record(Object.fromEntries(Object.entries(def.shape ?? {}).map(([key, field]) => [key, valueFor(field, depth + 1)])), { requiredKeys: [] });
+      default: return valueArb;
+    }
+  })();
+  return fc.oneof({ weight: 4, arbitrary: shaped }, { weight: 1, arbitrary: valueArb }, { weight: 1, arbitrary: fc.constant(null) });
+}
+
+/** Documents for `schema` (wrapped as `{ a: schema }` when it is not an object): schema-shaped fields over stray ones. */
+function docsFor(schema: Schema): fc.Arbitrary<Record<string, unknown>[]> {
+  const shaped = valueFor(schema instanceof z.ZodObject ? schema : z.object({ a: schema })).filter((doc): doc is Record<string, unknown> => typeof doc === 'object' && doc !== null && !Array.isArray(doc) && Object.getPrototypeOf(doc) === Object.prototype);
+  const doc = fc.oneof({ weight: 3, arbitrary: fc.tuple(docArb, shaped).map(([stray, fields]) => ({ ...stray, ...fields })) }, { weight: 1, arbitrary: docArb });
+  return fc.array(doc, { minLength: 20, maxLength: 40 });
+}
+
+/** What one comparison covered: documents compared, and of those zod accepted, the ones holding a non-empty array. */
+interface Covered { readonly pairs: number; readonly acceptedWithArrays: number }
+
+const hasNonEmptyArray = (value: unknown): boolean =>
+  Array.isArray(value) ? value.length > 0 : typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype && Object.values(value).some(hasNonEmptyArray);
+
+async function compare(schema: Schema, docs: readonly Record<string, unknown>[]): Promise<Covered> {
   const whole = z.object({ _id: z.number() }).extend((schema instanceof z.ZodObject ? schema : z.object({ a: schema })).shape);
   const expression = validityExpression(whole);
-  if (expression === undefined) return 0;
+  if (expression === undefined) return { pairs: 0, acceptedWithArrays: 0 };
   const collection = db.collection<{ _id: number }>('docs');
   await collection.deleteMany({});
   await collection.insertMany(docs.map((doc, index) => ({ ...doc, _id: index })) as never[]);
@@ -83,15 +138,21 @@ async function compare(schema: Schema, docs: readonly Record<string, unknown>[])
   const read = await collection.find({}).sort({ _id: 1 }).toArray();
   const byZod = read.filter((doc) => whole.safeParse(doc).success).map((doc) => doc._id as number);
   expect(onServer, JSON.stringify({ expression, read: read.filter((doc) => onServer.includes(doc._id as number) !== byZod.includes(doc._id as number)) }, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v))).toEqual(byZod);
-  return docs.length;
+  return { pairs: docs.length, acceptedWithArrays: read.filter((doc) => byZod.includes(doc._id as number) && hasNonEmptyArray(doc)).length };
 }
 
 it.skipIf(!updatePipelines)('random schemas × random documents: the server form holds exactly where zod accepts (>= 1,000 pairs)', async () => {
   let pairs = 0;
-  await fc.assert(fc.asyncProperty(schemaArb, fc.array(docArb, { minLength: 20, maxLength: 40 }), async (schema, docs) => {
-    pairs += await compare(schema, docs);
+  let acceptedWithArrays = 0;
+  await fc.assert(fc.asyncProperty(schemaArb.chain((schema) => fc.tuple(fc.constant(schema), docsFor(schema))), async ([schema, docs]) => {
+    const covered = await compare(schema, docs);
+    pairs += covered.pairs;
+    acceptedWithArrays += covered.acceptedWithArrays;
   }), { numRuns: Number(process.env.MOLT_VALIDITY_RUNS ?? 100) });
   expect(pairs).toBeGreaterThanOrEqual(1000);
+  // Not only rejections: valid non-empty arrays reach the comparison too.
+  expect(acceptedWithArrays).toBeGreaterThanOrEqual(50);
+  process.stderr.write(`[validity fuzz] ${pairs} schema/document pairs compared, ${acceptedWithArrays} of the accepted documents with a non-empty array\n`);
 }, 300_000);
 
 it.skipIf(!updatePipelines)('the cases once stored against zod\'s word', async () => {
@@ -104,6 +165,8 @@ it.skipIf(!updatePipelines)('the cases once stored against zod\'s word', async (
     [z.int32(), new Double(2 ** 31)],
     [z.number(), Long.fromBigInt(BigInt(BIG) + 1n)],
     [z.literal(1), Decimal128.fromString('1')],
+    [z.array(z.string()).min(2), ['a']],
+    [z.array(z.array(z.number()).max(1)), [[1], [1, 2]]],
   ];
   for (const [schema, value] of cases) {
     const whole = schema instanceof z.ZodObject ? schema.extend({ _id: z.number() }) : z.object({ _id: z.number(), a: schema });
