@@ -2,10 +2,11 @@
  * Differential fuzz of the server form of validation against zod: random schemas from the grammar
  * the compiler takes (and some it must refuse; arrays with each length check, nested, of objects)
  * × stored documents of every BSON type, shaped by the schema (arrays empty, at their bounds, with
- * valid and invalid elements mixed, null, missing) or not. Where
- * the compiler gives an expression, the server must hold it for exactly the documents zod accepts
- * once the driver has read them; where it gives none, the version runs on the client (nothing to
- * compare). Also the cases a review found stored against zod's word, each its own assertion.
+ * valid and invalid elements mixed, null, missing) or not; unions and discriminated unions too.
+ * Where the compiler gives an expression, the server must hold it for exactly the documents zod
+ * accepts once the driver has read them; where it gives none, the version runs on the client
+ * (nothing to compare). Also the cases a review found stored against zod's word, each its own
+ * assertion.
  */
 import fc from 'fast-check';
 import { Decimal128, Double, Int32, Long, ObjectId } from 'mongodb';
@@ -39,7 +40,9 @@ const leafSchema: fc.Arbitrary<Schema> = fc.oneof(
   fc.constantFrom<Schema>(
     z.email(), z.uuid(), z.string().email(), z.string().regex(/a/), z.string().trim(),
     z.date().min(new Date(0)), z.boolean().refine((b) => b), z.number().multipleOf(2),
-    z.union([z.string(), z.number()]), z.object({}).refine(() => false),
+    z.xor([z.string(), z.number()]), z.object({}).refine(() => false),
+    z.discriminatedUnion('k', [z.object({ k: z.literal('x').optional() }), z.object({ k: z.literal('y').optional() })]),
+    z.discriminatedUnion('k', [z.object({ k: z.literal('x').default('x') }), z.object({ k: z.literal('y') })]),
   ),
 );
 /** An array's length checks, each kind zod has (`.nonempty()` is `.min(1)`), or none. */
@@ -59,6 +62,9 @@ const schemaArb: fc.Arbitrary<Schema> = fc.letrec<{ schema: Schema }>((tie) => (
     fc.tuple(tie('schema'), arrayChecks).map(([element, check]) => check(z.array(element))),
     fc.dictionary(fc.constantFrom('a', 'b', 'c'), tie('schema'), { maxKeys: 3 }).map((shape) => z.object(shape)),
     fc.dictionary(fc.constantFrom('a', 'b'), leafSchema.map((s) => s.optional()), { maxKeys: 2 }).map((shape) => z.object(shape)),
+    fc.array(tie('schema'), { minLength: 1, maxLength: 3 }).map((options) => z.union(options)),
+    fc.tuple(fc.dictionary(fc.constantFrom('a', 'b'), tie('schema'), { maxKeys: 2 }), fc.dictionary(fc.constantFrom('a', 'c'), tie('schema'), { maxKeys: 2 }), fc.boolean())
+      .map(([first, second, nullable]) => z.discriminatedUnion('k', [z.object({ ...first, k: z.literal('x') }), z.object({ ...second, k: nullable ? z.enum(['y', 'z']).nullable() : z.literal(['y', 1]) })])),
   ),
 })).schema;
 
@@ -95,7 +101,7 @@ const docArb = fc.dictionary(fc.constantFrom('a', 'b', 'c'), valueArb, { maxKeys
  * Random values alone almost never build an array whose every element is valid.
  */
 function valueFor(schema: Schema, depth = 0): fc.Arbitrary<unknown> {
-  const def = schema._zod.def as z.core.$ZodTypeDef & { innerType?: Schema; element?: Schema; shape?: Record<string, Schema>; values?: unknown[]; entries?: Record<string, unknown> };
+  const def = schema._zod.def as z.core.$ZodTypeDef & { innerType?: Schema; element?: Schema; shape?: Record<string, Schema>; values?: unknown[]; entries?: Record<string, unknown>; options?: Schema[] };
   const shaped = ((): fc.Arbitrary<unknown> => {
     switch (def.type) {
       case 'optional': case 'nullable': case 'default': case 'readonly':
@@ -106,6 +112,7 @@ function valueFor(schema: Schema, depth = 0): fc.Arbitrary<unknown> {
       case 'date': return fc.constantFrom(new Date(0), new Date(-1000), new Date(8.64e15));
       case 'literal': return fc.constantFrom(...(def.values ?? [null]));
       case 'enum': return fc.constantFrom(...Object.values(def.entries ?? { a: 'a' }));
+      case 'union': return fc.oneof(...(def.options ?? []).map((option) => valueFor(option, depth)));
       case 'array': return depth > 3 ? fc.constant([]) : fc.array(valueFor(def.element as Schema, depth + 1), { maxLength: 4 });
       case 'object': return depth > 3 ? fc.constant({}) : fc.record(Object.fromEntries(Object.entries(def.shape ?? {}).map(([key, field]) => [key, valueFor(field, depth + 1)])), { requiredKeys: [] });
       default: return valueArb;
@@ -165,6 +172,11 @@ it.skipIf(!updatePipelines)('the cases once stored against zod\'s word', async (
     [z.int32(), new Double(2 ** 31)],
     [z.number(), Long.fromBigInt(BigInt(BIG) + 1n)],
     [z.literal(1), Decimal128.fromString('1')],
+    // Unions zod answers differently from "one option takes it": both options take 'a', and an
+    // exclusive union wants exactly one; two options claim a missing discriminator, which zod
+    // then takes as ambiguous.
+    [z.xor([z.string(), z.string().min(1)]), 'a'],
+    [z.discriminatedUnion('k', [z.object({ k: z.literal('x').optional() }), z.object({ k: z.literal('y').optional() })]), {}],
     [z.array(z.string()).min(2), ['a']],
     [z.array(z.array(z.number()).max(1)), [[1], [1, 2]]],
   ];

@@ -2,9 +2,9 @@
  * The server form of validation: a zod schema compiled to an aggregation expression that is true
  * only for documents the schema accepts. A server-side sweep writes a migrated document only when
  * this expression holds, so it never stores what client mode would refuse. The compiler is sound,
- * not complete: what it cannot express exactly (refinements, unions, transforms, records, strict
- * objects, regular expressions, custom types) makes the whole schema inexpressible (`undefined`),
- * and the sweeper runs those versions on the client.
+ * not complete: what it cannot express exactly (refinements, exclusive unions, transforms, records,
+ * tuples, strict objects, regular expressions, custom types) makes the whole schema inexpressible
+ * (`undefined`), and the sweeper runs those versions on the client.
  */
 import { BSON } from 'mongodb';
 import { z } from 'zod';
@@ -113,15 +113,10 @@ function compile(schema: ZodType, value: string): Expression {
       // A BSON date beyond what a JS Date holds (±8.64e15 ms) arrives as an Invalid Date, which zod refuses.
       return (guarded(typeIs(value, ['date']), [{ $lte: [{ $abs: { $toLong: safe(typeIs(value, ['date']), value, new Date(0)) } }, 8.64e15] }]));
     case 'literal':
-    case 'enum': {
-      const allowed = def.type === 'enum' ? Object.values(def.entries ?? {}) : [...(def.values ?? [])];
-      if (!allowed.every((item) => ['string', 'number', 'boolean'].includes(typeof item) || item === null)) throw new Inexpressible();
-      // $in compares 1, 1.0 and Decimal128('1') alike; zod takes only what the driver hands it as a
-      // number, so the BSON type is checked first. Strings and booleans compare by type and value.
-      const types = new Set(allowed.map((item) => (item === null ? 'null' : typeof item === 'boolean' ? 'bool' : typeof item === 'string' ? 'string' : 'number')));
-      const typeChecks = [...types].map((type) => (type === 'number' ? isNumber(value) : typeIs(value, [type])));
-      return ({ $and: [{ $or: typeChecks }, { $in: [value, allowed.map((item) => ({ $literal: item }))] }] });
-    }
+    case 'enum':
+      return oneOf(value, def.type === 'enum' ? Object.values(def.entries ?? {}) : [...(def.values ?? [])]);
+    case 'union':
+      return union(def, value);
     case 'array': {
       const element = compile(def.element as ZodType, '$$e');
       const array = safe({ $isArray: value }, value, []);
@@ -156,6 +151,39 @@ function compile(schema: ZodType, value: string): Expression {
     default:
       throw new Inexpressible();
   }
+}
+
+/** `value` is one of `allowed` as zod compares them (`===`, on what the driver hands it). */
+function oneOf(value: string, allowed: readonly unknown[]): Expression {
+  if (!allowed.every((item) => ['string', 'number', 'boolean'].includes(typeof item) || item === null)) throw new Inexpressible();
+  // $in compares 1, 1.0 and Decimal128('1') alike; zod takes only what the driver hands it as a
+  // number, so the BSON type is checked first. Strings and booleans compare by type and value.
+  const types = new Set(allowed.map((item) => (item === null ? 'null' : typeof item === 'boolean' ? 'bool' : typeof item === 'string' ? 'string' : 'number')));
+  const typeChecks = [...types].map((type) => (type === 'number' ? isNumber(value) : typeIs(value, [type])));
+  return { $and: [{ $or: typeChecks }, { $in: [value, allowed.map((item) => ({ $literal: item }))] }] };
+}
+
+/**
+ * A union takes what one of its options takes: the `$or` of theirs. A discriminated union tries
+ * only the option its discriminator's value picks; each option checks its own discriminator and
+ * zod refuses two options claiming the same value, so the picked option is the only one that can
+ * accept, and the `$or` is exact too, as long as no option claims a missing discriminator (zod
+ * then marks a missing one ambiguous where two do, and a default claims it too: not expressed).
+ * An exclusive union (`z.xor`, exactly one option) and a discriminated union falling back to
+ * trying every option are not expressed either.
+ */
+function union(def: Def, value: string): Expression {
+  const options = def.options ?? [];
+  const discriminator = def.discriminator as string | undefined;
+  if (discriminator === undefined && def.inclusive === false) throw new Inexpressible();
+  if (discriminator !== undefined) {
+    if (def.unionFallback === true) throw new Inexpressible();
+    for (const option of options) {
+      const claimed = (option._zod as { propValues?: Record<string, ReadonlySet<unknown>> }).propValues?.[discriminator];
+      if (defOf(option).type !== 'object' || claimed === undefined || claimed.size === 0 || claimed.has(undefined)) throw new Inexpressible();
+    }
+  }
+  return { $or: options.map((option) => compile(option, value)) };
 }
 
 function lengthChecks(def: Def, length: Expression): Expression[] {
