@@ -79,6 +79,14 @@ const numberArb: fc.Arbitrary<unknown> = fc.oneof(
   fc.constantFrom(0n, 1n, -3n, BigInt(BIG - 1), BigInt(BIG) + 1n, -(BigInt(BIG) + 1n)).map((n) => Long.fromBigInt(n)),
   fc.constantFrom('1', '1.0', '0', '-0', '2.5').map((s) => Decimal128.fromString(s)),
 );
+/**
+ * Subdocuments with `$ref`/`$id`/`$db` keys: the driver hands those of DBRef shape over as DBRef
+ * instances (zod reads the schema's keys from them), the others as plain objects.
+ */
+const dbRefShapedArb = fc.constantFrom<Record<string, unknown>>(
+  { $ref: 'c', $id: 1 }, { $ref: 'c', $id: 1, a: 'x' }, { $ref: 'c', $id: 1, $db: 'd', b: new Int32(1) }, { $ref: 'c', $id: 1, $db: 2, a: 'x' },
+  { $ref: 1, $id: 1, a: 'x' }, { $ref: 'c', $id: null, a: 'x' }, { $ref: 'c', a: 'x' }, { $ref: 'c', $id: 1, $x: 1, a: 'x' },
+).map((doc) => ({ ...doc }));
 /** Stored values of every BSON type, the odd numeric forms included. */
 const valueArb: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => ({
   value: fc.oneof({ depthSize: 'small' },
@@ -88,6 +96,7 @@ const valueArb: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => (
     fc.constant(null),
     fc.constantFrom(new Date(0), new Date(-1000), new Date(8.64e15)),
     fc.constantFrom(new ObjectId('64b7f0c2a1b2c3d4e5f60718'), /a/),
+    dbRefShapedArb,
     fc.array(tie('value'), { maxLength: 3 }),
     fc.dictionary(fc.constantFrom('a', 'b', 'c', 'd'), tie('value'), { maxKeys: 3 }),
   ),
@@ -124,7 +133,11 @@ function valueFor(schema: Schema, depth = 0): fc.Arbitrary<unknown> {
 /** Documents for `schema` (wrapped as `{ a: schema }` when it is not an object): schema-shaped fields over stray ones. */
 function docsFor(schema: Schema): fc.Arbitrary<Record<string, unknown>[]> {
   const shaped = valueFor(schema instanceof z.ZodObject ? schema : z.object({ a: schema })).filter((doc): doc is Record<string, unknown> => typeof doc === 'object' && doc !== null && !Array.isArray(doc) && Object.getPrototypeOf(doc) === Object.prototype);
-  const doc = fc.oneof({ weight: 3, arbitrary: fc.tuple(docArb, shaped).map(([stray, fields]) => ({ ...stray, ...fields })) }, { weight: 1, arbitrary: docArb });
+  const doc = fc.oneof(
+    { weight: 12, arbitrary: fc.tuple(docArb, shaped).map(([stray, fields]) => ({ ...stray, ...fields })) },
+    { weight: 4, arbitrary: docArb },
+    { weight: 1, arbitrary: fc.tuple(dbRefShapedArb, shaped).map(([dbRef, fields]) => ({ ...fields, ...dbRef })) },
+  );
   return fc.array(doc, { minLength: 20, maxLength: 40 });
 }
 
@@ -177,6 +190,9 @@ it.skipIf(!updatePipelines)('the cases once stored against zod\'s word', async (
     // then takes as ambiguous.
     [z.xor([z.string(), z.string().min(1)]), 'a'],
     [z.discriminatedUnion('k', [z.object({ k: z.literal('x').optional() }), z.object({ k: z.literal('y').optional() })]), {}],
+    // Shaped like a DBRef, at the root and below: the driver hands over a DBRef, without `x`.
+    [z.object({ x: z.string() }), { $ref: 'c', $id: 1, x: 'y' }],
+    [z.object({ x: z.string() }).nullable(), { $ref: 'c', $id: 1, x: 'y' }],
     [z.array(z.string()).min(2), ['a']],
     [z.array(z.array(z.number()).max(1)), [[1], [1, 2]]],
   ];

@@ -61,6 +61,9 @@ it('is undefined for what it cannot express exactly', () => {
   expect(validityExpression(z.object({ a: z.discriminatedUnion('k', [z.object({ k: z.literal('x').optional() }), z.object({ k: z.literal('y').optional() })]) }))).toBeUndefined();
   expect(validityExpression(z.object({ a: z.record(z.string(), z.number()) }))).toBeUndefined();
   expect(validityExpression(z.object({ a: z.tuple([z.string()]) }))).toBeUndefined();
+  // zod reads these from Object.prototype (a stored document) or a DBRef (one shaped like it).
+  expect(validityExpression(z.object({ toString: z.string().optional() }))).toBeUndefined();
+  expect(validityExpression(z.object({ namespace: z.string().optional() }))).toBeUndefined();
   expect(validityExpression(z.object({ a: z.union([z.string(), z.number().refine((n) => n > 0)]) }))).toBeUndefined();
   expect(validityExpression(z.strictObject({ a: z.string() }))).toBeUndefined();
   expect(validityExpression(z.object({ a: z.string().transform((s) => s.length) }))).toBeUndefined();

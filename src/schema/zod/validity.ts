@@ -23,10 +23,13 @@ class Inexpressible extends Error {}
 
 /** BSON types the driver hands to zod as a JS object other than a plain one (a long only when it does not fit in 53 bits). */
 const OBJECT_LIKE_TYPES = ['date', 'objectId', 'decimal', 'binData', 'timestamp', 'regex', 'javascript', 'javascriptWithScope', 'minKey', 'maxKey', 'dbPointer'];
+const A_DBREF = new BSON.DBRef('x', new BSON.ObjectId());
 const OBJECT_LIKE_INSTANCES: readonly object[] = [
   new Date(0), /x/, new BSON.ObjectId(), BSON.Decimal128.fromString('0'), new BSON.Binary(), BSON.Long.ZERO,
-  new BSON.Timestamp({ t: 0, i: 0 }), new BSON.MinKey(), new BSON.MaxKey(), new BSON.Code(''), new BSON.DBRef('x', new BSON.ObjectId()),
+  new BSON.Timestamp({ t: 0, i: 0 }), new BSON.MinKey(), new BSON.MaxKey(), new BSON.Code(''), A_DBREF,
 ];
+/** What a stored document itself arrives as: a plain object, or a DBRef where it is shaped like one (see `dbRefShaped`). */
+const DOCUMENT_INSTANCES: readonly object[] = [{}, A_DBREF];
 
 /** An expression over the whole document (`$$ROOT`) that holds exactly when `schema` would accept it, or `undefined`. */
 export function validityExpression(schema: ZodType): Expression | undefined {
@@ -132,9 +135,9 @@ function compile(schema: ZodType, value: string): Expression {
       const fields = Object.entries(def.shape ?? {}).map(([key, field]) => {
         if (key.includes('.') || key.startsWith('$')) throw new Inexpressible();
         // A key an instance of a BSON class has (Date's getTime, Decimal128's bytes, the `_id` that
-        // mongoose adds to every ObjectId…) would be read from it by zod where such a value is
-        // stored. Never at the root: a stored document is always a plain object.
-        if (value !== '$$ROOT' && OBJECT_LIKE_INSTANCES.some((instance) => key in instance)) throw new Inexpressible();
+        // mongoose adds to every ObjectId, Object.prototype's toString…) would be read from it by
+        // zod where such a value is stored. A stored document itself is a plain object or a DBRef.
+        if ((value === '$$ROOT' ? DOCUMENT_INSTANCES : OBJECT_LIKE_INSTANCES).some((instance) => key in instance)) throw new Inexpressible();
         const path = `${value === '$$ROOT' ? '$' : `${value}.`}${key}`;
         // Whether a missing key is accepted is zod's to say (an optional, a default, an any, but
         // not an any made nullable): asked of zod itself rather than re-derived from the wrappers.
@@ -146,11 +149,38 @@ function compile(schema: ZodType, value: string): Expression {
       // zod takes any JS object but an array for an object: a Date, an ObjectId, a Decimal128… too,
       // which pass where every key may be missing (the server sees no fields in them either).
       const isObject = allOptional ? { $or: [typeIs(value, ['object', ...OBJECT_LIKE_TYPES]), { $and: [{ $eq: [{ $type: value }, 'long'] }, { $not: [isNumber(value)] }] }] } : typeIs(value, ['object']);
-      return guarded(isObject, fields);
+      // A DBRef has none of the keys (checked above): zod finds every one missing.
+      return { $cond: [dbRefShaped(value), allOptional, guarded(isObject, fields)] };
     }
     default:
       throw new Inexpressible();
   }
+}
+
+/**
+ * A stored (sub)document the driver hands over as a DBRef, not as a plain object: by the BSON
+ * library's rule, its `$` keys are only `$ref`, `$id` and `$db` (one at least), `$ref` is a string,
+ * `$id` is there and not null, `$db` is absent or a string. zod reads a schema's keys from the
+ * DBRef, not from the stored fields. (Strings starting with `$` are field paths in an expression:
+ * the key names are `$literal`s.)
+ */
+function dbRefShaped(value: string): Expression {
+  const dollarKeys = { $filter: { input: { $objectToArray: safe(typeIs(value, ['object']), value, {}) }, as: 'kv', cond: { $eq: [{ $substrCP: ['$$kv.k', 0, 1] }, { $literal: '$' }] } } };
+  const some = (key: string, test: Expression) => ({ $anyElementTrue: [{ $map: { input: '$$dollar', as: 'kv', in: { $and: [{ $eq: ['$$kv.k', { $literal: key }] }, test] } } }] });
+  return {
+    $let: {
+      vars: { dollar: dollarKeys },
+      in: {
+        $and: [
+          { $gt: [{ $size: '$$dollar' }, 0] },
+          { $allElementsTrue: [{ $map: { input: '$$dollar', as: 'kv', in: { $in: ['$$kv.k', { $literal: ['$ref', '$id', '$db'] }] } } }] },
+          some('$ref', { $eq: [{ $type: '$$kv.v' }, 'string'] }),
+          some('$id', { $not: [{ $in: [{ $type: '$$kv.v' }, ['null', 'undefined']] }] }),
+          { $not: [some('$db', { $ne: [{ $type: '$$kv.v' }, 'string'] })] },
+        ],
+      },
+    },
+  };
 }
 
 /** `value` is one of `allowed` as zod compares them (`===`, on what the driver hands it). */
