@@ -2,7 +2,8 @@
  * Differential fuzz of the server form of validation against zod: random schemas from the grammar
  * the compiler takes (and some it must refuse; arrays with each length check, nested, of objects)
  * × stored documents of every BSON type, shaped by the schema (arrays empty, at their bounds, with
- * valid and invalid elements mixed, null, missing) or not; unions and discriminated unions too.
+ * valid and invalid elements mixed, null, missing) or not; unions, discriminated unions and records
+ * too.
  * Where the compiler gives an expression, the server must hold it for exactly the documents zod
  * accepts once the driver has read them; where it gives none, the version runs on the client
  * (nothing to compare). Also the cases a review found stored against zod's word, each its own
@@ -63,6 +64,8 @@ const schemaArb: fc.Arbitrary<Schema> = fc.letrec<{ schema: Schema }>((tie) => (
     fc.dictionary(fc.constantFrom('a', 'b', 'c'), tie('schema'), { maxKeys: 3 }).map((shape) => z.object(shape)),
     fc.dictionary(fc.constantFrom('a', 'b'), leafSchema.map((s) => s.optional()), { maxKeys: 2 }).map((shape) => z.object(shape)),
     fc.array(tie('schema'), { minLength: 1, maxLength: 3 }).map((options) => z.union(options)),
+    fc.tuple(fc.constantFrom<z.ZodType<string>>(z.string(), z.string().min(1).max(2), z.enum(['a', 'b']), z.string().regex(/a/)), tie('schema'))
+      .map(([key, value]) => z.record(key as z.ZodString, value)),
     fc.tuple(fc.dictionary(fc.constantFrom('a', 'b'), tie('schema'), { maxKeys: 2 }), fc.dictionary(fc.constantFrom('a', 'c'), tie('schema'), { maxKeys: 2 }), fc.boolean())
       .map(([first, second, nullable]) => z.discriminatedUnion('k', [z.object({ ...first, k: z.literal('x') }), z.object({ ...second, k: nullable ? z.enum(['y', 'z']).nullable() : z.literal(['y', 1]) })])),
   ),
@@ -110,7 +113,7 @@ const docArb = fc.dictionary(fc.constantFrom('a', 'b', 'c'), valueArb, { maxKeys
  * Random values alone almost never build an array whose every element is valid.
  */
 function valueFor(schema: Schema, depth = 0): fc.Arbitrary<unknown> {
-  const def = schema._zod.def as z.core.$ZodTypeDef & { innerType?: Schema; element?: Schema; shape?: Record<string, Schema>; values?: unknown[]; entries?: Record<string, unknown>; options?: Schema[] };
+  const def = schema._zod.def as z.core.$ZodTypeDef & { innerType?: Schema; element?: Schema; shape?: Record<string, Schema>; values?: unknown[]; entries?: Record<string, unknown>; options?: Schema[]; valueType?: Schema };
   const shaped = ((): fc.Arbitrary<unknown> => {
     switch (def.type) {
       case 'optional': case 'nullable': case 'default': case 'readonly':
@@ -121,6 +124,7 @@ function valueFor(schema: Schema, depth = 0): fc.Arbitrary<unknown> {
       case 'date': return fc.constantFrom(new Date(0), new Date(-1000), new Date(8.64e15));
       case 'literal': return fc.constantFrom(...(def.values ?? [null]));
       case 'enum': return fc.constantFrom(...Object.values(def.entries ?? { a: 'a' }));
+      case 'record': return depth > 3 ? fc.constant({}) : fc.dictionary(fc.constantFrom('a', 'b', 'ab', 'abc', '', '__proto__'), valueFor(def.valueType as Schema, depth + 1), { maxKeys: 3 });
       case 'union': return fc.oneof(...(def.options ?? []).map((option) => valueFor(option, depth)));
       case 'array': return depth > 3 ? fc.constant([]) : fc.array(valueFor(def.element as Schema, depth + 1), { maxLength: 4 });
       case 'object': return depth > 3 ? fc.constant({}) : fc.record(Object.fromEntries(Object.entries(def.shape ?? {}).map(([key, field]) => [key, valueFor(field, depth + 1)])), { requiredKeys: [] });
@@ -193,6 +197,7 @@ it.skipIf(!updatePipelines)('the cases once stored against zod\'s word', async (
     // Shaped like a DBRef, at the root and below: the driver hands over a DBRef, without `x`.
     [z.object({ x: z.string() }), { $ref: 'c', $id: 1, x: 'y' }],
     [z.object({ x: z.string() }).nullable(), { $ref: 'c', $id: 1, x: 'y' }],
+    [z.record(z.string(), z.any()), { $ref: 'c', $id: 1 }], // a record takes plain objects only
     [z.array(z.string()).min(2), ['a']],
     [z.array(z.array(z.number()).max(1)), [[1], [1, 2]]],
   ];

@@ -2,9 +2,9 @@
  * The server form of validation: a zod schema compiled to an aggregation expression that is true
  * only for documents the schema accepts. A server-side sweep writes a migrated document only when
  * this expression holds, so it never stores what client mode would refuse. The compiler is sound,
- * not complete: what it cannot express exactly (refinements, exclusive unions, transforms, records,
- * tuples, strict objects, regular expressions, custom types) makes the whole schema inexpressible
- * (`undefined`), and the sweeper runs those versions on the client.
+ * not complete: what it cannot express exactly (refinements, exclusive unions, transforms, records
+ * not keyed by plain strings, tuples, strict objects, regular expressions, custom types) makes the
+ * whole schema inexpressible (`undefined`), and the sweeper runs those versions on the client.
  */
 import { BSON } from 'mongodb';
 import { z } from 'zod';
@@ -120,6 +120,8 @@ function compile(schema: ZodType, value: string): Expression {
       return oneOf(value, def.type === 'enum' ? Object.values(def.entries ?? {}) : [...(def.values ?? [])]);
     case 'union':
       return union(def, value);
+    case 'record':
+      return record(def, value);
     case 'array': {
       const element = compile(def.element as ZodType, '$$e');
       const array = safe({ $isArray: value }, value, []);
@@ -181,6 +183,20 @@ function dbRefShaped(value: string): Expression {
       },
     },
   };
+}
+
+/**
+ * A record with string keys: zod takes a plain object (a stored subdocument, not a DBRef or any
+ * other BSON class) whose every own key but `__proto__` passes the key schema and every value the
+ * value schema. Records keyed by an enum or literals (every key required), partial or loose ones,
+ * and any other key schema are not expressed.
+ */
+function record(def: Def, value: string): Expression {
+  if (def.keyType === undefined || def.valueType === undefined || defOf(def.keyType).type !== 'string' || def.partial === true || def.mode !== undefined) throw new Inexpressible();
+  const isObject = typeIs(value, ['object']);
+  const entries = { $objectToArray: safe(isObject, value, {}) };
+  const entry = { $or: [{ $eq: ['$$kv.k', { $literal: '__proto__' }] }, all([compile(def.keyType, '$$kv.k'), compile(def.valueType, '$$kv.v')])] };
+  return guarded(isObject, [{ $not: [dbRefShaped(value)] }, { $allElementsTrue: [{ $map: { input: entries, as: 'kv', in: entry } }] }]);
 }
 
 /** `value` is one of `allowed` as zod compares them (`===`, on what the driver hands it). */
