@@ -49,10 +49,24 @@ it.skipIf(!updatePipelines)('holds on the server exactly for the documents zod a
   }), { numRuns: 25 });
 }, 120_000);
 
+it('expresses unions, discriminated unions and records keyed by strings (the fuzz checks them against zod)', () => {
+  expect(validityExpression(z.object({ a: z.record(z.string().min(1), z.array(z.number())) }))).toBeDefined();
+  expect(validityExpression(z.object({ a: z.union([z.string(), z.array(z.number())]) }))).toBeDefined();
+  expect(validityExpression(z.object({ a: z.discriminatedUnion('k', [z.object({ k: z.literal('x'), n: z.number() }), z.object({ k: z.enum(['y', 'z']) })]) }))).toBeDefined();
+});
+
 it('is undefined for what it cannot express exactly', () => {
   expect(validityExpression(z.object({ a: z.string().email() }))).toBeUndefined();
   expect(validityExpression(z.object({ a: z.string().refine((s) => s !== 'x') }))).toBeUndefined();
-  expect(validityExpression(z.object({ a: z.union([z.string(), z.number()]) }))).toBeUndefined();
+  expect(validityExpression(z.object({ a: z.xor([z.string(), z.number()]) }))).toBeUndefined();
+  expect(validityExpression(z.object({ a: z.discriminatedUnion('k', [z.object({ k: z.literal('x').optional() }), z.object({ k: z.literal('y').optional() })]) }))).toBeUndefined();
+  expect(validityExpression(z.object({ a: z.record(z.enum(['x', 'y']), z.number()) }))).toBeUndefined();
+  expect(validityExpression(z.object({ a: z.record(z.string().regex(/x/), z.number()) }))).toBeUndefined();
+  expect(validityExpression(z.object({ a: z.tuple([z.string()]) }))).toBeUndefined();
+  // zod reads these from Object.prototype (a stored document) or a DBRef (one shaped like it).
+  expect(validityExpression(z.object({ toString: z.string().optional() }))).toBeUndefined();
+  expect(validityExpression(z.object({ namespace: z.string().optional() }))).toBeUndefined();
+  expect(validityExpression(z.object({ a: z.union([z.string(), z.number().refine((n) => n > 0)]) }))).toBeUndefined();
   expect(validityExpression(z.strictObject({ a: z.string() }))).toBeUndefined();
   expect(validityExpression(z.object({ a: z.string().transform((s) => s.length) }))).toBeUndefined();
 });

@@ -43,7 +43,7 @@ export function serverPlan(definition: SchemaDefinition, target: MigrationTarget
   for (const stored of target.staleVersions) {
     const version = stored ?? definition.unversioned;
     if (validity === undefined) {
-      clientOnly.set(stored, `version ${target.version}'s zod schema cannot be checked on the server (refinements, unions, transforms, formats…)`);
+      clientOnly.set(stored, `version ${target.version}'s zod schema cannot be checked on the server (refinements, tuples, exclusive unions, transforms, formats…)`);
       continue;
     }
     const steps = stepsBetween(definition, version, target.version);

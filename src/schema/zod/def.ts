@@ -27,6 +27,8 @@ export interface ZodDef {
   readonly innerType?: ZodType;
   readonly element?: ZodType;
   readonly catchall?: ZodType;
+  readonly keyType?: ZodType;
+  readonly valueType?: ZodType;
   readonly in?: ZodType;
   readonly options?: readonly ZodType[];
   readonly entries?: Readonly<Record<string, unknown>>;
