@@ -7,9 +7,9 @@ import { SweepReason, SweepStatus, type SweepReport } from '../sweeper/status.js
 import { pauseSweeps, resumeSweeps, SWEEP_ACTOR, unpinSweeps } from '../sweeper/control.js';
 import { releaseLease } from '../sweeper/lease-release.js';
 import { buildStaleIndex } from '../sweeper/stale-index.js';
-import { leaseRisk } from '../sweeper/lease-risk.js';
+import { leaseRisk } from '../sweeper/run/lease-risk.js';
 import { DEFAULT_BATCH_SIZE, DEFAULT_LEASE_MS, DEFAULT_RATE_PER_SECOND, type SweepOptions } from '../sweeper/options.js';
-import { definitionOf, sweep } from '../sweeper/sweep.js';
+import { definitionOf, sweep } from '../sweeper/run/sweep.js';
 import { migrationTarget } from '../migrate/index.js';
 import { limited, untilLimit } from '../server/index.js';
 import { pruneArchive, restore } from '../sweeper/restore.js';

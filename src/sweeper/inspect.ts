@@ -12,7 +12,7 @@ import { PlanStore, type PlanSummary } from './plan/store.js';
 import { serverPlan, type ServerPlan } from './server-plan.js';
 import { KeysetPages } from './stale-pages.js';
 import { readSweepState, type SweepCheckpoint, type SweepLease, type SweepStateDocument } from './state.js';
-import type { SweepableSchema } from './sweep.js';
+import type { SweepableSchema } from './run/sweep.js';
 import { PRIVILEGES, withPrivileges } from './privileges.js';
 import { readControl, type SweepControl } from './control.js';
 import { staleIndexState, type StaleIndexState } from './stale.js';

@@ -4,7 +4,7 @@ import { definitionOf } from '../schema/definition.js';
 import { databaseOf, serverCapabilities } from '../server/index.js';
 import { checkCollection } from './arguments.js';
 import { ensureStaleIndex, staleIndexKey, staleIndexState, type StaleIndexState } from './stale.js';
-import type { SweepableSchema } from './sweep.js';
+import type { SweepableSchema } from './run/sweep.js';
 
 export type { StaleIndexState } from './stale.js';
 

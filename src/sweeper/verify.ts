@@ -7,7 +7,7 @@ import { definitionOf } from '../schema/definition.js';
 import { databaseOf } from '../server/index.js';
 import { checkCollection } from './arguments.js';
 import { DEFAULT_BATCH_SIZE, DEFAULT_FAILURES_COLLECTION, DEFAULT_STATE_COLLECTION } from './options.js';
-import type { SweepableSchema } from './sweep.js';
+import type { SweepableSchema } from './run/sweep.js';
 import { PRIVILEGES, withPrivileges } from './privileges.js';
 import { readControl } from './control.js';
 import { FailureStore } from './failures.js';
