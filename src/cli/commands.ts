@@ -1,12 +1,12 @@
 import { type Db } from 'mongodb';
 import { type Logger } from 'pino';
 import { listFailures } from '../sweeper/failures.js';
-import { checkMigration, migrationStatus, verifyVersion } from '../sweeper/inspect.js';
+import { checkMigration, migrationStatus, verifyVersion } from '../sweeper/inspection/inspect.js';
 import { DEFAULT_FAILURES_COLLECTION } from '../sweeper/options.js';
 import { SweepReason, SweepStatus, type SweepReport } from '../sweeper/status.js';
 import { pauseSweeps, resumeSweeps, SWEEP_ACTOR, unpinSweeps } from '../sweeper/control.js';
 import { releaseLease } from '../sweeper/lease-release.js';
-import { buildStaleIndex } from '../sweeper/stale-index.js';
+import { buildStaleIndex } from '../sweeper/inspection/stale-index.js';
 import { leaseRisk } from '../sweeper/run/lease-risk.js';
 import { DEFAULT_BATCH_SIZE, DEFAULT_LEASE_MS, DEFAULT_RATE_PER_SECOND, type SweepOptions } from '../sweeper/options.js';
 import { definitionOf, sweep } from '../sweeper/run/sweep.js';

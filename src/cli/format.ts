@@ -1,6 +1,6 @@
 import { BSON } from 'mongodb';
 import type { FailureRecord } from '../sweeper/failures.js';
-import type { CheckReport, MigrationStatus, VerifyReport } from '../sweeper/inspect.js';
+import type { CheckReport, MigrationStatus, VerifyReport } from '../sweeper/inspection/inspect.js';
 import type { SweepReason, SweepReport } from '../sweeper/status.js';
 import { describePause, describePin, type SweepControl } from '../sweeper/control.js';
 import type { LeaseReleaseReport } from '../sweeper/lease-release.js';
