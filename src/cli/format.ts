@@ -5,7 +5,7 @@ import type { SweepReason, SweepReport } from '../sweeper/status.js';
 import { describePause, describePin, type SweepControl } from '../sweeper/control.js';
 import type { LeaseReleaseReport } from '../sweeper/lease-release.js';
 import type { StaleIndexState } from '../sweeper/stale.js';
-import type { RestoreReport } from '../sweeper/restore.js';
+import type { RestoreReport } from '../sweeper/archive/restore.js';
 import { renderCensus, versionLabel, type CensusStyle } from './census.js';
 import { formatCount, formatDuration } from './progress.js';
 

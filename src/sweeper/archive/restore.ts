@@ -7,13 +7,13 @@
  * finds nothing more to do.
  */
 import type { Collection, Db, Document, Filter } from 'mongodb';
-import { InvalidOptionError } from '../errors.js';
-import { databaseOf, libraryDatabase, serverCapabilities } from '../server/index.js';
-import { checkCollection } from './arguments.js';
-import { casFilter, promoted, DEFAULT_ARCHIVE_COLLECTION, fingerprint, snapshotOfStored, STORED_BSON_OPTIONS, type ArchiveEntry } from '../storage/index.js';
-import { idKey } from './failures.js';
-import { PRIVILEGES, withPrivileges } from './privileges.js';
-import { KeysetPages } from './stale-pages.js';
+import { InvalidOptionError } from '../../errors.js';
+import { databaseOf, libraryDatabase, serverCapabilities } from '../../server/index.js';
+import { checkCollection } from '../arguments.js';
+import { casFilter, promoted, DEFAULT_ARCHIVE_COLLECTION, fingerprint, snapshotOfStored, STORED_BSON_OPTIONS, type ArchiveEntry } from '../../storage/index.js';
+import { idKey } from '../failures.js';
+import { PRIVILEGES, withPrivileges } from '../privileges.js';
+import { KeysetPages } from '../stale-pages.js';
 
 /** Archive entries restored per page (one query reads their documents). */
 const RESTORE_PAGE = 500;
