@@ -12,7 +12,8 @@ import { DEFAULT_BATCH_SIZE, DEFAULT_LEASE_MS, DEFAULT_RATE_PER_SECOND, type Swe
 import { definitionOf, sweep } from '../sweeper/run/sweep.js';
 import { migrationTarget } from '../migrate/index.js';
 import { limited, untilLimit } from '../server/index.js';
-import { pruneArchive, restore } from '../sweeper/archive/restore.js';
+import { restore } from '../sweeper/archive/restore.js';
+import { pruneArchive } from '../sweeper/archive/prune.js';
 import { DEFAULT_ARCHIVE_COLLECTION } from '../storage/index.js';
 import { type ParsedArgs } from './args.js';
 import { censusStyle } from './census.js';

@@ -1,5 +1,6 @@
 export { sweep, type SweepableSchema } from './run/sweep.js';
-export { pruneArchive, restore, type RestoreOptions, type RestoreReport } from './archive/restore.js';
+export { restore, type RestoreOptions, type RestoreReport } from './archive/restore.js';
+export { pruneArchive } from './archive/prune.js';
 export { DEFAULT_ARCHIVE_COLLECTION, DEFAULT_ARCHIVE_TTL_MS, type ArchiveEntry } from '../storage/index.js';
 export { SweepReason, SweepStatus, type SweepCounts, type SweepProgress, type SweepReport } from './status.js';
 export { pauseSweeps, resumeSweeps, sweepControl, unpinSweeps, type SweepControl, type SweepControlMark, type SweepControlOptions } from './control.js';
