@@ -3,7 +3,7 @@ import { defineConfig as fromMain, type SweepReport, type SweepStatus } from 'mo
 import { defineConfig, ExitCode, runCli } from 'mongo-molt/cli';
 import { parseCommandLine, parseDuration } from '../src/cli/args.js';
 import { exitCodeOf, progressTotal } from '../src/cli/run.js';
-import { leaseRisk } from '../src/sweeper/lease-risk.js';
+import { leaseRisk } from '../src/sweeper/run/lease-risk.js';
 import { bar, censusStyle, renderCensus } from '../src/cli/census.js';
 import { formatDuration, ProgressDisplay, renderProgress } from '../src/cli/progress.js';
 import { redactUri } from '../src/cli/redact.js';

@@ -1,8 +1,8 @@
 import { MongoNetworkError, MongoServerError } from 'mongodb';
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, isTransientError, withRetry } from '../src/sweeper/retry.js';
-import { TokenBucket } from '../src/sweeper/token-bucket.js';
-import { Pacer } from '../src/sweeper/pacing.js';
+import { backoffDelay, isTransientError, withRetry } from '../src/sweeper/run/retry.js';
+import { TokenBucket } from '../src/sweeper/run/token-bucket.js';
+import { Pacer } from '../src/sweeper/run/pacing.js';
 import { resolveSweepOptions, SWEEP_CLOCK } from '../src/sweeper/options.js';
 import { ManualClock } from './fixtures/manual-clock.js';
 

@@ -11,7 +11,7 @@ import { bracketOf } from '../src/sweeper/keyset.js';
 import { PlanStore, type SweepPlanDocument } from '../src/sweeper/plan/store.js';
 import { RangeWorker, RateShare } from '../src/sweeper/plan/worker.js';
 import { systemClock } from '../src/sweeper/clock.js';
-import { TokenBucket } from '../src/sweeper/token-bucket.js';
+import { TokenBucket } from '../src/sweeper/run/token-bucket.js';
 import { migrationTarget } from '../src/migrate/index.js';
 import { definitionOf } from '../src/schema/definition.js';
 import { useTestDatabase } from './support/database.js';

@@ -1,4 +1,4 @@
-import type { VersionCount } from '../sweeper/inspect.js';
+import type { VersionCount } from '../sweeper/inspection/inspect.js';
 import { formatCount } from './progress.js';
 
 /** How `molt status` draws the version census: as bars on a terminal, else one plain line. */

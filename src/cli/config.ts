@@ -3,7 +3,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { createJiti } from 'jiti';
 import { ConfigError, InvalidOptionError } from '../errors.js';
 import { resolveSweepOptions } from '../sweeper/options.js';
-import { definitionOf } from '../sweeper/sweep.js';
+import { definitionOf } from '../sweeper/run/sweep.js';
 import type { MoltCollectionConfig, MoltConfig } from '../sweeper/define-config.js';
 
 /** The file names looked for in the working directory, in order, when `--config` is not given. */

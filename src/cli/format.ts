@@ -1,11 +1,11 @@
 import { BSON } from 'mongodb';
 import type { FailureRecord } from '../sweeper/failures.js';
-import type { CheckReport, MigrationStatus, VerifyReport } from '../sweeper/inspect.js';
+import type { CheckReport, MigrationStatus, VerifyReport } from '../sweeper/inspection/inspect.js';
 import type { SweepReason, SweepReport } from '../sweeper/status.js';
 import { describePause, describePin, type SweepControl } from '../sweeper/control.js';
 import type { LeaseReleaseReport } from '../sweeper/lease-release.js';
 import type { StaleIndexState } from '../sweeper/stale.js';
-import type { RestoreReport } from '../sweeper/restore.js';
+import type { RestoreReport } from '../sweeper/archive/restore.js';
 import { renderCensus, versionLabel, type CensusStyle } from './census.js';
 import { formatCount, formatDuration } from './progress.js';
 

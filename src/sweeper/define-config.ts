@@ -1,6 +1,6 @@
 import type { MongoClient, MongoClientOptions } from 'mongodb';
 import type { SweepOptions } from './options.js';
-import type { SweepableSchema } from './sweep.js';
+import type { SweepableSchema } from './run/sweep.js';
 
 /** The sweep options a config may set per collection (the run's own are flags: `--dry-run`, `--retry-failed`). @public */
 export type MoltCollectionSweepOptions = Omit<SweepOptions, 'signal' | 'logger' | 'onProgress' | 'dryRun' | 'retryFailed'>;

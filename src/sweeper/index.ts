@@ -1,10 +1,11 @@
-export { sweep, type SweepableSchema } from './sweep.js';
-export { pruneArchive, restore, type RestoreOptions, type RestoreReport } from './restore.js';
+export { sweep, type SweepableSchema } from './run/sweep.js';
+export { restore, type RestoreOptions, type RestoreReport } from './archive/restore.js';
+export { pruneArchive } from './archive/prune.js';
 export { DEFAULT_ARCHIVE_COLLECTION, DEFAULT_ARCHIVE_TTL_MS, type ArchiveEntry } from '../storage/index.js';
 export { SweepReason, SweepStatus, type SweepCounts, type SweepProgress, type SweepReport } from './status.js';
 export { pauseSweeps, resumeSweeps, sweepControl, unpinSweeps, type SweepControl, type SweepControlMark, type SweepControlOptions } from './control.js';
 export { releaseLease, type LeaseReleaseReport } from './lease-release.js';
-export { buildStaleIndex, type StaleIndexState } from './stale-index.js';
+export { buildStaleIndex, type StaleIndexState } from './inspection/stale-index.js';
 export {
   DEFAULT_BATCH_SIZE,
   DEFAULT_FAILURES_COLLECTION,
@@ -35,5 +36,5 @@ export {
   type VerifyOptions,
   type VerifyReport,
   type VersionCount,
-} from './inspect.js';
+} from './inspection/inspect.js';
 export { defineConfig, type MoltCollectionConfig, type MoltCollectionSweepOptions, type MoltConfig, type MoltDatabases } from './define-config.js';

@@ -5,7 +5,7 @@ import { databaseOf } from '../server/index.js';
 import { checkCollection } from './arguments.js';
 import { DEFAULT_STATE_COLLECTION } from './options.js';
 import { stateKey, type SweepLease, type SweepStateDocument } from './state.js';
-import type { SweepableSchema } from './sweep.js';
+import type { SweepableSchema } from './run/sweep.js';
 
 /**
  * What `releaseLease` found and did: `free` (no lease), `expired` (released: its run stopped

@@ -9,13 +9,13 @@ import { databaseOf, serverCapabilities, TimeBudgetSpentError, untilLimit, type 
 import { realTimeLimit, systemClock } from '../clock.js';
 import { FailureStore } from '../failures.js';
 import { MAX_RETRY_DELAY_MS, type ResolvedSweepOptions } from '../options.js';
-import { Pacer } from '../pacing.js';
-import { withRetry } from '../retry.js';
+import { Pacer } from '../run/pacing.js';
+import { withRetry } from '../run/retry.js';
 import { ensureStaleIndex } from '../stale.js';
 import { readSweepState, stateKey, type SweepLease, type SweepStateDocument } from '../state.js';
 import { SweepReason, SweepStatus, type SweepReport } from '../status.js';
-import { Tally, type Outcome } from '../tally.js';
-import type { TokenBucket } from '../token-bucket.js';
+import { Tally, type Outcome } from '../run/tally.js';
+import type { TokenBucket } from '../run/token-bucket.js';
 import { PlanLease } from './lease.js';
 import { planRanges } from './ranges.js';
 import { PlanStore, type SweepPlanDocument } from './store.js';

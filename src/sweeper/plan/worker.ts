@@ -1,5 +1,5 @@
 import type { Document } from 'mongodb';
-import type { TokenBucket } from '../token-bucket.js';
+import type { TokenBucket } from '../run/token-bucket.js';
 import { rangeFilter } from './ranges.js';
 import type { ClaimedRange, PlanStore, SweepPlanDocument } from './store.js';
 

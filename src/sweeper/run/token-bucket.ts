@@ -1,4 +1,4 @@
-import type { SweepClock } from './clock.js';
+import type { SweepClock } from '../clock.js';
 
 /**
  * A token bucket of documents: refills at `ratePerSecond`, holds at most `capacity` tokens (a

@@ -1,16 +1,16 @@
 import { EXAMPLES } from './inspect.js';
 import type { Collection, Document, Filter } from 'mongodb';
-import { InvalidOptionError } from '../errors.js';
-import { migrationTarget } from '../migrate/index.js';
-import type { SchemaDefinition } from '../schema/types.js';
-import { definitionOf } from '../schema/definition.js';
-import { databaseOf } from '../server/index.js';
-import { checkCollection } from './arguments.js';
-import { DEFAULT_BATCH_SIZE, DEFAULT_FAILURES_COLLECTION, DEFAULT_STATE_COLLECTION } from './options.js';
-import type { SweepableSchema } from './sweep.js';
-import { PRIVILEGES, withPrivileges } from './privileges.js';
-import { readControl } from './control.js';
-import { FailureStore } from './failures.js';
+import { InvalidOptionError } from '../../errors.js';
+import { migrationTarget } from '../../migrate/index.js';
+import type { SchemaDefinition } from '../../schema/types.js';
+import { definitionOf } from '../../schema/definition.js';
+import { databaseOf } from '../../server/index.js';
+import { checkCollection } from '../arguments.js';
+import { DEFAULT_BATCH_SIZE, DEFAULT_FAILURES_COLLECTION, DEFAULT_STATE_COLLECTION } from '../options.js';
+import type { SweepableSchema } from '../run/sweep.js';
+import { PRIVILEGES, withPrivileges } from '../privileges.js';
+import { readControl } from '../control.js';
+import { FailureStore } from '../failures.js';
 
 /** What `verifyVersion` found. @public */
 export interface VerifyReport {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import { describeError } from '../errors.js';
-import type { ResolvedSweepOptions } from './options.js';
-import type { SweepReason, SweepReport, SweepStatus } from './status.js';
+import { describeError } from '../../errors.js';
+import type { ResolvedSweepOptions } from '../options.js';
+import type { SweepReason, SweepReport, SweepStatus } from '../status.js';
 import type { VersionCounts } from './version-counts.js';
 
 /** How a run ended, before it becomes a report. */

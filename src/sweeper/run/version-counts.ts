@@ -1,5 +1,5 @@
-import type { MigratedBatch } from './batch.js';
-import { idKey, type NewFailure } from './failures.js';
+import type { MigratedBatch } from '../batch.js';
+import { idKey, type NewFailure } from '../failures.js';
 
 /** What became of a swept document. */
 export type VersionOutcome = 'migrated' | 'skipped' | 'failed' | 'lossy';

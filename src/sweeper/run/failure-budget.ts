@@ -1,6 +1,6 @@
 import type { Document } from 'mongodb';
-import type { MigratedBatch } from './batch.js';
-import { idKey } from './failures.js';
+import type { MigratedBatch } from '../batch.js';
+import { idKey } from '../failures.js';
 
 /**
  * A batch cut right after the failure that spends the `maxFailures` budget: the documents after it

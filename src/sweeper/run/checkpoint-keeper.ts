@@ -1,7 +1,7 @@
-import type { MigrationTarget } from '../migrate/index.js';
-import { bracketOf } from './keyset.js';
-import type { SweepCheckpoint, SweepState, SweepStateDocument } from './state.js';
-import type { SweepReport } from './status.js';
+import type { MigrationTarget } from '../../migrate/index.js';
+import { bracketOf } from '../keyset.js';
+import type { SweepCheckpoint, SweepState, SweepStateDocument } from '../state.js';
+import type { SweepReport } from '../status.js';
 import type { Tally } from './tally.js';
 
 type PassBase = Pick<SweepCheckpoint, 'scanned' | 'migrated' | 'skipped' | 'failed' | 'startedAt'>;

@@ -1,12 +1,12 @@
 import type { Collection, Document } from 'mongodb';
 import type { Logger } from 'pino';
-import { definitionOf } from '../schema/definition.js';
-import { databaseOf, serverCapabilities } from '../server/index.js';
-import { checkCollection } from './arguments.js';
-import { ensureStaleIndex, staleIndexKey, staleIndexState, type StaleIndexState } from './stale.js';
-import type { SweepableSchema } from './sweep.js';
+import { definitionOf } from '../../schema/definition.js';
+import { databaseOf, serverCapabilities } from '../../server/index.js';
+import { checkCollection } from '../arguments.js';
+import { ensureStaleIndex, staleIndexKey, staleIndexState, type StaleIndexState } from '../stale.js';
+import type { SweepableSchema } from '../run/sweep.js';
 
-export type { StaleIndexState } from './stale.js';
+export type { StaleIndexState } from '../stale.js';
 
 /**
  * Builds the stale-version index `{ <versionField>: 1, _id: 1 }` a sweep needs, and nothing else

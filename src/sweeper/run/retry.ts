@@ -1,5 +1,5 @@
-import { isTransientError } from '../server/index.js';
-import type { SweepClock } from './clock.js';
+import { isTransientError } from '../../server/index.js';
+import type { SweepClock } from '../clock.js';
 
 export { isTransientError };
 

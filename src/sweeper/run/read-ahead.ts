@@ -1,5 +1,5 @@
 import type { Document } from 'mongodb';
-import type { KeysetPages } from './stale-pages.js';
+import type { KeysetPages } from '../stale-pages.js';
 
 /** Runs one server call with the sweep's retries (and, for the pages it waits on, its timing). */
 type Call = <T>(operation: () => Promise<T>) => Promise<T>;

@@ -1,10 +1,10 @@
 import type { Collection, Document } from 'mongodb';
 import type { Logger } from 'pino';
-import type { MigrationTarget } from '../migrate/index.js';
-import { limited, type OperationLimit } from '../server/index.js';
-import { idKey, type FailureStore } from './failures.js';
-import { STORED_BSON_OPTIONS } from '../storage/index.js';
-import { idsFilter } from './stale.js';
+import type { MigrationTarget } from '../../migrate/index.js';
+import { limited, type OperationLimit } from '../../server/index.js';
+import { idKey, type FailureStore } from '../failures.js';
+import { STORED_BSON_OPTIONS } from '../../storage/index.js';
+import { idsFilter } from '../stale.js';
 import type { Outcome } from './tally.js';
 
 /** What the retry-failed phase needs of the run that drives it. */

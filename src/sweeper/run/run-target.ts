@@ -1,16 +1,16 @@
 import type { Collection, Document } from 'mongodb';
-import { describeError, InvalidOptionError } from '../errors.js';
-import { migrationTarget, missingDowncaster, type MigrationTarget } from '../migrate/index.js';
-import type { SchemaDefinition } from '../schema/types.js';
-import { asPermissionError, databaseOf, limited, TimeBudgetSpentError, untilLimit } from '../server/index.js';
-import { realTimeLimit } from './clock.js';
-import { MAX_RETRY_DELAY_MS, type ResolvedSweepOptions } from './options.js';
+import { describeError, InvalidOptionError } from '../../errors.js';
+import { migrationTarget, missingDowncaster, type MigrationTarget } from '../../migrate/index.js';
+import type { SchemaDefinition } from '../../schema/types.js';
+import { asPermissionError, databaseOf, limited, TimeBudgetSpentError, untilLimit } from '../../server/index.js';
+import { realTimeLimit } from '../clock.js';
+import { MAX_RETRY_DELAY_MS, type ResolvedSweepOptions } from '../options.js';
 import { withRetry } from './retry.js';
-import { decide, describePause, describePin, readControl, writeControl } from './control.js';
-import { serverPlan, type ServerPlan } from './server-plan.js';
-import { SweepReason, SweepStatus, type SweepReport } from './status.js';
+import { decide, describePause, describePin, readControl, writeControl } from '../control.js';
+import { serverPlan, type ServerPlan } from '../server-plan.js';
+import { SweepReason, SweepStatus, type SweepReport } from '../status.js';
 import { Tally, type Outcome } from './tally.js';
-import { PRIVILEGES } from './privileges.js';
+import { PRIVILEGES } from '../privileges.js';
 
 /** The checked target of a sweep to `to`, and its server plan. */
 export function planFor(definition: SchemaDefinition, to: number, resolved: Pick<ResolvedSweepOptions, 'mode' | 'allowLoss' | 'dryRun'>): { target: MigrationTarget; plan: ServerPlan } {

@@ -1,21 +1,21 @@
 import type { Collection, Document } from 'mongodb';
-import { describeId, InvalidOptionError } from '../errors.js';
-import { losesSomething, migrate, migrationTarget, readVersion, type MigrationTarget } from '../migrate/index.js';
-import type { SchemaDefinition } from '../schema/types.js';
-import { declaredKeys, undeclaredKeys } from '../schema/zod/index.js';
-import { definitionOf } from '../schema/definition.js';
-import { databaseOf } from '../server/index.js';
-import { checkCollection } from './arguments.js';
-import { migrateBatch } from './batch.js';
-import { DEFAULT_BATCH_SIZE, DEFAULT_FAILURES_COLLECTION, DEFAULT_STATE_COLLECTION } from './options.js';
-import { PlanStore, type PlanSummary } from './plan/store.js';
-import { serverPlan, type ServerPlan } from './server-plan.js';
-import { KeysetPages } from './stale-pages.js';
-import { readSweepState, type SweepCheckpoint, type SweepLease, type SweepStateDocument } from './state.js';
-import type { SweepableSchema } from './sweep.js';
-import { PRIVILEGES, withPrivileges } from './privileges.js';
-import { readControl, type SweepControl } from './control.js';
-import { staleIndexState, type StaleIndexState } from './stale.js';
+import { describeId, InvalidOptionError } from '../../errors.js';
+import { losesSomething, migrate, migrationTarget, readVersion, type MigrationTarget } from '../../migrate/index.js';
+import type { SchemaDefinition } from '../../schema/types.js';
+import { declaredKeys, undeclaredKeys } from '../../schema/zod/index.js';
+import { definitionOf } from '../../schema/definition.js';
+import { databaseOf } from '../../server/index.js';
+import { checkCollection } from '../arguments.js';
+import { migrateBatch } from '../batch.js';
+import { DEFAULT_BATCH_SIZE, DEFAULT_FAILURES_COLLECTION, DEFAULT_STATE_COLLECTION } from '../options.js';
+import { PlanStore, type PlanSummary } from '../plan/store.js';
+import { serverPlan, type ServerPlan } from '../server-plan.js';
+import { KeysetPages } from '../stale-pages.js';
+import { readSweepState, type SweepCheckpoint, type SweepLease, type SweepStateDocument } from '../state.js';
+import type { SweepableSchema } from '../run/sweep.js';
+import { PRIVILEGES, withPrivileges } from '../privileges.js';
+import { readControl, type SweepControl } from '../control.js';
+import { staleIndexState, type StaleIndexState } from '../stale.js';
 
 /** How many documents are stored at one version. `null`: no version field (read as `unversioned`); a string: a stored value that is not a version. @public */
 export interface VersionCount {

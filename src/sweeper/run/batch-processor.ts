@@ -1,12 +1,12 @@
 import type { Document } from 'mongodb';
 import type { Logger } from 'pino';
-import { DocumentTooLargeError, UnsupportedFieldNameError } from '../errors.js';
-import type { Archive, BulkWriter, WriteFailure } from '../storage/index.js';
-import { migrateBatch, toFailure, type BatchPlan, type MigratedBatch } from './batch.js';
-import { declaredKeys, undeclaredKeys } from '../schema/zod/index.js';
+import { DocumentTooLargeError, UnsupportedFieldNameError } from '../../errors.js';
+import type { Archive, BulkWriter, WriteFailure } from '../../storage/index.js';
+import { migrateBatch, toFailure, type BatchPlan, type MigratedBatch } from '../batch.js';
+import { declaredKeys, undeclaredKeys } from '../../schema/zod/index.js';
 import { cutAtFailureBudget } from './failure-budget.js';
-import { idKey, type FailureStore } from './failures.js';
-import type { ResolvedSweepOptions } from './options.js';
+import { idKey, type FailureStore } from '../failures.js';
+import type { ResolvedSweepOptions } from '../options.js';
 import type { Pacer } from './pacing.js';
 import type { Tally } from './tally.js';
 import { countClientBatch } from './version-counts.js';

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { MAX_RETRY_DELAY_MS, type ResolvedSweepOptions } from './options.js';
+import { MAX_RETRY_DELAY_MS, type ResolvedSweepOptions } from '../options.js';
 import { TokenBucket } from './token-bucket.js';
 
 /**

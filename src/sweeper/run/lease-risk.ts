@@ -1,4 +1,4 @@
-import type { ResolvedSweepOptions } from './options.js';
+import type { ResolvedSweepOptions } from '../options.js';
 
 /**
  * Whether a rate and batch size make one batch take longer than the lease (`batchSize /

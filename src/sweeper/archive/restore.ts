@@ -6,14 +6,14 @@
  * named, never overwritten. A restored entry is removed from the archive, so a second restore
  * finds nothing more to do.
  */
-import type { Collection, Db, Document, Filter } from 'mongodb';
-import { InvalidOptionError } from '../errors.js';
-import { databaseOf, libraryDatabase, serverCapabilities } from '../server/index.js';
-import { checkCollection } from './arguments.js';
-import { casFilter, promoted, DEFAULT_ARCHIVE_COLLECTION, fingerprint, snapshotOfStored, STORED_BSON_OPTIONS, type ArchiveEntry } from '../storage/index.js';
-import { idKey } from './failures.js';
-import { PRIVILEGES, withPrivileges } from './privileges.js';
-import { KeysetPages } from './stale-pages.js';
+import type { Collection, Document, Filter } from 'mongodb';
+import { InvalidOptionError } from '../../errors.js';
+import { databaseOf, serverCapabilities } from '../../server/index.js';
+import { checkCollection } from '../arguments.js';
+import { casFilter, promoted, DEFAULT_ARCHIVE_COLLECTION, fingerprint, snapshotOfStored, STORED_BSON_OPTIONS, type ArchiveEntry } from '../../storage/index.js';
+import { idKey } from '../failures.js';
+import { PRIVILEGES, withPrivileges } from '../privileges.js';
+import { KeysetPages } from '../stale-pages.js';
 
 /** Archive entries restored per page (one query reads their documents). */
 const RESTORE_PAGE = 500;
@@ -129,15 +129,4 @@ async function restoreFrom(raw: Collection<Document>, options: RestoreOptions): 
     await entries.close();
   }
   return { collection: raw.collectionName, restored, skipped, alreadyRestored, missing, skippedIds, dryRun: options.dryRun === true };
-}
-
-/**
- * Deletes expired originals from the archive (`molt prune`), for servers without TTL indexes (a TTL
- * index on `expiresAt` does it on its own elsewhere). Returns how many were deleted.
- * @public
- */
-export async function pruneArchive(db: Db, options: { readonly archiveCollection?: string; readonly now?: Date } = {}): Promise<number> {
-  const archive = libraryDatabase(db).collection<ArchiveEntry>(options.archiveCollection ?? DEFAULT_ARCHIVE_COLLECTION);
-  return withPrivileges(archive as unknown as Collection<Document>, PRIVILEGES.prune(db.databaseName, archive.collectionName),
-    async () => (await archive.deleteMany({ expiresAt: { $lt: options.now ?? new Date() } })).deletedCount);
 }

@@ -7,14 +7,14 @@
  */
 import type { Collection, Document, Filter } from 'mongodb';
 import type { Logger } from 'pino';
-import { describeError, describeId, InvalidOptionError } from '../errors.js';
-import type { MigrationTarget } from '../migrate/index.js';
-import { isTransientError, limited, TimeBudgetSpentError, type OperationLimit } from '../server/index.js';
-import { STORED_BSON_OPTIONS } from '../storage/index.js';
+import { describeError, describeId, InvalidOptionError } from '../../errors.js';
+import type { MigrationTarget } from '../../migrate/index.js';
+import { isTransientError, limited, TimeBudgetSpentError, type OperationLimit } from '../../server/index.js';
+import { STORED_BSON_OPTIONS } from '../../storage/index.js';
 import type { BatchProcessor } from './batch-processor.js';
-import type { ResolvedSweepOptions } from './options.js';
+import type { ResolvedSweepOptions } from '../options.js';
 import type { Pacer } from './pacing.js';
-import type { ServerPlan } from './server-plan.js';
+import type { ServerPlan } from '../server-plan.js';
 import type { Tally } from './tally.js';
 
 export class ServerBatchProcessor {

@@ -1,0 +1,25 @@
+import type { MigrationTarget } from '../../migrate/index.js';
+import type { ServerCapabilities } from '../../server/index.js';
+import type { ResolvedSweepOptions } from '../options.js';
+import type { ServerPlan } from '../server-plan.js';
+import { SweepReason, SweepStatus } from '../status.js';
+import type { Outcome } from './tally.js';
+
+/**
+ * Whether a run's batches run on the server: `true`, why not (a fallback `auto` allows, and the
+ * report says), or the outcome that stops a `server` run that cannot have it.
+ */
+export function serverMode(options: Pick<ResolvedSweepOptions, 'mode' | 'dryRun' | 'archive' | 'allowLoss'>, plan: ServerPlan, target: MigrationTarget, capabilities: ServerCapabilities): true | string | Outcome {
+  const { mode, dryRun, archive, allowLoss } = options;
+  if (mode === 'client') return 'mode client';
+  if (dryRun) return 'a dry run reads every document on the client';
+  if (plan.size === 0) return 'no stale version has a server form in this direction';
+  // Going down, each document is checked for loss on the client (unless loss is allowed; `server` is refused before).
+  if (target.direction === 'down' && !allowLoss) return 'going down without allowLoss, each document is checked for loss on the client';
+  // Archiving reads each original: those batches run on the client.
+  if (archive && mode === 'auto') return 'archive reads each original on the client';
+  if (archive) return { status: SweepStatus.ABORTED, reason: SweepReason.ERROR, error: { name: 'ServerModeUnavailable', message: "mode 'server' cannot archive originals (they would have to cross the wire): use mode 'auto' or 'client' with archive" } };
+  if (capabilities.updatePipelines) return true;
+  if (mode === 'auto') return `this server (${capabilities.kind} ${capabilities.version}) does not run update pipelines`;
+  return { status: SweepStatus.ABORTED, reason: SweepReason.ERROR, error: { name: 'ServerModeUnavailable', message: `mode 'server' needs update pipelines, and this server (${capabilities.kind} ${capabilities.version}) does not run them: use mode 'auto' or 'client'` } };
+}
