@@ -27,7 +27,7 @@ import { pino, type Logger } from 'pino';
 import { BSON, Decimal128, Double, Int32, Long, ObjectId, type Collection, type Document } from 'mongodb';
 import { describe, expect, inject } from 'vitest';
 import { z } from 'zod';
-import { defineSchema, restore, step, sweep, UpdateContentionError, versioned, type SweepOptions, type SweepReport } from 'mongo-molt';
+import { defineSchema, InvalidOptionError, restore, step, sweep, UpdateContentionError, versioned, type SweepOptions, type SweepReport } from 'mongo-molt';
 import { itWithAtomicUpdates, useTestDatabase } from '../support/database.js';
 import { INTERLEAVINGS, SEED } from './size.js';
 
@@ -301,7 +301,15 @@ class Sweep implements Command {
         to: this.to, mode: this.mode, archive: this.archive, compareOn: real.compareOn,
         batchSize: this.batchSize, ratePerSecond: Infinity, pauseMs: 0,
       };
-      const report = await sweep(real.raw, this.schema === 'full' ? Full : Previous, options);
+      const schema = this.schema === 'full' ? Full : Previous;
+      if (this.mode === 'server' && this.to < schema.latest) {
+        // Going down, 'server' is refused without allowLoss (each document is checked for loss on
+        // the client), before any I/O: the refusal is the answer, and the model sees nothing change.
+        const refused = await sweep(real.raw, schema, options).then(() => undefined, (error: unknown) => error);
+        if (!(refused instanceof InvalidOptionError)) throw new Error(`sweep ${this.toString()}: expected the refusal of a reverse server sweep without allowLoss, got ${String(refused)}`);
+        return;
+      }
+      const report = await sweep(real.raw, schema, options);
       real.reports.push(report);
       if (report.status === 'aborted' || report.status === 'failed' || report.failed > 0) {
         throw new Error(`sweep ${this.toString()}: ${report.status}, ${report.failed} failed${report.error ? `, ${report.error.name}: ${report.error.message}` : ''}`);
