@@ -65,6 +65,10 @@ it(`workers: 3 processes × 2 workers over ${SCALE_DOCUMENTS} documents, one pro
   let write = 1_000_000;
   for (let round = 0; round < 60; round++) {
     const killing = kills < KILL_ROUNDS;
+    // No stale document left to kill a process over: more kills need more documents (or fewer kills).
+    if (killing && (await things.countDocuments({ schemaVersion: { $exists: false } })) === 0) {
+      throw new Error(`every document was migrated after ${kills} of ${KILL_ROUNDS} kills: raise MOLT_RELIABILITY_SCALE_DOCS (${SCALE_DOCUMENTS}) or lower MOLT_RELIABILITY_WORKER_KILLS`);
+    }
     const children = [0, 1, 2].map(() => startChild('things', 4_000));
     let writing = true;
     const writer = (async () => {
