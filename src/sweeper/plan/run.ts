@@ -12,9 +12,10 @@ import { MAX_RETRY_DELAY_MS, type ResolvedSweepOptions } from '../options.js';
 import { Pacer } from '../run/pacing.js';
 import { withRetry } from '../run/retry.js';
 import { ensureStaleIndex } from '../stale.js';
-import { readSweepState, stateKey, type SweepLease, type SweepStateDocument } from '../state.js';
+import { readSweepState, stateKey, type SweepStateDocument } from '../state.js';
 import { SweepReason, SweepStatus, type SweepReport } from '../status.js';
 import { Tally, type Outcome } from '../run/tally.js';
+import { leaseHeld } from '../run/outcomes.js';
 import type { TokenBucket } from '../run/token-bucket.js';
 import { PlanLease } from './lease.js';
 import { planRanges } from './ranges.js';
@@ -103,7 +104,7 @@ class PlanRun {
     const db = databaseOf(collection);
     const lease = new PlanLease(db, options.stateCollection, collection.collectionName, definition.name, target.key, this.#token, options.leaseMs, capabilities.clockOffsetMs, this.#limit);
     const joined = await this.#retry(() => lease.join());
-    if (!joined.joined) return { status: SweepStatus.LOCKED, reason: SweepReason.LOCK, detail: describeHolder(collection.collectionName, joined.holder), error: { name: 'LeaseHeld', message: describeHolder(collection.collectionName, joined.holder) } };
+    if (!joined.joined) return leaseHeld(collection.collectionName, joined.holder);
     this.#joinedLease = true;
     const heartbeat = this.#heartbeat(lease);
     try {
@@ -270,9 +271,4 @@ function merge(reports: readonly SweepReport[]): Outcome {
     if (report) return { status, ...(report.error ? { error: report.error } : {}), ...(report.reason ? { reason: report.reason } : {}), ...(report.detail ? { detail: report.detail } : {}) };
   }
   return { status: SweepStatus.COMPLETE };
-}
-
-function describeHolder(collectionName: string, holder: SweepLease | null): string {
-  if (holder === null) return `another run holds the lease of "${collectionName}"`;
-  return `another run (${holder.host}, pid ${holder.pid}) holds the lease of "${collectionName}" until ${holder.expiresAt.toISOString()}; this run did nothing`;
 }
