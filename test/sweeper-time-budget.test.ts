@@ -45,6 +45,8 @@ it('a server that stops answering mid-sweep: the operation is cut off at maxDura
   expect(proxy.mode).toBe('black-hole');
   expect(report.status).toBe(SweepStatus.PARTIAL);
   expect(report.error?.name).toBe('TimeBudgetSpent');
+  // The budget named is the one given, not what was left of it after reading the control.
+  expect(report.error?.message).toContain(`(${budget} ms)`);
   expect(elapsed).toBeGreaterThanOrEqual(budget - 50);
   expect(elapsed).toBeLessThan(budget + MARGIN_MS);
   expect(report.migrated).toBeGreaterThanOrEqual(40);
@@ -79,5 +81,7 @@ it('with workers too: the cut-off is reported (TimeBudgetSpent), within the budg
   proxy.resume();
   expect(report.status).toBe(SweepStatus.PARTIAL);
   expect(report.error?.name).toBe('TimeBudgetSpent');
+  // The budget named is the one given, not what was left of it after planning.
+  expect(report.error?.message).toContain(`(${budget} ms)`);
   expect(elapsed).toBeLessThan(budget + MARGIN_MS);
 }, 60_000);

@@ -182,6 +182,8 @@ export interface ResolvedSweepOptions {
   readonly logger: Logger | undefined;
   readonly onProgress: ((progress: SweepProgress) => void) | undefined;
   readonly clock: SweepClock;
+  /** When the call started, on `clock`: the time budget and the report's `elapsedMs` count from it (reading the control and planning included). */
+  readonly startedAt: number;
   readonly compareOn: CompareOn;
   /** `undefined`: the schema's latest version. */
   readonly to: number | undefined;
@@ -227,6 +229,7 @@ export function resolveSweepOptions(options: InternalSweepOptions): ResolvedSwee
   if (options.ranges !== undefined && (!Array.isArray(options.ranges) || workers === undefined)) {
     throw new InvalidOptionError('ranges', `must be an array of split points (_id values), given with workers, got ${Array.isArray(options.ranges) ? 'no workers' : describe(options.ranges)}.`);
   }
+  const clock = options[SWEEP_CLOCK] ?? systemClock;
   return {
     workers,
     ranges: options.ranges,
@@ -255,7 +258,8 @@ export function resolveSweepOptions(options: InternalSweepOptions): ResolvedSwee
     archive: boolean('archive', options.archive ?? false),
     archiveCollection: collectionName('archiveCollection', options.archiveCollection ?? DEFAULT_ARCHIVE_COLLECTION),
     archiveTtlMs: positive('archiveTtlMs', options.archiveTtlMs ?? DEFAULT_ARCHIVE_TTL_MS, false),
-    clock: options[SWEEP_CLOCK] ?? systemClock,
+    clock,
+    startedAt: clock.now(),
   };
 }
 

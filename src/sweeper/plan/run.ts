@@ -5,9 +5,8 @@ import type { Logger } from 'pino';
 import { describeError } from '../../errors.js';
 import type { MigrationTarget } from '../../migrate/index.js';
 import type { SchemaDefinition } from '../../schema/types.js';
-import { databaseOf, serverCapabilities, TimeBudgetSpentError, untilLimit, type OperationLimit, type ServerCapabilities } from '../../server/index.js';
+import { databaseOf, limited, serverCapabilities, TimeBudgetSpentError, untilLimit, type OperationLimit, type ServerCapabilities } from '../../server/index.js';
 import { realTimeLimit, systemClock } from '../clock.js';
-import { FailureStore } from '../failures.js';
 import { MAX_RETRY_DELAY_MS, type ResolvedSweepOptions } from '../options.js';
 import { Pacer } from '../run/pacing.js';
 import { withRetry } from '../run/retry.js';
@@ -16,6 +15,7 @@ import { readSweepState, stateKey, type SweepStateDocument } from '../state.js';
 import { SweepReason, SweepStatus, type SweepReport } from '../status.js';
 import { Tally, type Outcome } from '../run/tally.js';
 import { leaseHeld } from '../run/outcomes.js';
+import { recount, recountBound } from '../run/recount.js';
 import type { TokenBucket } from '../run/token-bucket.js';
 import { PlanLease } from './lease.js';
 import { planRanges } from './ranges.js';
@@ -24,8 +24,12 @@ import { RangeWorker, RateShare } from './worker.js';
 
 /** How long past the time budget the plan's own operations may run (the workers' last writes, the recount). */
 const PLAN_GRACE_MS = 2_000;
-/** How long leaving the lease may take once that is spent too (the lease expires on its own otherwise). */
-const LEAVE_TIMEOUT_MS = 1_500;
+/**
+ * How long the steps after a spent budget and grace may take together: leaving the lease (it
+ * expires on its own otherwise), the recount and saving the last run. One allowance for all of
+ * them, so that a server that stopped answering holds the run at most this much longer.
+ */
+const CLOSING_MS = 2_500;
 
 /** Ranges planned per worker of the process that plans (at least {@link MIN_RANGES}): small enough to balance, few enough to claim cheaply. */
 const RANGES_PER_WORKER = 4;
@@ -42,7 +46,7 @@ export interface PlanRunParts {
 }
 
 /** Starts one worker's run (a `SweepRun` walking the ranges it claims) and resolves to its report. */
-export type StartWorker = (range: RangeWorker, bucket: TokenBucket, options: ResolvedSweepOptions) => Promise<SweepReport>;
+export type StartWorker = (range: RangeWorker, bucket: TokenBucket) => Promise<SweepReport>;
 
 /**
  * A sweep with `workers`: joins the collection's lease as one of the plan's processes, finds the
@@ -71,6 +75,8 @@ class PlanRun {
   readonly #limit: { signal: AbortSignal | undefined } = { signal: undefined };
   /** Whether this process's workers ended while ranges were still held by workers elsewhere. */
   #heldElsewhere = false;
+  /** The closing allowance ({@link CLOSING_MS}), once the budget and its grace are spent. */
+  #closing: AbortSignal | undefined;
 
   constructor(parts: PlanRunParts) {
     this.#parts = parts;
@@ -81,7 +87,8 @@ class PlanRun {
 
   async run(start: StartWorker): Promise<SweepReport> {
     const { clock, maxDurationMs } = this.#parts.options;
-    const budget = realTimeLimit(clock, maxDurationMs + PLAN_GRACE_MS, () => new TimeBudgetSpentError(maxDurationMs));
+    // The budget counts from the call's start (`options.startedAt`), as the workers' do.
+    const budget = realTimeLimit(clock, maxDurationMs - this.#tally.elapsedMs + PLAN_GRACE_MS, () => new TimeBudgetSpentError(maxDurationMs));
     this.#limit.signal = budget?.signal;
     let outcome: Outcome;
     let capabilities: ServerCapabilities | undefined;
@@ -91,8 +98,14 @@ class PlanRun {
     } catch (error) {
       outcome = this.#fromError(error);
     }
-    const report = { ...this.#tally.report(await this.#recount(outcome), this.#pass), ranges: this.#ranges };
-    if (budget?.signal.aborted) this.#limit.signal = AbortSignal.timeout(LEAVE_TIMEOUT_MS);
+    // The final truth, as a run without workers gets it: a short bound when the run is being stopped, within the plan's limit (the closing allowance once the budget and grace are spent).
+    const { collection, definition, target, options } = this.#parts;
+    this.#close();
+    const bound = recountBound(options.signal?.aborted === true || this.#tally.elapsedMs >= maxDurationMs || this.#closing !== undefined);
+    const within = this.#limit.signal ? AbortSignal.any([bound, this.#limit.signal]) : bound;
+    const recounted = await recount({ collection, definition, target, options, tally: this.#tally, log: this.#log }, outcome, within);
+    const report = { ...this.#tally.report(recounted, this.#pass), ranges: this.#ranges };
+    this.#close();
     if (this.#joinedLease) await untilLimit(this.#saveLastRun(report), this.#limit).catch(() => undefined);
     budget?.cancel();
     this.#log?.info({ report }, `sweep ${report.status}`);
@@ -123,7 +136,7 @@ class PlanRun {
       return outcome;
     } finally {
       clearInterval(heartbeat);
-      if (this.#limit.signal?.aborted) this.#limit.signal = AbortSignal.timeout(LEAVE_TIMEOUT_MS);
+      this.#close();
       await this.#retry(() => lease.leave()).catch((error: unknown) => this.#log?.warn({ error: describeError(error) }, 'could not leave the lease: it expires on its own'));
     }
   }
@@ -135,11 +148,16 @@ class PlanRun {
   async #plan(store: PlanStore, capabilities: ServerCapabilities): Promise<SweepPlanDocument | undefined> {
     const { collection, definition, target, options } = this.#parts;
     const db = databaseOf(collection);
-    const [latest, state] = await Promise.all([this.#retry(() => store.latest()), this.#retry(() => readSweepState(db, options.stateCollection, collection.collectionName, definition.name))]);
+    // The stale count is the report's estimate of what is left until the final recount replaces it.
+    const [latest, state, stale] = await Promise.all([
+      this.#retry(() => store.latest()),
+      this.#retry(() => readSweepState(db, options.stateCollection, collection.collectionName, definition.name)),
+      this.#retry(() => collection.countDocuments(target.staleFilter, limited({}, this.#limit))),
+    ]);
+    this.#tally.remaining = stale;
     const checkpoint = state?.checkpoints?.[target.key];
     const passedBy = checkpoint?.completedAt != null && latest !== null && checkpoint.pass >= latest.pass;
     if (latest !== null && latest.completedAt === null && !passedBy) return latest;
-    const stale = await this.#retry(() => collection.countDocuments(target.staleFilter));
     this.#pass = Math.max(latest?.pass ?? 0, checkpoint?.pass ?? 0);
     if (stale === 0) return undefined;
     await this.#retry(() => ensureStaleIndex(collection, target.versionField, capabilities.uniqueStaleIndex));
@@ -156,11 +174,11 @@ class PlanRun {
     const share = new RateShare(Pacer.bucket(options), store, plan);
     share.bucket.setRate(plan.ratePerSecond < 0 ? Infinity : plan.ratePerSecond);
     const workers = Array.from({ length: options.workers ?? 1 }, (_, index) => new RangeWorker(store, plan, this.#parts.target.staleFilter, `${this.#token}/${index}`, share));
-    // The budget counts from the run's start: planning took part of it.
-    const rest = { ...options, maxDurationMs: Math.max(1, options.maxDurationMs - this.#tally.elapsedMs) };
-    const reports = await Promise.all(workers.map((worker) => start(worker, share.bucket, rest)));
+    // Each worker's budget counts from the call's start too: planning spent part of it.
+    const reports = await Promise.all(workers.map((worker) => start(worker, share.bucket)));
     this.#ranges.byThisRun = workers.reduce((sum, worker) => sum + worker.counts.finished, 0);
     this.#add(reports);
+    this.#tally.remaining = Math.max(0, this.#tally.remaining - this.#tally.migrated - this.#tally.skipped);
     const outcome = merge(reports);
     if (outcome.status !== SweepStatus.COMPLETE) return outcome;
     if (!workers.some((worker) => worker.counts.planDone)) {
@@ -205,28 +223,11 @@ class PlanRun {
     return timer;
   }
 
-  /**
-   * The stale documents left, and those with a failure record: as a run without workers, the pass
-   * is `complete` only when nothing it could still migrate is left.
-   */
-  async #recount(outcome: Outcome): Promise<Outcome> {
-    const { collection, definition, target, options } = this.#parts;
-    const tally = this.#tally;
-    try {
-      const failures = new FailureStore(databaseOf(collection), options.failuresCollection, collection.collectionName, definition.name);
-      tally.remaining = await this.#retry(() => collection.countDocuments(target.staleFilter));
-      tally.staleFailures = await this.#retry(() => failures.staleCount(collection, target.staleFilter, options.batchSize));
-    } catch (error) {
-      this.#log?.warn({ error: describeError(error) }, 'could not recount the stale documents');
-      return outcome.status === SweepStatus.COMPLETE ? { status: SweepStatus.PARTIAL, reason: SweepReason.ERROR, detail: `the pass ended, but the stale documents could not be recounted (${describeError(error).message}): the next run checks again` } : outcome;
-    }
-    const left = tally.remaining - tally.staleFailures;
-    if (outcome.status !== SweepStatus.COMPLETE || left <= 0) return outcome;
-    return {
-      status: SweepStatus.PARTIAL,
-      reason: SweepReason.STALE_LEFT,
-      detail: `the pass ended with ${left} stale document${left === 1 ? '' : 's'} left that it could still migrate (written at an old version or outside the planned ranges, or changed while their write was in flight): the next run starts a new pass over them`,
-    };
+  /** Once the budget and its grace are spent, the plan's remaining operations share the closing allowance. */
+  #close(): void {
+    if (this.#closing !== undefined || this.#limit.signal?.aborted !== true) return;
+    this.#closing = AbortSignal.timeout(CLOSING_MS);
+    this.#limit.signal = this.#closing;
   }
 
   /** Saves the report as the collection's last run (what `molt status` shows). */

@@ -1,41 +1,64 @@
+import type { Collection, Document } from 'mongodb';
+import type { Logger } from 'pino';
 import { describeError } from '../../errors.js';
-import { databaseOf, untilLimit } from '../../server/index.js';
+import type { MigrationTarget } from '../../migrate/index.js';
+import type { SchemaDefinition } from '../../schema/types.js';
+import { databaseOf, limited, untilLimit } from '../../server/index.js';
 import { FailureStore } from '../failures.js';
-import { MAX_RETRY_DELAY_MS } from '../options.js';
+import { MAX_RETRY_DELAY_MS, type ResolvedSweepOptions } from '../options.js';
 import { SweepReason, SweepStatus } from '../status.js';
 import { withRetry } from './retry.js';
-import type { RunContext } from './context.js';
-import type { Outcome } from './tally.js';
+import type { Outcome, Tally } from './tally.js';
 
 /** How long the final recount may take when the budget is not spent. */
 export const RECOUNT_TIMEOUT_MS = 30_000;
+/** How long a count may take once the run is being stopped: its budget spent or its signal aborted (the final recount, the count of a run that never started). */
+export const RECOUNT_PAST_BUDGET_MS = 1_000;
+
+/**
+ * The bound of a final recount: a short allowance of its own when the run is being stopped (a
+ * server that stopped answering then holds it little longer), else {@link RECOUNT_TIMEOUT_MS}.
+ */
+export function recountBound(stopping: boolean): AbortSignal {
+  return AbortSignal.timeout(stopping ? RECOUNT_PAST_BUDGET_MS : RECOUNT_TIMEOUT_MS);
+}
+
+/** What a recount reads and where it writes its counts: a run's context, or a plan's. */
+export interface RecountParts {
+  readonly collection: Collection<Document>;
+  readonly definition: SchemaDefinition;
+  readonly target: MigrationTarget;
+  readonly options: ResolvedSweepOptions;
+  readonly tally: Tally;
+  readonly log?: Logger | undefined;
+}
 
 /**
  * Recounts what is left, whatever the outcome (a locked, aborted or interrupted run too): the
  * stale documents, and those of them that have a failure record. A pass is `complete` only when
  * nothing else is left: a stale document without a record (written at an old version behind the
- * pass, or whose write lost a compare-and-swap race) makes it `partial`, and the next run starts a
- * new pass over it. `signal` bounds it (the budget may be spent, the run's signal aborted).
+ * pass or outside its planned ranges, or whose write lost a compare-and-swap race) makes it
+ * `partial`, and the next run starts a new pass over it. `signal` bounds it (the budget may be
+ * spent, the run's signal aborted); when it cannot count, the report's detail says that
+ * `remaining` is an estimate. A run without workers and a plan's run (once for all its workers) both
+ * end here.
  */
-export async function recount({ collection, definition, target, options, tally, calls, log }: RunContext, outcome: Outcome, signal: AbortSignal): Promise<Outcome> {
+export async function recount({ collection, definition, target, options, tally, log }: RecountParts, outcome: Outcome, signal: AbortSignal): Promise<Outcome> {
   const { dryRun, failuresCollection, batchSize } = options;
-  const before = calls.limit.signal;
-  calls.limit.signal = signal;
+  const limit = { signal };
   try {
-    const db = databaseOf(collection);
-    const failures = new FailureStore(db, failuresCollection, collection.collectionName, definition.name, Infinity, calls.limit);
+    const failures = new FailureStore(databaseOf(collection), failuresCollection, collection.collectionName, definition.name, Infinity, limit);
     const stale = target.staleFilter;
     // Raced against the signal as well: a count waiting on a server that stopped answering does not always see it.
-    const retry = <T>(operation: () => Promise<T>): Promise<T> => withRetry(() => untilLimit(operation(), calls.limit), { retries: options.maxRetries, baseDelayMs: options.retryDelayMs, maxDelayMs: MAX_RETRY_DELAY_MS, clock: options.clock, signal });
-    const count = await retry(() => collection.countDocuments(stale, calls.limited()));
+    const retry = <T>(operation: () => Promise<T>): Promise<T> => withRetry(() => untilLimit(operation(), limit), { retries: options.maxRetries, baseDelayMs: options.retryDelayMs, maxDelayMs: MAX_RETRY_DELAY_MS, clock: options.clock, signal });
+    const count = await retry(() => collection.countDocuments(stale, limited({}, limit)));
     tally.staleFailures = await retry(() => failures.staleCount(collection, stale, batchSize));
     tally.remaining = dryRun ? Math.max(0, count - tally.migrated - tally.skipped) : count;
   } catch (error) {
+    const { message } = describeError(error);
     log?.warn({ error: describeError(error) }, 'could not recount the stale documents: remaining is an estimate');
-    if (outcome.status !== SweepStatus.COMPLETE) return outcome;
-    return { status: SweepStatus.PARTIAL, reason: SweepReason.ERROR, detail: `the pass ended, but the stale documents could not be recounted (${describeError(error).message}): the next run checks again` };
-  } finally {
-    calls.limit.signal = before;
+    if (outcome.status !== SweepStatus.COMPLETE) return { ...outcome, detail: `${outcome.detail ? `${outcome.detail}; ` : ''}the stale documents could not be recounted (${message}): remaining (${tally.remaining}) is only the run's estimate, not a recount` };
+    return { status: SweepStatus.PARTIAL, reason: SweepReason.ERROR, detail: `the pass ended, but the stale documents could not be recounted (${message}): remaining is unknown; the next run checks again` };
   }
   const left = tally.remaining - tally.staleFailures;
   if (outcome.status !== SweepStatus.COMPLETE || dryRun || left <= 0) return outcome;
@@ -43,6 +66,6 @@ export async function recount({ collection, definition, target, options, tally, 
   return {
     status: SweepStatus.PARTIAL,
     reason: SweepReason.STALE_LEFT,
-    detail: `the pass ended with ${left} stale document${left === 1 ? '' : 's'} left that it could still migrate (written at an old version behind the pass, or changed while their write was in flight): the next run starts a new pass over them`,
+    detail: `the pass ended with ${left} stale document${left === 1 ? '' : 's'} left that it could still migrate (written at an old version behind the pass or outside its planned ranges, or changed while their write was in flight): the next run starts a new pass over them`,
   };
 }

@@ -10,6 +10,7 @@ import { decide, describePause, describePin, readControl, writeControl } from '.
 import { serverPlan, type ServerPlan } from '../server-plan.js';
 import { SweepReason, SweepStatus, type SweepReport } from '../status.js';
 import { Tally, type Outcome } from './tally.js';
+import { RECOUNT_PAST_BUDGET_MS } from './recount.js';
 import { PRIVILEGES } from '../privileges.js';
 
 /** The checked target of a sweep to `to`, and its server plan. */
@@ -128,6 +129,3 @@ function sweepTarget(definition: SchemaDefinition, to: number | undefined): Migr
 export function budgetSpent(maxDurationMs: number): string {
   return `the time budget (maxDurationMs ${maxDurationMs}) is spent: the next run resumes at the checkpoint`;
 }
-
-/** How long a count may take once the budget is spent (the final recount, the count of a run that never started). */
-export const RECOUNT_PAST_BUDGET_MS = 1_000;

@@ -22,14 +22,14 @@ import { SweepReason, SweepStatus, type SweepReport } from '../status.js';
 import { Tally, type Outcome } from './tally.js';
 import { VersionCounts } from './version-counts.js';
 import { SweepTelemetry } from '../../telemetry/index.js';
-import { controlledTarget, planFor, RECOUNT_PAST_BUDGET_MS } from './run-target.js';
+import { controlledTarget, planFor } from './run-target.js';
 import type { RangeWorker } from '../plan/worker.js';
 import { sweepWithPlan } from '../plan/run.js';
 import type { TokenBucket } from './token-bucket.js';
 import type { RunContext } from './context.js';
 import { RunCalls } from './run-calls.js';
 import { interrupted, leaseHeld, leaseLost, outcomeOfError, stopBeforeBatch, tooManyFailures } from './outcomes.js';
-import { recount, RECOUNT_TIMEOUT_MS } from './recount.js';
+import { recount, recountBound } from './recount.js';
 import { releaseOrLetExpire, RELEASE_TIMEOUT_MS, startHeartbeat } from './lease-upkeep.js';
 import { batchProcessors, type Processors } from './processors.js';
 import { prepareStaleIndex } from './stale-index-step.js';
@@ -65,17 +65,14 @@ export async function sweep<T extends Document>(collection: Collection<T>, schem
   const risk = leaseRisk(resolved);
   if (risk !== undefined) resolved.logger?.warn({ collection: raw.collectionName, batchSize: resolved.batchSize, ratePerSecond: resolved.ratePerSecond, leaseMs: resolved.leaseMs }, risk);
   const by = (options as { readonly [SWEEP_ACTOR]?: string })[SWEEP_ACTOR] ?? `sweep({ to: ${String(resolved.to)} })`;
-  const started = resolved.clock.now();
+  // The time budget counts from `resolved.startedAt`: reading the control (and a plan's planning) spend it too.
   const controlled = await controlledTarget(raw, definition, resolved, by);
   if ('report' in controlled) return controlled.report;
-  // The time budget covers reading the control too.
-  const spent = resolved.clock.now() - started;
-  const run = Number.isFinite(resolved.maxDurationMs) && spent > 0 ? { ...resolved, maxDurationMs: Math.max(1, resolved.maxDurationMs - spent) } : resolved;
   const { target, plan, pinned } = controlled;
-  if (run.workers !== undefined) {
-    return sweepWithPlan({ collection: raw, definition, target, options: run, pinned }, (range, bucket, options) => new SweepRun(raw, definition, target, plan, options, pinned, { range, bucket }).run());
+  if (resolved.workers !== undefined) {
+    return sweepWithPlan({ collection: raw, definition, target, options: resolved, pinned }, (range, bucket) => new SweepRun(raw, definition, target, plan, resolved, pinned, { range, bucket }).run());
   }
-  return new SweepRun(raw, definition, target, plan, run, pinned).run();
+  return new SweepRun(raw, definition, target, plan, resolved, pinned).run();
 }
 
 /**
@@ -122,16 +119,14 @@ class SweepRun {
     const { collection, options, tally, calls, log } = this.#run;
     let report: SweepReport | undefined;
     let leased = false;
-    // The budget counts from the run's start.
+    // The budget counts from the call's start (`options.startedAt`).
     const { budget, writeBudget } = calls.startBudget(options.maxDurationMs - tally.elapsedMs);
     try {
       const work = (): Promise<Outcome> => this.#work(() => (leased = true));
       const outcome = await (this.#telemetry?.within(work) ?? work()).catch((error: unknown) => outcomeOfError(error, collection, options, log));
-      // Past the budget the recount gets RECOUNT_PAST_BUDGET_MS (a server that stopped answering
-      // holds the run little longer); otherwise a bound of its own.
-      const spent = budget !== undefined && (budget.signal.aborted || tally.elapsedMs >= options.maxDurationMs);
+      const stopping = options.signal?.aborted === true || (budget !== undefined && (budget.signal.aborted || tally.elapsedMs >= options.maxDurationMs));
       // A plan's worker leaves the recount to its plan, which recounts once for all its workers.
-      report = tally.report(this.#range ? outcome : await recount(this.#run, outcome, AbortSignal.timeout(spent ? RECOUNT_PAST_BUDGET_MS : RECOUNT_TIMEOUT_MS)), this.#pass);
+      report = tally.report(this.#range ? outcome : await recount(this.#run, outcome, recountBound(stopping)), this.#pass);
       log?.info({ report }, `sweep ${report.status}`);
       this.#telemetry?.end(report, tally.byVersion?.take() ?? []);
       return report;

@@ -46,7 +46,7 @@ export class Tally {
     this.#options = options;
     this.#collection = collection;
     this.#targetVersion = targetVersion;
-    this.#started = options.clock.now();
+    this.#started = options.startedAt;
   }
 
   get elapsedMs(): number {
