@@ -8,7 +8,7 @@ import type { StaleMatchMigrator } from './stale-matches.js';
 import { checkUpdate, stampedUpdate } from './update-fields.js';
 import { planUpsert, type UpsertPlan } from './upsert.js';
 import { idKey } from '../storage/index.js';
-import { ownView, type ServerCapabilities } from '../server/index.js';
+import { matchedAny, ownView, type ServerCapabilities } from '../server/index.js';
 
 /** An update that keeps finding its matches rewritten at old versions gives up after this many rounds. */
 export const MAX_UPDATE_ROUNDS = 50;
@@ -89,7 +89,7 @@ export class UpdateRunner {
     const { sent, plan } = await this.#prepare(query, update, options);
     // A sort picks the target here, by `_id`: the server is not asked to sort (only MongoDB 8 can).
     const { sort, upsert: _upsert, ...rest } = options;
-    const matched = (result: UpdateResult) => result.matchedCount > 0;
+    const matched = (result: UpdateResult) => matchedAny(result);
     const send = (target: Filter<Document>) => (sending: Update, upsert: boolean) => this.#collection.updateOne(target, sending, upsert ? { ...rest, upsert: true } : rest);
     const run = (target: Filter<Document>, withUpsert: boolean) => (withUpsert && plan ? this.#upsert(plan, send(target), matched) : send(target)(sent, false));
     if (sort !== undefined) return this.#firstBySort('updateOne', query, sort, options.session, run, matched);
@@ -100,8 +100,7 @@ export class UpdateRunner {
     const { sent, plan } = await this.#prepare(query, update, options);
     const { sort, upsert: _upsert, ...rest } = options;
     const raw = { ...rest, includeResultMetadata: true as const };
-    // `n` as a number: an app's `promoteValues: false` hands it back as an `Int32`, an object, always truthy.
-    const matched = (result: ModifyResult<Document>) => Number(result.lastErrorObject?.n ?? 0) > 0 || result.value !== null;
+    const matched = (result: ModifyResult<Document>) => matchedAny(result);
     const send = (target: Filter<Document>) => (sending: Update, upsert: boolean) => this.#collection.findOneAndUpdate(target, sending, upsert ? { ...raw, upsert: true } : raw);
     const run = (target: Filter<Document>, withUpsert: boolean) => (withUpsert && plan ? this.#upsert(plan, send(target), matched) : send(target)(sent, false));
     if (sort !== undefined) return this.#firstBySort('findOneAndUpdate', query, sort, options.session, run, matched);
@@ -156,7 +155,7 @@ export class UpdateRunner {
     let first: UpdateResult | undefined;
     if (plan && tally.matchedCount === 0) {
       // Nothing at the write version matched: the update may insert (as a plain updateMany would).
-      first = await this.#upsert(plan, (sending, upsert) => this.#collection.updateMany(this.#stale.current(query.atWrite), sending, upsert ? { ...oneOptions, upsert: true } : oneOptions), (result) => result.matchedCount > 0);
+      first = await this.#upsert(plan, (sending, upsert) => this.#collection.updateMany(this.#stale.current(query.atWrite), sending, upsert ? { ...oneOptions, upsert: true } : oneOptions), matchedAny);
       tally.matchedCount = first.matchedCount;
       tally.modifiedCount = first.modifiedCount;
     }

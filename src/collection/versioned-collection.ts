@@ -32,7 +32,7 @@ import type { AnyVersionedSchema, Infer, VersionedSchema, VersionOf } from '../s
 import type { OutputAt } from '../schema/version-types.js';
 import { definitionOf } from '../schema/definition.js';
 import type { SchemaDefinition } from '../schema/types.js';
-import { databaseOf, ownView, serverCapabilities } from '../server/index.js';
+import { databaseOf, matchedAny, ownView, serverCapabilities } from '../server/index.js';
 import { Archive, BulkWriter } from '../storage/index.js';
 import { VersionedCursor } from './cursor.js';
 import { distinctLatest } from './distinct.js';
@@ -216,7 +216,7 @@ export class VersionedCollection<T extends Document, W extends Document = T, U e
     const base = await this.#stored(filter);
     const stored = await this.#prepareWrite(replacement, true);
     const result = await this.#refuseNewer(base, () => this.collection.replaceOne(andFilters(base, this.#notNewer) as Filter<Document>, stored, options));
-    if (Number(result.matchedCount) === 0 && Number(result.upsertedCount) === 0) await this.#throwIfNewerMatches(base, options.session);
+    if (!matchedAny(result)) await this.#throwIfNewerMatches(base, options.session);
     return result as UpdateResult<T>;
   }
 
@@ -255,7 +255,7 @@ export class VersionedCollection<T extends Document, W extends Document = T, U e
     const base = await this.#stored(filter);
     const stored = await this.#prepareWrite(replacement, true);
     const result = await this.#refuseNewer(base, () => this.collection.findOneAndReplace(andFilters(base, this.#notNewer) as Filter<Document>, stored, { ...(options as FindOneAndReplaceOptions), includeResultMetadata: true }));
-    if (Number(result.lastErrorObject?.n ?? 0) === 0 && result.value === null) await this.#throwIfNewerMatches(base, options.session);
+    if (!matchedAny(result)) await this.#throwIfNewerMatches(base, options.session);
     return this.#modifyResult(result, options.includeResultMetadata === true);
   }
 
