@@ -27,19 +27,33 @@ export function cannotPack(): string | undefined {
 }
 
 /**
- * Packs the package as `npm publish` would and returns the tarball's path. The package's files
- * (package.json's `files`) are copied into `dir/stage` and built there, so the repository's own
- * `dist/`, which other tests build at the same time, is neither read nor written.
+ * Copies the package's files (package.json's `files`, its build config) into `dir/stage` and builds
+ * them there, as a fresh clone's `npm run build` would: the repository's own `dist/`, which other
+ * tests build at the same time and `tsc` never cleans (a file moved in `src/` leaves its old
+ * output behind), is neither read nor written. Returns the stage.
  */
-export function pack(dir: string): string {
+export function stagePackage(dir: string): string {
   const stage = join(dir, 'stage');
   mkdirSync(stage, { recursive: true });
   const manifest = packageJson();
-  for (const entry of ['package.json', ...manifest.files.filter((file) => file !== 'dist'), 'LICENSE']) {
+  for (const entry of ['package.json', ...manifest.files.filter((file) => file !== 'dist'), 'LICENSE', 'tsconfig.json', 'tsconfig.build.json']) {
     if (existsSync(join(ROOT, entry))) cpSync(join(ROOT, entry), join(stage, entry), { recursive: true });
   }
+  symlinkSync(join(ROOT, 'node_modules'), join(stage, 'node_modules'), 'junction');
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  execFileSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(stage, 'dist')], { cwd: ROOT, stdio: 'pipe' });
+  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: stage, stdio: 'pipe' });
+  return stage;
+}
+
+/** What `npm pack` would put in the tarball of the staged package (paths relative to the package). */
+export function packedFiles(stage: string): string[] {
+  const [packed] = JSON.parse(execFileSync(NPM, ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: stage, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as [{ files: { path: string }[] }];
+  return packed.files.map((file) => file.path);
+}
+
+/** Packs the package as `npm publish` would (staged and built by {@link stagePackage}) and returns the tarball's path. */
+export function pack(dir: string): string {
+  const stage = stagePackage(dir);
   const [packed] = JSON.parse(execFileSync(NPM, ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: stage, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as [{ filename: string }];
   return join(dir, packed.filename);
 }
