@@ -147,10 +147,12 @@ describe('examples/cron/sweep.ts helpers', () => {
   });
 
   it('picks the worst exit code', () => {
-    const report = (status: SweepReport['status'], failed = 0) => ({ status, failed }) as SweepReport;
+    const report = (status: SweepReport['status'], failed = 0, staleFailures = 0) => ({ status, failed, staleFailures }) as SweepReport;
     expect(exitCodeOf([report(SweepStatus.COMPLETE), report(SweepStatus.COMPLETE)])).toBe(0);
     expect(exitCodeOf([report(SweepStatus.COMPLETE), report(SweepStatus.LOCKED)])).toBe(3);
     expect(exitCodeOf([report(SweepStatus.PARTIAL), report(SweepStatus.COMPLETE, 2)])).toBe(1);
     expect(exitCodeOf([report(SweepStatus.ABORTED)])).toBe(1);
+    // Failures recorded by an earlier run and still stale fail every night until fixed, as `molt sweep` does.
+    expect(exitCodeOf([report(SweepStatus.COMPLETE), report(SweepStatus.PARTIAL, 0, 3)])).toBe(1);
   });
 });

@@ -6,8 +6,8 @@
  *
  * Environment: MONGODB_URI (required), MOLT_DB (default molt_example), PUSHGATEWAY_URL (optional:
  * after a run that exits 0, its metrics and last-success time are pushed there; see metrics.ts). Sweeps users, then orders,
- * within one time budget, and exits like `molt sweep`: 0 done, 1 documents failed (see
- * `molt failures`) or a sweep aborted, 2 bad usage, 3 partial (budget spent, another run holds the
+ * within one time budget, and exits like `molt sweep`: 0 done, 1 documents failed, in this run or
+ * an earlier one and still stale (see `molt failures`), or a sweep aborted, 2 bad usage, 3 partial (budget spent, another run holds the
  * lease, or interrupted: the next run resumes at the checkpoint).
  */
 import { parseArgs } from 'node:util';
@@ -29,9 +29,13 @@ export function parseDuration(text: string): number {
   return Number(match[1]) * unit;
 }
 
-/** The exit code for a night's reports: the worst one wins. */
+/**
+ * The exit code for a night's reports, as `molt sweep` decides it: the worst one wins. Recorded
+ * failures still stale (`staleFailures`, from any earlier run) keep the job failing every night
+ * until someone fixes them, even when this run failed nothing new.
+ */
 export function exitCodeOf(reports: readonly SweepReport[]): number {
-  if (reports.some((report) => report.failed > 0 || report.status === SweepStatus.ABORTED || report.status === SweepStatus.FAILED)) return EXIT.FAILURES;
+  if (reports.some((report) => report.failed > 0 || report.staleFailures > 0 || report.status === SweepStatus.ABORTED || report.status === SweepStatus.FAILED)) return EXIT.FAILURES;
   if (reports.some((report) => report.status === SweepStatus.PARTIAL || report.status === SweepStatus.LOCKED)) return EXIT.PARTIAL;
   return EXIT.OK;
 }
