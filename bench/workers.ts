@@ -76,10 +76,10 @@ export async function runWorkersBench(db: Db, options: WorkersBenchOptions): Pro
   for (const configuration of configurations) {
     const result = await measure(options.uri, db, documents, configuration.processes, configuration.workers, batchSize);
     throughput.push({ ...configuration, ...result });
-    console.log(`${configuration.label}: ${fmt(Math.round(result.perSecond))} docs/s`);
+    console.log(`${configuration.label}: ${fmt(result.perSecond, 0)} docs/s`);
   }
   const base = throughput[0]?.perSecond ?? 1;
-  printTable(['configuration', 'docs/s', 'vs 1 worker', 'wall time', 'peak RSS (MiB)'], throughput.map((row) => [row.label, fmt(Math.round(row.perSecond)), `${(row.perSecond / base).toFixed(2)}x`, `${(row.ms / 1000).toFixed(1)} s`, String(Math.round(row.maxRssKiB / 1024))]));
+  printTable(['configuration', 'docs/s', 'vs 1 worker', 'wall time', 'peak RSS (MiB)'], throughput.map((row) => [row.label, fmt(row.perSecond, 0), `${(row.perSecond / base).toFixed(2)}x`, `${(row.ms / 1000).toFixed(1)} s`, String(Math.round(row.maxRssKiB / 1024))]));
   const scaling = [];
   for (const size of options.sizes ?? []) {
     const result = await measure(options.uri, db, size, 1, 1, batchSize);
@@ -88,7 +88,7 @@ export async function runWorkersBench(db: Db, options: WorkersBenchOptions): Pro
   if (scaling.length > 0) {
     const first = scaling[0]?.usPerDocument ?? 1;
     console.log('\nOne worker: cost per document and peak RSS by collection size\n');
-    printTable(['documents', 'µs/document', 'vs smallest', 'peak RSS (MiB)'], scaling.map((row) => [fmt(row.documents), row.usPerDocument.toFixed(1), `${(row.usPerDocument / first).toFixed(2)}x`, String(Math.round(row.maxRssKiB / 1024))]));
+    printTable(['documents', 'µs/document', 'vs smallest', 'peak RSS (MiB)'], scaling.map((row) => [fmt(row.documents, 0), row.usPerDocument.toFixed(1), `${(row.usPerDocument / first).toFixed(2)}x`, String(Math.round(row.maxRssKiB / 1024))]));
   }
   return { documents, batchSize, throughput, scaling };
 }
