@@ -1,3 +1,4 @@
+import { MongoClient, type CommandStartedEvent } from 'mongodb';
 import { beforeEach, describe, expect, inject, it } from 'vitest';
 import { z } from 'zod';
 import { defineSchema, InvalidOptionError, listFailures, step, sweep, type SweepOptions } from 'mongo-molt';
@@ -54,6 +55,29 @@ async function sweptWith(collectionName: string, options: SweepOptions) {
 }
 
 describe('server-side sweeps', () => {
+  it.skipIf(!updatePipelines)("mode 'server' migrates on the server: every migrated document by an update pipeline, none sent as a replacement", async () => {
+    // What the report claims is checked against what went over the wire: a page read as stored
+    // holds its versions as Int32 objects, and a lookup keyed by numbers once sent every document
+    // down the client path while the report said 'server'.
+    const monitored = new MongoClient(inject('mongoUri'), { monitorCommands: true });
+    const statements: { pipeline: boolean; replacement: boolean }[] = [];
+    monitored.on('commandStarted', (event: CommandStartedEvent) => {
+      if (event.commandName !== 'update' || event.command.update !== `${name}_wire`) return;
+      for (const { u } of event.command.updates as { u: unknown }[]) statements.push({ pipeline: Array.isArray(u), replacement: !Array.isArray(u) && !Object.keys(u as object).some((key) => key.startsWith('$')) });
+    });
+    try {
+      await monitored.connect();
+      const collection = monitored.db(db.databaseName).collection<Raw>(`${name}_wire`);
+      await collection.insertMany(seed().filter((doc) => !doc._id.startsWith('bad')));
+      const report = await sweep(collection, Product, { ...fast, batchSize: 64, mode: 'server' });
+      expect(report).toMatchObject({ status: 'complete', mode: 'server', migrated: 200, failed: 0, remaining: 0 });
+      expect(statements.filter((statement) => statement.pipeline).length).toBeGreaterThanOrEqual(Math.ceil(202 / 64));
+      expect(statements.filter((statement) => statement.replacement)).toEqual([]);
+    } finally {
+      await monitored.close();
+    }
+  }, 60_000);
+
   it.skipIf(!updatePipelines)('store exactly what a client-side sweep stores, and record the same failures', async () => {
     const client = await sweptWith(`${name}_client`, { mode: 'client' });
     const server = await sweptWith(`${name}_server`, { mode: 'auto' });

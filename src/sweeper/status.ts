@@ -75,7 +75,9 @@ export interface SweepReport extends SweepCounts {
    * Documents whose way down (a reverse sweep, `to` below the latest version) drops a value: a
    * field the target version does not keep, or a value it changes. Without `allowLoss` they are not
    * written (recorded as `LossyDowncastError` failures, and counted in `failed` too); with it they
-   * are written and counted here.
+   * are written and counted here. A reverse sweep in `mode: 'server'` (with `allowLoss`) migrates
+   * on the server and does not check for loss there: its server batches count none (`mode: 'auto'`
+   * goes down on the client, and counts them).
    */
   readonly lossy: number;
   /** Why the run did not complete: set for every status but `complete`, absent then. */

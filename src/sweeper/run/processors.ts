@@ -43,7 +43,6 @@ export function batchProcessors(context: ProcessorsContext): Processors | Outcom
     log?.info({ mode: options.mode, reason: mode }, 'batches run on the client');
   }
   if (mode !== true) return { client, server: undefined };
-  tally.serverVersions = [...serverPlan.keys()];
   const server = new ServerBatchProcessor({
     collection, target, plan: serverPlan, client, options, pacer, tally, timed: (operation) => calls.timed(operation), log, limit: calls.limit, writeLimit: calls.writeLimit,
   });

@@ -8,7 +8,7 @@
 import type { Collection, Document, Filter } from 'mongodb';
 import type { Logger } from 'pino';
 import { describeError, describeId, InvalidOptionError } from '../../errors.js';
-import type { MigrationTarget } from '../../migrate/index.js';
+import { plainVersion, type MigrationTarget } from '../../migrate/index.js';
 import { isTransientError, limited, TimeBudgetSpentError, type OperationLimit } from '../../server/index.js';
 import { STORED_BSON_OPTIONS } from '../../storage/index.js';
 import type { BatchProcessor } from './batch-processor.js';
@@ -75,8 +75,9 @@ export class ServerBatchProcessor {
     const groups = new Map<number | null, unknown[]>();
     const clientIds: unknown[] = [];
     for (const doc of page) {
-      const stored = doc[field] === undefined || doc[field] === null ? null : (doc[field] as number);
-      if (!this.#plan.has(stored)) clientIds.push(doc._id);
+      // The page is read as stored (promoteValues: false): a version is an Int32, Double or Long there, not a number.
+      const stored = doc[field] === undefined || doc[field] === null ? null : plainVersion(doc[field]);
+      if ((stored !== null && typeof stored !== 'number') || !this.#plan.has(stored)) clientIds.push(doc._id);
       else groups.set(stored, [...(groups.get(stored) ?? []), doc._id]);
     }
     for (const [stored, ids] of groups) {
@@ -118,6 +119,8 @@ export class ServerBatchProcessor {
       tally.migrated += migrated;
       tally.skipped += skipped;
       tally.remaining = Math.max(0, tally.remaining - migrated - skipped);
+      // The report says what ran on the server, not what was planned there (see SweepReport.mode).
+      if (updated && migrated > 0 && !tally.serverVersions.includes(stored)) tally.serverVersions = [...tally.serverVersions, stored].sort(byVersion);
       tally.byVersion?.add(stored, 'migrated', migrated);
       tally.byVersion?.add(stored, 'skipped', skipped);
     }
@@ -156,4 +159,9 @@ export class ServerBatchProcessor {
     this.#log?.warn({ storedVersion: stored, differing: comparison.differing.length, checked: comparison.checked, examples: examples.map(describeId) }, "the server form disagrees with up on this collection's data: this version goes through the client path");
     return false;
   }
+}
+
+/** Unversioned (`null`) first, then by version. */
+function byVersion(a: number | null, b: number | null): number {
+  return a === b ? 0 : a === null ? -1 : b === null ? 1 : a - b;
 }

@@ -14,8 +14,11 @@ export function serverMode(options: Pick<ResolvedSweepOptions, 'mode' | 'dryRun'
   if (mode === 'client') return 'mode client';
   if (dryRun) return 'a dry run reads every document on the client';
   if (plan.size === 0) return 'no stale version has a server form in this direction';
-  // Going down, each document is checked for loss on the client (unless loss is allowed; `server` is refused before).
+  // Going down, each document is checked for loss on the client: without allowLoss to refuse it
+  // (`server` is refused before), with it to count it (`lossy`). Only an explicit `server` with
+  // allowLoss trades that count for the server's speed (its batches count no lossy documents).
   if (target.direction === 'down' && !allowLoss) return 'going down without allowLoss, each document is checked for loss on the client';
+  if (target.direction === 'down' && mode === 'auto') return "going down, each document is checked for loss on the client (counted in lossy); mode 'server' with allowLoss runs on the server without that count";
   // Archiving reads each original: those batches run on the client.
   if (archive && mode === 'auto') return 'archive reads each original on the client';
   if (archive) return { status: SweepStatus.ABORTED, reason: SweepReason.ERROR, error: { name: 'ServerModeUnavailable', message: "mode 'server' cannot archive originals (they would have to cross the wire): use mode 'auto' or 'client' with archive" } };
