@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import type { z } from 'zod';
 
 /** Structured context shared by errors about one document. */
@@ -281,27 +282,22 @@ export function describeError(error: unknown): { name: string; message: string }
   return { name: 'Error', message: String(error) };
 }
 
-/** Renders an `_id` for a message: short, never a document body. */
+/**
+ * Renders an `_id` for a message: short, never a document body, and telling BSON types apart (a
+ * string `"CAEC"` and the binary whose base64 is `CAEC`, a date and its ISO string, a UUID and an
+ * ObjectId, `Long('5')` and `5` are different documents). Strings keep their JSON quotes; every
+ * other value is shown as Node shows it, which for BSON values is the constructor that makes it.
+ */
 export function describeId(id: unknown): string {
   if (id === undefined) return '(without _id)';
   return `_id=${describeValue(id)}`;
 }
 
-function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (value === null || value === undefined || typeof value !== 'object') return String(value);
-  const text = typeof (value as { toHexString?: unknown }).toHexString === 'function'
-    ? `ObjectId("${(value as { toHexString(): string }).toHexString()}")`
-    : safeJson(value);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}
+const ID_INSPECT_OPTIONS = { depth: 3, breakLength: Infinity, compact: true, maxArrayLength: 10, maxStringLength: 80 } as const;
 
-function safeJson(value: unknown): string {
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
+function describeValue(value: unknown): string {
+  const text = typeof value === 'string' ? JSON.stringify(value) : inspect(value, ID_INSPECT_OPTIONS);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
 function summarizeIssues(issues: readonly z.core.$ZodIssue[]): string {

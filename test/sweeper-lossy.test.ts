@@ -6,7 +6,7 @@
  */
 import { expect, it } from 'vitest';
 import { z } from 'zod';
-import { checkMigration, defineSchema, listFailures, step, sweep, SweepStatus } from '../src/index.js';
+import { checkMigration, defineSchema, listFailures, step, sweep, SweepStatus, verifyVersion } from '../src/index.js';
 import { useTestDatabase } from './support/database.js';
 
 const { db } = useTestDatabase('sweeper_lossy');
@@ -33,6 +33,28 @@ it('a reverse sweep reports lossy documents, writes them only with allowLoss, an
   const allowed = await sweep(people, Person, { ...fast, to: 1, allowLoss: true, retryFailed: true });
   expect(allowed).toMatchObject({ status: SweepStatus.COMPLETE, migrated: 10, lossy: 10, failed: 0, remaining: 0, staleFailures: 0 });
   expect(await people.countDocuments({ schemaVersion: 1, email: { $exists: false } })).toBe(20);
+});
+
+it('a document a reverse sweep refused as lossy is not a failure of the way up: the next sweep to the latest migrates it and clears its record', async () => {
+  const Tagged = defineSchema('person')
+    .version(1, z.object({ _id: z.string(), name: z.string() }))
+    .version(2, z.object({ _id: z.string(), name: z.string(), email: z.string().nullable() }), [step.add('email', null)])
+    .version(3, z.object({ _id: z.string(), name: z.string(), email: z.string().nullable(), tags: z.array(z.string()) }), [step.add('tags', [])]);
+  const people = db.collection<{ _id: string; name: string; email: string | null; schemaVersion: number }>('refused');
+  await people.insertMany(Array.from({ length: 12 }, (_, i) => ({ _id: `p${String(i).padStart(2, '0')}`, name: `P${i}`, email: i % 2 ? `p${i}@example.com` : null, schemaVersion: 2 })));
+
+  const down = await sweep(people, Tagged, { ...fast, to: 1 });
+  expect(down).toMatchObject({ status: SweepStatus.COMPLETE, migrated: 6, lossy: 6, failed: 6, staleFailures: 6 });
+  // The records say the documents failed to reach version 1; going up to 3 none of them fails.
+  expect(await verifyVersion(people, Tagged, 3)).toMatchObject({ below: 12, fix: { sweepable: 12, failures: 0 } });
+
+  const up = await sweep(people, Tagged, { ...fast, to: 3 });
+  expect(up).toMatchObject({ status: SweepStatus.COMPLETE, migrated: 12, failed: 0, remaining: 0, staleFailures: 0 });
+  for (const person of await people.find().toArray()) {
+    const email = Number(person._id.slice(1)) % 2 ? `p${Number(person._id.slice(1))}@example.com` : null;
+    expect(person).toEqual({ _id: person._id, name: person.name, email, tags: [], schemaVersion: 3 });
+  }
+  expect(await listFailures(people)).toHaveLength(0);
 });
 
 it('molt check --round-trip also brings the documents at the latest version down and back up', async () => {

@@ -3,7 +3,7 @@
  * "process" with its own lease token and 1-3 workers), each stopped after a random number of
  * batches or let finish, claims of dead workers left behind (expired, for the next worker to
  * take over), and a writer racing the sweep on the documents still at version 1, over `_id`s of
- * every numeric BSON type, strings, ObjectIds, dates and objects. The oracle is the read path:
+ * every numeric BSON type (NaN included), strings, ObjectIds, dates and objects. The oracle is the read path:
  * every document ends at version 2 as `migrate` makes it of its last acknowledged write, none is
  * lost, and the runs' `migrated` add up to the documents: each migrated exactly once.
  */
@@ -22,7 +22,7 @@ const { db } = useTestDatabase('sweeper_workers_model');
 
 const FAST = { ratePerSecond: Infinity, pauseMs: 0, leaseMs: 60_000 } as const;
 
-const ids = fc.uniqueArray(fc.tuple(fc.constantFrom(...ID_KINDS), fc.integer({ min: 0, max: 400 })), { minLength: 1, maxLength: 120, selector: ([kind, i]) => (kind === 'negativeZero' ? kind : `${kind}:${i}`) });
+const ids = fc.uniqueArray(fc.tuple(fc.constantFrom(...ID_KINDS), fc.integer({ min: 0, max: 400 })), { minLength: 1, maxLength: 120, selector: ([kind, i]) => (kind === 'negativeZero' || kind === 'nan' ? kind : `${kind}:${i}`) });
 const run = fc.record({ workers: fc.integer({ min: 1, max: 3 }), stopAfter: fc.option(fc.integer({ min: 1, max: 6 }), { nil: undefined }) });
 const round = fc.record({ runs: fc.array(run, { minLength: 1, maxLength: 3 }), deadClaims: fc.integer({ min: 0, max: 2 }), writes: fc.integer({ min: 0, max: 8 }) });
 const scenario = fc.record({ ids, batchSize: fc.integer({ min: 1, max: 9 }), rounds: fc.array(round, { minLength: 1, maxLength: 4 }), writer: fc.boolean() });

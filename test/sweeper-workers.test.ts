@@ -24,14 +24,14 @@ const Thing = defineSchema('thing')
 
 const FAST = { ratePerSecond: Infinity, pauseMs: 0 } as const;
 
-/** `_id`s of numbers (Int32, Double, Long, Decimal128, -0), strings, ObjectIds, dates and objects. */
+/** `_id`s of numbers (Int32, Double, Long, Decimal128, -0, NaN), strings, ObjectIds, dates and objects. */
 export function mixedIds(perType: number): unknown[] {
   const ids: unknown[] = [];
   for (let i = 0; i < perType; i++) {
     ids.push(new Int32(i * 4), new Double(i * 4 + 0.5), Long.fromNumber(i * 4 + 1), Decimal128.fromString(`${i * 4 + 2}.25`));
     ids.push(`s${String(i).padStart(5, '0')}`, new ObjectId(), new Date(Date.UTC(2020, 0, 1, 0, i)), { k: i });
   }
-  ids.push(new Double(-0.75));
+  ids.push(new Double(-0.75), new Double(Number.NaN));
   return ids;
 }
 

@@ -65,13 +65,33 @@ export class FailureStore {
     return (await this.#failures.countDocuments({ collection: this.#collection }, limited({ limit: 1 }, this.#limit))) > 0;
   }
 
-  /** The keys (see `idKey`) of the given `_id`s that have a failure record. */
-  async recorded(ids: readonly unknown[]): Promise<Set<string>> {
-    if (ids.length === 0) return new Set();
+  /**
+   * The failure records of the given `_id`s, split by target: `here`, the keys (see `idKey`) of
+   * those that failed to reach `toVersion`, which a pass to it leaves out; `elsewhere`, the `_id`s
+   * recorded for another target (a reverse sweep that refused a lossy document, a target the
+   * schema has since moved past), which say nothing of this one: the pass tries them, and
+   * `clearMigrated` drops their records once they are no longer stale.
+   */
+  async recorded(ids: readonly unknown[], toVersion: number): Promise<{ here: Set<string>; elsewhere: unknown[] }> {
+    const here = new Set<string>();
+    const elsewhere: unknown[] = [];
+    if (ids.length === 0) return { here, elsewhere };
     const found = await this.#failures
-      .find({ _id: { $in: ids.map((id) => this.#recordId(id)) } }, limited({ projection: { documentId: 1 } }, this.#limit))
+      .find({ _id: { $in: ids.map((id) => this.#recordId(id)) } }, limited({ projection: { documentId: 1, toVersion: 1 } }, this.#limit))
       .toArray();
-    return new Set(found.map((record) => idKey(record.documentId)));
+    for (const record of found) {
+      if (record.toVersion === toVersion) here.add(idKey(record.documentId));
+      else elsewhere.push(record.documentId);
+    }
+    return { here, elsewhere };
+  }
+
+  /** Removes the records of those of `ids` whose documents no longer match `stale` (a pass migrated them). */
+  async clearMigrated(collection: Collection<Document>, stale: Readonly<Document>, ids: readonly unknown[]): Promise<void> {
+    if (ids.length === 0) return;
+    const still = await collection.find(idsFilter(stale, ids), limited({ projection: { _id: 1 } }, this.#limit)).toArray();
+    const left = new Set(still.map((doc) => idKey(doc._id)));
+    await this.clear(ids.filter((id) => !left.has(idKey(id))));
   }
 
   /** Records (or counts one more attempt of) each failure: one bulk write. */
@@ -116,11 +136,12 @@ export class FailureStore {
   }
 
   /**
-   * How many documents of `collection` matching `stale` have a failure record: the stale documents
-   * a pass leaves behind on purpose. One query per page of records.
+   * How many documents of `collection` matching `stale` have a failure record for `toVersion`:
+   * the stale documents a pass to that target leaves behind on purpose (see `recorded`). One
+   * query per page of records.
    */
-  async staleCount(collection: Collection<Document>, stale: Readonly<Document>, pageSize: number): Promise<number> {
-    const pages = this.pages(pageSize);
+  async staleCount(collection: Collection<Document>, stale: Readonly<Document>, pageSize: number, toVersion: number): Promise<number> {
+    const pages = this.pages(pageSize, toVersion);
     let count = 0;
     try {
       let last: unknown = null;
@@ -135,9 +156,10 @@ export class FailureStore {
     }
   }
 
-  /** All of this collection's records (their `documentId`s), a page at a time in `_id` order, for `retryFailed`. */
-  pages(batchSize: number): KeysetPages {
-    return new KeysetPages(this.#failures as unknown as Collection<Document>, { collection: this.#collection }, batchSize, { projection: { documentId: 1 }, limit: this.#limit });
+  /** This collection's records (their `documentId`s; only those for `toVersion` when given), a page at a time in `_id` order: every one for `retryFailed`. */
+  pages(batchSize: number, toVersion?: number): KeysetPages {
+    const filter = toVersion === undefined ? { collection: this.#collection } : { collection: this.#collection, toVersion };
+    return new KeysetPages(this.#failures as unknown as Collection<Document>, filter, batchSize, { projection: { documentId: 1 }, limit: this.#limit });
   }
 }
 

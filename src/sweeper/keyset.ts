@@ -1,4 +1,4 @@
-import type { Document, Filter } from 'mongodb';
+import { BSON, type Document, type Filter } from 'mongodb';
 
 /**
  * MongoDB orders values of different BSON types by type first (its "comparison/sort order"),
@@ -70,6 +70,24 @@ export function bracketOf(id: unknown): IdBracket {
   return (typeof bsontype === 'string' ? BY_BSON_TYPE[bsontype] : undefined) ?? 'object';
 }
 
+/**
+ * A NaN `_id` (a Double or a Decimal128 NaN; the unique index holds at most one of them). It is in
+ * the `number` bracket but outside its order for queries: the server sorts it first among numbers
+ * (mongo-java-server: last), yet `$gt`, `$gte`, `$lt` and `$lte` against any other number never
+ * match it, so a range of numbers bounded by comparisons leaves it out. It is reached by equality:
+ * {@link NAN_IDS}.
+ */
+export function isNaNId(id: unknown): boolean {
+  if (typeof id === 'number') return Number.isNaN(id);
+  const bsontype = (id as { _bsontype?: unknown } | null)?._bsontype;
+  if (bsontype === 'Double') return Number.isNaN((id as BSON.Double).value);
+  if (bsontype === 'Decimal128') return (id as BSON.Decimal128).toString().endsWith('NaN');
+  return false;
+}
+
+/** The condition on `_id` that matches a NaN `_id`, whichever numeric type holds it. */
+export const NAN_IDS: Readonly<Document> = Object.freeze({ $in: [Number.NaN, BSON.Decimal128.fromString('NaN')] });
+
 function typesOf(brackets: readonly (typeof ID_BRACKETS)[number][]): number[] {
   return brackets.flatMap((bracket) => [...bracket.types]);
 }
@@ -85,15 +103,33 @@ function resolve(id: unknown, bracket: string | undefined): number {
  */
 export function afterId(id: unknown, inclusive = false, bracket?: string): Document {
   const later = typesOf(ID_BRACKETS.slice(resolve(id, bracket) + 1));
-  const within = { _id: { [inclusive ? '$gte' : '$gt']: id } };
+  const within = withinAfter(id, inclusive);
   return later.length === 0 ? within : { $or: [within, { _id: { $type: later } }] };
 }
 
 /** The `_id`s before `id` in the server's order: `$lt` within its bracket, every earlier bracket by `$type`. */
 export function beforeId(id: unknown, bracket?: string): Document {
   const earlier = typesOf(ID_BRACKETS.slice(0, resolve(id, bracket)));
-  const within = { _id: { $lt: id } };
+  const within = withinBefore(id);
   return earlier.length === 0 ? within : { $or: [within, { _id: { $type: earlier } }] };
+}
+
+/**
+ * The `_id`s of `id`'s bracket after it. A NaN sorts first among numbers on MongoDB and FerretDB
+ * (where no comparison with a number matches it) and last on mongo-java-server (where every
+ * number is less than it), so "after NaN" is asked as "a number, not NaN, and not less than NaN",
+ * which is every other number on the first kind of server and none on the second.
+ */
+function withinAfter(id: unknown, inclusive: boolean): Document {
+  if (!isNaNId(id)) return { _id: { [inclusive ? '$gte' : '$gt']: id } };
+  const after = { _id: { $gte: -Infinity, $not: { $lt: Number.NaN }, $nin: NAN_IDS.$in as unknown[] } };
+  return inclusive ? { $or: [{ _id: NAN_IDS }, after] } : after;
+}
+
+/** The `_id`s of `id`'s bracket before it: for a number, a NaN too where the server sorts it first (it is not "at least" the number there). */
+function withinBefore(id: unknown): Document {
+  if (bracketOf(id) !== 'number' || isNaNId(id)) return { _id: { $lt: id } };
+  return { $or: [{ _id: { $lt: id } }, { _id: { ...NAN_IDS, $not: { $gte: id } } }] };
 }
 
 /** A range of `_id`s in the server's order: from `from` (inclusive) to `to` (exclusive); an absent end is open. @public */

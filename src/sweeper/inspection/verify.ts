@@ -93,7 +93,7 @@ async function fixOf(raw: Collection<Document>, definition: SchemaDefinition, be
   const failures = new FailureStore(db, options.failuresCollection ?? DEFAULT_FAILURES_COLLECTION, raw.collectionName, definition.name);
   const [inReach, recorded, examples, control] = await Promise.all([
     raw.countDocuments(sweepable),
-    failures.staleCount(raw, sweepable, DEFAULT_BATCH_SIZE),
+    failures.staleCount(raw, sweepable, DEFAULT_BATCH_SIZE, definition.latest),
     raw.find(outOfReach, { projection: { _id: 1 } }).sort({ _id: 1 }).limit(EXAMPLES).toArray(),
     readControl(db, options.stateCollection ?? DEFAULT_STATE_COLLECTION, raw.collectionName),
   ]);

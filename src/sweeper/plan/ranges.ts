@@ -1,6 +1,6 @@
 import type { Collection, Document, Filter } from 'mongodb';
 import { limited, type OperationLimit } from '../../server/index.js';
-import { bracketOf, ID_BRACKETS, type IdBracket } from '../keyset.js';
+import { bracketOf, ID_BRACKETS, isNaNId, NAN_IDS, type IdBracket } from '../keyset.js';
 
 /** How plans and split points are read: `Long`s kept exact (a bound rounded to a double would move a range's edge). */
 export const EXACT_IDS = Object.freeze({ promoteLongs: false } as const);
@@ -11,6 +11,7 @@ export const EXACT_IDS = Object.freeze({ promoteLongs: false } as const);
  * start) to `to` (exclusive), or, for the bracket's last range, up to `last` (inclusive): the
  * bracket's largest stale `_id` when the pass was planned. A document stored later past it is
  * written at the latest version anyway; a stale one left there is found by the final recount.
+ * No bound is ever a NaN: a NaN `_id` belongs to its bracket's first range (see `isNaNId`).
  */
 export interface PlannedRange {
   readonly bracket: IdBracket;
@@ -23,13 +24,18 @@ export interface PlannedRange {
 
 const TYPES = new Map<string, readonly number[]>(ID_BRACKETS.map((bracket) => [bracket.name, bracket.types]));
 
-/** The stale documents of one range: `stale` restricted to the range's bracket and bounds. */
+/**
+ * The stale documents of one range: `stale` restricted to the range's bracket and bounds. The
+ * first range of the `number` bracket also takes a NaN `_id`, which no comparison bound matches.
+ */
 export function rangeFilter(stale: Readonly<Document>, range: PlannedRange): Filter<Document> {
   const id: Document = { $type: [...(TYPES.get(range.bracket) ?? [])] };
   if (range.from !== null && range.from !== undefined) id.$gte = range.from;
   if (range.to !== null && range.to !== undefined) id.$lt = range.to;
   else if (range.last !== null && range.last !== undefined) id.$lte = range.last;
-  return { $and: [stale, { _id: id }] } as Filter<Document>;
+  const bounded = Object.keys(id).length > 1;
+  const withNaN = range.bracket === 'number' && (range.from === null || range.from === undefined) && bounded;
+  return { $and: [stale, withNaN ? { $or: [{ _id: id }, { _id: NAN_IDS }] } : { _id: id }] } as Filter<Document>;
 }
 
 /** How the split points were found: `$bucketAuto` on the server, or offsets into the `_id` order. */
@@ -68,7 +74,7 @@ export async function planRanges(
       if (found === undefined) method = 'offsets';
       splits = found ?? (await offsetSplits(collection, stale, name, documents, wanted, limit));
     }
-    const bounds = [null, ...splits];
+    const bounds = [null, ...splits.filter((point) => !isNaNId(point))];
     for (let i = 0; i < bounds.length; i++) {
       const to = i + 1 < bounds.length ? bounds[i + 1] : null;
       ranges.push({ bracket: name, from: bounds[i], to, last: to === null ? last : null, documents: 0 });
@@ -110,10 +116,13 @@ function compare(a: number | string, b: number | string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** The largest stale `_id` of a bracket: the pass's upper bound there. */
+/**
+ * The largest stale `_id` of a bracket other than a NaN: the pass's upper bound there (a NaN,
+ * which a server may sort last, is no bound: the first range takes it).
+ */
 async function edge(collection: Collection<Document>, stale: Readonly<Document>, bracket: IdBracket, limit: OperationLimit | undefined): Promise<unknown> {
-  const [top] = await collection.find(inBracket(stale, bracket), limited({ ...EXACT_IDS, projection: { _id: 1 } }, limit)).sort({ _id: -1 }).limit(1).toArray();
-  return top?._id ?? null;
+  const tops = await collection.find(inBracket(stale, bracket), limited({ ...EXACT_IDS, projection: { _id: 1 } }, limit)).sort({ _id: -1 }).limit(2).toArray();
+  return tops.find((top) => !isNaNId(top._id))?._id ?? null;
 }
 
 /** `wanted - 1` split points from `$bucketAuto`; `undefined` when the server does not run it. */

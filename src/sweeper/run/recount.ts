@@ -52,7 +52,7 @@ export async function recount({ collection, definition, target, options, tally, 
     // Raced against the signal as well: a count waiting on a server that stopped answering does not always see it.
     const retry = <T>(operation: () => Promise<T>): Promise<T> => withRetry(() => untilLimit(operation(), limit), { retries: options.maxRetries, baseDelayMs: options.retryDelayMs, maxDelayMs: MAX_RETRY_DELAY_MS, clock: options.clock, signal });
     const count = await retry(() => collection.countDocuments(stale, limited({}, limit)));
-    tally.staleFailures = await retry(() => failures.staleCount(collection, stale, batchSize));
+    tally.staleFailures = await retry(() => failures.staleCount(collection, stale, batchSize, target.version));
     tally.remaining = dryRun ? Math.max(0, count - tally.migrated - tally.skipped) : count;
   } catch (error) {
     const { message } = describeError(error);

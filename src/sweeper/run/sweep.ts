@@ -232,9 +232,11 @@ class SweepRun {
         if (last === undefined) return undefined;
         if (page.length === batchSize) pages.readNext(last._id);
         let documents = page;
+        let elsewhere: unknown[] = [];
         if (this.#hasFailures) {
-          const known = await calls.retry(() => failures.recorded(page.map((doc) => doc._id)));
-          if (known.size > 0) documents = page.filter((doc) => !known.has(idKey(doc._id)));
+          const recorded = await calls.retry(() => failures.recorded(page.map((doc) => doc._id), target.version));
+          if (recorded.here.size > 0) documents = page.filter((doc) => !recorded.here.has(idKey(doc._id)));
+          elsewhere = recorded.elsewhere;
         }
         if (server) {
           if (!(await server.process(documents))) return interrupted(log);
@@ -244,6 +246,7 @@ class SweepRun {
           if (!this.#hasFailures) pages.prepareNext(migrated, (next) => client.migrate(next));
           if (!(await client.process(documents, false, migrated))) return interrupted(log);
         }
+        if (elsewhere.length > 0 && !this.#run.options.dryRun) await calls.retry(() => failures.clearMigrated(collection, target.staleFilter, elsewhere));
         keeper.lastId = client.takeCut() ?? last._id;
         const after = await this.#afterBatch(page.length);
         if (after) return after;
