@@ -1,7 +1,7 @@
 import { MongoClient, type Db, type MongoClientOptions } from 'mongodb';
 import pino, { type Logger } from 'pino';
 import { ConfigError, describeError, InvalidOptionError } from '../errors.js';
-import { parseCommandLine, type ParsedArgs } from './args.js';
+import { parseCommandLine, requestsJson, type ParsedArgs } from './args.js';
 import { loadConfig, type LoadedConfig } from './config.js';
 import type { MoltCollectionConfig } from '../sweeper/define-config.js';
 import { toJson } from './format.js';
@@ -36,6 +36,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
 
   const writeLog = (text: string): void => io.stderr(redactUri(text));
   let args: ParsedArgs;
+  // Known before parsing, so that a refused command line answers in JSON too.
+  json = requestsJson(argv);
   try {
     logger = createLogger(io, undefined, writeLog);
     args = parseCommandLine(argv);
