@@ -175,3 +175,34 @@ describe('the connection string', () => {
     expect(fromConfig.credentials?.mechanism).toBe('SCRAM-SHA-256');
   });
 });
+
+describe('--json answers a refused command line in JSON', () => {
+  /** Runs `molt` in process as cron does (no terminal), with the given environment. */
+  async function cron(args: readonly string[], env: NodeJS.ProcessEnv = { MONGODB_URI: uri }): Promise<{ code: number; stdout: string }> {
+    const stdout: string[] = [];
+    const code = await runCli(args, { stdout: (text) => stdout.push(text), stderr: () => undefined, env, cwd: temp, interactive: false });
+    return { code, stdout: stdout.join('') };
+  }
+
+  it('a misspelt flag, a bad value, an unknown command or MOLT_LOG_LEVEL: one JSON error on stdout, exit 2', async () => {
+    const config = writeConfig('[{ name: "users", schema: User }]');
+    const refused: [readonly string[], string, NodeJS.ProcessEnv?][] = [
+      [['sweep', '--config', config, '--max-duraton', '3s', '--json'], "unknown option '--max-duraton'"],
+      [['sweep', '--json', '--config', config, '--batch-size', 'abc'], '--batch-size expects a whole number above 0, got "abc"'],
+      [['verify', '--config', config, '--json', '--min-version', 'x'], '--min-version expects a whole number above 0, got "x"'],
+      [['frob', '--json'], 'unknown command "frob"'],
+      [['status', '--config', config, '--json'], 'MOLT_LOG_LEVEL must be one of', { MONGODB_URI: uri, MOLT_LOG_LEVEL: 'loud' }],
+    ];
+    for (const [args, message, env] of refused) {
+      const result = await cron(args, env);
+      expect(result.code, args.join(' ')).toBe(ExitCode.USAGE);
+      expect(JSON.parse(result.stdout), args.join(' ')).toEqual({ error: { name: 'UsageError', message: expect.stringContaining(message) as unknown }, exitCode: 2 });
+    }
+  });
+
+  it('a --json that is the value of another flag is not the switch', async () => {
+    const result = await cron(['restore', '--since', '--json']);
+    expect(result.code).toBe(ExitCode.USAGE);
+    expect(result.stdout).toBe('');
+  });
+});

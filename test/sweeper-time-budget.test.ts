@@ -5,6 +5,7 @@
  * the run reports `partial`, and once the server answers again the next run completes.
  */
 import { MongoClient } from 'mongodb';
+import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sweep, SweepStatus, type SweepStateDocument } from 'mongo-molt';
 import { mixedUsers, User, type RawUser } from './fixtures/schemas.js';
@@ -84,4 +85,36 @@ it('with workers too: the cut-off is reported (TimeBudgetSpent), within the budg
   // The budget named is the one given, not what was left of it after planning.
   expect(report.error?.message).toContain(`(${budget} ms)`);
   expect(elapsed).toBeLessThan(budget + MARGIN_MS);
+}, 60_000);
+
+it('a server that stops answering: the lease heartbeat waits for its renewal in flight instead of piling up one per beat', async () => {
+  await db.collection<RawUser>('heartbeat_users').insertMany(mixedUsers(TOTAL));
+  proxy.resume();
+  const own = new MongoClient(proxy.uri, { serverSelectionTimeoutMS: 5_000 });
+  await own.connect();
+  const lines: { msg: string }[] = [];
+  const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string }) });
+  try {
+    const users = own.db(db.databaseName).collection<RawUser>('heartbeat_users');
+    let batches = 0;
+    // A beat every 100 ms: the 1.5 s or so left of the budget once the server stops answering hold 15 beats.
+    const report = await sweep(users, User, {
+      batchSize: 20, ratePerSecond: 200, pauseMs: 0, maxDurationMs: 2_000, leaseMs: 300, retryDelayMs: 50, logger,
+      onProgress: () => {
+        if (++batches === 2) proxy.blackHole();
+      },
+    });
+    expect(proxy.mode).toBe('black-hole');
+    expect(report.status).toBe(SweepStatus.PARTIAL);
+  } finally {
+    // Resuming resets the connections that dropped bytes: every renewal still waiting for an
+    // answer fails, and each one logs its failure.
+    proxy.resume();
+    await own.close(true).catch(() => undefined);
+  }
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const failedBeats = lines.filter((line) => line.msg.startsWith('lease heartbeat failed')).length;
+  // One renewal went out and never came back; the beats after it did not send one each.
+  expect(failedBeats).toBeGreaterThanOrEqual(1);
+  expect(failedBeats).toBeLessThanOrEqual(2);
 }, 60_000);

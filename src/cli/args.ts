@@ -103,6 +103,19 @@ export interface ParsedArgs {
   readonly action?: 'release';
 }
 
+/**
+ * Whether the command line asks for `--json`, read even from a command line `parseCommandLine`
+ * refuses: a cron wrapper that parses stdout gets its JSON error for a misspelt flag or value too.
+ * The command's own flags are known, so a `--json` that is the value of a flag (`--config --json`)
+ * is not taken for the switch; an unknown command is read with every command's flags.
+ */
+export function requestsJson(argv: readonly string[]): boolean {
+  const command = argv[0];
+  const known = command !== undefined && isCommand(command) ? PER_COMMAND[command] : Object.assign({}, ...Object.values(PER_COMMAND)) as OptionSpec;
+  const { tokens } = parseArgs({ args: argv.slice(1), options: { ...known, ...COMMON }, allowPositionals: true, strict: false, tokens: true });
+  return tokens.some((token) => token.kind === 'option' && token.name === 'json' && token.value === undefined);
+}
+
 /** Parses `molt <command> [collection…] [flags]`; a wrong command line is a `UsageError`. */
 export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   const first = argv[0];

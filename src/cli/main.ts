@@ -36,4 +36,8 @@ const code = await runCli(process.argv.slice(2), {
   stdoutColumns: process.stdout.columns || 80,
   signal: controller.signal,
 });
-process.exitCode = code;
+// Exit once the output is written: a client closed within its bound may still hold sockets to a
+// server that stopped answering, which would keep the process alive until the driver's
+// connection timeouts (30 s and more) after its report.
+await Promise.all([process.stdout, process.stderr].map((stream) => new Promise<void>((resolve) => stream.write('', () => resolve()))));
+process.exit(code);

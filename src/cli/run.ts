@@ -1,7 +1,7 @@
 import { MongoClient, type Db, type MongoClientOptions } from 'mongodb';
 import pino, { type Logger } from 'pino';
 import { ConfigError, describeError, InvalidOptionError } from '../errors.js';
-import { parseCommandLine, type ParsedArgs } from './args.js';
+import { parseCommandLine, requestsJson, type ParsedArgs } from './args.js';
 import { loadConfig, type LoadedConfig } from './config.js';
 import type { MoltCollectionConfig } from '../sweeper/define-config.js';
 import { toJson } from './format.js';
@@ -18,6 +18,24 @@ import { runCommand, sweepCommand, type CommandContext } from './commands.js';
 
 export { ExitCode, isInfrastructureError, type CliIo } from './exit-code.js';
 export { exitCodeOf, progressTotal } from './commands.js';
+
+/** How long closing the client may take once the command is done (its report already printed). */
+export const CLOSE_TIMEOUT_MS = 2_000;
+
+/**
+ * Closes the client, waiting at most `ms`: the driver's close sends `endSessions` and waits for
+ * its answer without a time limit, so against a server that stopped answering it held the
+ * finished command for over a minute (until the driver's monitor gave the server up), past the
+ * time budget a cron schedule is planned around. What is left of the close goes on unawaited.
+ */
+async function closeWithin(client: MongoClient, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const waited = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  await Promise.race([client.close().catch(() => undefined), waited]);
+  clearTimeout(timer);
+}
 
 /** Runs `molt <argv…>` and resolves to its exit code. Never throws. @public */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
@@ -36,6 +54,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
 
   const writeLog = (text: string): void => io.stderr(redactUri(text));
   let args: ParsedArgs;
+  // Known before parsing, so that a refused command line answers in JSON too.
+  json = requestsJson(argv);
   try {
     logger = createLogger(io, undefined, writeLog);
     args = parseCommandLine(argv);
@@ -151,7 +171,7 @@ async function runConfigured(
     if (isInfrastructureError(error)) return fail(`${args.command} failed: ${message}`, ExitCode.INFRASTRUCTURE, (error as Error).name);
     return fail(`${args.command} failed: ${message}`, ExitCode.FAILURES);
   } finally {
-    await client.close().catch(() => undefined);
+    await closeWithin(client, CLOSE_TIMEOUT_MS);
   }
 }
 
@@ -301,7 +321,7 @@ async function init(args: ParsedArgs, io: CliIo, out: (text: string) => void, fa
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     return fail(`init failed: ${message}`, ExitCode.FAILURES);
   } finally {
-    await client.close().catch(() => undefined);
+    await closeWithin(client, CLOSE_TIMEOUT_MS);
   }
 }
 
