@@ -339,6 +339,19 @@ describe('updates that would leave unreadable documents are refused before any w
     expect(await stored('u2')).toMatchObject({ logins: 3, schemaVersion: 2 });
   });
 
+  it('returns projected fields in the document\'s order, not the projection\'s, as the server does', async () => {
+    const users = versioned(raw, User);
+    // u3 is stored at the latest version, in this order. MongoDB and FerretDB project it in that
+    // order too (mongo-java-server in the projection's: not the reference here).
+    const projection = { tags: 1, email: 1, display_name: 1 } as const;
+    const read = await users.findOne({ _id: 'u3' }, { projection });
+    expect(Object.keys(read ?? {})).toEqual(['_id', 'display_name', 'email', 'tags']);
+    // A stale document: the order of its read, upcast.
+    const upcast = await users.findOne({ _id: 'u1' });
+    const projected = await users.findOne({ _id: 'u1' }, { projection });
+    expect(Object.keys(projected ?? {})).toEqual(Object.keys(upcast ?? {}).filter((key) => key === '_id' || key in projection));
+  });
+
   it('refuses a positional projection, which cannot apply to an upcast document', () => {
     const users = versioned(raw, User);
     expect(() => users.find({ tags: 'x' }, { projection: { 'tags.$': 1 } as never })).toThrow(InvalidOptionError);

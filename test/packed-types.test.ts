@@ -153,6 +153,16 @@ it.skipIf(skip !== undefined)('the type tests, README blocks, schemas and exampl
     expect(used.filter((name) => !declared.includes(name))).toEqual([]);
 
     expect(compile(project, [...probeFiles, ...everyday].map(({ path }) => join(project, path)))).toEqual([]);
+    // A user who installs no optional peer dependency (no @opentelemetry/api): the declarations
+    // the entry points reach must still compile, with skipLibCheck off.
+    const bare = join(dir, 'bare');
+    const optional = Object.keys(manifest.peerDependenciesMeta ?? {}).filter((name) => manifest.peerDependenciesMeta?.[name]?.optional === true);
+    expect(optional).toContain('@opentelemetry/api');
+    installPacked(bare, tarball, [...declared.filter((name) => !optional.includes(name)), '@types/node']);
+    writeFileSync(join(bare, 'package.json'), JSON.stringify({ name: 'bare-app', private: true, type: 'module' }));
+    writeFileSync(join(bare, 'app.ts'), "import * as molt from 'mongo-molt';\nimport * as cli from 'mongo-molt/cli';\nexport const used: unknown[] = [molt.versioned, molt.sweep, cli];\n");
+    expect(compile(bare, [join(bare, 'app.ts')])).toEqual([]);
+
     // A bundler's resolution picks the same declarations through the same `exports`: what compiled above holds there too.
     for (const [specifier, file] of [['mongo-molt', 'dist/index.d.ts'], ['mongo-molt/cli', 'dist/cli/index.d.ts']] as const) {
       const expected = join(project, 'node_modules', 'mongo-molt', file).split('\\').join('/');

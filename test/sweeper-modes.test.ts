@@ -177,3 +177,17 @@ describe('a sweep that runs on the client says why', () => {
     expect(client.clientReason).toBeUndefined();
   });
 });
+
+describe('why an auto sweep ran on the client', () => {
+  it('names each stale version\'s reason, as molt check does, when none can run on the server', async () => {
+    // Declarative steps throughout, but the latest version fills in a default: only the client applies it.
+    const Item = defineSchema('item')
+      .version(1, z.object({ _id: z.string(), title: z.string() }))
+      .version(2, z.object({ _id: z.string(), name: z.string(), state: z.enum(['new', 'old']).default('new') }), [step.rename('title', 'name')]);
+    const items = db.collection<{ _id: string; title: string }>('items_client_reason');
+    await items.insertMany([{ _id: 'i1', title: 'One' }]);
+    const report = await sweep(items, Item, { ...fast, mode: 'auto' });
+    expect(report).toMatchObject({ status: 'complete', mode: 'client', migrated: 1 });
+    expect(report.clientReason).toMatch(/unversioned: version 2's zod schema fills in defaults/);
+  });
+});

@@ -41,12 +41,28 @@ export function compileProjection(projection: Document): CompiledProjection {
       apply(doc) {
         const out: Document = includeId && doc._id !== undefined ? { _id: doc._id } : {};
         for (const path of paths) copyPath(doc, out, path);
-        return out;
+        // The server returns the fields in the document's order, whatever the projection's order.
+        return inSourceOrder(doc, out);
       },
     };
   }
   const excluded = includeId ? paths : [...paths, ['_id']];
   return { apply: (doc) => omit(doc, excluded) };
+}
+
+/** `projected` (a projection of `source`) with its fields, at every depth of embedded documents, in `source`'s order. */
+function inSourceOrder(source: Document, projected: Document): Document {
+  const out: Document = {};
+  for (const key of Object.keys(source)) {
+    if (!(key in projected)) continue;
+    const [from, to] = [source[key] as unknown, projected[key] as unknown];
+    out[key] = isEmbedded(from) && isEmbedded(to) ? inSourceOrder(from, to) : to;
+  }
+  return out;
+}
+
+function isEmbedded(value: unknown): value is Document {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.getPrototypeOf(value) === Object.prototype;
 }
 
 function copyPath(source: unknown, target: Document, path: readonly string[]): void {

@@ -2,7 +2,9 @@ import { BSON, type BSONSerializeOptions, type Document } from 'mongodb';
 import type { Logger } from 'pino';
 import { isPromiseLike, mapBounded, plainVersion, migrateDocument, migrationTarget, type MigrationResult, type MigrationTarget } from '../migrate/index.js';
 import type { MaybePromise, SchemaDefinition } from '../schema/types.js';
-import type { ReadTelemetry } from '../telemetry/index.js';
+// From its own module, not the telemetry barrel: the barrel's declarations import the optional
+// @opentelemetry/api, which a user's compile (skipLibCheck off) must not need.
+import type { ReadTelemetry } from '../telemetry/read.js';
 import { readState, snapshotOfBytes, storedVersion, storedWrite, valueOptions, workingCopy, type ReadState } from '../storage/index.js';
 import type { ResolvedOptions } from './options.js';
 import type { ShadowReader } from './shadow.js';

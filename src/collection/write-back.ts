@@ -2,7 +2,9 @@ import type { ShadowStats } from './shadow.js';
 import { BSON, type Document } from 'mongodb';
 import type { Logger } from 'pino';
 import { STORED_BSON_OPTIONS, type Archive, type BulkWriter, type StoredWrite } from '../storage/index.js';
-import type { ReadTelemetry } from '../telemetry/index.js';
+// From its own module, not the telemetry barrel: the barrel's declarations import the optional
+// @opentelemetry/api, which a user's compile (skipLibCheck off) must not need.
+import type { ReadTelemetry } from '../telemetry/read.js';
 
 /** Counters of what the wrapper did on its own: migrations on read and their write-backs. @public */
 export interface WriteBackStats {

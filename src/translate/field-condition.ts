@@ -3,14 +3,14 @@
  * stored document of the older shape must satisfy so that, once migrated by the step, it satisfies
  * the condition. Constant questions ("does the added default match?", "does a removed field
  * match?") are answered by mingo, a MongoDB query engine in JavaScript, so that they follow the
- * server's semantics (null matches missing, arrays match their elements…) without a hand-written
- * matcher.
+ * server's semantics (null matches missing, arrays match their elements…), with the few operators
+ * where mingo answers otherwise replaced (see `matcher.ts`).
  */
 import { isDeepStrictEqual } from 'node:util';
-import { Query } from 'mingo';
 import { isPlainObject, isWithin, rebase, setPath } from '../steps/paths.js';
 import type { AnyConvertStep, DeclarativeStep } from '../steps/step.js';
 import { and, nor, or, type Translated } from './logic.js';
+import { serverMatches } from './matcher.js';
 import { guardConversions } from './server-form.js';
 
 /** A condition that cannot be carried back exactly; the caller adds the schema and versions. */
@@ -24,10 +24,10 @@ export class Untranslatable extends Error {
   }
 }
 
-/** Whether the condition `{ [path]: condition }` holds for `doc` (mingo, MongoDB's semantics). */
+/** Whether the condition `{ [path]: condition }` holds for `doc` (mingo, with MongoDB's semantics where they differ). */
 function holds(path: string, condition: unknown, doc: Record<string, unknown>): boolean {
   try {
-    return new Query({ [path]: condition }).test(doc);
+    return serverMatches({ [path]: condition }, doc);
   } catch (error) {
     throw new Untranslatable(path, operatorOf(condition), `the condition cannot be evaluated (${(error as Error).message})`);
   }

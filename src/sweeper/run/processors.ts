@@ -1,7 +1,7 @@
 import { databaseOf, type ServerCapabilities } from '../../server/index.js';
 import { Archive, BulkWriter, STORED_BSON_OPTIONS } from '../../storage/index.js';
 import type { FailureStore } from '../failures.js';
-import type { ServerPlan } from '../server-plan.js';
+import { serverPlan as planServer, type ServerPlan } from '../server-plan.js';
 import { BatchProcessor } from './batch-processor.js';
 import type { RunContext } from './context.js';
 import type { Pacer } from './pacing.js';
@@ -36,7 +36,7 @@ export function batchProcessors(context: ProcessorsContext): Processors | Outcom
   const archive = options.archive ? new Archive(db, options.archiveCollection, collection.collectionName, options.archiveTtlMs, calls.writeLimit) : undefined;
   const readStale = (ids: readonly unknown[]) => calls.timed(() => collection.find({ $and: [target.staleFilter, { _id: { $in: [...ids] } }] }, { ...STORED_BSON_OPTIONS, ...calls.limited() }).toArray());
   const client = new BatchProcessor(plan, options, { writer, failures, pacer, tally, log, retry: (operation) => calls.retry(operation), archive, readStale });
-  const mode = serverMode(options, serverPlan, target, capabilities);
+  const mode = serverMode(options, serverPlan, target, capabilities, () => planServer(definition, target).clientOnly);
   if (typeof mode === 'object') return mode;
   if (typeof mode === 'string' && options.mode !== 'client') {
     tally.clientReason = mode;

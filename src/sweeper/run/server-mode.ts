@@ -9,11 +9,21 @@ import type { Outcome } from './tally.js';
  * Whether a run's batches run on the server: `true`, why not (a fallback `auto` allows, and the
  * report says), or the outcome that stops a `server` run that cannot have it.
  */
-export function serverMode(options: Pick<ResolvedSweepOptions, 'mode' | 'dryRun' | 'archive' | 'allowLoss'>, plan: ServerPlan, target: MigrationTarget, capabilities: ServerCapabilities): true | string | Outcome {
+export function serverMode(
+  options: Pick<ResolvedSweepOptions, 'mode' | 'dryRun' | 'archive' | 'allowLoss'>,
+  plan: ServerPlan,
+  target: MigrationTarget,
+  capabilities: ServerCapabilities,
+  clientOnly: () => ReadonlyMap<number | null, string>,
+): true | string | Outcome {
   const { mode, dryRun, archive, allowLoss } = options;
   if (mode === 'client') return 'mode client';
   if (dryRun) return 'a dry run reads every document on the client';
-  if (plan.size === 0) return 'no stale version has a server form in this direction';
+  if (plan.size === 0) {
+    // Each version's own reason (a function step, a convert without upExpr, defaults…), as molt check gives it.
+    const reasons = [...clientOnly()].map(([version, why]) => `${version === null ? 'unversioned' : `v${version}`}: ${why}`);
+    return `no stale version has a server form in this direction${reasons.length === 0 ? '' : ` (${reasons.join('; ')})`}`;
+  }
   // Going down, each document is checked for loss on the client: without allowLoss to refuse it
   // (`server` is refused before), with it to count it (`lossy`). Only an explicit `server` with
   // allowLoss trades that count for the server's speed (its batches count no lossy documents).
