@@ -20,7 +20,7 @@ export function upPipeline(steps: readonly DeclarativeStep[]): PipelineStage[] |
         stages.push(setWhere(s.field, isMissing(s.field), { $literal: s.value }));
         break;
       case 'remove':
-        stages.push({ $unset: s.field });
+        stages.push(unsetStage(s.field));
         break;
       case 'convert':
         if (s.upExpr === undefined) return undefined;
@@ -41,7 +41,7 @@ export function downPipeline(steps: readonly DeclarativeStep[]): PipelineStage[]
         stages.push(...moveStages(s.to, s.from, `$${s.to}`));
         break;
       case 'add':
-        stages.push({ $unset: s.field });
+        stages.push(unsetStage(s.field));
         break;
       case 'remove':
         return undefined;
@@ -57,7 +57,32 @@ export function downPipeline(steps: readonly DeclarativeStep[]): PipelineStage[]
 /** Sets `to` from `value` where `from` is present (keeping `to` as it is otherwise), then drops `from`. */
 function moveStages(from: string, to: string, value: string | Expression): PipelineStage[] {
   const set = setWhere(to, { $not: [isMissing(from)] }, value);
-  return from === to ? [set] : [set, { $unset: from }];
+  return from === to ? [set] : [set, unsetStage(from)];
+}
+
+/**
+ * Removes `path`, walking embedded documents only (an array or a scalar on the way leaves the
+ * document as it is, as `unsetPath` does in memory). A dotted path is rebuilt from its top-level
+ * field rather than `$unset`: `$unset: 'a.b'` reaches into the documents of an array `a`, and on
+ * DocumentDB it leaves an empty `a: {}` behind on documents without `a` once a later stage sets
+ * any field.
+ */
+function unsetStage(path: string): PipelineStage {
+  const [top, ...rest] = path.split('.') as [string, ...string[]];
+  if (rest.length === 0) return { $unset: top };
+  return { $set: { [top]: without(top, rest) } };
+}
+
+/** The value of field `prefix` without `rest` inside it (as it is where it is not an embedded document). */
+function without(prefix: string, rest: readonly string[]): unknown {
+  const [key, ...deeper] = rest as [string, ...string[]];
+  const isObject = { $eq: [{ $type: `$${prefix}` }, 'object'] };
+  // DocumentDB evaluates both branches of a $cond: $objectToArray gets an empty document where `prefix` is not one.
+  const object = { $cond: [isObject, `$${prefix}`, { $literal: {} }] };
+  const inner = deeper.length === 0
+    ? { $arrayToObject: { $filter: { input: { $objectToArray: object }, as: 'kv', cond: { $ne: ['$$kv.k', { $literal: key }] } } } }
+    : { $mergeObjects: [object, { [key]: without(`${prefix}.${key}`, deeper) }] };
+  return { $cond: [isObject, inner, `$${prefix}`] };
 }
 
 /**
