@@ -2,7 +2,7 @@
  * Server sweeps store the bytes client sweeps store: examples found by the property in
  * test/sweeper-server-differential.test.ts (DocumentDB quirks the update pipeline works around).
  */
-import { BSON, Int32, type Document } from 'mongodb';
+import { BSON, Double, Int32, Long, type Document } from 'mongodb';
 import { expect, inject, it } from 'vitest';
 import { z } from 'zod';
 import { defineSchema, step, sweep } from 'mongo-molt';
@@ -16,11 +16,17 @@ const Item = defineSchema('item')
   .version(1, z.object({ _id: z.number(), name: z.string(), meta: z.object({ a: z.number().optional() }).optional() }))
   .version(2, z.object({ _id: z.number(), title: z.string(), meta: z.object({ b: z.number().optional() }).optional() }), [step.rename('name', 'title'), step.rename('meta.a', 'meta.b')]);
 
+const Priced = defineSchema('priced')
+  .version(1, z.object({ _id: z.number(), price: z.number() }))
+  .version(2, z.object({ _id: z.number(), cents: z.number() }), [
+    step.convert('price', 'cents', { up: (p: number) => p * 100, upExpr: { $multiply: ['$price', 100] } }),
+  ]);
+
 let counter = 0;
-async function stored(mode: 'client' | 'server', seed: readonly Document[]): Promise<string[]> {
+async function stored(mode: 'client' | 'server', seed: readonly Document[], schema: typeof Item | typeof Priced = Item): Promise<string[]> {
   const collection = db.collection(`items_${++counter}`);
   await collection.insertMany(seed.map((d) => ({ ...d })));
-  const report = await sweep(collection, Item, { mode, ratePerSecond: Infinity, pauseMs: 0, failuresCollection: `items_${counter}_failures` });
+  const report = await sweep(collection, schema as typeof Item, { mode, ratePerSecond: Infinity, pauseMs: 0, failuresCollection: `items_${counter}_failures` });
   expect(report.status).toBe('complete');
   const raw = (await collection.find({}, { raw: true }).sort({ _id: 1 }).toArray()) as unknown as Buffer[];
   return raw.map((bytes) => Buffer.from(bytes).toString('hex'));
@@ -37,5 +43,16 @@ it.skipIf(!updatePipelines)('a server sweep stores one _id, no empty parent of a
   const client = await stored('client', seed);
   const server = await stored('server', seed);
   expect(server.map((hex) => BSON.EJSON.stringify(BSON.deserialize(Buffer.from(hex, 'hex'), { promoteValues: false }), { relaxed: false }))).toEqual(client.map((hex) => BSON.EJSON.stringify(BSON.deserialize(Buffer.from(hex, 'hex'), { promoteValues: false }), { relaxed: false })));
+  expect(server).toEqual(client);
+});
+
+const asStored = (hex: string) => BSON.EJSON.stringify(BSON.deserialize(Buffer.from(hex, 'hex'), { promoteValues: false }), { relaxed: false });
+
+it.skipIf(!updatePipelines)("a server form's number is stored as the driver stores the number its function returns", async () => {
+  const prices = [new Int32(3), Long.fromNumber(6), Long.fromNumber(2 ** 40), new Double(2.5), new Double(4), new Double(-0), new Double(0.015), new Double(2 ** 31), new Double(Number.NaN)];
+  const seed = prices.map((price, index) => ({ _id: new Int32(index), schemaVersion: 1, price }));
+  const client = await stored('client', seed, Priced);
+  const server = await stored('server', seed, Priced);
+  expect(server.map(asStored)).toEqual(client.map(asStored));
   expect(server).toEqual(client);
 });

@@ -24,7 +24,7 @@ export function upPipeline(steps: readonly DeclarativeStep[]): PipelineStage[] |
         break;
       case 'convert':
         if (s.upExpr === undefined) return undefined;
-        stages.push(...moveStages(s.from, s.to, s.upExpr));
+        stages.push(...moveStages(s.from, s.to, asTheDriverWritesIt(s.upExpr)));
         break;
     }
   }
@@ -47,7 +47,7 @@ export function downPipeline(steps: readonly DeclarativeStep[]): PipelineStage[]
         return undefined;
       case 'convert':
         if (s.downExpr === undefined || s.down === undefined) return undefined;
-        stages.push(...moveStages(s.to, s.from, s.downExpr));
+        stages.push(...moveStages(s.to, s.from, asTheDriverWritesIt(s.downExpr)));
         break;
     }
   }
@@ -58,6 +58,28 @@ export function downPipeline(steps: readonly DeclarativeStep[]): PipelineStage[]
 function moveStages(from: string, to: string, value: string | Expression): PipelineStage[] {
   const set = setWhere(to, { $not: [isMissing(from)] }, value);
   return from === to ? [set] : [set, unsetStage(from)];
+}
+
+/**
+ * The number an expression gives, stored as the client path stores what its function returns: a
+ * function returns a JS number, which the driver writes as an int32 when it is an integer in
+ * int32's range (but -0), else as a double. A server form computes in BSON types instead
+ * (`$multiply` of a long is a long, of a double a double), and stored the same value under another
+ * type. Other values, and longs beyond 2^53 (no JS number holds them), are kept as computed.
+ */
+function asTheDriverWritesIt(expression: Expression): Expression {
+  const type = { $type: '$$v' };
+  // DocumentDB evaluates every operand, even those a $cond or $and rules out: each operator gets a stand-in of its type.
+  const n = { $cond: [{ $in: [type, ['int', 'long', 'double']] }, '$$v', 0] };
+  const negativeZero = { $eq: [{ $toString: { $cond: [{ $eq: [type, 'double'] }, '$$v', 1] } }, '-0'] };
+  const int32 = { $and: [{ $in: [type, ['int', 'long', 'double']] }, { $eq: [{ $floor: n }, n] }, { $gte: [n, -(2 ** 31)] }, { $lte: [n, 2 ** 31 - 1] }, { $not: [negativeZero] }] };
+  const safeLong = { $and: [{ $eq: [type, 'long'] }, { $lte: [{ $abs: n }, Number.MAX_SAFE_INTEGER] }] };
+  return {
+    $let: {
+      vars: { v: expression },
+      in: { $cond: [int32, { $toInt: { $cond: [int32, n, 0] } }, { $cond: [safeLong, { $toDouble: n }, '$$v'] }] },
+    },
+  };
 }
 
 /**
