@@ -25,16 +25,19 @@ if (!updatePipelines) process.stderr.write(`[skipped] server sweeps against clie
 // The functions leave what is not a number as it is, as their server forms do (`$add` of null is null, of a date a date;
 // JS would make -1 of `null - 1`): a server form must compute what its function computes, or a server sweep stops.
 const Meta = z.object({ b: z.number().optional() }).optional();
+/** Takes any value at y: what a nested step writes there is stored, whatever it is. */
+const Info = z.object({ y: z.unknown().optional() }).optional();
 const Item = defineSchema('item')
-  .version(1, z.object({ _id: z.any(), name: z.string(), price: z.number(), legacy: z.any().optional(), meta: z.object({ a: z.number().optional() }).optional(), qty: z.number().optional() }))
-  .version(2, z.object({ _id: z.any(), title: z.string().max(8), cents: z.number().int().min(0), tags: z.array(z.string()), meta: Meta, qty: z.number().optional() }), [
+  .version(1, z.object({ _id: z.any(), name: z.string(), price: z.number(), legacy: z.any().optional(), meta: z.object({ a: z.number().optional() }).optional(), info: z.object({ x: z.unknown().optional() }).optional(), qty: z.number().optional() }))
+  .version(2, z.object({ _id: z.any(), title: z.string().max(8), cents: z.number().int().min(0), tags: z.array(z.string()), meta: Meta, info: Info, qty: z.number().optional() }), [
     step.rename('name', 'title'),
     step.convert('price', 'cents', { up: (p: number) => (typeof p === 'number' ? p * 2 : p), down: (c: number) => (typeof c === 'number' ? c / 2 : c), upExpr: { $multiply: ['$price', 2] }, downExpr: { $divide: ['$cents', 2] } }),
     step.remove('legacy'),
     step.add('tags', []),
     step.rename('meta.a', 'meta.b'),
+    step.rename('info.x', 'info.y'),
   ])
-  .version(3, z.object({ _id: z.any(), label: z.string().max(8), cents: z.number().int().min(0), tags: z.array(z.string()), flag: z.boolean(), meta: Meta, qty: z.number().optional() }), [
+  .version(3, z.object({ _id: z.any(), label: z.string().max(8), cents: z.number().int().min(0), tags: z.array(z.string()), flag: z.boolean(), meta: Meta, info: Info, qty: z.number().optional() }), [
     step.rename('title', 'label'),
     step.add('flag', false),
     step.convert('qty', 'qty', { up: (q: number) => (typeof q === 'number' ? q + 1 : q), down: (q: number) => (typeof q === 'number' ? q - 1 : q), upExpr: { $add: ['$qty', 1] }, downExpr: { $subtract: ['$qty', 1] } }),
@@ -63,7 +66,8 @@ const doc = fc.record({
   legacy: maybe(fc.oneof(number, odd)),
   tags: field(fc.constantFrom<unknown>([], ['a']), fc.constantFrom<unknown>([1], null)),
   flag: field(fc.boolean(), fc.constantFrom<unknown>(null, 0)),
-  meta: maybe(fc.oneof(fc.record({ a: maybe(number), b: maybe(number) }), odd, fc.constant([{ a: 1 }]))),
+  meta: maybe(fc.oneof(fc.record({ a: maybe(number), b: maybe(number), c: maybe(number) }), odd, fc.constant([{ a: 1 }]))),
+  info: maybe(fc.oneof(fc.record({ x: maybe(number), y: maybe(number) }), odd, fc.constantFrom<unknown>([{ x: 1 }], [], [{ y: 2 }], { x: { x: 1 } }))),
   qty: maybe(fc.oneof(goodNumber, number, odd)),
   stray: maybe(fc.oneof(number, odd)),
 }, { requiredKeys: ['idKind'] }).map((d) => {
@@ -92,7 +96,7 @@ function seedOf(docs: Generated[]): Document[] {
   return docs.map(({ idKind, version: stored, ...fields }, index) => {
     const body: Document = { _id: idOf(idKind, index) };
     if (stored !== undefined) body.schemaVersion = stored; // null: a version field holding null
-    for (const [key, value] of Object.entries(fields)) if (value !== undefined) body[key] = key === 'meta' && typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date) ? Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) : value;
+    for (const [key, value] of Object.entries(fields)) if (value !== undefined) body[key] = (key === 'meta' || key === 'info') && typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date) ? Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) : value;
     return body;
   });
 }

@@ -125,6 +125,14 @@ function nest(prefix: string, rest: readonly string[], value: unknown): unknown 
   return { $mergeObjects: [current, { [key]: nest(`${prefix}.${key}`, deeper, value) }] };
 }
 
+/**
+ * `path` is absent as `hasPath` sees it in memory: missing, or behind something other than an
+ * embedded document. `$a.b` alone would read through an array `a` (the array of each element's
+ * `b`), so an array on the way counted as present and a step wrote `a: { b: [ … ] }` over it.
+ */
 function isMissing(path: string): Expression {
-  return { $eq: [{ $type: `$${path}` }, 'missing'] };
+  const keys = path.split('.');
+  const parents = keys.slice(0, -1).map((_, index) => ({ $eq: [{ $type: `$${keys.slice(0, index + 1).join('.')}` }, 'object'] }));
+  const present = [...parents, { $ne: [{ $type: `$${path}` }, 'missing'] }];
+  return { $not: [present.length === 1 ? present[0] : { $and: present }] };
 }
