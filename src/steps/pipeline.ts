@@ -132,7 +132,8 @@ function nest(prefix: string, rest: readonly string[], value: unknown): unknown 
  */
 function isMissing(path: string): Expression {
   const keys = path.split('.');
+  if (keys.length === 1) return { $eq: [{ $type: `$${path}` }, 'missing'] };
   const parents = keys.slice(0, -1).map((_, index) => ({ $eq: [{ $type: `$${keys.slice(0, index + 1).join('.')}` }, 'object'] }));
   const present = [...parents, { $ne: [{ $type: `$${path}` }, 'missing'] }];
-  return { $not: [present.length === 1 ? present[0] : { $and: present }] };
+  return { $not: [{ $and: present }] };
 }
