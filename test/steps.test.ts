@@ -48,7 +48,8 @@ describe('declarative steps in memory', () => {
     expect(upPipeline(withExpr)).toEqual([
       { $set: { b: { $cond: [present('a'), '$a', '$b'] } } },
       { $unset: 'a' },
-      { $set: { p: { $cond: [present('p'), { $toInt: '$p' }, '$p'] } } },
+      // upExpr's number is cast as the driver writes the number `up` returns (see sweeper-server-bytes.test.ts).
+      { $set: { p: { $cond: [present('p'), { $let: expect.objectContaining({ vars: { v: { $toInt: '$p' } } }) }, '$p'] } } },
     ]);
     expect(downPipeline([step.remove('x')])).toBeUndefined();
     expect(downPipeline([step.add('x', 1), step.rename('a', 'b')])).toEqual([

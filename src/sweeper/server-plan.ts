@@ -15,6 +15,8 @@ import { compareServerForm, type ServerFormComparison } from './server-form-chec
 
 /** The field a server-side batch keeps the original document in while it migrates it (removed before the write completes). */
 const ORIGINAL = '__molt_original';
+/** The field a server-side batch builds the document to write in (the migrated one, or the original put back). */
+const RESULT = '__molt_result';
 
 /** How one stored version is migrated on the server. */
 export interface ServerPlanEntry {
@@ -60,9 +62,14 @@ export function serverPlan(definition: SchemaDefinition, target: MigrationTarget
     const update = [
       { $set: { [ORIGINAL]: '$$ROOT' } },
       ...steps,
+      // The version field is written last, after the migrated fields, as the client path lays it out.
+      { $unset: target.versionField },
       // Write the migrated document only where it was still at `stored` and validates; elsewhere put the original back.
-      { $replaceWith: { $cond: [{ $and: [stillStored, validity] }, { $mergeObjects: ['$$ROOT', { [target.versionField]: target.version }] }, `$${ORIGINAL}`] } },
-      { $unset: ORIGINAL },
+      { $set: { [RESULT]: { $cond: [{ $and: [stillStored, validity] }, { $mergeObjects: ['$$ROOT', { [target.versionField]: target.version }] }, `$${ORIGINAL}`] } } },
+      // The replacement leaves `_id` out (the update keeps the stored one, first): DocumentDB writes
+      // a replacement's `_id` after the stored one, and the document then holds two `_id` fields.
+      { $unset: [`${RESULT}._id`, `${RESULT}.${ORIGINAL}`, `${RESULT}.${RESULT}`] },
+      { $replaceWith: `$${RESULT}` },
     ];
     plan.set(stored, { update, compare: (collection, ids, limit) => compareServerForm(collection, definition, target, stored, steps, validity, ids, limit) });
   }

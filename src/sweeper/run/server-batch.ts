@@ -146,7 +146,7 @@ export class ServerBatchProcessor {
     if (comparison === undefined) return true; // the server form fails here: the update fails too, and these go to the client
     if (comparison.checked > 0) this.#compared.add(stored);
     if (comparison.differing.length === 0) return true;
-    const version = stored === null ? 'of documents without a version field' : `version ${stored}`;
+    const version = stored === null ? 'documents without a version field' : `version ${stored}`;
     const examples = comparison.differing.slice(0, 5);
     if (this.#options.mode === 'server') {
       throw new InvalidOptionError(
