@@ -6,7 +6,7 @@ import { describeError } from '../../errors.js';
 import type { MigrationTarget } from '../../migrate/index.js';
 import type { SchemaDefinition } from '../../schema/types.js';
 import { databaseOf, limited, serverCapabilities, TimeBudgetSpentError, untilLimit, type OperationLimit, type ServerCapabilities } from '../../server/index.js';
-import { realTimeLimit, systemClock } from '../clock.js';
+import { realTimeLimit } from '../clock.js';
 import { MAX_RETRY_DELAY_MS, type ResolvedSweepOptions } from '../options.js';
 import { Pacer } from '../run/pacing.js';
 import { withRetry } from '../run/retry.js';
@@ -15,7 +15,8 @@ import { readSweepState, stateKey, type SweepStateDocument } from '../state.js';
 import { SweepReason, SweepStatus, type SweepReport } from '../status.js';
 import { Tally, type Outcome } from '../run/tally.js';
 import { leaseHeld } from '../run/outcomes.js';
-import { recount, recountBound } from '../run/recount.js';
+import { recount } from '../run/recount.js';
+import { startHeartbeat } from '../run/lease-upkeep.js';
 import type { TokenBucket } from '../run/token-bucket.js';
 import { PlanLease } from './lease.js';
 import { planRanges } from './ranges.js';
@@ -98,12 +99,10 @@ class PlanRun {
     } catch (error) {
       outcome = this.#fromError(error);
     }
-    // The final truth, as a run without workers gets it: a short bound when the run is being stopped, within the plan's limit (the closing allowance once the budget and grace are spent).
+    // The final truth, as a run without workers gets it, within the plan's limit (the closing allowance once the budget and grace are spent).
     const { collection, definition, target, options } = this.#parts;
     this.#close();
-    const bound = recountBound(options.signal?.aborted === true || this.#tally.elapsedMs >= maxDurationMs || this.#closing !== undefined);
-    const within = this.#limit.signal ? AbortSignal.any([bound, this.#limit.signal]) : bound;
-    const recounted = await recount({ collection, definition, target, options, tally: this.#tally, log: this.#log }, outcome, within);
+    const recounted = await recount({ collection, definition, target, options, tally: this.#tally, log: this.#log }, outcome, this.#limit.signal);
     const report = { ...this.#tally.report(recounted, this.#pass), ranges: this.#ranges };
     this.#close();
     if (this.#joinedLease) await untilLimit(this.#saveLastRun(report), this.#limit).catch(() => undefined);
@@ -119,7 +118,8 @@ class PlanRun {
     const joined = await this.#retry(() => lease.join());
     if (!joined.joined) return leaseHeld(collection.collectionName, joined.holder);
     this.#joinedLease = true;
-    const heartbeat = this.#heartbeat(lease);
+    // The same upkeep as a run's own lease: one renewal in flight at a time.
+    const heartbeat = startHeartbeat(lease, options, this.#log);
     try {
       const store = new PlanStore(db, options.stateCollection, collection.collectionName, definition.name, target, options.leaseMs, capabilities.clockOffsetMs, this.#limit);
       const plan = await this.#plan(store, capabilities);
@@ -204,23 +204,8 @@ class PlanRun {
       tally.lossy += report.lossy;
       for (const key of report.undeclaredKeys ?? []) tally.undeclaredKeys.add(key);
     }
-    tally.serverVersions = [...new Set(reports.flatMap((report) => report.serverVersions))];
+    for (const version of reports.flatMap((report) => report.serverVersions)) tally.ranOnServer(version);
     tally.clientReason = reports.find((report) => report.clientReason !== undefined)?.clientReason;
-  }
-
-  /** Extends the plan's lease every third of `leaseMs` while this process works on it. */
-  #heartbeat(lease: PlanLease): NodeJS.Timeout | undefined {
-    if (this.#parts.options.clock !== systemClock) return undefined;
-    const timer = setInterval(() => {
-      lease.heartbeat().then(
-        (held) => {
-          if (!held) this.#log?.warn('plan lease heartbeat: this process no longer holds the lease');
-        },
-        (error: unknown) => this.#log?.warn({ error: describeError(error).name }, 'plan lease heartbeat failed: retrying at the next beat'),
-      );
-    }, Math.max(50, Math.floor(this.#parts.options.leaseMs / 3)));
-    timer.unref();
-    return timer;
   }
 
   /** Once the budget and its grace are spent, the plan's remaining operations share the closing allowance. */

@@ -1,7 +1,7 @@
 import { databaseOf, type ServerCapabilities } from '../../server/index.js';
 import { Archive, BulkWriter, STORED_BSON_OPTIONS } from '../../storage/index.js';
 import type { FailureStore } from '../failures.js';
-import { serverPlan as planServer, type ServerPlan } from '../server-plan.js';
+import type { ServerPlanResult } from '../server-plan.js';
 import { BatchProcessor } from './batch-processor.js';
 import type { RunContext } from './context.js';
 import type { Pacer } from './pacing.js';
@@ -11,7 +11,7 @@ import type { Outcome } from './tally.js';
 
 /** What a run's batch processors are made of, besides the run's shared parts. */
 export interface ProcessorsContext extends RunContext {
-  readonly serverPlan: ServerPlan;
+  readonly serverPlan: ServerPlanResult;
   readonly capabilities: ServerCapabilities;
   readonly failures: FailureStore;
   readonly pacer: Pacer;
@@ -29,14 +29,14 @@ export interface Processors {
  * Returns the outcome that stops a `server` run that cannot have it.
  */
 export function batchProcessors(context: ProcessorsContext): Processors | Outcome {
-  const { collection, definition, target, serverPlan, options, capabilities, failures, pacer, tally, calls, log } = context;
+  const { collection, definition, target, serverPlan: { plan: serverPlan, clientOnly }, options, capabilities, failures, pacer, tally, calls, log } = context;
   const db = databaseOf(collection);
   const writer = new BulkWriter(collection, { capabilities: () => Promise.resolve(capabilities), log, call: (operation) => calls.timed(operation), limit: calls.writeLimit });
   const plan = { definition, target, captureDocuments: options.captureDocuments, upcastTimeoutMs: options.upcastTimeoutMs, maxDocumentBytes: capabilities.maxBsonObjectSize, allowLoss: options.allowLoss };
   const archive = options.archive ? new Archive(db, options.archiveCollection, collection.collectionName, options.archiveTtlMs, calls.writeLimit) : undefined;
   const readStale = (ids: readonly unknown[]) => calls.timed(() => collection.find({ $and: [target.staleFilter, { _id: { $in: [...ids] } }] }, { ...STORED_BSON_OPTIONS, ...calls.limited() }).toArray());
   const client = new BatchProcessor(plan, options, { writer, failures, pacer, tally, log, retry: (operation) => calls.retry(operation), archive, readStale });
-  const mode = serverMode(options, serverPlan, target, capabilities, () => planServer(definition, target).clientOnly);
+  const mode = serverMode(options, { plan: serverPlan, clientOnly }, target, capabilities);
   if (typeof mode === 'object') return mode;
   if (typeof mode === 'string' && options.mode !== 'client') {
     tally.clientReason = mode;

@@ -4,24 +4,18 @@ import { describeError } from '../../errors.js';
 import type { MigrationTarget } from '../../migrate/index.js';
 import type { SchemaDefinition } from '../../schema/types.js';
 import { databaseOf, limited, untilLimit } from '../../server/index.js';
+import { systemClock } from '../clock.js';
 import { FailureStore } from '../failures.js';
 import { MAX_RETRY_DELAY_MS, type ResolvedSweepOptions } from '../options.js';
 import { SweepReason, SweepStatus } from '../status.js';
 import { withRetry } from './retry.js';
 import type { Outcome, Tally } from './tally.js';
 
-/** How long the final recount may take when the budget is not spent. */
-export const RECOUNT_TIMEOUT_MS = 30_000;
+/** How long the final recount may take when the run is not being stopped. */
+const RECOUNT_TIMEOUT_MS = 30_000;
 /** How long a count may take once the run is being stopped: its budget spent or its signal aborted (the final recount, the count of a run that never started). */
 export const RECOUNT_PAST_BUDGET_MS = 1_000;
 
-/**
- * The bound of a final recount: a short allowance of its own when the run is being stopped (a
- * server that stopped answering then holds it little longer), else {@link RECOUNT_TIMEOUT_MS}.
- */
-export function recountBound(stopping: boolean): AbortSignal {
-  return AbortSignal.timeout(stopping ? RECOUNT_PAST_BUDGET_MS : RECOUNT_TIMEOUT_MS);
-}
 
 /** What a recount reads and where it writes its counts: a run's context, or a plan's. */
 export interface RecountParts {
@@ -38,13 +32,18 @@ export interface RecountParts {
  * stale documents, and those of them that have a failure record. A pass is `complete` only when
  * nothing else is left: a stale document without a record (written at an old version behind the
  * pass or outside its planned ranges, or whose write lost a compare-and-swap race) makes it
- * `partial`, and the next run starts a new pass over it. `signal` bounds it (the budget may be
- * spent, the run's signal aborted); when it cannot count, the report's detail says that
+ * `partial`, and the next run starts a new pass over it. It has a bound of its own: a short
+ * allowance when the run is being stopped (its signal aborted or its time budget spent: a server
+ * that stopped answering then holds it little longer), else {@link RECOUNT_TIMEOUT_MS}; `within`
+ * bounds it too (a plan's limit). When it cannot count, the report's detail says that
  * `remaining` is an estimate. A run without workers and a plan's run (once for all its workers) both
  * end here.
  */
-export async function recount({ collection, definition, target, options, tally, log }: RecountParts, outcome: Outcome, signal: AbortSignal): Promise<Outcome> {
+export async function recount({ collection, definition, target, options, tally, log }: RecountParts, outcome: Outcome, within?: AbortSignal): Promise<Outcome> {
   const { dryRun, failuresCollection, batchSize } = options;
+  const stopping = options.signal?.aborted === true || (options.clock === systemClock && tally.elapsedMs >= options.maxDurationMs);
+  const bound = AbortSignal.timeout(stopping ? RECOUNT_PAST_BUDGET_MS : RECOUNT_TIMEOUT_MS);
+  const signal = within ? AbortSignal.any([bound, within]) : bound;
   const limit = { signal };
   try {
     const failures = new FailureStore(databaseOf(collection), failuresCollection, collection.collectionName, definition.name, Infinity, limit);

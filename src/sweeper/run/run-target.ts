@@ -7,14 +7,14 @@ import { realTimeLimit } from '../clock.js';
 import { MAX_RETRY_DELAY_MS, type ResolvedSweepOptions } from '../options.js';
 import { withRetry } from './retry.js';
 import { decide, describePause, describePin, readControl, writeControl } from '../control.js';
-import { serverPlan, type ServerPlan } from '../server-plan.js';
+import { serverPlan, type ServerPlanResult } from '../server-plan.js';
 import { SweepReason, SweepStatus, type SweepReport } from '../status.js';
 import { Tally, type Outcome } from './tally.js';
 import { RECOUNT_PAST_BUDGET_MS } from './recount.js';
 import { PRIVILEGES } from '../privileges.js';
 
-/** The checked target of a sweep to `to`, and its server plan. */
-export function planFor(definition: SchemaDefinition, to: number, resolved: Pick<ResolvedSweepOptions, 'mode' | 'allowLoss' | 'dryRun'>): { target: MigrationTarget; plan: ServerPlan } {
+/** The checked target of a sweep to `to`, and its server plan (with why the other versions run on the client). */
+export function planFor(definition: SchemaDefinition, to: number, resolved: Pick<ResolvedSweepOptions, 'mode' | 'allowLoss' | 'dryRun'>): { target: MigrationTarget; plan: ServerPlanResult } {
   const target = sweepTarget(definition, to);
   const plan = serverPlan(definition, target);
   if (resolved.mode === 'server' && target.direction === 'down' && resolved.allowLoss !== true && !resolved.dryRun) {
@@ -28,7 +28,7 @@ export function planFor(definition: SchemaDefinition, to: number, resolved: Pick
     const reasons = [...plan.clientOnly].map(([version, why]) => `version ${version ?? `${definition.unversioned} (no version field)`}: ${why}`);
     throw new InvalidOptionError('mode', `'server' needs every stale version to run on the server, and ${reasons.join('; ')}. Use mode 'auto' (server where possible) or 'client'.`);
   }
-  return { target, plan: plan.plan };
+  return { target, plan };
 }
 
 /**
@@ -41,7 +41,7 @@ export async function controlledTarget(
   definition: SchemaDefinition,
   options: ResolvedSweepOptions,
   by: string,
-): Promise<{ target: MigrationTarget; plan: ServerPlan; pinned: SweepReport['pinned'] } | { report: SweepReport }> {
+): Promise<{ target: MigrationTarget; plan: ServerPlanResult; pinned: SweepReport['pinned'] } | { report: SweepReport }> {
   const limit = realTimeLimit(options.clock, options.maxDurationMs, () => new TimeBudgetSpentError(options.maxDurationMs));
   try {
     return await controlledWithin(collection, definition, options, by, limit?.signal);
@@ -56,7 +56,7 @@ async function controlledWithin(
   options: ResolvedSweepOptions,
   by: string,
   budget: AbortSignal | undefined,
-): Promise<{ target: MigrationTarget; plan: ServerPlan; pinned: SweepReport['pinned'] } | { report: SweepReport }> {
+): Promise<{ target: MigrationTarget; plan: ServerPlanResult; pinned: SweepReport['pinned'] } | { report: SweepReport }> {
   const db = databaseOf(collection);
   const name = collection.collectionName;
   const signal = budget && options.signal ? AbortSignal.any([budget, options.signal]) : (budget ?? options.signal);
@@ -86,7 +86,7 @@ async function controlledWithin(
       options.logger?.info({ collection: name, paused: decision.paused }, `the collection is paused: nothing swept (${detail})`);
       return { report: await notRun(options.to ?? control.pin?.version ?? definition.latest, { status: SweepStatus.PARTIAL, reason: SweepReason.PAUSED, detail }) };
     }
-    let planned: { target: MigrationTarget; plan: ServerPlan };
+    let planned: { target: MigrationTarget; plan: ServerPlanResult };
     try {
       planned = planFor(definition, decision.to, options);
     } catch (error) {

@@ -120,7 +120,7 @@ export class ServerBatchProcessor {
       tally.skipped += skipped;
       tally.remaining = Math.max(0, tally.remaining - migrated - skipped);
       // The report says what ran on the server, not what was planned there (see SweepReport.mode).
-      if (updated && migrated > 0 && !tally.serverVersions.includes(stored)) tally.serverVersions = [...tally.serverVersions, stored].sort(byVersion);
+      if (updated && migrated > 0) tally.ranOnServer(stored);
       tally.byVersion?.add(stored, 'migrated', migrated);
       tally.byVersion?.add(stored, 'skipped', skipped);
     }
@@ -159,9 +159,4 @@ export class ServerBatchProcessor {
     this.#log?.warn({ storedVersion: stored, differing: comparison.differing.length, checked: comparison.checked, examples: examples.map(describeId) }, "the server form disagrees with up on this collection's data: this version goes through the client path");
     return false;
   }
-}
-
-/** Unversioned (`null`) first, then by version. */
-function byVersion(a: number | null, b: number | null): number {
-  return a === b ? 0 : a === null ? -1 : b === null ? 1 : a - b;
 }

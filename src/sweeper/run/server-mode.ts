@@ -1,7 +1,7 @@
 import type { MigrationTarget } from '../../migrate/index.js';
 import type { ServerCapabilities } from '../../server/index.js';
 import type { ResolvedSweepOptions } from '../options.js';
-import type { ServerPlan } from '../server-plan.js';
+import type { ServerPlanResult } from '../server-plan.js';
 import { SweepReason, SweepStatus } from '../status.js';
 import type { Outcome } from './tally.js';
 
@@ -11,17 +11,16 @@ import type { Outcome } from './tally.js';
  */
 export function serverMode(
   options: Pick<ResolvedSweepOptions, 'mode' | 'dryRun' | 'archive' | 'allowLoss'>,
-  plan: ServerPlan,
+  { plan, clientOnly }: ServerPlanResult,
   target: MigrationTarget,
   capabilities: ServerCapabilities,
-  clientOnly: () => ReadonlyMap<number | null, string>,
 ): true | string | Outcome {
   const { mode, dryRun, archive, allowLoss } = options;
   if (mode === 'client') return 'mode client';
   if (dryRun) return 'a dry run reads every document on the client';
   if (plan.size === 0) {
     // Each version's own reason (a function step, a convert without upExpr, defaults…), as molt check gives it.
-    const reasons = [...clientOnly()].map(([version, why]) => `${version === null ? 'unversioned' : `v${version}`}: ${why}`);
+    const reasons = [...clientOnly].map(([version, why]) => `${version === null ? 'unversioned' : `v${version}`}: ${why}`);
     return `no stale version has a server form in this direction${reasons.length === 0 ? '' : ` (${reasons.join('; ')})`}`;
   }
   // Going down, each document is checked for loss on the client: without allowLoss to refuse it

@@ -16,7 +16,7 @@ import { leaseRisk } from './lease-risk.js';
 import { PagesReadAhead } from './read-ahead.js';
 import { KeysetPages } from '../stale-pages.js';
 import { ServerBatchProcessor } from './server-batch.js';
-import type { ServerPlan } from '../server-plan.js';
+import type { ServerPlanResult } from '../server-plan.js';
 import { readSweepState, SweepState } from '../state.js';
 import { SweepReason, SweepStatus, type SweepReport } from '../status.js';
 import { Tally, type Outcome } from './tally.js';
@@ -29,7 +29,7 @@ import type { TokenBucket } from './token-bucket.js';
 import type { RunContext } from './context.js';
 import { RunCalls } from './run-calls.js';
 import { interrupted, leaseHeld, leaseLost, outcomeOfError, stopBeforeBatch, tooManyFailures } from './outcomes.js';
-import { recount, recountBound } from './recount.js';
+import { recount } from './recount.js';
 import { releaseOrLetExpire, RELEASE_TIMEOUT_MS, startHeartbeat } from './lease-upkeep.js';
 import { batchProcessors, type Processors } from './processors.js';
 import { prepareStaleIndex } from './stale-index-step.js';
@@ -84,7 +84,7 @@ export async function sweep<T extends Document>(collection: Collection<T>, schem
 class SweepRun {
   /** The parts the run's steps share (its server calls and their limits among them). */
   readonly #run: RunContext;
-  readonly #serverPlan: ServerPlan;
+  readonly #serverPlan: ServerPlanResult;
   readonly #pacer: Pacer;
   /** Spans and metrics (OpenTelemetry, when installed): one call per run and per batch. */
   readonly #telemetry: SweepTelemetry | undefined;
@@ -97,7 +97,7 @@ class SweepRun {
   #leaseAsked: SweepState | undefined;
   #hasFailures = false;
 
-  constructor(collection: Collection<Document>, definition: SchemaDefinition, target: MigrationTarget, plan: ServerPlan, options: ResolvedSweepOptions, pinned?: SweepReport['pinned'], worker?: { range: RangeWorker; bucket: TokenBucket }) {
+  constructor(collection: Collection<Document>, definition: SchemaDefinition, target: MigrationTarget, plan: ServerPlanResult, options: ResolvedSweepOptions, pinned?: SweepReport['pinned'], worker?: { range: RangeWorker; bucket: TokenBucket }) {
     const log = options.logger?.child({ collection: collection.collectionName, schema: definition.name });
     const tally = new Tally(options, collection.collectionName, target.version);
     tally.pinned = pinned;
@@ -124,9 +124,8 @@ class SweepRun {
     try {
       const work = (): Promise<Outcome> => this.#work(() => (leased = true));
       const outcome = await (this.#telemetry?.within(work) ?? work()).catch((error: unknown) => outcomeOfError(error, collection, options, log));
-      const stopping = options.signal?.aborted === true || (budget !== undefined && (budget.signal.aborted || tally.elapsedMs >= options.maxDurationMs));
       // A plan's worker leaves the recount to its plan, which recounts once for all its workers.
-      report = tally.report(this.#range ? outcome : await recount(this.#run, outcome, recountBound(stopping)), this.#pass);
+      report = tally.report(this.#range ? outcome : await recount(this.#run, outcome), this.#pass);
       log?.info({ report }, `sweep ${report.status}`);
       this.#telemetry?.end(report, tally.byVersion?.take() ?? []);
       return report;

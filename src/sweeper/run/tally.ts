@@ -25,7 +25,7 @@ export class Tally {
   staleFailures = 0;
   /** Documents whose way down drops a value (reverse sweeps). */
   lossy = 0;
-  /** The stored versions migrated on the server in this run (the others, if any, on the client). */
+  /** The stored versions migrated on the server in this run (the others, if any, on the client); see {@link ranOnServer}. */
   serverVersions: readonly (number | null)[] = [];
   /** The counts by stored version, since telemetry last took them; `undefined` while telemetry records nothing (no SDK). */
   byVersion: VersionCounts | undefined;
@@ -47,6 +47,12 @@ export class Tally {
     this.#collection = collection;
     this.#targetVersion = targetVersion;
     this.#started = options.startedAt;
+  }
+
+  /** Notes that the server migrated documents stored at `version` in this run: kept once, unversioned (`null`) first, then by version. */
+  ranOnServer(version: number | null): void {
+    if (this.serverVersions.includes(version)) return;
+    this.serverVersions = [...this.serverVersions, version].sort((a, b) => (a === null ? -1 : b === null ? 1 : a - b));
   }
 
   get elapsedMs(): number {
