@@ -78,7 +78,8 @@ export class ServerBatchProcessor {
       // The page is read as stored (promoteValues: false): a version is an Int32, Double or Long there, not a number.
       const stored = doc[field] === undefined || doc[field] === null ? null : plainVersion(doc[field]);
       if ((stored !== null && typeof stored !== 'number') || !this.#plan.has(stored)) clientIds.push(doc._id);
-      else groups.set(stored, [...(groups.get(stored) ?? []), doc._id]);
+      else if (groups.has(stored)) groups.get(stored)?.push(doc._id);
+      else groups.set(stored, [doc._id]);
     }
     for (const [stored, ids] of groups) {
       if (!(await this.#serverFormAgrees(stored, ids))) {
